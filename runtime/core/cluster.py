@@ -1,0 +1,276 @@
+"""The instance directory and scheduler, as a pure state machine.
+
+Rules it keeps:
+- An instance is PENDING (waiting for capacity), STARTING (a worker is assigned and runs
+  the constructor), RUNNING (constructor finished, successfully or not) or DEAD. DEAD is final.
+- Resources are taken when an instance leaves PENDING and given back exactly once, when it
+  becomes DEAD. A restart (recover_retry_times) keeps the resources.
+- A request no node can ever satisfy fails at once; one that fits a node's total but not
+  what is free now waits, up to its schedule timeout, first come first served.
+- (namespace, name) maps to at most one live instance: a second create with the same name
+  returns the existing one.
+- Every event method returns the actions the shell must carry out; the clock is passed in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .resources import Resources
+
+PENDING, STARTING, RUNNING, DEAD = "PENDING", "STARTING", "RUNNING", "DEAD"
+
+
+class CoreError(Exception):
+    """An answer the core gives instead of an instance. `kind` says whose fault it is."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind  # invalid | insufficient | not_found | timeout | dead
+
+
+@dataclass
+class Instance:
+    id: str
+    job_id: str
+    resources: Resources
+    class_name: str = ""
+    language: str = "python"
+    name: str = ""
+    namespace: str = ""
+    detached: bool = False
+    hidden: bool = False
+    recover_retry_times: int = 0
+    schedule_deadline: float | None = None
+    payload: Any = None            # the shell's spec; the core never looks inside
+    state: str = PENDING
+    node_id: str = ""
+    worker_id: str = ""
+    pid: int = 0
+    endpoint: str = ""
+    exit_reason: str = ""
+    restarts: int = 0
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        return (self.namespace, self.name) if self.name else None
+
+
+# ---- actions -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartWorker:
+    instance_id: str
+    node_id: str
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class StopWorker:
+    instance_id: str
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    waiter: Any
+    instance_id: str | None
+    error: CoreError | None = None
+    existed: bool = False
+
+
+@dataclass(frozen=True)
+class Publish:
+    instance_id: str
+
+
+@dataclass
+class _Waiter:
+    token: Any
+    instance_id: str | None
+    key: tuple[str, str] | None
+    until: str                     # "assigned" (endpoint known) | "running"
+    deadline: float | None
+
+
+@dataclass
+class Node:
+    id: str
+    total: Resources
+    available: Resources
+
+
+class Cluster:
+    def __init__(self):
+        self.nodes: dict[str, Node] = {}
+        self.instances: dict[str, Instance] = {}
+        self.names: dict[tuple[str, str], str] = {}
+        self._pending: list[str] = []
+        self._waiters: list[_Waiter] = []
+
+    # ---- nodes ---------------------------------------------------------------------------
+    def add_node(self, node_id: str, total: Resources) -> None:
+        self.nodes[node_id] = Node(node_id, total, total)
+
+    # ---- events ----------------------------------------------------------------------------
+    def create(self, inst: Instance, waiter: Any, now: float) -> list:
+        """A driver asks for an instance; the waiter is answered once its endpoint is known."""
+        if inst.key and inst.key in self.names:
+            existing = self.instances[self.names[inst.key]]
+            if existing.state != DEAD:
+                return self._wait_or_answer(_Waiter(waiter, existing.id, None, "assigned", None), existed=True)
+        if inst.id in self.instances:
+            return [Answer(waiter, None, CoreError("invalid", f"instance id {inst.id} is already in use"))]
+        reason = self._never_fits(inst.resources)
+        if reason:
+            return [Answer(waiter, None, CoreError("insufficient", f"cannot create {inst.class_name or 'instance'}: {reason}"))]
+        self.instances[inst.id] = inst
+        if inst.key:
+            self.names[inst.key] = inst.id
+        self._waiters.append(_Waiter(waiter, inst.id, None, "assigned", None))
+        self._pending.append(inst.id)
+        return self._schedule(now)
+
+    def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> list:
+        inst = self.instances.get(instance_id)
+        if inst is None or inst.state == DEAD:
+            return [StopWorker(instance_id, worker_id)]
+        inst.worker_id, inst.pid, inst.endpoint = worker_id, pid, endpoint
+        return self._answer_ready_waiters(inst) + [Publish(instance_id)]
+
+    def instance_initialized(self, instance_id: str) -> list:
+        inst = self.instances.get(instance_id)
+        if inst is None or inst.state != STARTING:
+            return []
+        inst.state = RUNNING
+        return self._answer_ready_waiters(inst) + [Publish(instance_id)]
+
+    def worker_exited(self, instance_id: str, worker_id: str, reason: str, now: float) -> list:
+        inst = self.instances.get(instance_id)
+        if inst is None or inst.state == DEAD or inst.worker_id != worker_id:
+            return []
+        if inst.restarts < inst.recover_retry_times:
+            inst.restarts += 1
+            inst.state, inst.worker_id, inst.pid, inst.endpoint = STARTING, "", 0, ""
+            inst.exit_reason = reason
+            return [StartWorker(inst.id, inst.node_id, restart=True), Publish(inst.id)]
+        return self._kill(inst, reason, now, stop=False)
+
+    def terminate(self, instance_id: str, now: float) -> list:
+        inst = self.instances.get(instance_id)
+        if inst is None or inst.state == DEAD:
+            return []
+        return self._kill(inst, "terminated by its owner", now, stop=True)
+
+    def job_ended(self, job_id: str, now: float) -> list:
+        actions = []
+        for inst in list(self.instances.values()):
+            if inst.job_id == job_id and not inst.detached and inst.state != DEAD:
+                actions += self._kill(inst, f"its driver (job {job_id}) ended", now, stop=True)
+        return actions
+
+    def lookup(self, waiter: Any, now: float, *, instance_id: str = "", name: str = "",
+               namespace: str = "", timeout: float = 0.0) -> list:
+        """Answers with the instance once it is RUNNING, waiting up to `timeout` seconds."""
+        key = (namespace, name) if name else None
+        deadline = now + timeout if timeout > 0 else now
+        return self._wait_or_answer(_Waiter(waiter, instance_id or None, key, "running", deadline))
+
+    def tick(self, now: float) -> list:
+        actions = []
+        for iid in list(self._pending):
+            inst = self.instances[iid]
+            if inst.schedule_deadline is not None and now >= inst.schedule_deadline:
+                actions += self._kill(inst, "timed out waiting for free resources "
+                                            f"({_describe(inst.resources)})", now, stop=False,
+                                      kind="insufficient")
+        for w in list(self._waiters):
+            if w.deadline is not None and now >= w.deadline:
+                self._waiters.remove(w)
+                inst = self.instances.get(w.instance_id or "")
+                label = f"{inst.class_name} {inst.id}" if inst else w.instance_id
+                actions.append(Answer(w.token, None, CoreError("timeout", f"instance {label} was not ready in time")))
+        return actions
+
+    # ---- queries ------------------------------------------------------------------------------
+    def find(self, instance_id: str = "", key: tuple[str, str] | None = None) -> Instance | None:
+        if key is not None:
+            instance_id = self.names.get(key, "")
+        return self.instances.get(instance_id)
+
+    def live_instances(self) -> list[Instance]:
+        return [i for i in self.instances.values() if i.state != DEAD]
+
+    def forget_dead(self, keep: int = 1000) -> None:
+        """Bounds memory: drops the oldest DEAD records beyond `keep`."""
+        dead = [i for i in self.instances.values() if i.state == DEAD]
+        for inst in dead[:-keep] if len(dead) > keep else []:
+            del self.instances[inst.id]
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _never_fits(self, req: Resources) -> str | None:
+        reasons = [req.shortfall(n.total) for n in self.nodes.values()]
+        if not reasons:
+            return "there are no nodes"
+        return None if any(r is None for r in reasons) else reasons[0]
+
+    def _schedule(self, now: float) -> list:
+        actions = []
+        for iid in list(self._pending):
+            inst = self.instances[iid]
+            fitting = [n for n in self.nodes.values() if inst.resources.fits_in(n.available)]
+            if not fitting:
+                continue
+            node = max(fitting, key=lambda n: (n.available.cpu, n.available.memory))
+            node.available = node.available - inst.resources
+            inst.node_id, inst.state = node.id, STARTING
+            self._pending.remove(iid)
+            actions += [StartWorker(iid, node.id), Publish(iid)]
+        return actions
+
+    def _kill(self, inst: Instance, reason: str, now: float, *, stop: bool, kind: str = "dead") -> list:
+        was = inst.state
+        actions = [StopWorker(inst.id, inst.worker_id)] if stop and inst.worker_id else []
+        inst.state, inst.exit_reason = DEAD, reason
+        if was == PENDING:
+            self._pending.remove(inst.id)
+        else:
+            node = self.nodes[inst.node_id]
+            node.available = node.available + inst.resources
+        if inst.key and self.names.get(inst.key) == inst.id:
+            del self.names[inst.key]
+        for w in [w for w in self._waiters if w.instance_id == inst.id]:
+            self._waiters.remove(w)
+            actions.append(Answer(w.token, None, CoreError(kind, f"instance {inst.id} ({inst.class_name}) is dead: {reason}")))
+        return actions + [Publish(inst.id)] + self._schedule(now)
+
+    def _wait_or_answer(self, w: _Waiter, existed: bool = False) -> list:
+        inst = self.find(w.instance_id or "", w.key)
+        if inst is not None and self._satisfies(inst, w.until):
+            return [Answer(w.token, inst.id, None, existed)]
+        if inst is None:
+            what = f"named {w.key[1]!r} in namespace {w.key[0]!r}" if w.key else f"with id {w.instance_id}"
+            return [Answer(w.token, None, CoreError("not_found", f"there is no instance {what}"))]
+        if inst.state == DEAD:
+            return [Answer(w.token, None, CoreError("dead", f"instance {inst.id} ({inst.class_name}) is dead: {inst.exit_reason}"))]
+        w.instance_id, w.key = inst.id, None
+        self._waiters.append(w)
+        return []
+
+    @staticmethod
+    def _satisfies(inst: Instance, until: str) -> bool:
+        if until == "assigned":
+            return bool(inst.endpoint) and inst.state in (STARTING, RUNNING)
+        return inst.state == RUNNING
+
+    def _answer_ready_waiters(self, inst: Instance) -> list:
+        actions = []
+        for w in list(self._waiters):
+            if w.instance_id == inst.id and self._satisfies(inst, w.until):
+                self._waiters.remove(w)
+                actions.append(Answer(w.token, inst.id))
+        return actions
+
+
+def _describe(r: Resources) -> str:
+    extra = "".join(f", {k}={v:g}" for k, v in r.custom.items())
+    return f"cpu={r.cpu}m, memory={r.memory}MiB{extra}"

@@ -1,0 +1,203 @@
+"""The yr daemon: master (gRPC control plane) and node agent in one asyncio process.
+
+It is a thin shell around `core.cluster.Cluster`: gRPC handlers and agent callbacks turn
+into core events, and `execute` carries out the actions the core returns. Started by
+`yr start` or, for a driver with no runtime, by the SDK (`--temporary`): then it stops when
+its owner process ends. It prints `YR_READY <session dir>` on stdout once it serves.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")  # the daemon forks workers; gRPC must not hook fork
+import grpc  # noqa: E402
+import psutil  # noqa: E402
+
+from yr_runtime.core import cluster as core
+from yr_runtime.core.resources import Resources
+from yr_runtime.node.agent import Agent
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.services.master import MasterService, TokenInterceptor, to_info
+from yr_runtime.wire import session as sessions
+from yr_runtime.wire.lifetime import die_with_parent
+
+log = logging.getLogger("yr.daemon")
+NODE_ID = "node-0"
+
+
+class Daemon:
+    def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int):
+        self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
+        self.pid = os.getpid()
+        self.token = sessions.read_token(session_dir)
+        self.cluster = core.Cluster()
+        self.cluster.add_node(NODE_ID, capacity)
+        self.agent = Agent(session_dir, self.token, warm, self)
+        self.sessions: dict[str, asyncio.Queue] = {}
+        self.master_address = f"unix:{session_dir / 'sock' / 'master.sock'}"
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._tasks: set = set()
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    # ---- the shell ---------------------------------------------------------------------------
+    def execute(self, actions) -> None:
+        for a in actions:
+            if isinstance(a, core.StartWorker):
+                self._task(self._start_worker(a.instance_id))
+            elif isinstance(a, core.StopWorker):
+                self.agent.stop_worker(a.worker_id)
+            elif isinstance(a, core.Answer):
+                if not a.waiter.done():
+                    a.waiter.set_result(a)
+            elif isinstance(a, core.Publish):
+                self._publish(a.instance_id)
+
+    async def _start_worker(self, iid: str) -> None:
+        inst = self.cluster.instances[iid]
+        try:
+            w = await self.agent.assign(inst.payload)
+        except (RuntimeError, OSError, asyncio.TimeoutError) as e:
+            log.error("could not start a worker for %s: %s", iid, e)
+            self.execute(self.cluster.worker_exited(iid, "", f"its worker could not start: {e}", self.now()))
+            return
+        self.execute(self.cluster.worker_assigned(iid, w.id, w.pid, w.endpoint))
+        if w.id not in self.agent.workers:  # it died while being assigned
+            self.execute(self.cluster.worker_exited(iid, w.id, "its worker exited during start", self.now()))
+
+    def _publish(self, iid: str) -> None:
+        inst = self.cluster.instances.get(iid)
+        q = self.sessions.get(inst.job_id) if inst else None
+        if q is not None and inst.state == core.DEAD:
+            q.put_nowait(pb.Event(instance=to_info(inst)))
+
+    # ---- agent callbacks -------------------------------------------------------------------------
+    def worker_exited(self, iid: str, wid: str, reason: str) -> None:
+        self.execute(self.cluster.worker_exited(iid, wid, reason, self.now()))
+
+    def initialized(self, iid: str, error) -> None:
+        self.execute(self.cluster.instance_initialized(iid))
+
+    def log(self, job_id: str, label: str, lines: list[str]) -> None:
+        q = self.sessions.get(job_id)
+        if q is not None and lines:
+            q.put_nowait(pb.Event(log=pb.LogLines(label=label, lines=lines)))
+
+    # ---- sessions --------------------------------------------------------------------------------
+    def open_session(self, job_id: str) -> asyncio.Queue:
+        q = self.sessions[job_id] = asyncio.Queue()
+        return q
+
+    def close_session(self, job_id: str, owns_runtime: bool) -> None:
+        self.sessions.pop(job_id, None)
+        self.execute(self.cluster.job_ended(job_id, self.now()))
+        self.agent.store.free_job(job_id)
+        if owns_runtime:
+            self.request_stop(f"its driver (job {job_id}) ended")
+
+    def request_stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    def _task(self, coro) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    # ---- main ---------------------------------------------------------------------------------------
+    async def run(self, on_ready) -> None:
+        server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)], options=[
+            ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20)])
+        pbg.add_MasterServicer_to_server(MasterService(self), server)
+        server.add_insecure_port(self.master_address)
+        await server.start()
+        os.chmod(self.master_address[len("unix:"):], 0o600)
+        await self.agent.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, f"received {signal.Signals(sig).name}")
+        self._task(self._ticker())
+        on_ready(self)
+        await self._stop.wait()
+        log.info("stopping: %s", self._stop_reason)
+        for q in self.sessions.values():
+            q.put_nowait(None)
+        await self.agent.shutdown()
+        await server.stop(0.5)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            self.execute(self.cluster.tick(self.now()))
+            self.cluster.forget_dead()
+            if self.owner_pid and not sessions.pid_alive(self.owner_pid):
+                self.request_stop(f"its owner process {self.owner_pid} is gone")
+
+
+def default_capacity(cpu: int | None, memory: int | None, custom: dict) -> Resources:
+    cpu = cpu if cpu is not None else (os.cpu_count() or 1) * 1000
+    memory = memory if memory is not None else psutil.virtual_memory().total // (1 << 20)
+    return Resources(int(cpu), int(memory), {k: float(v) for k, v in custom.items()})
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m yr_runtime.daemon")
+    p.add_argument("--temporary", action="store_true")
+    p.add_argument("--owner-pid", type=int, default=0)
+    p.add_argument("--cpu", type=int, default=None, help="node capacity in millicores")
+    p.add_argument("--memory", type=int, default=None, help="node capacity in MiB")
+    p.add_argument("--custom-resources", default="{}", help="JSON map of custom resources")
+    p.add_argument("--warm", type=int, default=2, help="idle Python workers kept ready")
+    p.add_argument("--session-root", default=str(sessions.DEFAULT_ROOT))
+    p.add_argument("--mark-latest", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.temporary:
+        die_with_parent(args.owner_pid, signal.SIGTERM)
+    root = Path(args.session_root)
+    session_dir = sessions.make_session_dir(root)
+    logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
+    daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid)
+
+    def ready(d: Daemon) -> None:
+        sessions.write_info(sessions.SessionInfo(
+            session_dir=str(session_dir), master_address=d.master_address,
+            agent_address=d.agent.address, pid=d.pid, temporary=args.temporary))
+        if args.mark_latest:
+            sessions.mark_latest(session_dir, root)
+        sys.stdout.write(f"YR_READY {session_dir}\n")
+        sys.stdout.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    try:
+        asyncio.run(daemon.run(ready))
+    finally:
+        sessions.clear_latest(session_dir, root)
+        for p in (session_dir / "sock").glob("*.sock"):
+            p.unlink(missing_ok=True)
+        if args.temporary:
+            shutil.rmtree(session_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""The node agent: starts and watches workers, keeps a warm pool, stores node objects.
+
+It listens on one Unix socket (authenticated like every yr connection). Workers say hello
+there and report when their instance's constructor finished; SDKs use it as the node
+object store. Messages are msgpack; the agent never unpickles. Everything runs on the
+daemon's event loop; the daemon passes callbacks for what the master must learn.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgpack
+
+from yr_runtime.wire import frames, handshake
+
+from . import processes
+
+log = logging.getLogger("yr.agent")
+STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
+KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
+
+
+def pack(msg: dict) -> bytes:
+    return frames.encode(msgpack.packb(msg, use_bin_type=True))
+
+
+@dataclass
+class WorkerProc:
+    id: str
+    proc: asyncio.subprocess.Process
+    language: str
+    executable: str = ""
+    writer: asyncio.StreamWriter | None = None
+    endpoint: str = ""
+    instance_id: str = ""
+    job_id: str = ""
+    label: str = ""
+    hello: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    stopping: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+class ObjectStore:
+    """Objects published by SDKs, with waiting readers. Bodies are opaque bytes."""
+
+    def __init__(self):
+        self.objects: dict[str, tuple[bytes, bool, str]] = {}
+        self.waiters: dict[str, list] = {}
+        self.bytes = 0
+
+    def put(self, oid: str, data: bytes, error: bool, job: str) -> list:
+        if oid in self.objects:
+            return []
+        self.objects[oid] = (data, error, job)
+        self.bytes += len(data)
+        return self.waiters.pop(oid, [])
+
+    def free(self, oids) -> None:
+        for oid in oids:
+            item = self.objects.pop(oid, None)
+            if item is not None:
+                self.bytes -= len(item[0])
+                _unlink_shm(item[0])
+
+    def free_job(self, job: str) -> None:
+        self.free([oid for oid, (_, _, j) in self.objects.items() if j == job])
+
+
+def _unlink_shm(body: bytes) -> None:
+    if body[:1] == b"\x01":
+        try:
+            n = int.from_bytes(body[1:5], "little")
+            os.unlink(json.loads(body[5:5 + n])["path"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+
+class Agent:
+    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks):
+        self.session_dir, self.token, self.warm_target = session_dir, token, warm
+        self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error), log(job, label, lines)
+        self.address = str(session_dir / "sock" / "agent.sock")
+        self.workers: dict[str, WorkerProc] = {}
+        self.idle: list[WorkerProc] = []
+        self.store = ObjectStore()
+        self._ids = itertools.count(1)
+        self._server = None
+        self._closing = False
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._serve, path=self.address, limit=1 << 20)
+        os.chmod(self.address, 0o600)
+        self.refill()
+
+    def refill(self) -> None:
+        if self._closing:
+            return
+        starting = sum(1 for w in self.workers.values() if not w.instance_id and w not in self.idle)
+        for _ in range(self.warm_target - len(self.idle) - starting):
+            self._spawn_task(self._start_warm())
+
+    async def shutdown(self) -> None:
+        self._closing = True
+        if self._server is not None:
+            self._server.close()
+        for w in list(self.workers.values()):
+            self.stop_worker(w.id)
+        deadline = time.monotonic() + STOP_GRACE + KILL_GRACE + 2
+        while self.workers and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for w in list(self.workers.values()):
+            processes.signal_process(w.pid, signal.SIGKILL)
+        self.store.free(list(self.store.objects))
+
+    # ---- workers --------------------------------------------------------------------------------
+    async def _start_warm(self) -> None:
+        try:
+            w = await self._spawn("python")
+            await asyncio.wait_for(asyncio.shield(w.hello), 60)
+        except (OSError, asyncio.TimeoutError) as e:
+            log.error("could not start a warm worker: %s", e)
+            return
+        if not w.instance_id and w.id in self.workers and not self._closing:
+            self.idle.append(w)
+
+    async def _spawn(self, language: str, executable: str = "") -> WorkerProc:
+        wid = f"{os.getpid()}-{next(self._ids)}"
+        boot = {"session_dir": str(self.session_dir), "agent": self.address, "worker_id": wid,
+                "language": language}
+        proc = await processes.spawn_worker(boot, executable)
+        w = WorkerProc(wid, proc, language, executable)
+        self.workers[wid] = w
+        self._spawn_task(self._watch(w))
+        return w
+
+    async def assign(self, spec: dict) -> WorkerProc:
+        """Finds a worker for an instance, hands it the instance, and returns it."""
+        language, exe = spec["language"], spec.get("executable", "")
+        if language == "cpp":
+            if not exe or not os.access(exe, os.X_OK):
+                raise RuntimeError(f"C++ executable {exe!r} does not exist or is not executable")
+            w = await self._spawn(language, exe)
+        elif self.idle:
+            w = self.idle.pop(0)
+        else:
+            w = await self._spawn("python")
+        w.instance_id, w.job_id = spec["instance_id"], spec["job_id"]
+        w.label = spec.get("class_name") or "worker"
+        self.refill()
+        await asyncio.wait_for(asyncio.shield(w.hello), 60)
+        w.writer.write(pack({"t": "assign", **spec}))
+        w.label = f"{w.label} pid={w.pid}"
+        return w
+
+    def stop_worker(self, wid: str) -> None:
+        w = self.workers.get(wid)
+        if w is None or w.stopping:
+            return
+        w.stopping = True
+        if w in self.idle:
+            self.idle.remove(w)
+        if w.writer is not None and not w.writer.is_closing():
+            w.writer.write(pack({"t": "terminate"}))
+        self._spawn_task(self._escalate(w))
+
+    async def _escalate(self, w: WorkerProc) -> None:
+        for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, KILL_GRACE)):
+            try:
+                await asyncio.wait_for(asyncio.shield(self._exited(w)), grace)
+                return
+            except asyncio.TimeoutError:
+                processes.signal_process(w.pid, sig)
+
+    async def _exited(self, w: WorkerProc) -> None:
+        while w.id in self.workers:
+            await asyncio.sleep(0.02)
+
+    async def _watch(self, w: WorkerProc) -> None:
+        """Copies the worker's output to its log file and the owner; reports its exit."""
+        path = self.session_dir / "logs" / f"worker-{w.id}.log"
+        with open(path, "ab", buffering=0) as logf:
+            while True:
+                chunk = await w.proc.stdout.read(1 << 16)
+                if not chunk:
+                    break
+                logf.write(chunk)
+                if w.job_id:
+                    lines = chunk.decode(errors="replace").splitlines()
+                    self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", lines)
+        rc = await w.proc.wait()
+        self.workers.pop(w.id, None)
+        if w in self.idle:
+            self.idle.remove(w)
+        if not w.hello.done():
+            w.hello.set_exception(RuntimeError(f"worker exited before it was ready: {processes.describe_exit(rc)}"))
+            w.hello.exception()
+        if w.writer is not None:
+            w.writer.close()
+        if w.instance_id:
+            self.cb.worker_exited(w.instance_id, w.id, processes.describe_exit(rc) + f" (pid {w.pid})")
+        self.refill()
+
+    def _spawn_task(self, coro) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    # ---- connections ----------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = frames.FrameDecoder(max_frame=frames.DEFAULT_MAX_FRAME)
+        worker: WorkerProc | None = None
+        authed = False
+        try:
+            while True:
+                data = await reader.read(1 << 18)
+                if not data:
+                    break
+                for body in decoder.feed(data):
+                    if not authed:
+                        handshake.check_hello(body, self.token)
+                        authed = True
+                        continue
+                    msg = msgpack.unpackb(body, raw=False, strict_map_key=False)
+                    if not isinstance(msg, dict):
+                        raise ValueError("message is not a map")
+                    worker = self._handle(msg, writer, worker)
+        except (handshake.AuthError, frames.FrameError, ValueError, TypeError, KeyError,
+                msgpack.UnpackException) as e:
+            log.warning("closing a connection that sent bad input: %s", e)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def _handle(self, msg: dict, writer, worker):
+        t = msg.get("t")
+        if t == "hello":
+            w = self.workers.get(str(msg["worker_id"]))
+            if w is None or w.pid != msg["pid"]:
+                raise ValueError("hello from an unknown worker")
+            w.writer, w.endpoint = writer, str(msg["endpoint"])
+            if not w.hello.done():
+                w.hello.set_result(None)
+            return w
+        if t == "initialized" and worker is not None:
+            self.cb.initialized(worker.instance_id, msg.get("error"))
+        elif t == "obj_put":
+            for waiter, rid in self.store.put(str(msg["id"]), bytes(msg["data"]), bool(msg.get("error")),
+                                              str(msg.get("job", ""))):
+                self._reply_object(waiter, rid, str(msg["id"]))
+        elif t == "obj_get":
+            self._get_object(writer, msg)
+        elif t == "obj_free":
+            self.store.free([str(i) for i in msg["ids"]])
+        else:
+            raise ValueError(f"unknown message type {t!r}")
+        return worker
+
+    def _get_object(self, writer, msg) -> None:
+        oid, rid, timeout = str(msg["id"]), int(msg["rid"]), float(msg.get("timeout", -1))
+        if oid in self.store.objects:
+            self._reply_object(writer, rid, oid)
+            return
+        entry = (writer, rid)
+        self.store.waiters.setdefault(oid, []).append(entry)
+        if timeout >= 0:
+            def expire():
+                lst = self.store.waiters.get(oid, [])
+                if entry in lst:
+                    lst.remove(entry)
+                    if not writer.is_closing():
+                        writer.write(pack({"t": "obj_missing", "rid": rid}))
+            asyncio.get_running_loop().call_later(timeout, expire)
+
+    def _reply_object(self, writer, rid: int, oid: str) -> None:
+        data, error, _ = self.store.objects[oid]
+        if not writer.is_closing():
+            writer.write(pack({"t": "obj_value", "rid": rid, "data": data, "error": error}))

@@ -1,0 +1,1 @@
+"""gRPC servicers: translate protobuf to core events and core answers to protobuf. Nothing else."""

@@ -1,0 +1,136 @@
+"""The Master gRPC service. Handlers translate only; the daemon owns the state."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+import grpc
+
+from yr_runtime.core.cluster import CoreError, Instance
+from yr_runtime.core.resources import ResourceError, Resources, validate_request
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+
+_STATUS = {
+    "invalid": grpc.StatusCode.INVALID_ARGUMENT,
+    "insufficient": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "dead": grpc.StatusCode.FAILED_PRECONDITION,
+}
+LANGUAGES = ("python", "cpp", "java")
+
+
+class TokenInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses every call that does not carry this session's token, before its handler runs."""
+
+    def __init__(self, token: bytes):
+        self._token = token.decode()
+
+        async def deny(request, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong yr session token")
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+
+    async def intercept_service(self, continuation, details):
+        md = dict(details.invocation_metadata or ())
+        if hmac.compare_digest(md.get("yr-token", ""), self._token):
+            return await continuation(details)
+        return self._deny_stream if details.method.endswith("/Session") else self._deny_unary
+
+
+def to_resources(r: Resources) -> pb.Resources:
+    return pb.Resources(cpu_millis=r.cpu, memory_mib=r.memory, custom=r.custom)
+
+
+def to_info(inst: Instance) -> pb.InstanceInfo:
+    return pb.InstanceInfo(
+        instance_id=inst.id, name=inst.name, namespace=inst.namespace, state=inst.state,
+        endpoint=inst.endpoint, class_name=inst.class_name, pid=inst.pid, job_id=inst.job_id,
+        node_id=inst.node_id, exit_reason=inst.exit_reason, resources=to_resources(inst.resources),
+        language=inst.language, restarts=inst.restarts, detached=inst.detached, hidden=inst.hidden)
+
+
+def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
+    if not spec.instance_id or len(spec.instance_id) > 200:
+        raise CoreError("invalid", "instance_id must be a non-empty string of at most 200 characters")
+    if spec.language not in LANGUAGES:
+        raise CoreError("invalid", f"unknown language {spec.language!r} (expected one of {', '.join(LANGUAGES)})")
+    if not 1 <= spec.concurrency <= 1000:
+        raise CoreError("invalid", f"concurrency must be in [1, 1000], got {spec.concurrency}")
+    if spec.recover_retry_times < 0:
+        raise CoreError("invalid", "recover_retry_times must be >= 0")
+    try:
+        res = validate_request(spec.resources.cpu_millis, spec.resources.memory_mib, dict(spec.resources.custom))
+    except ResourceError as e:
+        raise CoreError("invalid", str(e)) from None
+    deadline = None if spec.schedule_timeout_ms < 0 else now + spec.schedule_timeout_ms / 1000
+    payload = {"instance_id": spec.instance_id, "job_id": spec.job_id, "language": spec.language,
+               "class_name": spec.class_name, "code": spec.code, "concurrency": spec.concurrency,
+               "driver_env": spec.driver_env, "executable": spec.executable}
+    return Instance(id=spec.instance_id, job_id=spec.job_id, resources=res, class_name=spec.class_name,
+                    language=spec.language, name=spec.name, namespace=spec.namespace, detached=spec.detached,
+                    hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,
+                    schedule_deadline=deadline, payload=payload)
+
+
+class MasterService(pbg.MasterServicer):
+    def __init__(self, daemon):
+        self.d = daemon
+
+    async def _answer(self, context, actions_fn):
+        waiter = asyncio.get_running_loop().create_future()
+        self.d.execute(actions_fn(waiter))
+        ans = await waiter
+        if ans.error is not None:
+            await context.abort(_STATUS[ans.error.kind], str(ans.error))
+        return ans
+
+    async def CreateInstance(self, request, context):
+        try:
+            inst = instance_from_spec(request.spec, self.d.now())
+        except CoreError as e:
+            await context.abort(_STATUS[e.kind], str(e))
+        ans = await self._answer(context, lambda w: self.d.cluster.create(inst, w, self.d.now()))
+        return pb.CreateInstanceReply(instance=to_info(self.d.cluster.instances[ans.instance_id]), existed=ans.existed)
+
+    async def TerminateInstance(self, request, context):
+        inst = self.d.cluster.instances.get(request.instance_id)
+        alive = inst is not None and inst.state != "DEAD"
+        self.d.execute(self.d.cluster.terminate(request.instance_id, self.d.now()))
+        return pb.TerminateReply(was_alive=alive)
+
+    async def GetInstance(self, request, context):
+        c = self.d.cluster
+        if request.timeout_s <= 0 and request.instance_id:
+            inst = c.find(request.instance_id)
+            if inst is None:
+                await context.abort(grpc.StatusCode.NOT_FOUND, f"there is no instance with id {request.instance_id}")
+            return to_info(inst)
+        ans = await self._answer(context, lambda w: c.lookup(
+            w, self.d.now(), instance_id=request.instance_id, name=request.name,
+            namespace=request.namespace, timeout=max(request.timeout_s, 0.0)))
+        return to_info(c.instances[ans.instance_id])
+
+    async def Status(self, request, context):
+        c = self.d.cluster
+        nodes = [pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available))
+                 for n in c.nodes.values()]
+        return pb.StatusReply(nodes=nodes, instances=[to_info(i) for i in c.instances.values()],
+                              session_dir=str(self.d.session_dir), pid=self.d.pid,
+                              warm_workers=len(self.d.agent.idle))
+
+    async def Session(self, request, context):
+        queue = self.d.open_session(request.job_id)
+        try:
+            while True:
+                ev = await queue.get()
+                if ev is None:
+                    return
+                yield ev
+        finally:
+            self.d.close_session(request.job_id, request.owns_runtime)
+
+    async def Shutdown(self, request, context):
+        self.d.request_stop("asked to shut down")
+        return pb.ShutdownReply()

@@ -1,0 +1,26 @@
+"""The first frame on every yr connection: a magic tag and the session token.
+
+Nothing a peer sends is deserialized before its token has been checked here, in constant
+time. A connection whose first frame is not a valid hello is closed by the receiver.
+"""
+from __future__ import annotations
+
+import hmac
+
+MAGIC = b"YR1\x00"
+MAX_HELLO = 256
+
+
+class AuthError(PermissionError):
+    """The peer did not present this session's token."""
+
+
+def hello(token: bytes) -> bytes:
+    return MAGIC + token
+
+
+def check_hello(body: bytes, token: bytes) -> None:
+    if len(body) > MAX_HELLO or not body.startswith(MAGIC):
+        raise AuthError("connection did not start with a yr hello")
+    if not hmac.compare_digest(body[len(MAGIC):], token):
+        raise AuthError("wrong session token")

@@ -1,0 +1,167 @@
+// Stateful instances: YR::Instance(Factory) -> InstanceCreator -> NamedInstance<T>, and
+// handle.Function(&T::M) -> InstanceFunctionHandler -> ObjectRef<R>.
+#pragma once
+
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "yr/detail/convert.h"
+#include "yr/detail/registry.h"
+#include "yr/invoke_options.h"
+#include "yr/object_ref.h"
+
+namespace YR {
+namespace detail {
+
+template <typename T, typename M>
+class InstanceFunctionHandler {
+    using Traits = FnTraits<M>;
+    static_assert(Traits::IsMember, "YR: Function() takes a member function pointer, e.g. &Counter::Add");
+    static_assert(std::is_base_of<typename Traits::Class, T>::value,
+                  "YR: the method does not belong to this instance's class");
+
+public:
+    using Ret = typename Traits::Ret;
+
+    InstanceFunctionHandler(PyRef handle, M method) : handle_(std::move(handle)), method_(method) {}
+
+    // Kept for openYuanrong compatibility; method calls take no per-call options in yr.
+    InstanceFunctionHandler &Options(const InvokeOptions &opts)
+    {
+        opts_ = opts;
+        return *this;
+    }
+
+    template <typename... Args>
+    ObjectRef<Ret> Invoke(Args &&...args)
+    {
+        CheckInitialized();
+        const std::string &name = RegisteredName(PointerKey(method_));
+        PyRef pyArgs = ConvertArgs<typename Traits::ArgTuple>(std::forward<Args>(args)...);
+        return ObjectRef<Ret>(PyRef::Steal(InvokeMethod(handle_.get(), name, pyArgs.get())));
+    }
+
+private:
+    PyRef handle_;
+    M method_;
+    InvokeOptions opts_;
+};
+
+}  // namespace detail
+
+// A handle to a stateful instance of T. Copyable; can be passed as an argument to functions
+// and methods (it crosses as the runtime's handle and is usable in the receiving worker).
+template <typename T>
+class NamedInstance {
+public:
+    NamedInstance() = default;
+    explicit NamedInstance(detail::PyRef handle) : handle_(std::move(handle)) {}
+
+    template <typename M>
+    detail::InstanceFunctionHandler<T, M> Function(M method) const
+    {
+        return detail::InstanceFunctionHandler<T, M>(handle_, method);
+    }
+
+    // Destroys the instance (idempotent). isSync is accepted for compatibility: termination is
+    // always requested at once and completes in the runtime.
+    void Terminate(bool isSync = false) const
+    {
+        (void)isSync;
+        detail::TerminateInstance(handle_.get());
+    }
+
+    std::string GetInstanceId() const
+    {
+        return detail::InstanceId(handle_.get());
+    }
+
+    // The Python handle (internal).
+    const detail::PyRef &Raw() const
+    {
+        return handle_;
+    }
+
+private:
+    detail::PyRef handle_;
+};
+
+template <typename T>
+using InstanceHandler = NamedInstance<T>;
+
+namespace detail {
+
+// F is the factory's pointer type, `T *(*)(A...)`.
+template <typename F>
+class InstanceCreator {
+    using Traits = FnTraits<F>;
+    using Class = std::remove_pointer_t<typename Traits::Ret>;
+    static_assert(std::is_pointer<typename Traits::Ret>::value && std::is_class<Class>::value,
+                  "YR: Instance() takes a static factory returning a pointer, e.g. Counter::FactoryCreate");
+
+public:
+    InstanceCreator(F factory, std::string name, std::string ns)
+        : factory_(factory), name_(std::move(name)), ns_(std::move(ns))
+    {
+    }
+
+    InstanceCreator &Options(const InvokeOptions &opts)
+    {
+        opts_ = opts;
+        return *this;
+    }
+
+    template <typename... Args>
+    NamedInstance<Class> Invoke(Args &&...args)
+    {
+        CheckInitialized();
+        const std::string &factory = RegisteredName(PointerKey(factory_));
+        PyRef pyArgs = ConvertArgs<typename Traits::ArgTuple>(std::forward<Args>(args)...);
+        return NamedInstance<Class>(PyRef::Steal(
+            CreateInstance(factory, ClassNameOf(factory), pyArgs.get(), opts_, name_, ns_)));
+    }
+
+private:
+    F factory_;
+    std::string name_;
+    std::string ns_;
+    InvokeOptions opts_;
+};
+
+}  // namespace detail
+
+// Starts creating an instance with the registered factory; the handle comes back at once.
+// With a name (and namespace), an existing instance of that name is reused.
+template <typename F>
+detail::InstanceCreator<std::decay_t<F>> Instance(F factory, const std::string &name = "", const std::string &ns = "")
+{
+    return detail::InstanceCreator<std::decay_t<F>>(factory, name, ns);
+}
+
+}  // namespace YR
+
+namespace pybind11 {
+namespace detail {
+
+template <typename T>
+class type_caster<::YR::NamedInstance<T>> {
+public:
+    PYBIND11_TYPE_CASTER(::YR::NamedInstance<T>, const_name("NamedInstance"));
+
+    bool load(handle src, bool)
+    {
+        if (src.is_none()) {
+            return false;
+        }
+        value = ::YR::NamedInstance<T>(::YR::detail::PyRef::Borrow(src.ptr()));
+        return true;
+    }
+    static handle cast(const ::YR::NamedInstance<T> &src, return_value_policy, handle)
+    {
+        return handle(src.Raw().get()).inc_ref();
+    }
+};
+
+}  // namespace detail
+}  // namespace pybind11

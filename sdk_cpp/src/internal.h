@@ -1,0 +1,44 @@
+// libyr-private declarations shared by runtime.cpp, registry.cpp and worker.cpp.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "yr/detail/runtime.h"
+#include "yr/exception.h"
+
+namespace YR {
+namespace detail {
+
+namespace py = pybind11;
+
+// The imported yr._bridge module (GIL held). Never released: it lives as long as the process.
+py::object &Bridge();
+
+// A Python exception as a YR::Exception: `code` and `module_code` attributes when present,
+// the message from str(exception).
+Exception ToException(py::error_already_set &e);
+
+// Runs fn with the GIL held; Python exceptions become YR::Exception.
+template <typename Fn>
+auto CallPython(Fn &&fn) -> decltype(fn())
+{
+    py::gil_scoped_acquire gil;
+    try {
+        return fn();
+    } catch (py::error_already_set &e) {
+        throw ToException(e);
+    }
+}
+
+// Registry lookups for the worker host; null when the name is not registered.
+const FactoryEntry *FindFactory(const std::string &name);
+const MethodEntry *FindMethod(const std::string &name);
+const FunctionEntry *FindFunction(const std::string &name);
+
+// Serves calls as a worker (GIL held by the caller); returns when the runtime says to exit.
+void ServeWorker();
+
+}  // namespace detail
+}  // namespace YR

@@ -1,0 +1,189 @@
+// The worker host: the object yr._bridge.serve_worker calls to run C++ user code.
+//
+// The Python worker loop owns the protocol; it hands this host a spec and a list of neutral
+// argument values and gets a neutral value back. A C++ exception from user code is raised to
+// Python as RuntimeError whose message carries the original what(), which reaches the caller's
+// YR::Get as YR::Exception 2002.
+#include <pybind11/embed.h>
+
+#include <memory>
+
+#include "internal.h"
+
+namespace YR {
+namespace detail {
+namespace {
+
+// One live instance of a registered class.
+class CppInstance {
+public:
+    CppInstance(const FactoryEntry *factory, void *object) : factory_(factory), object_(object) {}
+    CppInstance(const CppInstance &) = delete;
+    CppInstance &operator=(const CppInstance &) = delete;
+    ~CppInstance()
+    {
+        factory_->ops.destroy(object_);
+    }
+    const ClassOps &Ops() const
+    {
+        return factory_->ops;
+    }
+    void *Object() const
+    {
+        return object_;
+    }
+
+private:
+    const FactoryEntry *factory_;
+    void *object_;
+};
+
+[[noreturn]] void RaiseRuntimeError(const std::string &msg)
+{
+    PyErr_SetString(PyExc_RuntimeError, msg.c_str());
+    throw py::error_already_set();
+}
+
+// Runs fn; a C++ exception becomes a Python RuntimeError naming `what` and keeping e.what().
+template <typename Fn>
+auto Guard(const std::string &what, Fn &&fn) -> decltype(fn())
+{
+    try {
+        return fn();
+    } catch (py::error_already_set &) {
+        throw;
+    } catch (const std::exception &e) {
+        RaiseRuntimeError("failed to invoke " + what + ", exception: " + e.what());
+    } catch (...) {
+        RaiseRuntimeError("failed to invoke " + what + ", exception: unknown (not a std::exception)");
+    }
+}
+
+std::string SpecString(const py::dict &spec, const char *key)
+{
+    if (!spec.contains(key)) {
+        RaiseRuntimeError(std::string("C++ spec has no \"") + key + "\"");
+    }
+    return spec[key].cast<std::string>();
+}
+
+const FactoryEntry &FactoryOf(const py::dict &spec)
+{
+    std::string name = SpecString(spec, "factory");
+    const FactoryEntry *entry = FindFactory(name);
+    if (entry == nullptr) {
+        RaiseRuntimeError(name + " is not registered in this executable, check if it is decorated by YR_INVOKE");
+    }
+    return *entry;
+}
+
+void NoKwargs(const py::object &kwargs)
+{
+    if (!kwargs.is_none() && py::len(kwargs) != 0) {
+        RaiseRuntimeError("C++ functions take no keyword arguments");
+    }
+}
+
+PyObject *AsList(const py::object &args)
+{
+    return args.ptr();
+}
+
+class CppHost {
+public:
+    std::unique_ptr<CppInstance> CreateInstance(const py::dict &spec, const py::object &args, const py::object &kwargs)
+    {
+        NoKwargs(kwargs);
+        const FactoryEntry &factory = FactoryOf(spec);
+        std::string name = SpecString(spec, "factory");
+        void *object = Guard(name, [&] { return factory.create(AsList(args)); });
+        if (object == nullptr) {
+            RaiseRuntimeError("failed to invoke " + name + ", exception: the factory returned a null pointer");
+        }
+        return std::make_unique<CppInstance>(&factory, object);
+    }
+
+    py::object CallMethod(const CppInstance &instance, const std::string &method, const py::object &args,
+                          const py::object &kwargs)
+    {
+        NoKwargs(kwargs);
+        const MethodEntry *entry = FindMethod(method);
+        if (entry == nullptr) {
+            RaiseRuntimeError(method + " is not registered in this executable, check if it is decorated by YR_INVOKE");
+        }
+        if (*entry->type != *instance.Ops().type) {
+            RaiseRuntimeError(method + " is not a method of " + instance.Ops().name);
+        }
+        return py::reinterpret_steal<py::object>(Guard(method, [&] { return entry->call(instance.Object(), AsList(args)); }));
+    }
+
+    py::object CallFunction(const py::dict &spec, const py::object &args, const py::object &kwargs)
+    {
+        NoKwargs(kwargs);
+        std::string name = SpecString(spec, "function");
+        const FunctionEntry *entry = FindFunction(name);
+        if (entry == nullptr) {
+            RaiseRuntimeError(name + " is not registered in this executable, check if it is decorated by YR_INVOKE");
+        }
+        return py::reinterpret_steal<py::object>(Guard(name, [&] { return entry->call(AsList(args)); }));
+    }
+
+    // The YR_STATE members as a list; None for a class without YR_STATE.
+    py::object SaveState(const CppInstance &instance)
+    {
+        if (instance.Ops().save == nullptr) {
+            return py::none();
+        }
+        return py::reinterpret_steal<py::object>(
+            Guard("save state of " + instance.Ops().name, [&] { return instance.Ops().save(instance.Object()); }));
+    }
+
+    // A new instance from saved state; without state (None), the factory runs with no arguments.
+    std::unique_ptr<CppInstance> RestoreInstance(const py::dict &spec, const py::object &state)
+    {
+        const FactoryEntry &factory = FactoryOf(spec);
+        if (state.is_none()) {
+            return CreateInstance(spec, py::list(), py::none());
+        }
+        if (factory.ops.restore == nullptr) {
+            RaiseRuntimeError(factory.ops.name + " cannot be restored: it needs YR_STATE and a default constructor");
+        }
+        void *object = Guard("restore " + factory.ops.name, [&] { return factory.ops.restore(state.ptr()); });
+        return std::make_unique<CppInstance>(&factory, object);
+    }
+
+    void Shutdown() {}
+};
+
+}  // namespace
+}  // namespace detail
+}  // namespace YR
+
+PYBIND11_EMBEDDED_MODULE(_yr_cpp_host, m)
+{
+    using namespace YR::detail;
+    py::class_<CppInstance>(m, "CppInstance").def("__repr__", [](const CppInstance &i) {
+        return "<C++ instance of " + i.Ops().name + ">";
+    });
+    py::class_<CppHost>(m, "CppHost")
+        .def(py::init<>())
+        .def("create_instance", &CppHost::CreateInstance, py::arg("spec"), py::arg("args"), py::arg("kwargs"))
+        .def("call_method", &CppHost::CallMethod, py::arg("instance"), py::arg("method"), py::arg("args"),
+             py::arg("kwargs"))
+        .def("call_function", &CppHost::CallFunction, py::arg("spec"), py::arg("args"), py::arg("kwargs"))
+        .def("save_state", &CppHost::SaveState, py::arg("instance"))
+        .def("restore_instance", &CppHost::RestoreInstance, py::arg("spec"), py::arg("state"))
+        .def("shutdown", &CppHost::Shutdown);
+}
+
+namespace YR {
+namespace detail {
+
+void ServeWorker()
+{
+    py::object host = py::module_::import("_yr_cpp_host").attr("CppHost")();
+    Bridge().attr("serve_worker")(host);
+}
+
+}  // namespace detail
+}  // namespace YR

@@ -1,0 +1,184 @@
+package org.yuanrong;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Resources and scheduling options of an instance or a call.
+ *
+ * <p>Defaults as in openYuanrong: cpu 500 millicores, memory 500 MiB. Concurrency may be
+ * given with {@code concurrency(n)} or as openYuanrong's custom extension "Concurrency".
+ */
+public class InvokeOptions {
+    private int cpu = 500;
+    private int memory = 500;
+    private Map<String, Float> customResources = new LinkedHashMap<>();
+    private Map<String, String> customExtensions = new LinkedHashMap<>();
+    private int concurrency = 0;
+    private String name = "";
+    private String namespace = "";
+    private int recoverRetryTimes = 0;
+
+    public InvokeOptions() {
+    }
+
+    /** A deep copy: handlers copy the options they are given. */
+    public InvokeOptions(InvokeOptions other) {
+        this.cpu = other.cpu;
+        this.memory = other.memory;
+        this.customResources = new LinkedHashMap<>(other.customResources);
+        this.customExtensions = new LinkedHashMap<>(other.customExtensions);
+        this.concurrency = other.concurrency;
+        this.name = other.name;
+        this.namespace = other.namespace;
+        this.recoverRetryTimes = other.recoverRetryTimes;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int getCpu() {
+        return cpu;
+    }
+
+    public InvokeOptions setCpu(int cpu) {
+        this.cpu = cpu;
+        return this;
+    }
+
+    public int getMemory() {
+        return memory;
+    }
+
+    public InvokeOptions setMemory(int memory) {
+        this.memory = memory;
+        return this;
+    }
+
+    public Map<String, Float> getCustomResources() {
+        return customResources;
+    }
+
+    public InvokeOptions setCustomResources(Map<String, Float> customResources) {
+        this.customResources = new LinkedHashMap<>(customResources);
+        return this;
+    }
+
+    public Map<String, String> getCustomExtensions() {
+        return customExtensions;
+    }
+
+    public InvokeOptions setCustomExtensions(Map<String, String> customExtensions) {
+        this.customExtensions = new LinkedHashMap<>(customExtensions);
+        return this;
+    }
+
+    /** The concurrency set directly or through the "Concurrency" extension; 0 if unset. */
+    public int getConcurrency() {
+        if (concurrency > 0) {
+            return concurrency;
+        }
+        String ext = customExtensions.get("Concurrency");
+        return ext == null ? 0 : Integer.parseInt(ext.trim());
+    }
+
+    public InvokeOptions setConcurrency(int concurrency) {
+        this.concurrency = concurrency;
+        return this;
+    }
+
+    public String getName() {
+        return name;
+    }
+
+    public InvokeOptions setName(String name) {
+        this.name = name == null ? "" : name;
+        return this;
+    }
+
+    public String getNamespace() {
+        return namespace;
+    }
+
+    public InvokeOptions setNamespace(String namespace) {
+        this.namespace = namespace == null ? "" : namespace;
+        return this;
+    }
+
+    public int getRecoverRetryTimes() {
+        return recoverRetryTimes;
+    }
+
+    public InvokeOptions setRecoverRetryTimes(int recoverRetryTimes) {
+        this.recoverRetryTimes = recoverRetryTimes;
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return "InvokeOptions{cpu=" + cpu + ", memory=" + memory + ", customResources="
+                + customResources + ", concurrency=" + getConcurrency() + ", name='" + name
+                + "', namespace='" + namespace + "', recoverRetryTimes=" + recoverRetryTimes + "}";
+    }
+
+    /** {@code new InvokeOptions.Builder().cpu(1000).memory(1024).addCustomResource("ssd", 1.0f).build()}. */
+    public static class Builder {
+        private final InvokeOptions options = new InvokeOptions();
+
+        public Builder cpu(int cpu) {
+            options.setCpu(cpu);
+            return this;
+        }
+
+        public Builder memory(int memory) {
+            options.setMemory(memory);
+            return this;
+        }
+
+        public Builder addCustomResource(String key, Float value) {
+            options.customResources.put(key, value);
+            return this;
+        }
+
+        public Builder customResources(Map<String, Float> resources) {
+            options.customResources.putAll(resources);
+            return this;
+        }
+
+        public Builder addCustomExtension(String key, String value) {
+            options.customExtensions.put(key, value);
+            return this;
+        }
+
+        public Builder customExtensions(Map<String, String> extensions) {
+            options.customExtensions.putAll(extensions);
+            return this;
+        }
+
+        public Builder concurrency(int concurrency) {
+            options.setConcurrency(concurrency);
+            return this;
+        }
+
+        public Builder name(String name) {
+            options.setName(name);
+            return this;
+        }
+
+        public Builder namespace(String namespace) {
+            options.setNamespace(namespace);
+            return this;
+        }
+
+        public Builder recoverRetryTimes(int times) {
+            options.setRecoverRetryTimes(times);
+            return this;
+        }
+
+        /** A copy, so the builder can go on being used. */
+        public InvokeOptions build() {
+            return new InvokeOptions(options);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package org.yuanrong.api;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.yuanrong.Config;
+import org.yuanrong.call.FunctionHandler;
+import org.yuanrong.call.InstanceCreator;
+import org.yuanrong.call.VoidFunctionHandler;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.function.YRFunc0;
+import org.yuanrong.function.YRFunc1;
+import org.yuanrong.function.YRFunc2;
+import org.yuanrong.function.YRFunc3;
+import org.yuanrong.function.YRFunc4;
+import org.yuanrong.function.YRFunc5;
+import org.yuanrong.function.YRFuncVoid0;
+import org.yuanrong.function.YRFuncVoid1;
+import org.yuanrong.function.YRFuncVoid2;
+import org.yuanrong.function.YRFuncVoid3;
+import org.yuanrong.function.YRFuncVoid4;
+import org.yuanrong.function.YRFuncVoid5;
+import org.yuanrong.runtime.bridge.Convert;
+import org.yuanrong.runtime.bridge.FuncMeta;
+import org.yuanrong.runtime.bridge.Link;
+import org.yuanrong.runtime.client.ObjectRef;
+import org.yuanrong.storage.WaitResult;
+
+/**
+ * The entry point of the yr Java SDK (openYuanrong's {@code org.yuanrong.api.YR}).
+ *
+ * <pre>
+ *   YR.init();
+ *   InstanceHandler counter = YR.instance(Counter::new).invoke();
+ *   ObjectRef ref = counter.function(Counter::add).invoke(3);
+ *   System.out.println(YR.get(ref, 9));
+ *   counter.terminate();
+ *   YR.Finalize();
+ * </pre>
+ *
+ * Every call goes through py4j to a Python process running {@code yr._bridge} (see
+ * docs/java.md). Errors are {@link YRException}s with openYuanrong codes. Inside a worker
+ * JVM the SDK is already connected: init and Finalize do nothing there.
+ */
+public final class YR {
+    /** Timeout of {@code YR.get(ref)} without one, as in openYuanrong. */
+    public static final int DEFAULT_GET_TIMEOUT_SEC = 300;
+
+    private YR() {
+    }
+
+    /** Connects to the runtime found by discovery (or starts a temporary local one). */
+    public static void init() throws YRException {
+        init(new Config());
+    }
+
+    /**
+     * Starts the Python bridge and initialises the runtime session.
+     *
+     * @throws YRException 4001 if already initialised, or the bridge/runtime error
+     */
+    public static synchronized void init(Config config) throws YRException {
+        Link link = Link.current();
+        if (link != null && link.isWorker()) {
+            return;
+        }
+        if (link != null) {
+            throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "Cannot init YR twice");
+        }
+        link = Link.startDriver(config);
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        if (!config.fullServerAddress().isEmpty()) {
+            cfg.put("server_address", config.fullServerAddress());
+        }
+        if (!config.getLogLevel().isEmpty()) {
+            cfg.put("log_level", config.getLogLevel());
+        }
+        if (!config.getNs().isEmpty()) {
+            cfg.put("namespace", config.getNs());
+        }
+        try {
+            link.call("init", cfg);
+        } catch (YRException | RuntimeException e) {
+            link.close();
+            throw e;
+        }
+    }
+
+    /** Whether init has been called (and not finalized) in this JVM. */
+    public static boolean isInitialized() {
+        return Link.current() != null;
+    }
+
+    /**
+     * Terminates this driver's instances, releases its objects, stops the Python bridge
+     * (and a temporary runtime it started).
+     *
+     * @throws YRException 9000 if not initialised
+     */
+    public static synchronized void Finalize() throws YRException {
+        Link link = Link.current();
+        if (link != null && link.isWorker()) {
+            return;
+        }
+        Link.require().finalizeAndClose();
+    }
+
+    private static <A> InstanceCreator<A> creator(Serializable f, String name, String nameSpace) throws YRException {
+        FuncMeta meta = FuncMeta.of(f);
+        meta.require(FuncMeta.Kind.CONSTRUCTOR, "YR.instance");
+        return new InstanceCreator<>(meta, name, nameSpace);
+    }
+
+    private static FuncMeta staticMeta(Serializable f) throws YRException {
+        FuncMeta meta = FuncMeta.of(f);
+        meta.require(FuncMeta.Kind.STATIC, "YR.function");
+        return meta;
+    }
+
+    public static <A> InstanceCreator<A> instance(YRFunc0<A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <A> InstanceCreator<A> instance(YRFunc0<A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <A> InstanceCreator<A> instance(YRFunc0<A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, A> InstanceCreator<A> instance(YRFunc1<T0, A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <T0, A> InstanceCreator<A> instance(YRFunc1<T0, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, A> InstanceCreator<A> instance(YRFunc1<T0, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, A> InstanceCreator<A> instance(YRFunc2<T0, T1, A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <T0, T1, A> InstanceCreator<A> instance(YRFunc2<T0, T1, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, A> InstanceCreator<A> instance(YRFunc2<T0, T1, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, A> InstanceCreator<A> instance(YRFunc3<T0, T1, T2, A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <T0, T1, T2, A> InstanceCreator<A> instance(YRFunc3<T0, T1, T2, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, A> InstanceCreator<A> instance(YRFunc3<T0, T1, T2, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, T3, A> InstanceCreator<A> instance(YRFunc4<T0, T1, T2, T3, A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <T0, T1, T2, T3, A> InstanceCreator<A> instance(YRFunc4<T0, T1, T2, T3, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, T3, A> InstanceCreator<A> instance(YRFunc4<T0, T1, T2, T3, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, T3, T4, A> InstanceCreator<A> instance(YRFunc5<T0, T1, T2, T3, T4, A> f) throws YRException {
+        return creator(f, null, null);
+    }
+    public static <T0, T1, T2, T3, T4, A> InstanceCreator<A> instance(YRFunc5<T0, T1, T2, T3, T4, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, T3, T4, A> InstanceCreator<A> instance(YRFunc5<T0, T1, T2, T3, T4, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+
+    public static <R> FunctionHandler<R> function(YRFunc0<R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static VoidFunctionHandler function(YRFuncVoid0 f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+    public static <T0, R> FunctionHandler<R> function(YRFunc1<T0, R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static <T0> VoidFunctionHandler function(YRFuncVoid1<T0> f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+    public static <T0, T1, R> FunctionHandler<R> function(YRFunc2<T0, T1, R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static <T0, T1> VoidFunctionHandler function(YRFuncVoid2<T0, T1> f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+    public static <T0, T1, T2, R> FunctionHandler<R> function(YRFunc3<T0, T1, T2, R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static <T0, T1, T2> VoidFunctionHandler function(YRFuncVoid3<T0, T1, T2> f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+    public static <T0, T1, T2, T3, R> FunctionHandler<R> function(YRFunc4<T0, T1, T2, T3, R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static <T0, T1, T2, T3> VoidFunctionHandler function(YRFuncVoid4<T0, T1, T2, T3> f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+    public static <T0, T1, T2, T3, T4, R> FunctionHandler<R> function(YRFunc5<T0, T1, T2, T3, T4, R> f) throws YRException {
+        return new FunctionHandler<>(staticMeta(f));
+    }
+    public static <T0, T1, T2, T3, T4> VoidFunctionHandler function(YRFuncVoid5<T0, T1, T2, T3, T4> f) throws YRException {
+        return new VoidFunctionHandler(staticMeta(f));
+    }
+
+    private static double timeout(int timeoutSec) throws YRException {
+        if (timeoutSec < -1) {
+            throw new YRException(YRException.ERR_PARAM_INVALID,
+                    "timeoutSec must be -1 (wait forever) or >= 0, got " + timeoutSec);
+        }
+        return timeoutSec;
+    }
+
+    /** {@code get(ref, 300)}. */
+    public static <T> T get(ObjectRef<T> ref) throws YRException {
+        return get(ref, DEFAULT_GET_TIMEOUT_SEC);
+    }
+
+    /**
+     * Waits for the value of ref, converted to the declared return type of the method that
+     * produced it.
+     *
+     * @throws YRException 4005 on timeout; 2002 if the remote code threw (its class name
+     *     and message are in the message); 1007 if the instance died or was terminated
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T get(ObjectRef<T> ref, int timeoutSec) throws YRException {
+        if (ref == null) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "ref is null");
+        }
+        Object v = Link.require().call("get", ref, timeout(timeoutSec));
+        return (T) Convert.to(v, ref.getType());
+    }
+
+    /** Waits for all values (one timeout for the whole list). */
+    @SuppressWarnings("rawtypes")
+    public static List<Object> get(List<ObjectRef> refs, int timeoutSec) throws YRException {
+        if (refs == null || refs.isEmpty()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
+        }
+        List<?> values = (List<?>) Link.require().call("get", refs, timeout(timeoutSec));
+        List<Object> out = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            out.add(Convert.to(values.get(i), refs.get(i).getType()));
+        }
+        return out;
+    }
+
+    /**
+     * Waits until waitNum refs are ready (done or failed) or the timeout passes
+     * (-1: no timeout); returns the ready and the other refs, in their original order.
+     */
+    @SuppressWarnings("rawtypes")
+    public static WaitResult wait(List<ObjectRef> refs, int waitNum, int timeoutSec) throws YRException {
+        if (refs == null || refs.isEmpty()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
+        }
+        if (waitNum <= 0 || waitNum > refs.size()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID,
+                    "waitNum must be in [1, " + refs.size() + "], got " + waitNum);
+        }
+        List<?> readyIdx = (List<?>) Link.require().call("wait", refs, waitNum, timeout(timeoutSec));
+        boolean[] isReady = new boolean[refs.size()];
+        for (Object i : readyIdx) {
+            isReady[((Number) i).intValue()] = true;
+        }
+        List<ObjectRef> r = new ArrayList<>();
+        List<ObjectRef> u = new ArrayList<>();
+        for (int i = 0; i < refs.size(); i++) {
+            (isReady[i] ? r : u).add(refs.get(i));
+        }
+        return new WaitResult(r, u);
+    }
+
+    /**
+     * Stores a value in the object store. The ref converts back to the value's class at get.
+     *
+     * @throws IllegalArgumentException if obj is an ObjectRef
+     */
+    public static <T> ObjectRef<T> put(T obj) throws YRException {
+        if (obj instanceof ObjectRef) {
+            throw new IllegalArgumentException("YR.put does not take an ObjectRef");
+        }
+        ObjectRef<?> ref = (ObjectRef<?>) Link.require().call("put", obj);
+        return ref.withType(obj == null ? null : obj.getClass());
+    }
+}

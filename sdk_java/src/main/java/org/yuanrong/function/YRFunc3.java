@@ -1,0 +1,12 @@
+package org.yuanrong.function;
+
+import java.io.Serializable;
+
+/**
+ * A serializable method reference with 3 parameter(s) returning a value. The SDK reads
+ * its SerializedLambda to learn the class, method name and signature; it never calls it.
+ */
+@FunctionalInterface
+public interface YRFunc3<T0, T1, T2, R> extends Serializable {
+    R apply(T0 t0, T1 t1, T2 t2) throws Exception;
+}

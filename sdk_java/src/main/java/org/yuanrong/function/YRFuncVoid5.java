@@ -1,0 +1,9 @@
+package org.yuanrong.function;
+
+import java.io.Serializable;
+
+/** A serializable method reference with 5 parameter(s) returning void (see YRFunc5). */
+@FunctionalInterface
+public interface YRFuncVoid5<T0, T1, T2, T3, T4> extends Serializable {
+    void apply(T0 t0, T1 t1, T2 t2, T3 t3, T4 t4) throws Exception;
+}

@@ -1,0 +1,93 @@
+package org.yuanrong.runtime.bridge;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.yuanrong.InvokeOptions;
+import org.yuanrong.call.InstanceHandler;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.client.ObjectRef;
+
+/** Turns the SDK's handler calls into yr._bridge calls (specs and option maps of docs/bridge.md). */
+public final class Calls {
+    private Calls() {
+    }
+
+    private static void checkArgs(FuncMeta meta, Object[] args) throws YRException {
+        int n = args == null ? 0 : args.length;
+        if (n != meta.parameterCount()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, meta.getClassName() + "::" + meta.getMethodName()
+                    + " takes " + meta.parameterCount() + " argument(s), got " + n);
+        }
+    }
+
+    private static Object argList(Object[] args) {
+        return args == null ? java.util.List.of() : Arrays.asList(args);
+    }
+
+    /** The bridge's options dict; only what is set (cpu and memory always: their defaults are explicit). */
+    public static Map<String, Object> optionsMap(InvokeOptions o, String name, String ns) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpu", o.getCpu());
+        m.put("memory", o.getMemory());
+        if (!o.getCustomResources().isEmpty()) {
+            Map<String, Object> res = new LinkedHashMap<>();
+            o.getCustomResources().forEach((k, v) -> res.put(k, v == null ? 0.0 : v.doubleValue()));
+            m.put("custom_resources", res);
+        }
+        if (o.getConcurrency() > 0) {
+            m.put("concurrency", o.getConcurrency());
+        }
+        String n = name != null && !name.isEmpty() ? name : o.getName();
+        if (!n.isEmpty()) {
+            m.put("name", n);
+        }
+        String s = ns != null && !ns.isEmpty() ? ns : o.getNamespace();
+        if (!s.isEmpty()) {
+            m.put("namespace", s);
+        }
+        if (o.getRecoverRetryTimes() > 0) {
+            m.put("recover_retry_times", o.getRecoverRetryTimes());
+        }
+        return m;
+    }
+
+    private static Map<String, Object> spec(FuncMeta meta) {
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("language", "java");
+        spec.put("classpath", Link.classpath(meta.getLoader()));
+        spec.put("class", meta.getClassName());
+        if (meta.getKind() == FuncMeta.Kind.CONSTRUCTOR) {
+            spec.put("constructor", meta.getMethodName());
+        } else {
+            spec.put("function", meta.getMethodName());
+        }
+        spec.put("signature", meta.getSignature());
+        return spec;
+    }
+
+    public static InstanceHandler createInstance(FuncMeta meta, Object[] args, InvokeOptions o,
+                                                 String name, String ns) throws YRException {
+        checkArgs(meta, args);
+        Link link = Link.require();
+        return (InstanceHandler) link.call("create_instance", spec(meta), argList(args), optionsMap(o, name, ns));
+    }
+
+    public static <R> ObjectRef<R> invokeMethod(InstanceHandler h, FuncMeta meta, Object[] args,
+                                                InvokeOptions o) throws YRException {
+        checkArgs(meta, args);
+        Link link = Link.require();
+        ObjectRef<?> ref = (ObjectRef<?>) link.call("invoke_method", h, meta.qualifiedMethod(), argList(args),
+                optionsMap(o, null, null));
+        return ref.withType(meta.genericReturnType());
+    }
+
+    public static <R> ObjectRef<R> invokeFunction(FuncMeta meta, Object[] args, InvokeOptions o)
+            throws YRException {
+        checkArgs(meta, args);
+        Link link = Link.require();
+        ObjectRef<?> ref = (ObjectRef<?>) link.call("invoke_function", spec(meta), argList(args),
+                optionsMap(o, null, null));
+        return ref.withType(meta.genericReturnType());
+    }
+}

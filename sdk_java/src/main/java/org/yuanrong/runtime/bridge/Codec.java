@@ -1,0 +1,182 @@
+package org.yuanrong.runtime.bridge;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.reflect.Array;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.yuanrong.call.InstanceHandler;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.client.ObjectRef;
+
+/**
+ * The neutral value encoding that crosses py4j (one byte[] per call each way), twin of
+ * {@code _Codec} in sdk_python/yr/_bridge_py4j.py. Every value starts with a one-byte
+ * tag; lengths and counts are unsigned 32-bit, numbers big-endian:
+ *
+ * <pre>
+ *   N null | T true | F false | I int64 | D float64 | S utf-8 string | B bytes
+ *   L count items... | M count (key value)... | H id (instance handle) | R id (object ref)
+ * </pre>
+ *
+ * H and R carry the id of an opaque Python object kept in the registry of the Python end
+ * of the link; the Java side holds only the id.
+ */
+public final class Codec {
+    private Codec() {
+    }
+
+    public static byte[] encode(Object value) throws YRException {
+        Out out = new Out();
+        write(out, value);
+        return out.toByteArray();
+    }
+
+    public static Object decode(byte[] data) throws YRException {
+        ByteBuffer in = ByteBuffer.wrap(data);
+        Object value = read(in);
+        if (in.hasRemaining()) {
+            throw new YRException(YRException.ERR_COMMUNICATION, "trailing bytes in encoded value");
+        }
+        return value;
+    }
+
+    private static final class Out extends ByteArrayOutputStream {
+        void tag(char c) {
+            write((byte) c);
+        }
+
+        void u32(int n) {
+            write(n >>> 24);
+            write(n >>> 16);
+            write(n >>> 8);
+            write(n);
+        }
+
+        void i64(long v) {
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                write((int) (v >>> shift));
+            }
+        }
+
+        void blob(byte[] b) {
+            u32(b.length);
+            write(b, 0, b.length);
+        }
+    }
+
+    private static void write(Out out, Object v) throws YRException {
+        if (v == null) {
+            out.tag('N');
+        } else if (v instanceof Boolean) {
+            out.tag((Boolean) v ? 'T' : 'F');
+        } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            out.tag('I');
+            out.i64(((Number) v).longValue());
+        } else if (v instanceof Double || v instanceof Float) {
+            out.tag('D');
+            out.i64(Double.doubleToRawLongBits(((Number) v).doubleValue()));
+        } else if (v instanceof String || v instanceof Character) {
+            out.tag('S');
+            out.blob(v.toString().getBytes(StandardCharsets.UTF_8));
+        } else if (v instanceof byte[]) {
+            out.tag('B');
+            out.blob((byte[]) v);
+        } else if (v instanceof InstanceHandler) {
+            out.tag('H');
+            out.blob(((InstanceHandler) v).getId().getBytes(StandardCharsets.UTF_8));
+        } else if (v instanceof ObjectRef) {
+            out.tag('R');
+            out.blob(((ObjectRef<?>) v).getId().getBytes(StandardCharsets.UTF_8));
+        } else if (v.getClass().isArray()) {
+            int n = Array.getLength(v);
+            out.tag('L');
+            out.u32(n);
+            for (int i = 0; i < n; i++) {
+                write(out, Array.get(v, i));
+            }
+        } else if (v instanceof Collection) {
+            Collection<?> c = (Collection<?>) v;
+            out.tag('L');
+            out.u32(c.size());
+            for (Object item : c) {
+                write(out, item);
+            }
+        } else if (v instanceof Map) {
+            Map<?, ?> m = (Map<?, ?>) v;
+            out.tag('M');
+            out.u32(m.size());
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                write(out, e.getKey());
+                write(out, e.getValue());
+            }
+        } else if (v instanceof Enum) {
+            write(out, ((Enum<?>) v).name());
+        } else {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "a value of type "
+                    + v.getClass().getName() + " cannot cross languages; use primitives, "
+                    + "String, arrays, List, Map, InstanceHandler or ObjectRef");
+        }
+    }
+
+    private static String str(ByteBuffer in) {
+        int n = in.getInt();
+        byte[] b = new byte[n];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static Object read(ByteBuffer in) throws YRException {
+        char tag = (char) in.get();
+        switch (tag) {
+            case 'N':
+                return null;
+            case 'T':
+                return Boolean.TRUE;
+            case 'F':
+                return Boolean.FALSE;
+            case 'I': {
+                long v = in.getLong();
+                // Untyped integers read as Integer when they fit: what Java code expects
+                // from literals. Declared types convert further (Convert).
+                return (v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE) ? (Object) (int) v : (Object) v;
+            }
+            case 'D':
+                return in.getDouble();
+            case 'S':
+                return str(in);
+            case 'B': {
+                byte[] b = new byte[in.getInt()];
+                in.get(b);
+                return b;
+            }
+            case 'L': {
+                int n = in.getInt();
+                List<Object> list = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    list.add(read(in));
+                }
+                return list;
+            }
+            case 'M': {
+                int n = in.getInt();
+                Map<Object, Object> map = new LinkedHashMap<>();
+                for (int i = 0; i < n; i++) {
+                    Object k = read(in);
+                    map.put(k, read(in));
+                }
+                return map;
+            }
+            case 'H':
+                return new InstanceHandler(str(in));
+            case 'R':
+                return new ObjectRef<Object>(str(in), null);
+            default:
+                throw new YRException(YRException.ERR_COMMUNICATION, "bad value tag " + (int) tag);
+        }
+    }
+}

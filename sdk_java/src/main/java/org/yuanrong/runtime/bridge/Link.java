@@ -1,0 +1,389 @@
+package org.yuanrong.runtime.bridge;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.ref.Cleaner;
+import java.net.InetAddress;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.security.CodeSource;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.yuanrong.Config;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.worker.WorkerCalls;
+import py4j.GatewayServer;
+
+/**
+ * The one py4j link of this JVM to a Python process running yr._bridge.
+ *
+ * <p>In a driver the link owns the Python process ({@code python -m yr._bridge_py4j}):
+ * it starts it, and stops it at {@code YR.Finalize()} or JVM exit; the Python process
+ * also exits when its stdin (a pipe from this JVM) closes, so it cannot outlive a killed
+ * driver. In a worker JVM the Python worker owns this JVM the same way (see
+ * JavaWorkerMain). Either way the JVM listens (py4j GatewayServer, loopback, random
+ * port, auth token) and the Python end connects and attaches its {@link PyBridge}.
+ */
+public final class Link {
+    private static final Pattern JAVA_CLASS = Pattern.compile("((?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*): ");
+    static final Cleaner CLEANER = Cleaner.create();
+    private static volatile Link current;
+    private static volatile boolean finalized;
+
+    private final boolean worker;
+    private final CountDownLatch attached = new CountDownLatch(1);
+    private final ConcurrentLinkedQueue<String> released = new ConcurrentLinkedQueue<>();
+    private GatewayServer server;
+    private volatile PyBridge bridge;
+    private volatile boolean closed;
+    private Process python;
+    private OutputStream pythonStdin;
+
+    private Link(boolean worker) {
+        this.worker = worker;
+    }
+
+    /** The link of this JVM, or null before init / after finalize. */
+    public static Link current() {
+        return current;
+    }
+
+    /** The live link, or the YRException a call without one deserves. */
+    public static Link require() throws YRException {
+        Link link = current;
+        if (link != null && !link.closed) {
+            return link;
+        }
+        if (finalized) {
+            throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized; call YR.init() again first");
+        }
+        throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "YR.init() has not been called");
+    }
+
+    public boolean isWorker() {
+        return worker;
+    }
+
+    GatewayServer server() {
+        return server;
+    }
+
+    public int port() {
+        return server.getListeningPort();
+    }
+
+    void attach(PyBridge b) {
+        bridge = b;
+        attached.countDown();
+    }
+
+    private static String newToken() {
+        byte[] b = new byte[24];
+        new SecureRandom().nextBytes(b);
+        StringBuilder sb = new StringBuilder();
+        for (byte x : b) {
+            sb.append(String.format("%02x", x));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Starts the py4j server on a daemon thread (so its threads are daemons too: a driver
+     * that forgets YR.Finalize() still exits, through the shutdown hook).
+     */
+    private void listen(String token, WorkerCalls calls) throws YRException {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        server = new GatewayServer.GatewayServerBuilder(new JavaEntry(this, calls))
+                .javaPort(0).javaAddress(lo)
+                .callbackClient(GatewayServer.DEFAULT_PYTHON_PORT, lo, token)
+                .authToken(token).build();
+        Thread starter = new Thread(() -> server.start(true), "yr-py4j-start");
+        starter.setDaemon(true);
+        starter.start();
+        try {
+            starter.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (server.getListeningPort() <= 0) {
+            throw new YRException(YRException.ERR_COMMUNICATION, "py4j server did not start");
+        }
+    }
+
+    /** Worker JVM: listen and wait for the Python host to attach (see JavaWorkerMain). */
+    public static synchronized Link startWorker(String token) throws YRException {
+        Link link = new Link(true);
+        link.listen(token, new WorkerCalls());
+        current = link;
+        return link;
+    }
+
+    /** Driver: listen, start the Python bridge process and wait until it attaches. */
+    public static synchronized Link startDriver(Config config) throws YRException {
+        Link link = new Link(false);
+        String token = newToken();
+        link.listen(token, null);
+        try {
+            link.spawnPython(config, token);
+            link.awaitAttach(config.getBridgeStartTimeoutSec());
+        } catch (YRException | RuntimeException e) {
+            link.close();
+            throw e;
+        }
+        current = link;
+        finalized = false;
+        Runtime.getRuntime().addShutdownHook(new Thread(link::closeAtExit, "yr-exit"));
+        return link;
+    }
+
+    static String pythonExecutable(Config config) {
+        if (!config.getPythonExecutable().isEmpty()) {
+            return config.getPythonExecutable();
+        }
+        String env = System.getenv("YR_PYTHON");
+        return env == null || env.isEmpty() ? "python3" : env;
+    }
+
+    private void spawnPython(Config config, String token) throws YRException {
+        ProcessBuilder pb = new ProcessBuilder(pythonExecutable(config), "-m", "yr._bridge_py4j");
+        pb.environment().put("YR_PY4J_JAVA_PORT", Integer.toString(port()));
+        pb.environment().put("YR_PY4J_TOKEN", token);
+        pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        try {
+            python = pb.start();
+        } catch (IOException e) {
+            throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "cannot start the Python bridge ("
+                    + pb.command().get(0) + "; set YR_PYTHON to a Python with yr installed): " + e, e);
+        }
+        pythonStdin = python.getOutputStream();
+    }
+
+    private void awaitAttach(int timeoutSec) throws YRException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, timeoutSec));
+        try {
+            while (!attached.await(50, TimeUnit.MILLISECONDS)) {
+                if (!python.isAlive()) {
+                    throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE,
+                            "the Python bridge process exited with code " + python.exitValue()
+                            + " before connecting (is yr installed for " + python.info().command().orElse("python")
+                            + "? see its stderr above)");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new YRException(YRException.ERR_COMMUNICATION,
+                            "the Python bridge did not connect within " + timeoutSec + " s");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new YRException(YRException.ERR_COMMUNICATION, "interrupted while starting the bridge", e);
+        }
+    }
+
+    /** Calls {@code op} on the Python end; a Python-side YRError becomes a YRException. */
+    public Object call(String op, Object... args) throws YRException {
+        PyBridge b = bridge;
+        if (closed || b == null) {
+            throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized");
+        }
+        drainReleases(b);
+        byte[] payload = Codec.encode(Arrays.asList(args));
+        byte[] answer;
+        try {
+            answer = b.call(op, payload);
+        } catch (RuntimeException e) {
+            throw new YRException(YRException.ERR_COMMUNICATION,
+                    "lost the link to the Python bridge during " + op + ": " + e.getMessage(), e);
+        }
+        return unwrap(Codec.decode(answer));
+    }
+
+    static Object unwrap(Object answer) throws YRException {
+        if (!(answer instanceof Map)) {
+            throw new YRException(YRException.ERR_COMMUNICATION, "malformed answer from the Python bridge");
+        }
+        Map<?, ?> m = (Map<?, ?>) answer;
+        if (!m.containsKey("err")) {
+            return m.get("ok");
+        }
+        List<?> err = (List<?>) m.get("err");
+        int code = ((Number) err.get(0)).intValue();
+        String cls = (String) err.get(1);
+        String msg = String.valueOf(err.get(2));
+        if (cls == null && code == YRException.ERR_USER_FUNCTION_EXCEPTION) {
+            cls = remoteClassIn(msg);
+        }
+        return throwIt(new YRException(code, msg, cls, null));
+    }
+
+    private static Object throwIt(YRException e) throws YRException {
+        throw e;
+    }
+
+    /** The first Java class name written as "a.b.Name: " in a remote error message. */
+    public static String remoteClassIn(String message) {
+        Matcher m = JAVA_CLASS.matcher(message == null ? "" : message);
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** Called (via the Cleaner) when a Java handle or ref is unreachable. */
+    void releaseLater(String id) {
+        released.add(id);
+    }
+
+    private void drainReleases(PyBridge b) throws YRException {
+        if (released.isEmpty()) {
+            return;
+        }
+        List<String> ids = new ArrayList<>();
+        for (String id; (id = released.poll()) != null;) {
+            ids.add(id);
+        }
+        try {
+            b.call("release", Codec.encode(List.of(ids)));
+        } catch (RuntimeException e) {
+            throw new YRException(YRException.ERR_COMMUNICATION, "lost the link to the Python bridge: " + e, e);
+        }
+    }
+
+    /** Registers a handle/ref for release on the Python end when it becomes unreachable. */
+    public static void track(Object owner, String id) {
+        Link link = current;
+        if (link != null) {
+            CLEANER.register(owner, () -> link.releaseLater(id));
+        }
+    }
+
+    /** Driver: finalize the runtime session, then stop the Python process. */
+    public void finalizeAndClose() throws YRException {
+        try {
+            call("finalize");
+        } finally {
+            close();
+        }
+    }
+
+    private void closeAtExit() {
+        if (!closed) {
+            try {
+                finalizeAndClose();
+            } catch (YRException | RuntimeException e) {
+                close();
+            }
+        }
+    }
+
+    /** Idempotent. Stops the Python process (driver) and the py4j server. */
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (current == this) {
+            current = null;
+            finalized = true;
+        }
+        if (python != null) {
+            stopPython();
+        }
+        try {
+            server.shutdown();
+        } catch (RuntimeException e) {
+            // already down
+        }
+    }
+
+    private void stopPython() {
+        PyBridge b = bridge;
+        if (b != null && python.isAlive()) {
+            try {
+                b.call("exit", Codec.encode(List.of()));
+            } catch (RuntimeException | YRException e) {
+                // it may already be on its way out
+            }
+        }
+        try {
+            pythonStdin.close();
+        } catch (IOException e) {
+            // the pipe is gone: Python sees EOF either way
+        }
+        try {
+            if (!python.waitFor(15, TimeUnit.SECONDS)) {
+                python.destroy();
+                if (!python.waitFor(5, TimeUnit.SECONDS)) {
+                    python.destroyForcibly();
+                    python.waitFor(5, TimeUnit.SECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            python.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The class path a worker JVM needs for code of this loader: the loader's URLs (covers
+     * mvn exec:java), java.class.path, -Dyr.codePath entries and the jars of the SDK and
+     * py4j, all made absolute. -Dyr.classpath replaces the first two.
+     */
+    public static String classpath(ClassLoader loader) {
+        Set<String> entries = new LinkedHashSet<>();
+        String override = System.getProperty("yr.classpath");
+        if (override != null && !override.isEmpty()) {
+            addAll(entries, override.split(File.pathSeparator));
+        } else {
+            for (ClassLoader l = loader; l != null; l = l.getParent()) {
+                if (l instanceof URLClassLoader) {
+                    for (URL u : ((URLClassLoader) l).getURLs()) {
+                        addUrl(entries, u);
+                    }
+                }
+            }
+            addAll(entries, System.getProperty("java.class.path", "").split(File.pathSeparator));
+        }
+        String codePath = System.getProperty("yr.codePath");
+        if (codePath != null && !codePath.isEmpty()) {
+            addAll(entries, codePath.split(","));
+        }
+        addCodeSource(entries, Link.class.getProtectionDomain().getCodeSource());
+        addCodeSource(entries, GatewayServer.class.getProtectionDomain().getCodeSource());
+        return String.join(File.pathSeparator, entries);
+    }
+
+    private static void addAll(Set<String> entries, String[] paths) {
+        for (String p : paths) {
+            if (!p.isBlank()) {
+                entries.add(new File(p.trim()).getAbsolutePath());
+            }
+        }
+    }
+
+    private static void addUrl(Set<String> entries, URL u) {
+        if (!"file".equals(u.getProtocol())) {
+            return;
+        }
+        try {
+            entries.add(new File(u.toURI()).getAbsolutePath());
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            // not a plain file URL: skip
+        }
+    }
+
+    private static void addCodeSource(Set<String> entries, CodeSource cs) {
+        if (cs != null && cs.getLocation() != null) {
+            addUrl(entries, cs.getLocation());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+package org.yuanrong.runtime.bridge;
+
+/**
+ * The Python end of a link, implemented in sdk_python/yr/_bridge_py4j.py
+ * ({@code _BridgeService}) and reached over py4j's callback channel.
+ *
+ * <p>{@code op} names a {@code yr._bridge} call (init, finalize, create_instance,
+ * invoke_method, invoke_function, get, wait, put, terminate, ...) or a link operation
+ * (release, exit); {@code payload} is the {@link Codec}-encoded list of arguments. The
+ * answer is an encoded map: {"ok": value} or {"err": [code, remoteClass, message]}.
+ */
+public interface PyBridge {
+    byte[] call(String op, byte[] payload);
+}

@@ -1,0 +1,206 @@
+package org.yuanrong.runtime.worker;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Executable;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Type;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.bridge.Codec;
+import org.yuanrong.runtime.bridge.Convert;
+import org.yuanrong.runtime.bridge.FuncMeta;
+
+/**
+ * Runs user code in a worker JVM for the Python host (yr._java_host.JavaHost).
+ *
+ * <p>Operations (payload = encoded argument list; answer = encoded {"ok": v} or
+ * {"err": [code, exceptionClass, message, stackTrace]}):
+ * <ul>
+ *   <li>{@code create [spec, args]} -> instance id: constructs spec.class with the
+ *       constructor of descriptor spec.signature;</li>
+ *   <li>{@code call_method [instanceId, "name#descriptor" or "name", args]} -> value;</li>
+ *   <li>{@code call_function [spec, args]} -> value: static spec.function;</li>
+ *   <li>{@code drop [instanceId]} -> null.</li>
+ * </ul>
+ * Arguments convert to the declared (generic) parameter types. Members are looked up by
+ * name and descriptor and cached; without a descriptor the name must be unambiguous for
+ * the argument count.
+ */
+public final class WorkerCalls {
+    private final Map<String, Object> instances = new ConcurrentHashMap<>();
+    private final Map<String, Executable> members = new ConcurrentHashMap<>();
+    private final AtomicLong nextId = new AtomicLong(1);
+
+    public byte[] call(String op, byte[] payload) {
+        try {
+            List<?> args = (List<?>) Codec.decode(payload);
+            Map<String, Object> ok = new LinkedHashMap<>();
+            ok.put("ok", dispatch(op, args));
+            return Codec.encode(ok);
+        } catch (InvocationTargetException e) {
+            Throwable t = e.getCause() == null ? e : e.getCause();
+            return error(YRException.ERR_USER_FUNCTION_EXCEPTION, t.getClass().getName(), t.getMessage(), stack(t));
+        } catch (YRException e) {
+            return error(e.getErrorCode(), YRException.class.getName(), e.getErrorMessage(), stack(e));
+        } catch (Throwable t) {
+            return error(YRException.ERR_PARAM_INVALID, t.getClass().getName(), t.getMessage(), stack(t));
+        }
+    }
+
+    public static byte[] error(int code, String cls, String message, String stack) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("err", Arrays.asList(code, cls, message == null ? "" : message, stack));
+        try {
+            return Codec.encode(err);
+        } catch (YRException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String stack(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
+    }
+
+    private Object dispatch(String op, List<?> a) throws Exception {
+        switch (op) {
+            case "create":
+                return create((Map<?, ?>) a.get(0), (List<?>) a.get(1));
+            case "call_method":
+                return callMethod((String) a.get(0), (String) a.get(1), (List<?>) a.get(2));
+            case "call_function":
+                return callFunction((Map<?, ?>) a.get(0), (List<?>) a.get(1));
+            case "drop":
+                instances.remove((String) a.get(0));
+                return null;
+            default:
+                throw new YRException(YRException.ERR_PARAM_INVALID, "unknown worker operation " + op);
+        }
+    }
+
+    private static ClassLoader loader() {
+        ClassLoader l = Thread.currentThread().getContextClassLoader();
+        return l != null ? l : WorkerCalls.class.getClassLoader();
+    }
+
+    private static Class<?> load(String name) throws YRException {
+        try {
+            return Class.forName(name, true, loader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "class " + name
+                    + " is not on the worker class path (" + System.getProperty("java.class.path") + ")", e);
+        }
+    }
+
+    private String create(Map<?, ?> spec, List<?> args) throws Exception {
+        Class<?> cls = load((String) spec.get("class"));
+        String sig = (String) spec.get("signature");
+        String key = cls.getName() + "#<init>#" + sig;
+        Constructor<?> ctor = (Constructor<?>) members.get(key);
+        if (ctor == null) {
+            ctor = sig == null ? onlyConstructor(cls, args.size())
+                    : cls.getDeclaredConstructor(FuncMeta.parseDescriptor(sig, loader()).parameterArray());
+            ctor.setAccessible(true);
+            members.put(key, ctor);
+        }
+        Object obj = ctor.newInstance(convertArgs(ctor, args));
+        String id = "j" + nextId.getAndIncrement();
+        instances.put(id, obj);
+        return id;
+    }
+
+    private static Constructor<?> onlyConstructor(Class<?> cls, int n) throws YRException {
+        List<Constructor<?>> found = new ArrayList<>();
+        for (Constructor<?> c : cls.getDeclaredConstructors()) {
+            if (c.getParameterCount() == n) {
+                found.add(c);
+            }
+        }
+        if (found.size() != 1) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, cls.getName() + " has " + found.size()
+                    + " constructors with " + n + " parameters; give a signature");
+        }
+        return found.get(0);
+    }
+
+    private Object callMethod(String instanceId, String method, List<?> args) throws Exception {
+        Object obj = instances.get(instanceId);
+        if (obj == null) {
+            throw new YRException(YRException.ERR_INSTANCE_NOT_FOUND, "no Java instance " + instanceId + " in this worker");
+        }
+        Method m = method(obj.getClass(), method, args.size(), false);
+        return result(m, m.invoke(obj, convertArgs(m, args)));
+    }
+
+    private Object callFunction(Map<?, ?> spec, List<?> args) throws Exception {
+        Class<?> cls = load((String) spec.get("class"));
+        String name = (String) spec.get("function");
+        Object sig = spec.get("signature");
+        Method m = method(cls, sig == null ? name : name + "#" + sig, args.size(), true);
+        return result(m, m.invoke(null, convertArgs(m, args)));
+    }
+
+    private static Object result(Method m, Object value) {
+        return m.getReturnType() == void.class ? null : value;
+    }
+
+    private Method method(Class<?> cls, String method, int argc, boolean isStatic) throws YRException {
+        String key = cls.getName() + "#" + method + (method.contains("#") ? "" : "#" + argc);
+        Method m = (Method) members.get(key);
+        if (m != null) {
+            return m;
+        }
+        int hash = method.indexOf('#');
+        String name = hash < 0 ? method : method.substring(0, hash);
+        m = hash < 0 ? uniqueMethod(cls, name, argc)
+                : FuncMeta.findMethod(cls, name, FuncMeta.parseDescriptor(method.substring(hash + 1), loader()).parameterArray());
+        if (m == null) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "no method " + method + " in " + cls.getName());
+        }
+        if (isStatic != Modifier.isStatic(m.getModifiers())) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, cls.getName() + "." + name + " must "
+                    + (isStatic ? "" : "not ") + "be static");
+        }
+        m.setAccessible(true);
+        members.put(key, m);
+        return m;
+    }
+
+    private static Method uniqueMethod(Class<?> cls, String name, int argc) throws YRException {
+        Method found = null;
+        for (Method m : cls.getMethods()) {
+            if (m.getName().equals(name) && m.getParameterCount() == argc) {
+                if (found != null) {
+                    throw new YRException(YRException.ERR_PARAM_INVALID, cls.getName() + "." + name
+                            + " is overloaded; call it with its signature (name#descriptor)");
+                }
+                found = m;
+            }
+        }
+        return found;
+    }
+
+    private static Object[] convertArgs(Executable e, List<?> args) throws YRException {
+        Type[] types = e.getGenericParameterTypes();
+        if (types.length != args.size()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, e.getName() + " takes " + types.length
+                    + " argument(s), got " + args.size());
+        }
+        Object[] out = new Object[types.length];
+        for (int i = 0; i < types.length; i++) {
+            out[i] = Convert.to(args.get(i), types[i]);
+        }
+        return out;
+    }
+}

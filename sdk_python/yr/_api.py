@@ -1,0 +1,94 @@
+"""The module-level API: init, finalize, put, get, wait, get_instance, status."""
+from __future__ import annotations
+
+from . import _context, _instances
+from . import object_ref as _refs
+from .config import Config
+from .exceptions import InstanceNotFoundError, YRTypeError, YRValueError
+from .object_ref import ObjectRef
+
+
+class ClientInfo:
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+
+    def __repr__(self) -> str:
+        return f"ClientInfo(job_id={self.job_id!r})"
+
+
+def init(conf: Config | None = None) -> ClientInfo:
+    """Connects this driver to a runtime: the configured address, $YR_SERVER_ADDRESS, the one
+    `yr start` made current, or else a temporary local runtime that ends with this driver.
+    Raises InitError if called twice."""
+    conf = conf or Config()
+    if not isinstance(conf, Config):
+        raise YRTypeError(f"yr.init takes a yr.Config, got {type(conf).__name__}")
+    rt = _context.init_driver(conf)
+    return ClientInfo(rt.job_id)
+
+
+def finalize() -> None:
+    """Terminates this driver's instances, frees its objects and stops a temporary runtime.
+    Does nothing if yr is not initialized."""
+    _context.finalize()
+
+
+def is_initialized() -> bool:
+    return _context.is_initialized()
+
+
+def put(obj) -> ObjectRef:
+    """Stores a value and returns a ref to it. bytes-like values come back as memoryview."""
+    rt = _context.current()
+    if obj is None:
+        raise YRValueError("yr.put: cannot put None")
+    if isinstance(obj, ObjectRef):
+        raise YRTypeError("yr.put: cannot put an ObjectRef (wrap it in a list)")
+    if isinstance(obj, (bytes, bytearray, memoryview)) and len(obj) == 0:
+        raise YRValueError("yr.put: cannot put an empty bytes-like value")
+    return rt.put(obj)
+
+
+def get(refs, timeout: float = 300, allow_partial: bool = False):
+    """The value of one ref, or the list of values of a list of refs.
+
+    timeout is in seconds (> 0), or -1 to wait forever; on timeout GetTimeoutError (a
+    TimeoutError) is raised. A remote exception is re-raised as its original type."""
+    _context.current()
+    return _refs.get(refs, timeout, allow_partial)
+
+
+def wait(refs, wait_num: int | None = None, timeout: float | None = None):
+    """(ready, unready): returns when `wait_num` refs are ready or `timeout` passed."""
+    _context.current()
+    return _refs.wait(refs, wait_num, timeout)
+
+
+def get_instance(name: str, namespace: str = "", timeout: float = 60):
+    """The handle of the named instance, once it is running. Raises InstanceNotFoundError if
+    there is none, YRTimeoutError if it is not running within `timeout` seconds."""
+    from ._decorators import InstanceProxy
+    if not isinstance(name, str) or not name:
+        raise YRValueError("get_instance: name must be a non-empty string")
+    rt = _context.current()
+    info = rt.master.get_instance(name=name, namespace=namespace, timeout=float(timeout))
+    if info.state == "DEAD":
+        raise InstanceNotFoundError(f"instance {name!r} is dead: {info.exit_reason}")
+    return InstanceProxy(_instances.attach(rt, info.instance_id, info.class_name, info.endpoint))
+
+
+def kill_instance(instance_id: str) -> None:
+    _context.current().master.terminate(instance_id, wait=True)
+
+
+def resources() -> list[dict]:
+    """Nodes with their capacity and what is allocatable now."""
+    st = _context.current().master.status()
+    out = []
+    for n in st.nodes:
+        def conv(r):
+            d = {"CPU": r.cpu_millis, "Memory": r.memory_mib}
+            d.update(dict(r.custom))
+            return d
+        out.append({"id": n.node_id, "status": 0, "capacity": conv(n.total), "allocatable": conv(n.available)})
+    return out

@@ -1,0 +1,120 @@
+"""The facade the C++ and Java SDKs call (contract: docs/bridge.md).
+
+Everything here is a thin translation onto the Python SDK: neutral values in, neutral
+values out, every error a `yr.YRError` with a `code`. No protocol logic lives here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from . import _api, _context, _instances
+from . import _protocol as P
+from . import object_ref as _refs
+from ._decorators import InstanceProxy, _pool
+from .config import Config, InvokeOptions
+from .exceptions import YRTypeError, YRValueError
+from .object_ref import ObjectRef
+
+_CONFIG_KEYS = {"server_address", "ns", "log_level", "num_cpus", "connect_timeout", "job_id", "log_to_driver"}
+_OPTION_KEYS = {"cpu", "memory", "custom_resources", "concurrency", "name", "namespace",
+                "recover_retry_times", "schedule_timeout_ms", "env_vars"}
+
+
+def init(config: dict | None = None) -> None:
+    config = dict(config or {})
+    unknown = set(config) - _CONFIG_KEYS
+    if unknown:
+        raise YRValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+    _api.init(Config(**{k: v for k, v in config.items() if v is not None and v != ""}))
+
+
+def finalize() -> None:
+    _api.finalize()
+
+
+def is_initialized() -> bool:
+    return _api.is_initialized()
+
+
+def options(opts: dict | None) -> InvokeOptions:
+    opts = dict(opts or {})
+    unknown = set(opts) - _OPTION_KEYS
+    if unknown:
+        raise YRValueError(f"unknown invoke options: {', '.join(sorted(unknown))}")
+    o = InvokeOptions(**{k: v for k, v in opts.items() if v is not None})
+    o.custom_resources = {str(k): float(v) for k, v in o.custom_resources.items()}
+    return o.check()
+
+
+def _check_spec(spec: dict, kind: str) -> str:
+    if not isinstance(spec, dict) or spec.get("language") not in ("cpp", "java", "python"):
+        raise YRValueError(f"spec must be a dict with language cpp|java, got {spec!r:.200}")
+    if spec["language"] == "cpp" and not spec.get("executable"):
+        raise YRValueError("a cpp spec needs the absolute path of the executable")
+    name = spec.get(kind)
+    if not name:
+        raise YRValueError(f"spec has no {kind!r}")
+    return name
+
+
+def create_instance(spec: dict, args: list, opts: dict | None = None) -> InstanceProxy:
+    class_name = _check_spec(spec, "class")
+    rt = _context.current()
+    code = _instances.constructor_code(None, list(args), {}, class_name, spec=spec)
+    pb_spec = _instances.make_spec(rt, class_name, code, options(opts), language=spec["language"],
+                                   executable=spec.get("executable", ""))
+    return InstanceProxy(_instances.create(rt, pb_spec), None)
+
+
+def invoke_method(handle: InstanceProxy, method: str, args: list, opts: dict | None = None) -> ObjectRef:
+    if not isinstance(handle, InstanceProxy):
+        raise YRTypeError(f"expected an instance handle, got {type(handle).__name__}")
+    return handle._target.submit(P.CALL, str(method), tuple(args), {})
+
+
+def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectRef:
+    fn_name = _check_spec(spec, "function")
+    rt = _context.current()
+    code = json.dumps(spec, sort_keys=True).encode()
+    key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
+    where = spec.get("executable") or spec.get("classpath", "")
+    pool = _pool(rt, options(opts), spec["language"], where, spec)
+    return pool.submit(key, code, tuple(args), {})
+
+
+def _plain(value):
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    return value
+
+
+def get(refs, timeout: float = 300):
+    out = _api.get(refs, timeout)
+    return [_plain(v) for v in out] if isinstance(refs, (list, tuple)) else _plain(out)
+
+
+def wait(refs: list, wait_num: int, timeout: float):
+    return _api.wait(list(refs), wait_num, None if timeout is None or timeout < 0 else timeout)
+
+
+def put(value) -> ObjectRef:
+    return _api.put(value)
+
+
+def terminate(handle: InstanceProxy) -> None:
+    handle.terminate()
+
+
+def ref_id(ref: ObjectRef) -> str:
+    return ref.id
+
+
+def instance_id(handle: InstanceProxy) -> str:
+    return handle.instance_id
+
+
+def serve_worker(host) -> None:
+    """Worker mode for a C++ program: serves calls through `host` until told to exit."""
+    from ._worker import serve
+    serve(host)

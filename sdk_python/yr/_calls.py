@@ -1,0 +1,250 @@
+"""The caller side of the data plane: channels to workers and per-instance call queues.
+
+Rules kept here:
+- One `Channel` per (this process, worker endpoint); calls are multiplexed by call id.
+- A `Target` (one per instance known to this process) sends calls in submission order. A
+  call waits in the target's queue while the instance has no endpoint yet or while one of
+  its top-level ObjectRef arguments is unresolved; later calls queue behind it.
+- Top-level ObjectRef arguments are replaced by their values before sending; a failed
+  dependency fails the call without sending it.
+- When a worker's connection drops, every call in flight on it fails with the reason.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+
+from . import _protocol as P
+from . import _serialization
+from ._transport import Connection
+from .exceptions import (InstanceDiedError, InstanceTerminatedError, SerializationError, YRError)
+from .object_ref import ObjectRef, _Slot, new_id
+
+
+class Channel:
+    def __init__(self, endpoint: str, token: bytes, label: str, death_reason):
+        self.label = label
+        self._death_reason = death_reason  # () -> str, asked when the connection drops
+        self._pending: dict[int, _Slot] = {}
+        self._ids = itertools.count(1)
+        self.sent_functions: set[str] = set()
+        self.dead: BaseException | None = None
+        self.terminated = False
+        self.conn = Connection(endpoint, token, self._on_frames, self._on_close, label)
+
+    def send(self, kind: bytes, body: bytes, slot: _Slot, prelude: bytes | None = None) -> None:
+        if self.dead is not None:
+            slot.set_error(self.dead)
+            return
+        call_id = next(self._ids)
+        self._pending[call_id] = slot
+        frame = P.call_frame(kind, call_id, body)
+        try:
+            if prelude is None:
+                self.conn.send(frame)
+            else:
+                self.conn.send_many([prelude, frame])
+        except OSError:
+            pass  # the reader thread sees the same failure and fails every pending call
+
+    def _on_frames(self, bodies) -> None:
+        pending = self._pending
+        for body in bodies:
+            kind, call_id, payload = P.split(body)
+            slot = pending.pop(call_id, None)
+            if slot is None:
+                continue
+            if kind == P.OK:
+                slot.set_body(payload)
+            else:
+                try:
+                    err = _serialization.loads(payload)
+                except Exception as e:  # an error we cannot even decode still ends the call
+                    err = YRError(f"{self.label}: undecodable error from worker: {e}")
+                slot.set_error(err)
+
+    def _on_close(self, reason: str, by_us: bool) -> None:
+        if self.terminated:
+            err = InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
+        elif by_us:
+            err = InstanceDiedError(f"{self.label}: connection closed by this process (yr.finalize)")
+        else:
+            err = InstanceDiedError(f"{self.label} died: {self._death_reason()}")
+        self.dead = err
+        pending, self._pending = self._pending, {}
+        for slot in pending.values():
+            slot.set_error(err)
+
+
+class _Call:
+    __slots__ = ("kind", "name", "args", "kwargs", "slot", "body", "code")
+
+    def __init__(self, kind, name, args, kwargs, slot, code):
+        self.kind, self.name, self.args, self.kwargs, self.slot = kind, name, args, kwargs, slot
+        self.body, self.code = None, code
+
+
+class Target:
+    """Everything this process knows about one instance, and its ordered outbox."""
+
+    def __init__(self, rt, instance_id: str, class_name: str):
+        self.rt = rt
+        self.instance_id = instance_id
+        self.class_name = class_name
+        self.channel: Channel | None = None
+        self.error: BaseException | None = None
+        self.terminated = False
+        self._queue: deque[_Call] = deque()
+        self._lock = threading.RLock()
+
+    @property
+    def label(self) -> str:
+        return f"instance {self.instance_id} ({self.class_name})"
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def connect(self, endpoint: str) -> None:
+        try:
+            ch = self.rt.channel(endpoint, self)
+        except YRError as e:
+            self.fail(e)
+            return
+        with self._lock:
+            self.channel = ch
+            self._flush()
+
+    def fail(self, err: BaseException) -> None:
+        with self._lock:
+            self.error = err
+            queued, self._queue = self._queue, deque()
+        for c in queued:
+            c.slot.set_error(err)
+
+    def mark_terminated(self) -> None:
+        with self._lock:
+            self.terminated = True
+            if self.channel is not None:
+                self.channel.terminated = True
+        self.fail(InstanceTerminatedError(f"{self.label} was terminated before the call was sent"))
+
+    # ---- calls -----------------------------------------------------------------------------
+    def submit(self, kind: bytes, name: str, args, kwargs, code: bytes | None = None) -> ObjectRef:
+        slot = _Slot()
+        ref = ObjectRef(new_id(), slot)
+        call = _Call(kind, name, args, kwargs, slot, code)
+        with self._lock:
+            if self.terminated:
+                raise InstanceTerminatedError(f"{self.label} is terminated; calls on it fail (create a new instance)")
+            if self.error is not None:
+                slot.set_error(self.error)
+                return ref
+            if not _has_pending_deps(args):
+                self._serialize(call, eager=True)
+            if call.body is not None and not self._queue and self.channel is not None:
+                self._send(call)
+                return ref
+            self._queue.append(call)
+            if call.body is None:
+                self._watch_deps(args)
+            self._flush()
+        return ref
+
+    def _flush(self) -> None:
+        while self._queue and self.channel is not None:
+            call = self._queue[0]
+            if call.body is None:
+                if _has_pending_deps(call.args):
+                    return
+                self._serialize(call, eager=False)
+            self._queue.popleft()
+            if call.body is not None:
+                self._send(call)
+
+    def _send(self, call: _Call) -> None:
+        ch = self.channel
+        prelude = None
+        if call.code is not None and call.name not in ch.sent_functions:
+            ch.sent_functions.add(call.name)
+            prelude = P.call_frame(P.DEFINE, 0, call.name.encode() + b"\x00" + call.code)
+        ch.send(call.kind, call.body, call.slot, prelude)
+
+    def _serialize(self, call: _Call, eager: bool) -> None:
+        """Sets call.body; a failure raises (eager, at invoke) or fails the call's ref."""
+        try:
+            args = _resolve_ready(call.args)
+            call.body = _serialization.dumps((call.name, args, call.kwargs))
+        except _DependencyFailed as e:
+            call.slot.set_error(e.error)
+        except SerializationError as e:
+            err = _name_bad_argument(self, call, e)
+            if eager:
+                raise err from None
+            call.slot.set_error(err)
+
+    def _watch_deps(self, args) -> None:
+        for a in args:
+            if type(a) is ObjectRef and not a._slot.done:
+                if a._slot.fetch is not None:
+                    threading.Thread(target=a._slot.wait, args=(None,), daemon=True).start()
+                a._slot.add_callback(self._dep_done)
+
+    def _dep_done(self, _slot) -> None:
+        with self._lock:
+            self._flush()
+
+
+class _DependencyFailed(Exception):
+    def __init__(self, error):
+        self.error = error
+
+
+def _has_pending_deps(args) -> bool:
+    return any(type(a) is ObjectRef and not a._slot.done for a in args)
+
+
+def _resolve_ready(args):
+    if not any(type(a) is ObjectRef for a in args):
+        return args
+    out = []
+    for a in args:
+        if type(a) is ObjectRef:
+            if a._slot.error is not None:
+                raise _DependencyFailed(a._slot.error)
+            a = a._slot.value()
+        out.append(a)
+    return out
+
+
+def _name_bad_argument(target: Target, call: _Call, err: SerializationError) -> SerializationError:
+    what = f"{target.class_name}.{call.name}" if call.kind == P.CALL else call.name.split(":")[0]
+    for i, a in enumerate(call.args):
+        try:
+            _serialization.dumps(a)
+        except SerializationError as e:
+            return SerializationError(f"argument {i} of {what} ({type(a).__name__}) cannot be serialized: "
+                                      f"{e.__cause__ or e}")
+    for k, v in call.kwargs.items():
+        try:
+            _serialization.dumps(v)
+        except SerializationError as e:
+            return SerializationError(f"keyword argument {k!r} of {what} ({type(v).__name__}) cannot be "
+                                      f"serialized: {e.__cause__ or e}")
+    return SerializationError(f"the arguments of {what} cannot be serialized: {err}")
+
+
+def wait_for_death_reason(rt, instance_id: str, limit: float = 2.0) -> str:
+    """Asks the master why an instance's worker went away (its exit code or signal)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            info = rt.master.get_instance(instance_id=instance_id, timeout=0)
+            if info.state == "DEAD" and info.exit_reason:
+                return info.exit_reason
+            if info.exit_reason and info.state == "STARTING":
+                return f"{info.exit_reason} (it is being restarted)"
+        except YRError:
+            pass
+        if time.monotonic() >= deadline:
+            return "its worker connection closed"
+        time.sleep(0.02)

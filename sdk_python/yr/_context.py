@@ -1,0 +1,269 @@
+"""The process-wide runtime context: who we are (driver or worker), how to reach the
+runtime, and the channels, targets and executor pools this process uses.
+
+`current()` raises a clear error before `yr.init` or after `yr.finalize`.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import threading
+import weakref
+from concurrent.futures import wait as wait_futures
+
+from yr_runtime.wire import session as sessions
+
+from . import _serialization
+from ._agent_client import AgentClient
+from ._calls import Channel, Target, wait_for_death_reason
+from ._control import MasterClient
+from .exceptions import InitError, YRError, YRValueError
+from .object_ref import ObjectRef, _Slot, new_id
+
+_rt: "Runtime | None" = None
+_rt_lock = threading.RLock()
+_was_finalized = False
+
+
+class Runtime:
+    def __init__(self, info: sessions.SessionInfo, token: bytes, job_id: str, *, is_driver: bool,
+                 instance_id: str = "", temp_process=None, config=None):
+        self.info, self.token, self.job_id = info, token, job_id
+        self.is_driver, self.instance_id = is_driver, instance_id
+        self.temp_process = temp_process
+        self.config = config
+        self.namespace = getattr(config, "ns", "") or ""
+        self._master: MasterClient | None = None
+        self._agent: AgentClient | None = None
+        self._channels: dict[str, Channel] = {}
+        self.targets: "weakref.WeakValueDictionary[str, Target]" = weakref.WeakValueDictionary()
+        self.created: dict[str, Target] = {}     # instances this process created (finalize ends them)
+        self.pools: dict = {}
+        self.published: set[str] = set()
+        self.pending_terminations: list = []    # grpc futures of asynchronous terminates
+        self._lock = threading.RLock()
+        self.closed = False
+
+    # ---- connections -----------------------------------------------------------------------
+    @property
+    def master(self) -> MasterClient:
+        if self._master is None:
+            with self._lock:
+                if self._master is None:
+                    self._master = MasterClient(self.info.master_address, self.token)
+        return self._master
+
+    @property
+    def agent(self) -> AgentClient:
+        if self._agent is None:
+            with self._lock:
+                if self._agent is None:
+                    self._agent = AgentClient(self.info.agent_address, self.token)
+        return self._agent
+
+    def channel(self, endpoint: str, target: Target) -> Channel:
+        with self._lock:
+            ch = self._channels.get(endpoint)
+            if ch is None or ch.dead is not None:
+                iid = target.instance_id
+                ch = Channel(endpoint, self.token, target.label, lambda: wait_for_death_reason(self, iid))
+                self._channels[endpoint] = ch
+            return ch
+
+    def target(self, instance_id: str, class_name: str) -> Target:
+        with self._lock:
+            t = self.targets.get(instance_id)
+            if t is None:
+                t = Target(self, instance_id, class_name)
+                self.targets[instance_id] = t
+            return t
+
+    # ---- objects ---------------------------------------------------------------------------
+    def put(self, value) -> ObjectRef:
+        slot = _Slot()
+        slot.set_body(_serialization.dumps(_serialization.as_raw(value)))
+        return ObjectRef(new_id(), slot)
+
+    def publish(self, ref: ObjectRef) -> None:
+        """Makes a ref's value findable by other processes once it is ready."""
+        if ref._slot.fetch is not None or ref.id in self.published:
+            return
+        self.published.add(ref.id)
+
+        def store(slot):
+            if slot.error is not None:
+                self.agent.put(ref.id, _serialization.dumps(slot.error), self.job_id, error=True)
+            else:
+                slot.owns_shm = False  # the node store frees it now
+                self.agent.put(ref.id, slot.body, self.job_id)
+        ref._slot.add_callback(store)
+
+    def fetcher(self, object_id: str, slot: _Slot):
+        def fetch(timeout):
+            body, is_error = self.agent.get(object_id, timeout)
+            if slot.done:
+                return
+            slot.owns_shm = False
+            if is_error:
+                slot.set_error(_serialization.loads(body))
+            else:
+                slot.set_body(body)
+        return fetch
+
+    # ---- shutdown --------------------------------------------------------------------------
+    def close(self) -> None:
+        self.closed = True
+        futs = list(self.pending_terminations)
+        for t in list(self.created.values()):
+            if not t.terminated and not getattr(t, "detached", False):
+                t.mark_terminated()
+                futs.append(self.master.terminate(t.instance_id))
+        if futs:
+            wait_futures([_as_cf(f) for f in futs], timeout=10)
+        for ch in list(self._channels.values()):
+            ch.terminated = True
+            ch.conn.close()
+        if self._agent is not None:
+            self._agent.close()
+        if self.temp_process is not None:
+            self.master.shutdown()
+        if self._master is not None:
+            self._master.close()
+        if self.temp_process is not None:
+            from ._launcher import stop_temporary
+            stop_temporary(self.temp_process)
+
+
+def _as_cf(grpc_future):
+    import concurrent.futures
+    f = concurrent.futures.Future()
+    grpc_future.add_done_callback(lambda g: f.set_result(None))
+    return f
+
+
+_remote_slots: "weakref.WeakValueDictionary[str, _Slot]" = weakref.WeakValueDictionary()
+
+
+def remote_ref(object_id: str) -> ObjectRef:
+    """Rebuilds a ref that arrived from another process; its value is fetched on demand."""
+    slot = _remote_slots.get(object_id)
+    if slot is None:
+        slot = _Slot()
+        slot.fetch = _lazy_fetch(object_id, slot)
+        _remote_slots[object_id] = slot
+    return ObjectRef(object_id, slot)
+
+
+def _lazy_fetch(object_id, slot):
+    lock = threading.Lock()
+
+    def fetch(timeout):
+        with lock:
+            if not slot.done:
+                current().fetcher(object_id, slot)(timeout)
+    return fetch
+
+
+def publish(ref: ObjectRef) -> None:
+    rt = _rt
+    if rt is not None:
+        rt.publish(ref)
+
+
+def current() -> Runtime:
+    rt = _rt
+    if rt is None:
+        if _was_finalized:
+            raise InitError("yr is finalized: call yr.init() again before using it", code=9000)
+        raise InitError("yr is not initialized: call yr.init() first")
+    return rt
+
+
+def is_initialized() -> bool:
+    return _rt is not None
+
+
+def init_driver(config) -> Runtime:
+    global _rt
+    with _rt_lock:
+        if _rt is not None:
+            raise InitError("yr.init cannot be called twice (call yr.finalize() first)")
+        info, temp = _locate_runtime(config)
+        token = sessions.read_token(info.session_dir)
+        rt = Runtime(info, token, config.job_id or f"job-{new_id()}", is_driver=True,
+                     temp_process=temp, config=config)
+        try:
+            rt.master.wait_ready(config.connect_timeout)
+            rt.master.open_session(rt.job_id, os.getpid(), temp is not None, _on_event, _on_session_end)
+        except BaseException:
+            if temp is not None:
+                from ._launcher import stop_temporary
+                stop_temporary(temp)
+            raise
+        _rt = rt
+        atexit.register(_finalize_at_exit)
+        return rt
+
+
+def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None:
+    global _rt
+    with _rt_lock:
+        if _rt is not None:
+            return
+        info = sessions.read_info(boot["session_dir"])
+        _rt = Runtime(info, token, job_id, is_driver=False, instance_id=instance_id)
+
+
+def finalize() -> None:
+    global _rt, _was_finalized
+    with _rt_lock:
+        rt, _rt = _rt, None
+        if rt is None:
+            return
+        _was_finalized = True
+    rt.close()
+
+
+def _finalize_at_exit() -> None:
+    try:
+        finalize()
+    except YRError:
+        pass
+
+
+def _locate_runtime(config):
+    address = config.server_address or os.environ.get("YR_SERVER_ADDRESS", "")
+    if address:
+        try:
+            return sessions.read_info(address), None
+        except (OSError, ValueError, TypeError) as e:
+            raise InitError(f"cannot use server_address {address!r}: expected a yr session directory "
+                            f"(see `yr status`): {e}", code=4002) from None
+    found = sessions.find_running()
+    if found is not None:
+        return found, None
+    from ._launcher import start_temporary
+    return start_temporary(config)
+
+
+def _on_event(ev) -> None:
+    if ev.HasField("log"):
+        rt = _rt
+        if rt is not None and rt.config is not None and not rt.config.log_to_driver:
+            return
+        prefix = f"({ev.log.label}) "
+        sys.stdout.write("".join(prefix + line + "\n" for line in ev.log.lines))
+        sys.stdout.flush()
+
+
+def _on_session_end(reason: str) -> None:
+    pass  # calls in flight learn of a dead runtime from their own connections
+
+
+def check_json_env(env) -> str:
+    try:
+        return json.dumps(env)
+    except (TypeError, ValueError) as e:
+        raise YRValueError(f"env_vars must be a dict of strings: {e}") from None

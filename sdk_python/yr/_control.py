@@ -1,0 +1,114 @@
+"""The SDK's control-plane client: gRPC to the master, errors mapped to yr errors.
+
+`grpc.RpcError` never leaves this module. Every call carries the session token and a
+deadline, so no control call can hang.
+"""
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+
+from .exceptions import (InstanceDiedError, InstanceNotFoundError, ResourceUnavailableError,
+                         RuntimeUnavailableError, YRRuntimeError, YRTimeoutError, YRValueError)
+
+CONTROL_TIMEOUT = 30.0
+
+_BY_CODE = {
+    grpc.StatusCode.INVALID_ARGUMENT: YRValueError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceUnavailableError,
+    grpc.StatusCode.NOT_FOUND: InstanceNotFoundError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: YRTimeoutError,
+    grpc.StatusCode.FAILED_PRECONDITION: InstanceDiedError,
+    grpc.StatusCode.UNAVAILABLE: RuntimeUnavailableError,
+    grpc.StatusCode.CANCELLED: RuntimeUnavailableError,
+}
+
+
+def map_error(e: grpc.RpcError, what: str) -> Exception:
+    code = e.code() if hasattr(e, "code") else None
+    cls = _BY_CODE.get(code, YRRuntimeError)
+    detail = e.details() if hasattr(e, "details") else str(e)
+    if cls is RuntimeUnavailableError:
+        detail = f"the yr runtime is unavailable ({detail}); is it running? (`yr status`)"
+    return cls(f"{what}: {detail}")
+
+
+class MasterClient:
+    def __init__(self, address: str, token: bytes):
+        self._channel = grpc.insecure_channel(address, options=[
+            ("grpc.max_receive_message_length", 512 << 20),
+            ("grpc.max_send_message_length", 512 << 20),
+            ("grpc.enable_retries", 0)])
+        self._stub = pbg.MasterStub(self._channel)
+        self._md = (("yr-token", token.decode()),)
+        self._session_call = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._session_call is not None:
+            self._session_call.cancel()
+        self._channel.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s") from None
+
+    # ---- calls ---------------------------------------------------------------------------------
+    def create_instance_async(self, spec: pb.InstanceSpec, timeout: float | None):
+        """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error."""
+        return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=timeout, metadata=self._md)
+
+    @staticmethod
+    def result_of(fut, what: str):
+        try:
+            return fut.result()
+        except grpc.RpcError as e:
+            raise map_error(e, what) from None
+
+    def terminate(self, instance_id: str, wait: bool = False):
+        fut = self._stub.TerminateInstance.future(pb.TerminateRequest(instance_id=instance_id),
+                                                  timeout=CONTROL_TIMEOUT, metadata=self._md)
+        if wait:
+            self.result_of(fut, f"terminate instance {instance_id}")
+        return fut
+
+    def get_instance(self, *, instance_id: str = "", name: str = "", namespace: str = "", timeout: float = 0.0) -> pb.InstanceInfo:
+        req = pb.GetInstanceRequest(instance_id=instance_id, name=name, namespace=namespace, timeout_s=timeout)
+        what = f"get instance {name or instance_id}"
+        try:
+            return self._stub.GetInstance(req, timeout=timeout + CONTROL_TIMEOUT, metadata=self._md)
+        except grpc.RpcError as e:
+            raise map_error(e, what) from None
+
+    def status(self) -> pb.StatusReply:
+        try:
+            return self._stub.Status(pb.StatusRequest(), timeout=CONTROL_TIMEOUT, metadata=self._md)
+        except grpc.RpcError as e:
+            raise map_error(e, "status") from None
+
+    def shutdown(self) -> None:
+        try:
+            self._stub.Shutdown(pb.ShutdownRequest(), timeout=5, metadata=self._md)
+        except grpc.RpcError:
+            pass
+
+    def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end) -> None:
+        """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end."""
+        call = self._stub.Session(pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime), metadata=self._md)
+        self._session_call = call
+
+        def pump():
+            reason = "session stream ended"
+            try:
+                for ev in call:
+                    on_event(ev)
+            except grpc.RpcError as e:
+                reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
+            on_end(reason)
+        threading.Thread(target=pump, name="yr-session", daemon=True).start()

@@ -1,0 +1,194 @@
+"""Worker-side host for Java code (owned by the Java SDK, issue 5; see docs/bridge.md "Hosts").
+
+The runtime hands a ``{"language": "java", ...}`` instance or function to an ordinary
+Python worker, which uses ``JavaHost`` to run it. The host starts one JVM per class path
+(the driver's class path, plus the SDK and py4j jars when they are not on it) running
+``org.yuanrong.runtime.worker.JavaWorkerMain``, and talks to it over py4j through a
+``yr._bridge_py4j.Link``. Java code in that JVM reaches the runtime back through the same
+link and ``yr._bridge``, so instance handles passed as arguments work there.
+
+Lifetime: the JVM's stdin is a pipe from this process and the JVM exits at EOF, so it
+dies with the worker even when the worker is killed; ``shutdown()`` closes it at once.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import queue
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from yr._bridge_py4j import JavaError, Link, bridge_module
+
+__all__ = ["JavaHost", "JavaError"]
+
+_MAIN_CLASS = "org.yuanrong.runtime.worker.JavaWorkerMain"
+_PORT_LINE = "YR_JAVA_PORT="
+_START_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
+
+
+def _java_executable() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.exists(os.path.join(home, "bin", "java")):
+        return os.path.join(home, "bin", "java")
+    found = shutil.which("java")
+    if not found:
+        raise RuntimeError("cannot run Java code: no java on PATH and JAVA_HOME is not set")
+    return found
+
+
+def _fallback_jars() -> list[str]:
+    """SDK and py4j jars for class paths that lack them (e.g. specs written by hand)."""
+    jars = [os.environ.get("YR_JAVA_SDK_JAR", "")]
+    m2 = os.path.expanduser("~/.m2/repository/org/yuanrong/yr-sdk")
+    jars += sorted(glob.glob(os.path.join(m2, "*", "yr-sdk-*.jar")))[-1:]
+    import py4j
+    for prefix in (sys.prefix, os.path.dirname(os.path.dirname(py4j.__file__))):
+        jars += glob.glob(os.path.join(prefix, "share", "py4j", "py4j*.jar"))[:1]
+    return [j for j in jars if j and os.path.exists(j)]
+
+
+def _has(entries: list[str], kind: str) -> bool:
+    for entry in entries:
+        if os.path.basename(entry).startswith(kind):
+            return True
+        if kind == "yr-sdk" and os.path.exists(
+                os.path.join(entry, "org", "yuanrong", "runtime", "worker", "JavaWorkerMain.class")):
+            return True
+    return False
+
+
+def _classpath(spec_classpath: str) -> str:
+    entries = [e for e in spec_classpath.split(os.pathsep) if e]
+    for jar in _fallback_jars():
+        kind = "py4j" if os.path.basename(jar).startswith("py4j") else "yr-sdk"
+        if not _has(entries, kind):
+            entries.append(jar)
+    return os.pathsep.join(entries)
+
+
+class _Jvm:
+    """One worker JVM and its link."""
+
+    def __init__(self, classpath: str) -> None:
+        token = secrets.token_hex(24)
+        cmd = [_java_executable(), "-XX:+UseSerialGC",
+               *shlex.split(os.environ.get("YR_JAVA_OPTS", "")),
+               "-cp", _classpath(classpath), _MAIN_CLASS]
+        env = dict(os.environ, YR_PY4J_TOKEN=token)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        try:
+            port = self._read_port()
+            self.link = Link(port, token, bridge_module())
+        except BaseException:
+            self.close()
+            raise
+        threading.Thread(target=self._pump_stdout, name="yr-jvm-stdout", daemon=True).start()
+
+    def _read_port(self) -> int:
+        lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=_START_TIMEOUT_S).decode(errors="replace").strip()
+        except queue.Empty:
+            raise RuntimeError(f"the worker JVM did not start within {_START_TIMEOUT_S:.0f} s") from None
+        if not line.startswith(_PORT_LINE):
+            code = self.proc.poll()
+            raise RuntimeError(f"the worker JVM failed to start (exit code {code}, first output "
+                               f"{line!r}; see the worker log for its stderr)")
+        return int(line[len(_PORT_LINE):])
+
+    def _pump_stdout(self) -> None:
+        # User code's System.out goes where this worker's stdout goes (its log).
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
+            try:
+                os.write(sys.stdout.fileno(), chunk)
+            except (OSError, ValueError):
+                pass
+
+    def call(self, op: str, *args: Any) -> Any:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the worker JVM has exited (code {self.proc.returncode})")
+        try:
+            return self.link.call(op, *args)
+        except JavaError:
+            raise
+        except Exception as exc:
+            code = self.proc.poll()
+            if code is not None:
+                raise RuntimeError(f"the worker JVM exited (code {code}) during {op}") from exc
+            raise
+
+    def close(self) -> None:
+        link = getattr(self, "link", None)
+        if link is not None:
+            link.close()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+class _JavaInstance:
+    """What the worker keeps for a Java instance: its JVM and its id there."""
+
+    def __init__(self, jvm: _Jvm, instance_id: str, class_name: str) -> None:
+        self.jvm = jvm
+        self.instance_id = instance_id
+        self.class_name = class_name
+
+    def __repr__(self) -> str:
+        return f"<Java {self.class_name} {self.instance_id}>"
+
+
+def _no_kwargs(kwargs: dict | None) -> None:
+    if kwargs:
+        raise TypeError(f"Java code takes positional arguments only, got {sorted(kwargs)}")
+
+
+class JavaHost:
+    """The host of docs/bridge.md for ``"language": "java"`` specs."""
+
+    def __init__(self) -> None:
+        self._jvms: dict[str, _Jvm] = {}
+        self._lock = threading.Lock()
+
+    def _jvm(self, spec: dict) -> _Jvm:
+        classpath = spec.get("classpath") or ""
+        with self._lock:
+            jvm = self._jvms.get(classpath)
+            if jvm is None or jvm.proc.poll() is not None:
+                jvm = self._jvms[classpath] = _Jvm(classpath)
+            return jvm
+
+    def create_instance(self, spec: dict, args: list, kwargs: dict | None = None) -> _JavaInstance:
+        _no_kwargs(kwargs)
+        jvm = self._jvm(spec)
+        instance_id = jvm.call("create", dict(spec), list(args))
+        return _JavaInstance(jvm, instance_id, spec.get("class", "?"))
+
+    def call_method(self, instance: _JavaInstance, method: str, args: list,
+                    kwargs: dict | None = None) -> Any:
+        _no_kwargs(kwargs)
+        return instance.jvm.call("call_method", instance.instance_id, method, list(args))
+
+    def call_function(self, spec: dict, args: list, kwargs: dict | None = None) -> Any:
+        _no_kwargs(kwargs)
+        return self._jvm(spec).call("call_function", dict(spec), list(args))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            jvms, self._jvms = list(self._jvms.values()), {}
+        for jvm in jvms:
+            jvm.close()

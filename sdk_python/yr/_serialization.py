@@ -1,0 +1,172 @@
+"""The only module that pickles. Values cross processes as frame bodies made here.
+
+Body layout: one flag byte, then
+- flag 0: a pickle (protocol 5) of the message;
+- flag 1: 4-byte length + JSON shared-memory descriptor, then the pickle, whose large
+  out-of-band buffers (>= SHM_THRESHOLD bytes) live in one shared-memory file.
+The receiver maps the file, unpickles with its buffers and unlinks it: numpy arrays and
+large bytes are read from the mapping without passing through the socket.
+Plain values (builtins in small containers) use the C pickler; anything else cloudpickle,
+so classes and functions defined in a driver's __main__ travel by value.
+"""
+from __future__ import annotations
+
+import io
+import json
+import mmap
+import os
+import pickle
+import struct
+import uuid
+
+import cloudpickle
+
+from .exceptions import SerializationError
+
+SHM_THRESHOLD = 1 << 20
+SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
+_LEN = struct.Struct("<I")
+_PLAIN = frozenset((int, float, str, bool, type(None), complex))
+
+
+def _plain(x, depth: int = 0) -> bool:
+    t = type(x)
+    if t in _PLAIN:
+        return True
+    if t is bytes:
+        return len(x) < SHM_THRESHOLD
+    if depth > 3:
+        return False
+    if t is tuple or t is list:
+        return len(x) <= 256 and all(_plain(i, depth + 1) for i in x)
+    if t is dict:
+        return len(x) <= 256 and all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in x.items())
+    return False
+
+
+def _bytes_from(buf) -> bytes:
+    return bytes(buf)
+
+
+class _Pickler(cloudpickle.Pickler):
+    def reducer_override(self, obj):
+        if type(obj) is bytes and len(obj) >= SHM_THRESHOLD:
+            return _bytes_from, (pickle.PickleBuffer(obj),)
+        return super().reducer_override(obj)
+
+
+def dumps(msg, shm_prefix: str = "yr") -> bytes:
+    """Serializes a message into a frame body; raises SerializationError naming the cause."""
+    if _plain(msg):
+        return b"\x00" + pickle.dumps(msg, protocol=5)
+    buffers: list[pickle.PickleBuffer] = []
+
+    def keep_big(buf: pickle.PickleBuffer) -> bool:
+        if buf.raw().nbytes >= SHM_THRESHOLD:
+            buffers.append(buf)
+            return False
+        return True
+
+    out = io.BytesIO()
+    try:
+        _Pickler(out, protocol=5, buffer_callback=keep_big).dump(msg)
+    except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
+        raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
+    if not buffers:
+        return b"\x00" + out.getvalue()
+    desc = json.dumps(_write_shm(buffers, shm_prefix)).encode()
+    return b"\x01" + _LEN.pack(len(desc)) + desc + out.getvalue()
+
+
+def loads(body: bytes):
+    """Inverse of dumps. A shared-memory file named in the body is unlinked once mapped."""
+    if body[:1] == b"\x00":
+        return pickle.loads(memoryview(body)[1:])
+    if body[:1] != b"\x01":
+        raise SerializationError("frame body has an unknown format flag")
+    (n,) = _LEN.unpack_from(body, 1)
+    desc = json.loads(body[5:5 + n])
+    return pickle.loads(memoryview(body)[5 + n:], buffers=_map_shm(desc))
+
+
+def dumps_value(value) -> bytes:
+    return dumps(value)
+
+
+def _write_shm(buffers, prefix: str) -> dict:
+    sizes = [b.raw().nbytes for b in buffers]
+    path = os.path.join(SHM_DIR, f"{prefix}-{uuid.uuid4().hex}")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.ftruncate(fd, max(sum(sizes), 1))
+        with mmap.mmap(fd, max(sum(sizes), 1)) as m:
+            pos = 0
+            for b, n in zip(buffers, sizes):
+                m[pos:pos + n] = b.raw()
+                pos += n
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+    return {"path": path, "sizes": sizes}
+
+
+def _map_shm(desc: dict) -> list[memoryview]:
+    path = desc["path"]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        total = max(sum(desc["sizes"]), 1)
+        m = mmap.mmap(fd, total, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    view = memoryview(m)
+    out, pos = [], 0
+    for n in desc["sizes"]:
+        out.append(view[pos:pos + n])
+        pos += n
+    return out
+
+
+def discard(body: bytes) -> None:
+    """Frees the shared memory of a body that will never be loaded."""
+    if body[:1] == b"\x01":
+        (n,) = _LEN.unpack_from(body, 1)
+        try:
+            os.unlink(json.loads(body[5:5 + n])["path"])
+        except (OSError, ValueError, KeyError):
+            pass
+
+
+def _describe(msg) -> str:
+    if isinstance(msg, tuple) and msg and isinstance(msg[0], str):
+        return f"the {msg[0]} message"
+    return f"a value of type {type(msg).__name__}"
+
+
+def dumps_function(fn) -> bytes:
+    try:
+        return cloudpickle.dumps(fn, protocol=5)
+    except Exception as e:
+        raise SerializationError(f"cannot serialize {getattr(fn, '__qualname__', fn)!r}: {type(e).__name__}: {e}") from e
+
+
+loads_function = pickle.loads
+
+
+class _Raw:
+    """Marks bytes-like values given to yr.put: stored as raw bytes, read back as memoryview."""
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def __reduce__(self):
+        return memoryview, (pickle.PickleBuffer(self.data),)
+
+
+def as_raw(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _Raw(value)
+    return value

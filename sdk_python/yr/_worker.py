@@ -1,0 +1,354 @@
+"""The worker process: hosts one instance (or serves stateless calls) and runs its calls.
+
+A worker connects to its node agent, waits for an assignment, builds the instance through a
+*host* (Python here; C++ and Java bring their own, see docs/bridge.md), then serves call
+connections from any caller holding the instance's handle. With concurrency 1 calls run on
+the loop thread, one at a time, in the order each connection delivered them; with
+concurrency N they run on N threads. It exits when told to, or when its agent goes away.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+import sys
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+from yr_runtime.wire import frames, handshake
+from yr_runtime.wire.lifetime import die_with_parent
+
+from . import _protocol as P
+from . import _serialization
+from .exceptions import SerializationError, YRInvokeError
+from .object_ref import ObjectRef
+
+BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
+
+
+class PythonHost:
+    """Runs Python classes and functions shipped with cloudpickle."""
+
+    def create_instance(self, spec, args, kwargs):
+        cls = _serialization.loads_function(spec["cls"])
+        cls = getattr(cls, "__yr_wrapped__", cls)
+        return cls(*args, **kwargs)
+
+    def bind_method(self, instance, method: str):
+        fn = getattr(instance, method, None)
+        if fn is None or method.startswith("__") or not callable(fn):
+            raise AttributeError(f"{type(instance).__name__} has no method {method!r}")
+        return fn
+
+    def bind_function(self, code: bytes):
+        fn = _serialization.loads_function(code)
+        return getattr(fn, "__yr_wrapped__", fn)
+
+    def shutdown(self, instance) -> None:
+        hook = getattr(instance, "__yr_shutdown__", None)
+        if hook is not None:
+            hook(5)
+
+
+class ForeignHost:
+    """Adapts a C++/Java host (create_instance/call_method/call_function) to the worker."""
+
+    def __init__(self, host):
+        self._h = host
+
+    def create_instance(self, spec, args, kwargs):
+        return self._h.create_instance(spec["spec"], list(args), dict(kwargs))
+
+    def bind_method(self, instance, method):
+        h = self._h
+        return lambda *a, **k: h.call_method(instance, method, list(a), dict(k))
+
+    def bind_function(self, code: bytes):
+        spec, h = json.loads(code), self._h
+        return lambda *a, **k: h.call_function(spec, list(a), dict(k))
+
+    def shutdown(self, instance) -> None:
+        if hasattr(self._h, "shutdown"):
+            self._h.shutdown()
+
+
+class _CallerConn:
+    __slots__ = ("sock", "decoder", "authed", "lock")
+
+    def __init__(self, sock):
+        self.sock, self.decoder, self.authed = sock, frames.FrameDecoder(), False
+        self.lock = threading.Lock()
+
+    def send(self, data: bytes) -> None:
+        with self.lock:
+            self.sock.sendall(data)
+
+
+class Worker:
+    def __init__(self, host, boot: dict):
+        self.host = host
+        self.boot = boot
+        self.token = (open(os.path.join(boot["session_dir"], "token"), "rb").read().strip())
+        self.endpoint = os.path.join(boot["session_dir"], "sock", f"w-{boot['worker_id']}.sock")
+        self.instance = None
+        self.init_error: BaseException | None = None
+        self.class_name = "worker"
+        self.methods: dict = {}
+        self.functions: dict = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.sel = selectors.DefaultSelector()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.endpoint)
+        os.chmod(self.endpoint, 0o600)
+        self.listener.listen(128)
+        self.agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.agent.connect(boot["agent"])
+        self.agent.sendall(frames.encode(handshake.hello(self.token)))
+        self._agent_send({"t": "hello", "worker_id": boot["worker_id"], "pid": os.getpid(),
+                          "endpoint": self.endpoint})
+        self.agent_decoder = frames.FrameDecoder()
+        self.sel.register(self.listener, selectors.EVENT_READ, "listen")
+        self.sel.register(self.agent, selectors.EVENT_READ, "agent")
+
+    # ---- loop --------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            while True:
+                for key, _ in self.sel.select():
+                    if key.data == "listen":
+                        sock, _ = self.listener.accept()
+                        self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock))
+                    elif key.data == "agent":
+                        if not self._on_agent():
+                            return
+                    else:
+                        self._on_caller(key.data)
+        finally:
+            self._shutdown()
+
+    def _on_agent(self) -> bool:
+        data = self.agent.recv(1 << 16)
+        if not data:
+            return False  # the agent is gone: nobody can reach or clean up this worker
+        for body in self.agent_decoder.feed(data):
+            msg = P.unpack(body)
+            if msg["t"] == "assign":
+                self._assign(msg)
+            elif msg["t"] == "terminate":
+                return False
+        return True
+
+    def _on_caller(self, conn: _CallerConn) -> None:
+        try:
+            data = conn.sock.recv(1 << 18)
+            bodies = conn.decoder.feed(data) if data else None
+        except (OSError, frames.FrameError):
+            bodies = None
+        if not bodies:
+            if bodies is None:
+                self._drop(conn)
+            return
+        if not conn.authed:
+            try:
+                handshake.check_hello(bodies[0], self.token)
+            except handshake.AuthError:
+                self._drop(conn)
+                return
+            conn.authed = True
+            bodies = bodies[1:]
+        out = []
+        for body in bodies:
+            try:
+                kind, call_id, payload = P.split(body)
+            except Exception:
+                self._drop(conn)
+                return
+            if kind == P.DEFINE:
+                self._define(payload)  # in arrival order, before any call that uses it
+            elif self.pool is None:
+                out.append(self._execute(kind, call_id, payload))
+            else:
+                self.pool.submit(self._execute_and_send, conn, kind, call_id, payload)
+        if out:
+            try:
+                conn.send(b"".join(frames.encode(o) for o in out))
+            except OSError:
+                self._drop(conn)
+
+    def _drop(self, conn: _CallerConn) -> None:
+        try:
+            self.sel.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+
+    # ---- calls -----------------------------------------------------------------------------
+    def _execute_and_send(self, conn, kind, call_id, payload) -> None:
+        out = self._execute(kind, call_id, payload)
+        try:
+            conn.send(frames.encode(out))
+        except OSError:
+            pass
+
+    def _define(self, payload: bytes) -> None:
+        key, _, code = payload.partition(b"\x00")
+        key = key.decode()
+        if key in self.functions:
+            return
+        try:
+            self.functions[key] = self.host.bind_function(code)
+        except BaseException as e:  # reported by every call of this function
+            err = _as_invoke_error(e, f"loading function {key.split(':')[0]}")
+
+            def failing(*_a, **_k):
+                raise err
+            self.functions[key] = failing
+
+    def _execute(self, kind: bytes, call_id: int, payload: bytes) -> bytes:
+        where = self.class_name
+        try:
+            msg = _serialization.loads(payload)
+            _serialization.discard(payload)
+            if kind == P.CALL:
+                method, args, kwargs = msg
+                where = f"{self.class_name}.{method}"
+                if self.init_error is not None:
+                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error))
+                fn = self.methods.get(method) or self._bind(method)
+            else:
+                key, args, kwargs = msg
+                where = key.split(":")[0]
+                fn = self.functions.get(key)
+                if fn is None:
+                    raise RuntimeError(f"function {where} was never defined on this worker")
+            args = _resolve_args(args)
+            result = fn(*args, **kwargs)
+            if hasattr(result, "__await__"):
+                result = _run_coroutine(result)
+        except BaseException as e:  # user code may raise anything; it goes back to the caller
+            if isinstance(e, (KeyboardInterrupt, SystemExit)) and not isinstance(e, SystemExit):
+                raise
+            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where)))
+        try:
+            return P.call_frame(P.OK, call_id, _serialization.dumps(result))
+        except SerializationError as e:
+            err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
+            return P.call_frame(P.ERR, call_id, self._dump_error(err))
+
+    def _bind(self, method):
+        fn = self.methods[method] = self.host.bind_method(self.instance, method)
+        return fn
+
+    @staticmethod
+    def _dump_error(err: BaseException) -> bytes:
+        try:
+            return _serialization.dumps(err)
+        except SerializationError:
+            if isinstance(err, YRInvokeError):
+                return _serialization.dumps(YRInvokeError(None, err.traceback_str, err.where))
+            return _serialization.dumps(YRInvokeError(None, repr(err)))
+
+    # ---- assignment ----------------------------------------------------------------------
+    def _assign(self, msg: dict) -> None:
+        env = json.loads(msg.get("driver_env") or "{}")
+        _apply_driver_env(env)
+        self.class_name = msg.get("class_name") or "instance"
+        if self.host is None:
+            self.host = _host_for(msg.get("language") or "python")
+        from . import _context
+        _context.init_worker(self.boot, self.token, msg["job_id"], msg["instance_id"])
+        concurrency = int(msg.get("concurrency") or 1)
+        if concurrency > 1:
+            self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")
+        try:
+            spec = _serialization.loads(msg["code"])
+            if not spec.get("executor"):
+                args = _resolve_args(spec.get("args", ()))
+                self.instance = self.host.create_instance(spec, args, spec.get("kwargs", {}))
+        except BaseException as e:  # a failing constructor is reported on every call
+            self.init_error = _as_invoke_error(e, f"{self.class_name}.__init__")
+        self._agent_send({"t": "initialized", "instance_id": msg["instance_id"],
+                          "error": None if self.init_error is None else str(self.init_error)[-2000:]})
+
+    def _agent_send(self, msg: dict) -> None:
+        self.agent.sendall(frames.encode(P.pack(msg)))
+
+    def _shutdown(self) -> None:
+        try:
+            if self.instance is not None:
+                self.host.shutdown(self.instance)
+        except BaseException:
+            traceback.print_exc()
+        try:
+            os.unlink(self.endpoint)
+        except OSError:
+            pass
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _as_invoke_error(e: BaseException, where: str) -> YRInvokeError:
+    if isinstance(e, YRInvokeError):
+        return e
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    return YRInvokeError(e, tb, where)
+
+
+def _resolve_args(args):
+    if any(type(a) is ObjectRef for a in args):
+        from .object_ref import get
+        return [get(a, -1) if type(a) is ObjectRef else a for a in args]
+    return args
+
+
+_loop = None
+
+
+def _run_coroutine(coro):
+    global _loop
+    import asyncio
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+        threading.Thread(target=_loop.run_forever, name="yr-asyncio", daemon=True).start()
+    return asyncio.run_coroutine_threadsafe(coro, _loop).result()
+
+
+def _apply_driver_env(env: dict) -> None:
+    cwd = env.get("cwd")
+    if cwd and os.path.isdir(cwd):
+        os.chdir(cwd)
+    for p in reversed(env.get("sys_path") or []):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    os.environ.update(env.get("env_vars") or {})
+
+
+def serve(host=None, boot: dict | None = None) -> None:
+    """Runs the worker loop until the worker is told to exit; then the process exits.
+
+    `host` runs the user's code: None picks one from the assignment's language (Python, or
+    Java through `yr._java_host`); a C++ program passes its own (see docs/bridge.md).
+    """
+    boot = boot or json.loads(os.environ[BOOTSTRAP_ENV])
+    die_with_parent(int(boot.get("parent_pid") or 0))  # no worker outlives its agent
+    if host is not None and not isinstance(host, PythonHost):
+        host = ForeignHost(host)
+    Worker(host, boot).run()
+
+
+def _host_for(language: str):
+    if language == "java":
+        from ._java_host import JavaHost
+        return ForeignHost(JavaHost())
+    return PythonHost()
+
+
+def main() -> None:
+    serve(None)
+
+
+if __name__ == "__main__":
+    main()

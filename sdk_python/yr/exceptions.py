@@ -1,0 +1,150 @@
+"""Errors raised by yr. Each names what went wrong and subclasses the builtin users catch.
+
+Codes follow openYuanrong (`.code`): 1001 bad parameter, 1002 insufficient resources,
+1003 instance not found, 1007 instance exited, 2002 user code raised, 3002 communication,
+4001 bad init usage, 4005 get timeout, 9000 used after finalize/terminate.
+"""
+from __future__ import annotations
+
+ERR_PARAM_INVALID = 1001
+ERR_RESOURCE_NOT_ENOUGH = 1002
+ERR_INSTANCE_NOT_FOUND = 1003
+ERR_INSTANCE_EXITED = 1007
+ERR_USER_FUNCTION_EXCEPTION = 2002
+ERR_COMMUNICATION = 3002
+ERR_INCORRECT_INIT_USAGE = 4001
+ERR_INIT_CONNECTION_FAILED = 4002
+ERR_GET_OPERATION_FAILED = 4005
+ERR_FINALIZED = 9000
+
+
+class YRError(Exception):
+    """Base of every yr error. `code` is the openYuanrong error code."""
+
+    code = 0
+
+    def __init__(self, message: str = "", code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class YRRuntimeError(YRError, RuntimeError):
+    pass
+
+
+class YRValueError(YRError, ValueError):
+    code = ERR_PARAM_INVALID
+
+
+class YRTypeError(YRError, TypeError):
+    code = ERR_PARAM_INVALID
+
+
+class YRTimeoutError(YRRuntimeError, TimeoutError):
+    code = ERR_GET_OPERATION_FAILED
+
+
+class GetTimeoutError(YRTimeoutError):
+    """`yr.get` gave up waiting: the value was not ready within the timeout."""
+
+
+class SerializationError(YRValueError):
+    """A value could not be pickled or unpickled; the message names the value."""
+
+
+class InitError(YRRuntimeError):
+    """yr.init/finalize used out of order, or the runtime could not be reached or started."""
+
+    code = ERR_INCORRECT_INIT_USAGE
+
+
+class RuntimeUnavailableError(YRRuntimeError):
+    """The runtime daemon cannot be reached (stopped, crashed or never started)."""
+
+    code = ERR_COMMUNICATION
+
+
+class ResourceUnavailableError(YRRuntimeError):
+    """No node can ever satisfy a request, or capacity did not free up in time."""
+
+    code = ERR_RESOURCE_NOT_ENOUGH
+
+
+class InstanceNotFoundError(YRRuntimeError):
+    code = ERR_INSTANCE_NOT_FOUND
+
+
+class InstanceDiedError(YRRuntimeError):
+    """The instance's worker process exited; the message says how (exit code or signal)."""
+
+    code = ERR_INSTANCE_EXITED
+
+
+class InstanceTerminatedError(YRRuntimeError):
+    """The instance was terminated by its owner; calls on it fail."""
+
+    code = ERR_FINALIZED
+
+
+class CancelError(YRError):
+    pass
+
+
+class YRInvokeError(YRRuntimeError):
+    """User code raised in a remote function, method or constructor.
+
+    `yr.get` raises a subclass of both this and the original exception type, so
+    `except ValueError` still catches a remote ValueError. `str()` carries the remote
+    traceback; `.cause` is the original exception (or None if it could not be pickled).
+    """
+
+    code = ERR_USER_FUNCTION_EXCEPTION
+
+    def __init__(self, cause: BaseException | None, traceback_str: str, where: str = ""):
+        self.cause = cause
+        self.traceback_str = traceback_str
+        self.where = where
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        head = f"{self.where} raised:\n" if self.where else ""
+        return head + self.traceback_str.rstrip()
+
+    def __str__(self) -> str:
+        return self._text()
+
+    def __reduce__(self):
+        return (YRInvokeError, (self.cause, self.traceback_str, self.where))
+
+    def origin_error(self) -> BaseException:
+        """An exception that is both a YRInvokeError and an instance of the original type."""
+        cause = self.cause
+        if cause is None or isinstance(cause, YRError) or not isinstance(cause, Exception):
+            return self
+        cls = _dual_class(type(cause))
+        if cls is None:
+            return self
+        err = cls.__new__(cls)
+        err.args = (self._text(),)
+        err.cause, err.traceback_str, err.where, err.message = cause, self.traceback_str, self.where, self._text()
+        try:
+            err.__dict__.update({k: v for k, v in vars(cause).items() if k not in err.__dict__})
+        except TypeError:
+            pass
+        return err
+
+
+_DUAL: dict[type, type] = {}
+
+
+def _dual_class(orig: type) -> type | None:
+    if orig not in _DUAL:
+        try:
+            _DUAL[orig] = type(f"YRInvokeError({orig.__name__})", (YRInvokeError, orig),
+                               {"__str__": YRInvokeError.__str__, "__reduce__": YRInvokeError.__reduce__,
+                                "__init__": YRInvokeError.__init__})
+        except TypeError:  # e.g. layout conflicts with some builtin exception types
+            return None
+    return _DUAL[orig]

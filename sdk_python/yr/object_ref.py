@@ -1,0 +1,239 @@
+"""ObjectRef: a handle to a value that exists now or will exist when a call finishes.
+
+Each ref points at a `_Slot` that is filled exactly once, with a serialized body or an
+error. Bodies are deserialized lazily, on the getter's thread, once. Refs compare and hash
+by id. A ref pickled into another process's arguments is *published*: once its value is
+ready the owner copies it to the node's object store, where the receiver finds it.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+
+from . import _serialization
+from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRValueError
+
+_glock = threading.Lock()
+_PREFIX = os.urandom(6).hex()
+_counter = iter(range(1, 1 << 62))
+
+
+def new_id() -> str:
+    return f"{_PREFIX}{next(_counter):x}"
+
+
+class _Slot:
+    __slots__ = ("done", "body", "error", "_value", "_loaded", "_event", "_callbacks",
+                 "fetch", "owns_shm", "__weakref__")
+
+    def __init__(self, fetch=None):
+        self.done = False
+        self.body = None
+        self.error = None
+        self._loaded = False
+        self._value = None
+        self._event = None
+        self._callbacks = None
+        self.fetch = fetch        # for refs owned elsewhere: fetch(timeout) -> None, fills the slot
+        self.owns_shm = True
+
+    def set_body(self, body: bytes) -> None:
+        self.body = body
+        self._complete()
+
+    def set_error(self, error: BaseException) -> None:
+        self.error = error
+        self._complete()
+
+    def set_value(self, value, body: bytes) -> None:
+        self._value, self._loaded, self.body = value, True, body
+        self._complete()
+
+    def _complete(self) -> None:
+        with _glock:
+            if self.done:
+                return
+            self.done = True
+            ev, cbs = self._event, self._callbacks
+            self._callbacks = None
+        if ev is not None:
+            ev.set()
+        for cb in cbs or ():
+            cb(self)
+
+    def add_callback(self, cb) -> None:
+        with _glock:
+            if not self.done:
+                (self._callbacks if self._callbacks is not None else self._set_cbs()).append(cb)
+                return
+        cb(self)
+
+    def _set_cbs(self) -> list:
+        self._callbacks = []
+        return self._callbacks
+
+    def wait(self, timeout: float | None) -> bool:
+        """Waits until filled; timeout None waits forever. Returns whether it is filled."""
+        if self.done:
+            return True
+        if self.fetch is not None:
+            self.fetch(timeout)
+            return self.done
+        with _glock:
+            if self.done:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            ev = self._event
+        return ev.wait(timeout)
+
+    def value(self):
+        if self.error is not None:
+            err = self.error
+            raise err.origin_error() if isinstance(err, YRInvokeError) else err
+        if not self._loaded:
+            with _glock:
+                if not self._loaded:
+                    self._value = _serialization.loads(self.body)
+                    self._loaded = True
+        return self._value
+
+    def __del__(self):
+        if self.owns_shm and self.body is not None and self.body[:1] == b"\x01":
+            _serialization.discard(self.body)
+
+
+class ObjectRef:
+    """A reference to a (possibly future) value. Use `yr.get(ref)` to obtain the value."""
+
+    __slots__ = ("id", "_slot", "__weakref__")
+
+    def __init__(self, object_id: str, slot: _Slot):
+        self.id = object_id
+        self._slot = slot
+
+    def get(self, timeout: float = 300):
+        return get([self], timeout)[0]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._slot.wait(timeout)
+
+    def done(self) -> bool:
+        return self._slot.done
+
+    def is_exception(self) -> bool:
+        return self._slot.done and self._slot.error is not None
+
+    def on_complete(self, callback) -> None:
+        """Calls `callback(ref)` once the value or error is there (at once if it already is)."""
+        self._slot.add_callback(lambda _s: callback(self))
+
+    def as_future(self) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def done(_s):
+            try:
+                fut.set_result(self._slot.value())
+            except BaseException as e:  # the future carries whatever the call raised
+                fut.set_exception(e)
+        self._slot.add_callback(done)
+        return fut
+
+    def __await__(self):
+        import asyncio
+        return asyncio.wrap_future(self.as_future()).__await__()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ObjectRef) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self.id})"
+
+    def __reduce__(self):
+        from . import _context
+        _context.publish(self)
+        return (_context.remote_ref, (self.id,))
+
+
+def _check_timeout(timeout) -> float | None:
+    if timeout is None or timeout == -1:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise YRValueError(f"timeout must be a positive number of seconds or -1 (wait forever), got {timeout!r}")
+    return float(timeout)
+
+
+def get(refs, timeout=300, allow_partial: bool = False):
+    """Values of `refs` (one ref -> value, list -> list). See `yr.get`."""
+    single = isinstance(refs, ObjectRef)
+    items = [refs] if single else refs
+    if not isinstance(items, (list, tuple)):
+        raise YRTypeErrorFor(refs)
+    for r in items:
+        if not isinstance(r, ObjectRef):
+            raise YRTypeErrorFor(r)
+    limit = _check_timeout(timeout)
+    deadline = None if limit is None else time.monotonic() + limit
+    out = []
+    for r in items:
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if not r._slot.wait(left):
+            if allow_partial:
+                out.append(None)
+                continue
+            raise GetTimeoutError(f"failed to get object {r.id}: not ready after {timeout}s "
+                                  f"(pass a larger timeout, or -1 to wait forever)")
+        try:
+            out.append(r._slot.value())
+        except YRError:
+            if not allow_partial:
+                raise
+            out.append(None)
+    return out[0] if single else out
+
+
+def wait(refs, wait_num=None, timeout=None):
+    """(ready, unready): at most `wait_num` ready refs, both lists in input order."""
+    if isinstance(refs, ObjectRef):
+        refs = [refs]
+    if not isinstance(refs, (list, tuple)) or not all(isinstance(r, ObjectRef) for r in refs):
+        raise YRTypeErrorFor(refs)
+    refs = list(refs)
+    if len(set(r.id for r in refs)) != len(refs):
+        raise YRValueError("yr.wait: the list of refs contains duplicates")
+    n = len(refs) if wait_num is None else wait_num
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(refs):
+        raise YRValueError(f"wait_num must be an int between 0 and {len(refs)}, got {wait_num!r}")
+    if timeout is not None and timeout != -1 and (not isinstance(timeout, (int, float)) or timeout < 0):
+        raise YRValueError(f"timeout must be >= 0 seconds, -1 or None (forever), got {timeout!r}")
+    if n == 0 or timeout == 0:
+        return [], refs
+    limit = None if timeout in (None, -1) else float(timeout)
+    ev = threading.Event()
+    count = [0]
+    lock = threading.Lock()
+
+    def one_done(_s):
+        with lock:
+            count[0] += 1
+            if count[0] >= n:
+                ev.set()
+    for r in refs:
+        if r._slot.fetch is not None and not r._slot.done:
+            threading.Thread(target=r._slot.wait, args=(limit,), daemon=True).start()
+        r._slot.add_callback(one_done)
+    ev.wait(limit)
+    ready, unready = [], []
+    for r in refs:
+        (ready if r._slot.done and len(ready) < n else unready).append(r)
+    return ready, unready
+
+
+def YRTypeErrorFor(obj):
+    from .exceptions import YRTypeError
+    return YRTypeError(f"expected an ObjectRef or a list of ObjectRefs, got {type(obj).__name__}: {obj!r:.80}")

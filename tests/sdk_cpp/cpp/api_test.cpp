@@ -1,0 +1,352 @@
+// Driver scenarios of the C++ SDK against the real runtime, one per argv[1]; each prints
+// "PASS <scenario>" last and exits 0, or prints what failed and exits 1. Run by
+// tests/sdk_cpp/test_api.py, which also checks that no worker outlives the driver.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "yr/yr.h"
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            std::cout << "FAILED " << __FILE__ << ":" << __LINE__ << ": " #cond << std::endl; \
+            std::exit(1);                                                              \
+        }                                                                              \
+    } while (0)
+
+struct Point {
+    double x = 0;
+    double y = 0;
+    std::vector<std::string> tags;
+    YR_STATE(x, y, tags);
+};
+
+class Counter {
+public:
+    Counter() = default;
+    explicit Counter(int start) : count(start) {}
+    static Counter *FactoryCreate()
+    {
+        return new Counter();
+    }
+    static Counter *FactoryCreateFrom(int start)
+    {
+        return new Counter(start);
+    }
+    int Add(int n)
+    {
+        count += n;
+        return count;
+    }
+    int Get()
+    {
+        return count;
+    }
+    int Fail(std::string msg)
+    {
+        throw std::runtime_error(msg);
+    }
+    int SleepMs(int ms)
+    {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        return ms;
+    }
+    // True when `n` calls are inside at once (needs concurrency >= n); false after 5 s.
+    bool Rendezvous(int n)
+    {
+        inside++;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (inside.load() < n && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return inside.load() >= n;
+    }
+    int Die()
+    {
+        std::_Exit(3);
+    }
+    Point Describe(Point p, std::map<std::string, int> extra)
+    {
+        p.x += count;
+        for (auto &kv : extra) {
+            p.tags.push_back(kv.first + "=" + std::to_string(kv.second));
+        }
+        return p;
+    }
+    int Pid()
+    {
+        return static_cast<int>(getpid());
+    }
+    YR_STATE(count);
+
+private:
+    int count = 0;
+    std::atomic<int> inside{0};
+};
+YR_INVOKE(Counter::FactoryCreate, Counter::FactoryCreateFrom, &Counter::Add, &Counter::Get, &Counter::Fail,
+          &Counter::SleepMs, &Counter::Rendezvous, &Counter::Die, &Counter::Describe, &Counter::Pid)
+
+int Sum(std::vector<int> v)
+{
+    int s = 0;
+    for (int x : v) {
+        s += x;
+    }
+    return s;
+}
+
+std::unordered_map<std::string, std::vector<double>> Scale(std::unordered_map<std::string, std::vector<double>> m,
+                                                           double k)
+{
+    for (auto &kv : m) {
+        for (auto &x : kv.second) {
+            x *= k;
+        }
+    }
+    return m;
+}
+
+std::string Boom(std::string msg)
+{
+    throw std::invalid_argument(msg);
+}
+
+// Creates its own instance inside a worker, and uses a handle passed in.
+int Nested(YR::NamedInstance<Counter> counter, int n)
+{
+    auto inner = YR::Instance(Counter::FactoryCreateFrom).Invoke(n);
+    int own = *YR::Get(inner.Function(&Counter::Add).Invoke(1));
+    inner.Terminate();
+    return own + *YR::Get(counter.Function(&Counter::Get).Invoke());
+}
+YR_INVOKE(Sum, Scale, Boom, Nested)
+
+namespace {
+
+// Runs fn, expects a YR::Exception, prints and returns it.
+YR::Exception ExpectError(const char *what, const std::function<void()> &fn)
+{
+    try {
+        fn();
+    } catch (const YR::Exception &e) {
+        std::cout << what << ": code=" << e.Code() << " mcode=" << e.MCode() << " what=" << e.what() << std::endl;
+        return e;
+    }
+    std::cout << "FAILED " << what << ": no YR::Exception" << std::endl;
+    std::exit(1);
+}
+
+bool Contains(const std::string &s, const std::string &part)
+{
+    return s.find(part) != std::string::npos;
+}
+
+void Values()
+{
+    CHECK(*YR::Get(YR::Put(42)) == 42);
+    CHECK(*YR::Get(YR::Put(std::string("hello"))) == "hello");
+    CHECK(*YR::Get(YR::Put(2.5)) == 2.5);
+    std::map<std::string, std::vector<int>> m{{"a", {1, 2}}, {"b", {}}};
+    CHECK(*YR::Get(YR::Put(m)) == m);
+    std::vector<std::map<int, std::string>> nested{{{1, "x"}}, {}};
+    CHECK(*YR::Get(YR::Put(nested)) == nested);
+    Point p{1, 2, {"t"}};
+    auto back = YR::Get(YR::Put(p));
+    CHECK(back->x == 1 && back->y == 2 && back->tags == std::vector<std::string>{"t"});
+    auto ref = YR::Put(7);
+    CHECK(!ref.ID().empty());
+    std::vector<YR::ObjectRef<int>> refs{YR::Put(1), YR::Put(2), YR::Put(3)};
+    auto all = YR::Get(refs, 30);
+    CHECK(all.size() == 3 && *all[0] == 1 && *all[2] == 3);
+}
+
+void Functions()
+{
+    CHECK(*YR::Get(YR::Function(Sum).Invoke(std::vector<int>{1, 2, 3})) == 6);
+    std::unordered_map<std::string, std::vector<double>> m{{"v", {1.0, 2.0}}};
+    auto scaled = YR::Get(YR::Function(Scale).Invoke(m, 2));  // int 2 travels as a double
+    CHECK(scaled->at("v") == (std::vector<double>{2.0, 4.0}));
+    // An ObjectRef argument is resolved before the call.
+    auto ref = YR::Put(std::vector<int>{4, 5});
+    CHECK(*YR::Get(YR::Function(Sum).Invoke(ref)) == 9);
+    YR::InvokeOptions opt;
+    opt.cpu = 300;
+    opt.memory = 128;
+    CHECK(*YR::Get(YR::Function(Sum).Options(opt).Invoke(std::vector<int>{})) == 0);
+}
+
+void Instances()
+{
+    auto c = YR::Instance(Counter::FactoryCreateFrom).Invoke(10);
+    CHECK(!c.GetInstanceId().empty());
+    auto a = c.Function(&Counter::Add).Invoke(5);
+    auto g = c.Function(&Counter::Get).Invoke();
+    CHECK(*YR::Get(a) == 15);
+    CHECK(*YR::Get(g) == 15);
+    auto d = YR::Get(c.Function(&Counter::Describe).Invoke(Point{1, 1, {}}, std::map<std::string, int>{{"k", 2}}));
+    CHECK(d->x == 16 && d->tags == std::vector<std::string>{"k=2"});
+    // Calls on one instance run in submission order.
+    std::vector<YR::ObjectRef<int>> adds;
+    for (int i = 0; i < 20; i++) {
+        adds.push_back(c.Function(&Counter::Add).Invoke(1));
+    }
+    auto results = YR::Get(adds, 60);
+    for (int i = 0; i < 20; i++) {
+        CHECK(*results[i] == 16 + i);
+    }
+    // A handle passed to a function works there; the function creates its own instance too.
+    CHECK(*YR::Get(YR::Function(Nested).Invoke(c, 100)) == 101 + 35);
+    c.Terminate();
+}
+
+void Wait()
+{
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    auto fast = c.Function(&Counter::SleepMs).Invoke(0);
+    YR::Wait(fast, 30);
+    auto slow = YR::Instance(Counter::FactoryCreate).Invoke();
+    std::vector<YR::ObjectRef<int>> refs{fast, slow.Function(&Counter::SleepMs).Invoke(20000)};
+    auto result = YR::Wait(refs, 1, 10);
+    CHECK(result.first.size() == 1 && result.second.size() == 1);
+    CHECK(result.first[0].ID() == fast.ID());
+    auto none = YR::Wait(std::vector<YR::ObjectRef<int>>{refs[1]}, 1, 1);
+    CHECK(none.first.empty() && none.second.size() == 1);
+    slow.Terminate();
+    c.Terminate();
+}
+
+void UserException()
+{
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    auto e = ExpectError("method", [&] { YR::Get(c.Function(&Counter::Fail).Invoke(std::string("disk on fire"))); });
+    CHECK(e.Code() == YR::ERR_USER_FUNCTION_EXCEPTION);
+    CHECK(Contains(e.Msg(), "disk on fire"));
+    CHECK(Contains(e.what(), "ErrCode: 2002"));
+    // The instance survives a user exception.
+    CHECK(*YR::Get(c.Function(&Counter::Add).Invoke(2)) == 2);
+    auto f = ExpectError("function", [&] { YR::Get(YR::Function(Boom).Invoke(std::string("bad input"))); });
+    CHECK(f.Code() == YR::ERR_USER_FUNCTION_EXCEPTION);
+    CHECK(Contains(f.Msg(), "bad input"));
+    c.Terminate();
+}
+
+void Timeout()
+{
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    CHECK(*YR::Get(c.Function(&Counter::SleepMs).Invoke(0), 60) == 0);  // instance is up
+    auto slow = c.Function(&Counter::SleepMs).Invoke(3000);
+    auto start = std::chrono::steady_clock::now();
+    auto e = ExpectError("timeout", [&] { YR::Get(slow, 1); });
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(e.Code() == YR::ERR_GET_OPERATION_FAILED);
+    CHECK(took < std::chrono::milliseconds(2500));
+    CHECK(*YR::Get(slow, 30) == 3000);  // the call itself goes on
+    auto bad = ExpectError("bad timeout", [&] { YR::Get(slow, 0); });
+    CHECK(bad.Code() == YR::ERR_PARAM_INVALID);
+    c.Terminate();
+}
+
+void Terminated()
+{
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    CHECK(*YR::Get(c.Function(&Counter::Add).Invoke(1)) == 1);
+    c.Terminate();
+    c.Terminate();  // idempotent
+    auto e = ExpectError("after terminate", [&] { YR::Get(c.Function(&Counter::Add).Invoke(1), 30); });
+    CHECK(e.Code() != 0);
+}
+
+void InstanceDied()
+{
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    CHECK(*YR::Get(c.Function(&Counter::Add).Invoke(1)) == 1);
+    auto e = ExpectError("died", [&] { YR::Get(c.Function(&Counter::Die).Invoke(), 30); });
+    CHECK(e.Code() == YR::ERR_INSTANCE_EXITED);
+    c.Terminate();
+}
+
+void UnknownResource()
+{
+    YR::InvokeOptions opt;
+    opt.customResources["no_such_resource"] = 1;
+    auto e = ExpectError("unknown resource", [&] {
+        auto c = YR::Instance(Counter::FactoryCreate).Options(opt).Invoke();
+        YR::Get(c.Function(&Counter::Add).Invoke(1), 30);
+    });
+    CHECK(Contains(e.Msg(), "no_such_resource"));
+}
+
+void Concurrency()
+{
+    YR::InvokeOptions opt;
+    opt.customExtensions["Concurrency"] = "2";
+    auto c = YR::Instance(Counter::FactoryCreate).Options(opt).Invoke();
+    auto a = c.Function(&Counter::Rendezvous).Invoke(2);
+    auto b = c.Function(&Counter::Rendezvous).Invoke(2);
+    CHECK(*YR::Get(a, 30) && *YR::Get(b, 30));
+    c.Terminate();
+    YR::InvokeOptions bad;
+    bad.customExtensions["Concurrency"] = "two";
+    auto e = ExpectError("bad concurrency", [&] { YR::Instance(Counter::FactoryCreate).Options(bad).Invoke(); });
+    CHECK(e.Code() == YR::ERR_PARAM_INVALID);
+}
+
+void Named()
+{
+    auto first = YR::Instance(Counter::FactoryCreate, "cpp-named", "cpp-tests").Invoke();
+    CHECK(*YR::Get(first.Function(&Counter::Add).Invoke(4)) == 4);
+    auto again = YR::Instance(Counter::FactoryCreate, "cpp-named", "cpp-tests").Invoke();
+    CHECK(*YR::Get(again.Function(&Counter::Add).Invoke(1)) == 5);
+    CHECK(*YR::Get(first.Function(&Counter::Pid).Invoke()) == *YR::Get(again.Function(&Counter::Pid).Invoke()));
+    first.Terminate();
+}
+
+void InitRules()
+{
+    // Before Init: calls are refused, Finalize throws. (Init, twice, and Finalize run in main.)
+    ExpectError("before init", [] { YR::Put(1); });
+    ExpectError("finalize before init", [] { YR::Finalize(); });
+}
+
+}  // namespace
+
+int main(int argc, char *argv[])
+{
+    std::string scenario = argc > 1 ? argv[1] : "";
+    if (scenario == "init_rules") {
+        InitRules();
+    }
+    YR::Init(YR::Config{}, argc, argv);
+    YR::Init(YR::Config{}, argc, argv);  // ignored
+    CHECK(YR::IsInitialized() && !YR::IsOnCloud());
+    std::map<std::string, void (*)()> scenarios{
+        {"values", Values},         {"functions", Functions},     {"instances", Instances},
+        {"wait", Wait},             {"user_exception", UserException}, {"timeout", Timeout},
+        {"terminated", Terminated}, {"instance_died", InstanceDied},   {"unknown_resource", UnknownResource},
+        {"concurrency", Concurrency}, {"named", Named},             {"init_rules", [] {}},
+    };
+    auto it = scenarios.find(scenario);
+    if (it == scenarios.end()) {
+        std::cout << "unknown scenario " << scenario << std::endl;
+        return 2;
+    }
+    it->second();
+    YR::Finalize();
+    if (scenario == "init_rules") {
+        auto e = ExpectError("after finalize", [] { YR::Put(1); });
+        CHECK(e.Code() == YR::ERR_FINALIZED);
+    }
+    std::cout << "PASS " << scenario << std::endl;
+    return 0;
+}
