@@ -44,7 +44,7 @@ class Daemon:
         self.cluster.add_node(NODE_ID, capacity)
         self.agent = Agent(session_dir, self.token, warm, self)
         self.sessions: dict[str, asyncio.Queue] = {}
-        self.master_address = f"unix:{session_dir / 'sock' / 'master.sock'}"
+        self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._tasks: set = set()
@@ -193,8 +193,7 @@ def main(argv=None) -> None:
         asyncio.run(daemon.run(ready))
     finally:
         sessions.clear_latest(session_dir, root)
-        for p in (session_dir / "sock").glob("*.sock"):
-            p.unlink(missing_ok=True)
+        sessions.remove_socket_dir(session_dir)
         if args.temporary:
             shutil.rmtree(session_dir, ignore_errors=True)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import msgpack
 
 from yr_runtime.wire import frames, handshake
+from yr_runtime.wire import session as sessions
 
 from . import processes
 
@@ -90,7 +91,7 @@ class Agent:
     def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks):
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
         self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error), log(job, label, lines)
-        self.address = str(session_dir / "sock" / "agent.sock")
+        self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
         self.idle: list[WorkerProc] = []
         self.store = ObjectStore()

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
 DEFAULT_ROOT = Path(os.environ.get("YR_SESSION_ROOT", "/tmp/yr_sessions"))
 TOKEN_FILE = "token"
+MAX_SOCKET_DIR = 80
 INFO_FILE = "session.json"
 
 
@@ -38,12 +41,32 @@ def make_session_dir(root: Path = DEFAULT_ROOT) -> Path:
     d = root / name
     d.mkdir(mode=0o700)
     os.chmod(d, 0o700)
-    for sub in ("sock", "logs"):
-        (d / sub).mkdir(mode=0o700)
+    (d / "logs").mkdir(mode=0o700)
+    sock = d / "sock"
+    if len(str(sock)) > MAX_SOCKET_DIR:
+        # Unix socket paths are limited to ~107 bytes: keep the sockets in a short directory.
+        sock.symlink_to(tempfile.mkdtemp(prefix="yr-sock-", dir="/tmp"))
+    else:
+        sock.mkdir(mode=0o700)
     fd = os.open(d / TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32))
     return d
+
+
+def socket_dir(session_dir) -> Path:
+    """Where the session's sockets live (session/sock, or the short directory it links to)."""
+    return Path(os.path.realpath(Path(session_dir) / "sock"))
+
+
+def remove_socket_dir(session_dir) -> None:
+    sock = Path(session_dir) / "sock"
+    target = socket_dir(session_dir)
+    for p in target.glob("*.sock"):
+        p.unlink(missing_ok=True)
+    if sock.is_symlink():
+        sock.unlink()
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def read_token(session_dir: Path) -> bytes:

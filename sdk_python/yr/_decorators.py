@@ -35,7 +35,7 @@ class InstanceCreator:
             raise YRTypeError(f"@yr.instance decorates classes, got {type(cls).__name__}")
         self.__yr_wrapped__ = cls
         self._options = _check_options(options or InvokeOptions())
-        self._methods = _public_methods(cls)
+        self._methods: frozenset | None = None  # computed on first use: when unpickled, cls may be incomplete
         self._code: bytes | None = None
         functools.update_wrapper(self, cls, updated=())
 
@@ -61,6 +61,8 @@ class InstanceCreator:
             self._code = _serialization.dumps_function(cls)
         code = _instances.constructor_code(self._code, args, kwargs, cls.__name__)
         spec = _instances.make_spec(rt, cls.__qualname__, code, self._options)
+        if self._methods is None:
+            self._methods = _public_methods(cls)
         return InstanceProxy(_instances.create(rt, spec), self._methods)
 
     def get_instance(self, name: str, namespace: str = "", timeout: float = 60) -> "InstanceProxy":

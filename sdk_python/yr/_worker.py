@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from yr_runtime.wire import frames, handshake
 from yr_runtime.wire.lifetime import die_with_parent
+from yr_runtime.wire.session import socket_dir
 
 from . import _protocol as P
 from . import _serialization
@@ -91,7 +92,7 @@ class Worker:
         self.host = host
         self.boot = boot
         self.token = (open(os.path.join(boot["session_dir"], "token"), "rb").read().strip())
-        self.endpoint = os.path.join(boot["session_dir"], "sock", f"w-{boot['worker_id']}.sock")
+        self.endpoint = str(socket_dir(boot["session_dir"]) / f"w-{boot['worker_id']}.sock")
         self.instance = None
         self.init_error: BaseException | None = None
         self.class_name = "worker"

@@ -1,0 +1,187 @@
+"""Finalize, a driver that dies, worker output, and the runtime refusing bad connections."""
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+import yr
+from conftest import Daemon, run_script, runtime_processes, wait_no_runtime_processes
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.wire import frames, handshake, session as sessions
+
+DRIVER = """
+import os, sys, time, yr
+@yr.instance
+class Talker:
+    def __init__(self):
+        self.n = 0
+    def say(self, text):
+        print(text)
+        print("to stderr", file=sys.stderr)
+        import logging; logging.warning("via logging")
+        return os.getpid()
+yr.init(yr.Config(server_address=sys.argv[1] if len(sys.argv) > 1 else ""))
+t = Talker.invoke()
+pid = yr.get(t.say.invoke("hello from the worker"))
+print("WORKER", pid, flush=True)
+if os.environ.get("HANG"):
+    time.sleep(600)
+time.sleep(0.5)
+yr.finalize()
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_worker_output_reaches_the_driver_with_a_prefix_and_a_log_file(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    d = Daemon(root=tmp_path / "s")
+    try:
+        out = subprocess.run([sys.executable, str(script), d.session_dir], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        pid = int(out.stdout.split("WORKER ")[1].split()[0])
+        assert f"(Talker pid={pid}) hello from the worker" in out.stdout
+        assert f"(Talker pid={pid}) to stderr" in out.stdout
+        assert f"(Talker pid={pid}) WARNING:root:via logging" in out.stdout
+        logs = "".join(open(p).read() for p in glob.glob(f"{d.session_dir}/logs/worker-*.log"))
+        assert "hello from the worker" in logs
+    finally:
+        d.stop()
+
+
+def test_killed_driver_is_cleaned_up_within_seconds(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    d = Daemon(root=tmp_path / "s")
+    try:
+        proc = subprocess.Popen([sys.executable, str(script), d.session_dir], stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, HANG="1"))
+        line = ""
+        while not line.startswith("WORKER"):
+            line = proc.stdout.readline()
+            assert line, "driver ended early"
+        worker = int(line.split()[1])
+        assert alive(worker)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(worker), "the dead driver's instance is still running"
+        yr.init(d.config())   # the runtime still serves
+        assert yr.get(yr.put(1)) == 1
+        yr.finalize()
+    finally:
+        d.stop()
+
+
+def test_temporary_runtime_dies_with_a_killed_driver(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    env = dict(os.environ, HANG="1", YR_SESSION_ROOT=str(tmp_path / "s"))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    while not proc.stdout.readline().startswith("WORKER"):
+        pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert wait_no_runtime_processes(8, root=str(tmp_path / "s")) == []
+    assert os.listdir(tmp_path / "s") == []   # the temporary session directory is gone
+
+
+def test_finalize_terminates_the_drivers_instances(daemon):
+    yr.init(daemon.config())
+
+    @yr.instance
+    class P:
+        def pid(self):
+            return os.getpid()
+    pids = yr.get([P.invoke().pid.invoke() for _ in range(3)])
+    yr.finalize()
+    deadline = time.monotonic() + 8
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(p) for p in pids)
+
+
+def _raw_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    return s
+
+
+@pytest.mark.parametrize("payload", [
+    os.urandom(64), b"\xff\xff\xff\xff" + b"x" * 100, frames.encode(b"GET / HTTP/1.1\r\n"),
+    frames.encode(handshake.hello(b"wrong-token")), frames.encode(b"")[:2],
+])
+def test_agent_socket_refuses_bad_input_and_keeps_serving(daemon, payload):
+    s = _raw_connect(daemon.info.agent_address)
+    s.sendall(payload)
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(100) == b""   # closed without an answer
+    s.close()
+    yr.init(daemon.config())
+    try:
+        assert yr.get(yr.put("still serving")) == "still serving"
+    finally:
+        yr.finalize()
+
+
+def test_authenticated_garbage_is_refused_too(daemon):
+    s = _raw_connect(daemon.info.agent_address)
+    s.sendall(frames.encode(handshake.hello(daemon.info.token)) + frames.encode(b"\xc1\xc1 not msgpack"))
+    assert s.recv(100) == b""
+    s.close()
+
+
+def test_worker_socket_refuses_unauthenticated_callers(driver):
+    @yr.instance
+    class E:
+        def ping(self):
+            return "pong"
+    e = E.invoke()
+    assert yr.get(e.ping.invoke()) == "pong"
+    endpoint = e._target.endpoint
+    s = _raw_connect(endpoint)
+    s.sendall(frames.encode(handshake.hello(b"bad")) + frames.encode(b"C" + b"\x00" * 8 + b"junk"))
+    assert s.recv(100) == b""
+    s.close()
+    assert yr.get(e.ping.invoke()) == "pong"
+
+
+def test_master_refuses_calls_without_the_token(daemon):
+    channel = grpc.insecure_channel(daemon.info.master_address)
+    stub = pbg.MasterStub(channel)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Status(pb.StatusRequest(), timeout=5, metadata=(("yr-token", "nope"),))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Status(pb.StatusRequest(), timeout=5)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    channel.close()
+
+
+def test_session_files_are_private(daemon):
+    assert os.stat(daemon.session_dir).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(daemon.session_dir, "token")).st_mode & 0o777 == 0o600
+    token = sessions.read_token(daemon.session_dir).decode()
+    for p in runtime_processes():
+        assert token not in " ".join(p.cmdline())

@@ -1,0 +1,123 @@
+"""Errors reach the caller with their type and traceback; bad input is refused clearly,
+and the instance and runtime keep serving afterwards."""
+import threading
+
+import pytest
+
+import yr
+
+
+class MyError(Exception):
+    pass
+
+
+@yr.instance
+class Faulty:
+    def __init__(self, fail=False):
+        if fail:
+            raise MyError("constructor failed on purpose")
+        self.n = 0
+
+    def boom(self):
+        raise ValueError("method failed on purpose")
+
+    def inc(self):
+        self.n += 1
+        return self.n
+
+    def unpicklable_result(self):
+        return threading.Lock()
+
+    def echo(self, x):
+        return x
+
+
+def test_method_exception_keeps_type_and_remote_traceback(driver):
+    f = Faulty.invoke()
+    with pytest.raises(ValueError) as info:
+        yr.get(f.boom.invoke())
+    err = info.value
+    assert isinstance(err, yr.YRInvokeError) and isinstance(err, yr.YRError)
+    assert "method failed on purpose" in str(err) and "Traceback" in str(err) and "in boom" in str(err)
+    assert err.code == 2002
+
+
+def test_instance_survives_a_method_exception(driver):
+    f = Faulty.invoke()
+    yr.get(f.inc.invoke())
+    with pytest.raises(ValueError):
+        yr.get(f.boom.invoke())
+    assert yr.get(f.inc.invoke()) == 2
+
+
+def test_constructor_exception_surfaces_at_first_get(driver):
+    f = Faulty.invoke(fail=True)
+    ref = f.inc.invoke()
+    with pytest.raises(MyError, match="constructor failed on purpose") as info:
+        yr.get(ref)
+    assert "__init__" in str(info.value)
+    with pytest.raises(MyError):
+        yr.get(f.inc.invoke())
+
+
+def test_unpicklable_argument_names_the_argument(driver):
+    f = Faulty.invoke()
+    with pytest.raises(yr.SerializationError, match=r"argument 0 of Faulty.echo \(lock\)"):
+        f.echo.invoke(threading.Lock())
+    assert yr.get(f.inc.invoke()) == 1
+
+
+def test_unpicklable_return_value_names_the_method(driver):
+    f = Faulty.invoke()
+    with pytest.raises(yr.SerializationError, match="return value of Faulty.unpicklable_result"):
+        yr.get(f.unpicklable_result.invoke())
+    assert yr.get(f.inc.invoke()) == 1
+
+
+def test_unknown_method_is_refused_naming_it(driver):
+    f = Faulty.invoke()
+    with pytest.raises(AttributeError, match="Faulty has no method 'nope'"):
+        f.nope.invoke()
+
+
+@pytest.mark.parametrize("opts, word", [
+    (dict(cpu=-1), "cpu"), (dict(cpu=0), "cpu"), (dict(cpu=10**9), "cpu"),
+    (dict(memory=0), "memory"), (dict(concurrency=0), "concurrency"), (dict(concurrency=1001), "concurrency"),
+    (dict(custom_resources={"ssd": -1}), "ssd"), (dict(recover_retry_times=-1), "recover_retry_times"),
+])
+def test_bad_resource_requests_are_refused(opts, word):
+    with pytest.raises(ValueError, match=word):
+        Faulty.options(yr.InvokeOptions(**opts))
+
+
+def test_requests_no_node_can_satisfy_fail_fast_naming_the_resource(driver):
+    f = Faulty.options(yr.InvokeOptions(custom_resources={"tpu": 1})).invoke()
+    with pytest.raises(yr.ResourceUnavailableError, match="'tpu'"):
+        yr.get(f.inc.invoke(), timeout=10)
+    g = Faulty.options(yr.InvokeOptions(cpu=900_000)).invoke()
+    with pytest.raises(yr.ResourceUnavailableError, match="cpu 900000"):
+        yr.get(g.inc.invoke(), timeout=10)
+    assert yr.get(Faulty.invoke().inc.invoke()) == 1
+
+
+def test_init_twice_and_use_after_finalize(daemon):
+    yr.init(daemon.config())
+    try:
+        with pytest.raises(RuntimeError, match="cannot be called twice"):
+            yr.init(daemon.config())
+    finally:
+        yr.finalize()
+    with pytest.raises(RuntimeError, match="finalized"):
+        yr.put(1)
+    with pytest.raises(RuntimeError, match="finalized"):
+        Faulty.invoke()
+    yr.finalize()  # a no-op
+    yr.init(daemon.config())   # init works again after finalize
+    assert yr.get(yr.put(3)) == 3
+    yr.finalize()
+
+
+def test_bad_server_address_is_a_clear_error():
+    with pytest.raises(yr.InitError, match="server_address"):
+        yr.init(yr.Config(server_address="/nonexistent/session"))
+    assert not yr.is_initialized()

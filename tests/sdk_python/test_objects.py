@@ -1,0 +1,129 @@
+"""put / get / wait, timeouts, and large values through shared memory."""
+import glob
+import time
+
+import numpy as np
+import pytest
+
+import yr
+from yr import _serialization
+
+
+@yr.invoke
+def slow(x, delay):
+    time.sleep(delay)
+    return x
+
+
+@yr.invoke
+def make_array(n):
+    return np.arange(n, dtype=np.float64)
+
+
+@yr.invoke
+def total(arr):
+    return float(arr.sum())
+
+
+@yr.invoke
+def first_of(items):
+    return yr.get(items[0])
+
+
+def test_put_and_get(driver):
+    ref = yr.put({"a": [1, 2, 3]})
+    assert yr.get(ref) == {"a": [1, 2, 3]}
+    assert yr.get([yr.put(1), yr.put("two")]) == [1, "two"]
+    assert yr.get([]) == []
+
+
+def test_put_bytes_come_back_as_memoryview(driver):
+    got = yr.get(yr.put(b"hello"))
+    assert isinstance(got, memoryview) and got.tobytes() == b"hello"
+
+
+def test_put_rejects_none_refs_and_empty_bytes(driver):
+    with pytest.raises(yr.YRValueError):
+        yr.put(None)
+    with pytest.raises(TypeError):
+        yr.put(yr.put(1))
+    with pytest.raises(ValueError):
+        yr.put(b"")
+
+
+def test_get_timeout_raises_a_timeout_error(driver):
+    ref = slow.invoke(1, 3)
+    with pytest.raises(TimeoutError) as info:
+        yr.get(ref, timeout=0.3)
+    assert isinstance(info.value, yr.YRError) and "not ready after 0.3s" in str(info.value)
+    assert yr.get(ref, timeout=-1) == 1   # -1 waits forever
+
+
+def test_get_rejects_non_refs_and_bad_timeouts(driver):
+    with pytest.raises(TypeError, match="expected an ObjectRef"):
+        yr.get(42)
+    with pytest.raises(TypeError):
+        yr.get([yr.put(1), "x"])
+    for bad in (0, -5, "1"):
+        with pytest.raises(ValueError, match="timeout"):
+            yr.get(yr.put(1), timeout=bad)
+
+
+def test_wait_semantics(driver):
+    fast = [yr.put(i) for i in range(3)]
+    late = slow.invoke("late", 5)
+    ready, unready = yr.wait(fast + [late], wait_num=2, timeout=10)
+    assert ready == fast[:2] and unready == [fast[2], late]
+    ready, unready = yr.wait(fast + [late], timeout=0.5)
+    assert ready == fast and unready == [late]
+    assert yr.wait(fast, wait_num=0) == ([], fast)
+    with pytest.raises(ValueError, match="duplicates"):
+        yr.wait([fast[0], fast[0]])
+    with pytest.raises(ValueError, match="wait_num"):
+        yr.wait(fast, wait_num=4)
+
+
+def test_failed_calls_count_as_ready_in_wait(driver):
+    @yr.invoke
+    def fail():
+        raise ValueError("x")
+    ref = fail.invoke()
+    ready, unready = yr.wait([ref], 1, 30)
+    assert ready == [ref] and unready == []
+
+
+def test_objectref_helpers(driver):
+    ref = yr.put(5)
+    assert ref.done() and not ref.is_exception()
+    assert ref.as_future().result(5) == 5
+    got = []
+    ref.on_complete(lambda r: got.append(yr.get(r)))
+    assert got == [5]
+    assert ref == ref and len({ref, ref}) == 1
+
+
+def test_nested_refs_are_fetched_from_the_node_store(driver):
+    inner = slow.invoke("inner", 0.2)
+    assert yr.get(first_of.invoke([inner]), timeout=30) == "inner"
+    assert yr.get(first_of.invoke([yr.put("put-value")]), timeout=30) == "put-value"
+
+
+def test_large_values_travel_through_shared_memory(driver):
+    n = 8_000_000  # 64 MB
+    ref = make_array.invoke(n)
+    arr = yr.get(ref, timeout=60)
+    assert arr.shape == (n,) and arr[-1] == n - 1
+    assert not arr.flags.owndata and not arr.flags.writeable  # a read-only view of a mapping, not a copy
+    assert yr.get(total.invoke(arr), timeout=60) == float(n * (n - 1) / 2)
+    big = yr.put(b"x" * (50 << 20))
+    assert yr.get(big).nbytes == 50 << 20
+
+
+def test_shared_memory_is_freed_with_its_refs(driver):
+    before = set(glob.glob(f"{_serialization.SHM_DIR}/yr-*"))
+    ref = make_array.invoke(1_000_000)
+    yr.get(ref)
+    del ref
+    import gc
+    gc.collect()
+    assert set(glob.glob(f"{_serialization.SHM_DIR}/yr-*")) - before == set()
