@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")  # the daemon forks workers; gRPC must not hook fork
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # the daemon forks workers; gRPC must not hook fork
 import grpc  # noqa: E402
 import psutil  # noqa: E402
 
@@ -137,7 +138,7 @@ class Daemon:
         for q in self.sessions.values():
             q.put_nowait(None)
         await self.agent.shutdown()
-        await server.stop(0.5)
+        await server.stop(0)
 
     async def _ticker(self) -> None:
         while True:

@@ -36,7 +36,7 @@ def pack(msg: dict) -> bytes:
 @dataclass
 class WorkerProc:
     id: str
-    proc: asyncio.subprocess.Process
+    proc: "asyncio.subprocess.Process | processes.ForkedProcess"
     language: str
     executable: str = ""
     writer: asyncio.StreamWriter | None = None
@@ -50,6 +50,8 @@ class WorkerProc:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+
 
 
 class ObjectStore:
@@ -88,7 +90,7 @@ def _unlink_shm(body: bytes) -> None:
 
 
 class Agent:
-    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks):
+    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks, use_zygote: bool = True):
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
         self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error), log(job, label, lines)
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
@@ -99,11 +101,15 @@ class Agent:
         self._server = None
         self._closing = False
         self._tasks: set[asyncio.Task] = set()
+        self.zygote = processes.Zygote() if use_zygote else None
+        self._early_hellos: dict[str, tuple] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=self.address, limit=1 << 20)
         os.chmod(self.address, 0o600)
+        if self.zygote is not None:
+            await self.zygote.start()
         self.refill()
 
     def refill(self) -> None:
@@ -124,6 +130,8 @@ class Agent:
             await asyncio.sleep(0.05)
         for w in list(self.workers.values()):
             processes.signal_process(w.pid, signal.SIGKILL)
+        if self.zygote is not None:
+            await self.zygote.stop()
         self.store.free(list(self.store.objects))
 
     # ---- workers --------------------------------------------------------------------------------
@@ -141,9 +149,15 @@ class Agent:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = {"session_dir": str(self.session_dir), "agent": self.address, "worker_id": wid,
                 "language": language}
-        proc = await processes.spawn_worker(boot, executable)
+        if not executable and self.zygote is not None and self.zygote.alive:
+            proc = await self.zygote.fork(boot)
+        else:
+            proc = await processes.spawn_worker(boot, executable)
         w = WorkerProc(wid, proc, language, executable)
         self.workers[wid] = w
+        early = self._early_hellos.pop(wid, None)
+        if early is not None:  # a forked worker can say hello before its fork is acknowledged
+            self._greet(w, *early)
         self._spawn_task(self._watch(w))
         return w
 
@@ -222,7 +236,7 @@ class Agent:
     # ---- connections ----------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = frames.FrameDecoder(max_frame=frames.DEFAULT_MAX_FRAME)
-        worker: WorkerProc | None = None
+        worker: str | None = None   # the id of the worker on the other end, once it said hello
         authed = False
         try:
             while True:
@@ -249,15 +263,17 @@ class Agent:
     def _handle(self, msg: dict, writer, worker):
         t = msg.get("t")
         if t == "hello":
-            w = self.workers.get(str(msg["worker_id"]))
-            if w is None or w.pid != msg["pid"]:
-                raise ValueError("hello from an unknown worker")
-            w.writer, w.endpoint = writer, str(msg["endpoint"])
-            if not w.hello.done():
-                w.hello.set_result(None)
-            return w
-        if t == "initialized" and worker is not None:
-            self.cb.initialized(worker.instance_id, msg.get("error"))
+            wid = str(msg["worker_id"])
+            w = self.workers.get(wid)
+            if w is None:
+                if len(self._early_hellos) > 1000:
+                    raise ValueError("hello from an unknown worker")
+                self._early_hellos[wid] = (writer, msg)
+                return wid
+            self._greet(w, writer, msg)
+            return wid
+        if t == "initialized" and worker in self.workers:
+            self.cb.initialized(self.workers[worker].instance_id, msg.get("error"))
         elif t == "obj_put":
             for waiter, rid in self.store.put(str(msg["id"]), bytes(msg["data"]), bool(msg.get("error")),
                                               str(msg.get("job", ""))):
@@ -269,6 +285,13 @@ class Agent:
         else:
             raise ValueError(f"unknown message type {t!r}")
         return worker
+
+    def _greet(self, w: WorkerProc, writer, msg: dict) -> None:
+        if w.pid != msg["pid"]:
+            raise ValueError(f"hello from pid {msg['pid']} for worker {w.id} (pid {w.pid})")
+        w.writer, w.endpoint = writer, str(msg["endpoint"])
+        if not w.hello.done():
+            w.hello.set_result(None)
 
     def _get_object(self, writer, msg) -> None:
         oid, rid, timeout = str(msg["id"]), int(msg["rid"]), float(msg.get("timeout", -1))

@@ -8,10 +8,16 @@ arms PR_SET_PDEATHSIG itself, first thing, so a crashed daemon does not leave it
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
+import socket
 import sys
+
+import msgpack
+
+from yr_runtime.wire import frames
 
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
 
@@ -44,3 +50,114 @@ def describe_exit(returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"its worker process was killed by {name}"
     return f"its worker process exited with code {returncode}"
+
+
+class ForkedProcess:
+    """A worker forked by the zygote: the same face as asyncio's Process (pid, stdout, wait)."""
+
+    def __init__(self, pid: int, stdout: asyncio.StreamReader):
+        self.pid, self.stdout = pid, stdout
+        self.returncode: int | None = None
+        self._exit = asyncio.get_running_loop().create_future()
+
+    def _exited(self, code: int) -> None:
+        self.returncode = code
+        if not self._exit.done():
+            self._exit.set_result(code)
+
+    async def wait(self) -> int:
+        return await self._exit
+
+
+class Zygote:
+    """Client of `python -m yr._zygote`: forks pre-imported Python workers on request."""
+
+    def __init__(self):
+        self.proc = None
+        self.sock: socket.socket | None = None
+        self._decoder = frames.FrameDecoder()
+        self._replies: dict[int, asyncio.Future] = {}
+        self._children: dict[int, ForkedProcess] = {}
+        self._early_exits: dict[int, int] = {}
+        self._rids = itertools.count(1)
+
+    async def start(self) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = dict(os.environ, YR_ZYGOTE_FD=str(theirs.fileno()), YR_ZYGOTE_PARENT=str(os.getpid()),
+                   PYTHONUNBUFFERED="1")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "yr._zygote", stdin=asyncio.subprocess.DEVNULL, env=env,
+            pass_fds=(theirs.fileno(),), close_fds=True)
+        theirs.close()
+        self.sock = mine
+        mine.setblocking(False)
+        asyncio.get_running_loop().add_reader(mine.fileno(), self._on_readable)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and self.sock is not None
+
+    async def fork(self, boot: dict, timeout: float = 30.0) -> ForkedProcess:
+        loop = asyncio.get_running_loop()
+        r, w = os.pipe()
+        rid = next(self._rids)
+        fut = self._replies[rid] = loop.create_future()
+        try:
+            body = frames.encode(msgpack.packb({"rid": rid, "boot": boot}, use_bin_type=True))
+            socket.send_fds(self.sock, [body], [w])
+        finally:
+            os.close(w)
+        try:
+            pid = await asyncio.wait_for(fut, timeout)
+        except BaseException:
+            os.close(r)
+            raise
+        reader = asyncio.StreamReader(limit=1 << 20)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(r, "rb", 0))
+        child = self._children[pid] = ForkedProcess(pid, reader)
+        if pid in self._early_exits:
+            child._exited(self._early_exits.pop(pid))
+        return child
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost()
+            return
+        for body in self._decoder.feed(data):
+            msg = msgpack.unpackb(body, raw=False)
+            if "rid" in msg:
+                fut = self._replies.pop(msg["rid"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg["pid"])
+            elif "exit" in msg:
+                child = self._children.pop(msg["exit"], None)
+                if child is None:
+                    self._early_exits[msg["exit"]] = msg["status"]
+                else:
+                    child._exited(msg["status"])
+
+    def _lost(self) -> None:
+        """The zygote died: its children died with it (PDEATHSIG); report them all."""
+        if self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+        for fut in self._replies.values():
+            if not fut.done():
+                fut.set_exception(RuntimeError("the zygote exited"))
+        for child in self._children.values():
+            child._exited(-signal.SIGKILL)
+        self._children.clear()
+
+    async def stop(self) -> None:
+        if self.sock is not None:
+            self._lost()
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()

@@ -18,7 +18,6 @@ from yr_runtime.wire import session as sessions
 from . import _serialization
 from ._agent_client import AgentClient
 from ._calls import Channel, Target, wait_for_death_reason
-from ._control import MasterClient
 from .exceptions import InitError, YRError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
 
@@ -52,6 +51,7 @@ class Runtime:
         if self._master is None:
             with self._lock:
                 if self._master is None:
+                    from ._control import MasterClient  # gRPC is imported only by processes that use it
                     self._master = MasterClient(self.info.master_address, self.token)
         return self._master
 
@@ -119,7 +119,8 @@ class Runtime:
         for t in list(self.created.values()):
             if not t.terminated and not getattr(t, "detached", False):
                 t.mark_terminated()
-                futs.append(self.master.terminate(t.instance_id))
+                if self.temp_process is None:  # a temporary runtime stops everything itself
+                    futs.append(self.master.terminate(t.instance_id))
         if futs:
             wait_futures([_as_cf(f) for f in futs], timeout=10)
         for ch in list(self._channels.values()):

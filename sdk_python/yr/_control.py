@@ -5,9 +5,11 @@ deadline, so no control call can hang.
 """
 from __future__ import annotations
 
+import os
 import threading
 
-import grpc
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (GOAWAY at shutdown) are noise to users
+import grpc  # noqa: E402
 
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg

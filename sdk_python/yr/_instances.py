@@ -6,11 +6,8 @@ import os
 import sys
 import threading
 
-from yr_runtime.proto import control_pb2 as pb
-
 from . import _serialization
 from ._calls import Target
-from ._control import MasterClient
 from .config import InvokeOptions
 from .exceptions import SerializationError, YRError
 from .object_ref import new_id
@@ -22,7 +19,8 @@ def driver_env(opts: InvokeOptions) -> str:
 
 
 def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language: str = "python",
-              executable: str = "", hidden: bool = False, concurrency: int | None = None) -> pb.InstanceSpec:
+              executable: str = "", hidden: bool = False, concurrency: int | None = None):
+    from yr_runtime.proto import control_pb2 as pb  # protobuf and gRPC load only where instances are made
     return pb.InstanceSpec(
         instance_id=f"{class_name.split('.')[-1][:24]}-{new_id()}".replace(" ", "_"),
         job_id=rt.job_id, language=language, class_name=class_name, code=code,
@@ -53,8 +51,9 @@ def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec
         raise
 
 
-def create(rt, spec: pb.InstanceSpec) -> Target:
+def create(rt, spec) -> Target:
     """Asks the master for an instance; returns its Target at once (named: after the answer)."""
+    from ._control import MasterClient
     timeout = None if spec.schedule_timeout_ms < 0 else spec.schedule_timeout_ms / 1000 + 60
     fut = rt.master.create_instance_async(spec, timeout)
     if spec.name:

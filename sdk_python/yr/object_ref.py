@@ -11,17 +11,27 @@ import concurrent.futures
 import os
 import threading
 import time
+from _thread import allocate_lock as _allocate_lock
+from os import sched_yield as _sched_yield
 
 from . import _serialization
 from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRValueError
 
 _glock = threading.Lock()
+SPIN_YIELDS = int(os.environ.get("YR_SPIN_YIELDS", "30"))
 _PREFIX = os.urandom(6).hex()
 _counter = iter(range(1, 1 << 62))
 
 
 def new_id() -> str:
     return f"{_PREFIX}{next(_counter):x}"
+
+
+def reseed() -> None:
+    """Gives this process its own id prefix (after a fork, ids would repeat the parent's)."""
+    global _PREFIX, _counter
+    _PREFIX = os.urandom(6).hex()
+    _counter = iter(range(1, 1 << 62))
 
 
 class _Slot:
@@ -56,10 +66,11 @@ class _Slot:
             if self.done:
                 return
             self.done = True
-            ev, cbs = self._event, self._callbacks
+            waiters, cbs = self._event, self._callbacks
             self._callbacks = None
-        if ev is not None:
-            ev.set()
+        if waiters is not None:
+            for lock in waiters:
+                lock.release()
         for cb in cbs or ():
             cb(self)
 
@@ -81,13 +92,28 @@ class _Slot:
         if self.fetch is not None:
             self.fetch(timeout)
             return self.done
+        # Results of quick calls arrive within microseconds: yield the CPU (and the GIL, to
+        # the reader thread) a few times before paying for a sleep and a wake-up.
+        for _ in range(SPIN_YIELDS):
+            _sched_yield()
+            if self.done:
+                return True
+        # A bare lock, acquired here and released by _complete, is the cheapest wake-up.
+        lock = _allocate_lock()
+        lock.acquire()
         with _glock:
             if self.done:
                 return True
             if self._event is None:
-                self._event = threading.Event()
-            ev = self._event
-        return ev.wait(timeout)
+                self._event = [lock]
+            else:
+                self._event.append(lock)
+        if lock.acquire(True, -1 if timeout is None else timeout):
+            return True
+        with _glock:
+            if lock in (self._event or ()):
+                self._event.remove(lock)
+        return self.done
 
     def value(self):
         if self.error is not None:

@@ -1,0 +1,94 @@
+"""Benchmark workloads, each `fn(api, **params) -> (value, unit)`, written once and run
+against yr and (when installed) Ray through a tiny adapter with the same five verbs."""
+from __future__ import annotations
+
+import statistics
+import time
+
+
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+    def add(self, k):
+        self.n += k
+        return self.n
+
+
+def echo(x):
+    return x
+
+
+def sync_calls(api, n=5000):
+    c = api.actor(Counter)
+    api.get(api.call(c, "add", 1))
+    t = time.perf_counter()
+    for _ in range(n):
+        api.get(api.call(c, "add", 1))
+    return n / (time.perf_counter() - t), "calls/s"
+
+
+def async_calls(api, n=10000):
+    c = api.actor(Counter)
+    api.get(api.call(c, "add", 1))
+    t = time.perf_counter()
+    refs = [api.call(c, "add", 1) for _ in range(n)]
+    api.get(refs)
+    return n / (time.perf_counter() - t), "calls/s"
+
+
+def create_to_first_result(api, n=50):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        c = api.actor(Counter)
+        api.get(api.call(c, "add", 1))
+        times.append((time.perf_counter() - t) * 1000)
+        api.kill(c)
+        time.sleep(0.02)   # let the warm pool refill, as between real creations
+    return statistics.median(times), "ms (median)"
+
+
+def instance_burst(api, n=10):
+    t = time.perf_counter()
+    cs = [api.actor(Counter) for _ in range(n)]
+    api.get([api.call(c, "add", 1) for c in cs])
+    dt = time.perf_counter() - t
+    for c in cs:
+        api.kill(c)
+    return n / dt, "instances/s"
+
+
+def stateless_async(api, n=10000):
+    api.get(api.task(echo, 1))
+    t = time.perf_counter()
+    api.get([api.task(echo, i) for i in range(n)])
+    return n / (time.perf_counter() - t), "tasks/s"
+
+
+def stateless_sync(api, n=3000):
+    api.get(api.task(echo, 1))
+    t = time.perf_counter()
+    for i in range(n):
+        api.get(api.task(echo, i))
+    return n / (time.perf_counter() - t), "tasks/s"
+
+
+def small_put_get(api, n=5000):
+    t = time.perf_counter()
+    for i in range(n):
+        api.get(api.put(i))
+    return n / (time.perf_counter() - t), "put+get/s"
+
+
+def large_put_get(api, mb=100, rounds=5):
+    import numpy as np
+    arr = np.ones(mb << 17, dtype=np.float64)  # mb MiB
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        out = api.get(api.put(arr))
+        assert out.nbytes == arr.nbytes
+        best = min(best, time.perf_counter() - t)
+        del out
+    return (mb / 1024) / best, "GiB/s"

@@ -1,0 +1,96 @@
+"""The zygote: a process that has already imported the worker and forks new workers.
+
+A fork of a warm interpreter starts in about a millisecond instead of a Python start-up,
+and shares its memory with its siblings copy-on-write. The agent talks to the zygote over
+a socketpair (fd $YR_ZYGOTE_FD): each request is a msgpack frame {"rid", "boot"} carrying one file
+descriptor (the write end of the new worker's output pipe); the zygote answers
+{"rid", "pid"} and later {"exit": pid, "status": returncode} when it reaps a child.
+The zygote is single-threaded, so forking it is safe.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+import msgpack
+
+from yr_runtime.wire import frames
+from yr_runtime.wire.lifetime import die_with_parent
+
+from . import _worker  # noqa: F401  (imported here so that every fork starts with it loaded)
+from . import _calls, _context, _decorators, _serialization  # noqa: F401
+
+
+
+def _send(sock: socket.socket, msg: dict) -> None:
+    sock.sendall(frames.encode(msgpack.packb(msg, use_bin_type=True)))
+
+
+def _child(sock: socket.socket, boot: dict, out_fd: int, extra_fds) -> None:
+    sock.close()
+    for fd in extra_fds:
+        os.close(fd)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    from . import object_ref
+    object_ref.reseed()   # ids made in this process must not repeat a sibling's
+    boot = dict(boot, parent_pid=os.getppid())
+    try:
+        _worker.serve(None, boot)
+    finally:
+        os._exit(1)
+
+
+def _reap(sock: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send(sock, {"exit": pid, "status": os.waitstatus_to_exitcode(status)})
+
+
+def main() -> None:
+    die_with_parent(int(os.environ.get("YR_ZYGOTE_PARENT", "0")))
+    sock = socket.socket(fileno=int(os.environ["YR_ZYGOTE_FD"]))
+    decoder = frames.FrameDecoder()
+    pending_fds: list[int] = []
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ, "control")
+    sel.register(r, selectors.EVENT_READ, "signal")
+    while True:
+        for key, _ in sel.select():
+            if key.data == "signal":
+                os.read(r, 4096)
+                _reap(sock)
+                continue
+            data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 64)
+            if not data:
+                sys.exit(0)   # the agent is gone
+            pending_fds += fds
+            for body in decoder.feed(data):
+                msg = msgpack.unpackb(body, raw=False)
+                out_fd = pending_fds.pop(0)
+                pid = os.fork()
+                if pid == 0:
+                    sel.close()
+                    signal.set_wakeup_fd(-1)
+                    _child(sock, msg["boot"], out_fd, [r, w, *pending_fds])
+                os.close(out_fd)
+                _send(sock, {"rid": msg["rid"], "pid": pid})
+        _reap(sock)
+
+
+if __name__ == "__main__":
+    main()
