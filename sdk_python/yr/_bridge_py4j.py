@@ -191,6 +191,18 @@ def _error_code(exc: BaseException) -> int:
     return _USER_ERROR
 
 
+def _error_answer(exc: BaseException) -> list:
+    """[code, remote Java class or None, message]. A Java user error (a JavaError, raised
+    by a worker JVM, as the exception or its ``cause``) is reported by its Java class and
+    Java stack trace, without the Python frames of the worker that carried it."""
+    for candidate in (getattr(exc, "cause", None), exc):
+        if isinstance(candidate, JavaError) and isinstance(getattr(candidate, "stack", None), str):
+            where = getattr(exc, "where", "")
+            head = f"{where} raised:\n" if where else ""
+            return [_error_code(exc), candidate.java_class, head + candidate.stack.rstrip()]
+    return [_error_code(exc), None, str(exc) or type(exc).__name__]
+
+
 class _BridgeService:
     """``org.yuanrong.runtime.bridge.PyBridge``: Java's calls into ``yr._bridge``."""
 
@@ -206,6 +218,7 @@ class _BridgeService:
         self._local: dict[str, Callable[..., Any]] = {
             "wait": self._wait,
             "release": registry.release,
+            "lent": registry.__len__,
             "exit": self._exit,
         }
 
@@ -226,8 +239,7 @@ class _BridgeService:
             result = self._op(op)(*args)
             return self._codec.encode({"ok": result})
         except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
-            message = str(exc) or type(exc).__name__
-            return self._codec.encode({"err": [_error_code(exc), None, message]})
+            return self._codec.encode({"err": _error_answer(exc)})
 
     def _wait(self, refs: list, wait_num: int, timeout: float) -> list[int]:
         ready, _ = self._b.wait(refs, wait_num, timeout)
@@ -251,6 +263,9 @@ class JavaError(Exception):
         self.java_message = message
         self.stack = stack
         super().__init__(stack.rstrip() or f"{java_class}: {message}")
+
+    def __reduce__(self):  # it travels pickled from the worker to the caller
+        return (JavaError, (self.code, self.java_class, self.java_message, self.stack))
 
 
 class Link:
@@ -328,4 +343,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main, not this __main__ copy: JavaError must be one class.
+    from yr._bridge_py4j import main as _main
+    _main()

@@ -7,7 +7,9 @@ Rules kept here:
   its top-level ObjectRef arguments is unresolved; later calls queue behind it.
 - Top-level ObjectRef arguments are replaced by their values before sending; a failed
   dependency fails the call without sending it.
-- When a worker's connection drops, every call in flight on it fails with the reason.
+- When a worker's connection drops, the master says why: if the instance is being
+  restarted (recover_retry_times), the calls in flight are sent again to the new worker,
+  ahead of later calls (at least once); otherwise every one fails with the exit reason.
 """
 from __future__ import annotations
 
@@ -24,23 +26,23 @@ from .object_ref import ObjectRef, _Slot, new_id
 
 
 class Channel:
-    def __init__(self, endpoint: str, token: bytes, label: str, death_reason):
-        self.label = label
-        self._death_reason = death_reason  # () -> str, asked when the connection drops
-        self._pending: dict[int, _Slot] = {}
+    def __init__(self, endpoint: str, token: bytes, label: str, on_lost):
+        self.label, self.endpoint = label, endpoint
+        self._on_lost = on_lost  # (channel, calls in flight) -> None, when the worker goes away
+        self._pending: dict[int, "_Call"] = {}
         self._ids = itertools.count(1)
         self.sent_functions: set[str] = set()
         self.dead: BaseException | None = None
         self.terminated = False
         self.conn = Connection(endpoint, token, self._on_frames, self._on_close, label)
 
-    def send(self, kind: bytes, body: bytes, slot: _Slot, prelude: bytes | None = None) -> None:
+    def send(self, call: "_Call", prelude: bytes | None = None) -> None:
         if self.dead is not None:
-            slot.set_error(self.dead)
+            call.slot.set_error(self.dead)
             return
         call_id = next(self._ids)
-        self._pending[call_id] = slot
-        frame = P.call_frame(kind, call_id, body)
+        self._pending[call_id] = call
+        frame = P.call_frame(call.kind, call_id, call.body)
         try:
             if prelude is None:
                 self.conn.send(frame)
@@ -53,9 +55,10 @@ class Channel:
         pending = self._pending
         for body in bodies:
             kind, call_id, payload = P.split(body)
-            slot = pending.pop(call_id, None)
-            if slot is None:
+            call = pending.pop(call_id, None)
+            if call is None:
                 continue
+            slot = call.slot
             if kind == P.OK:
                 slot.set_body(payload)
             else:
@@ -66,16 +69,16 @@ class Channel:
                 slot.set_error(err)
 
     def _on_close(self, reason: str, by_us: bool) -> None:
-        if self.terminated:
-            err = InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
-        elif by_us:
-            err = InstanceDiedError(f"{self.label}: connection closed by this process (yr.finalize)")
-        else:
-            err = InstanceDiedError(f"{self.label} died: {self._death_reason()}")
-        self.dead = err
+        self.dead = InstanceDiedError(f"{self.label}: its worker connection closed")
         pending, self._pending = self._pending, {}
-        for slot in pending.values():
-            slot.set_error(err)
+        calls = [pending[k] for k in sorted(pending)]
+        if self.terminated or by_us:
+            err = (InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
+                   if self.terminated else InstanceDiedError(f"{self.label}: connection closed by this process"))
+            for c in calls:
+                c.slot.set_error(err)
+            return
+        self._on_lost(self, calls)
 
 
 class _Call:
@@ -113,6 +116,31 @@ class Target:
         with self._lock:
             self.channel = ch
             self._flush()
+
+    def channel_lost(self, ch: Channel, in_flight: list) -> None:
+        """The worker went away: find out from the master whether it is coming back."""
+        threading.Thread(target=self._recover, args=(ch, in_flight), name="yr-recover", daemon=True).start()
+
+    def _recover(self, ch: Channel, in_flight: list) -> None:
+        restarting, reason = instance_fate(self.rt, self.instance_id, ch.endpoint)
+        with self._lock:
+            if self.channel is ch:
+                self.channel = None
+            if self.terminated or not restarting:
+                err = (InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
+                       if self.terminated else InstanceDiedError(f"{self.label} died: {reason}"))
+                for c in in_flight:
+                    c.slot.set_error(err)
+                self.fail(err)
+                return
+            self._queue.extendleft(reversed(in_flight))   # at least once: they run again first
+        try:
+            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=120)
+        except YRError as e:
+            self.fail(InstanceDiedError(f"{self.label} died ({reason}) and did not come back: {e}"))
+            return
+        self.endpoint = info.endpoint
+        self.connect(info.endpoint)
 
     def fail(self, err: BaseException) -> None:
         with self._lock:
@@ -167,7 +195,7 @@ class Target:
         if call.code is not None and call.name not in ch.sent_functions:
             ch.sent_functions.add(call.name)
             prelude = P.call_frame(P.DEFINE, 0, call.name.encode() + b"\x00" + call.code)
-        ch.send(call.kind, call.body, call.slot, prelude)
+        ch.send(call, prelude)
 
     def _serialize(self, call: _Call, eager: bool) -> None:
         """Sets call.body; a failure raises (eager, at invoke) or fails the call's ref."""
@@ -233,18 +261,19 @@ def _name_bad_argument(target: Target, call: _Call, err: SerializationError) -> 
     return SerializationError(f"the arguments of {what} cannot be serialized: {err}")
 
 
-def wait_for_death_reason(rt, instance_id: str, limit: float = 2.0) -> str:
-    """Asks the master why an instance's worker went away (its exit code or signal)."""
+def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -> tuple[bool, str]:
+    """(being restarted, why the worker went away), asked of the master after a connection
+    to the instance's worker dropped. The master may need a moment to notice the exit."""
     deadline = time.monotonic() + limit
     while True:
         try:
             info = rt.master.get_instance(instance_id=instance_id, timeout=0)
-            if info.state == "DEAD" and info.exit_reason:
-                return info.exit_reason
-            if info.exit_reason and info.state == "STARTING":
-                return f"{info.exit_reason} (it is being restarted)"
-        except YRError:
-            pass
+            if info.state == "DEAD":
+                return False, info.exit_reason or "its worker exited"
+            if info.endpoint != old_endpoint:
+                return True, info.exit_reason
+        except YRError as e:
+            return False, f"its worker connection closed, and the master cannot say why ({e})"
         if time.monotonic() >= deadline:
-            return "its worker connection closed"
-        time.sleep(0.02)
+            return False, "its worker connection closed"
+        time.sleep(0.01)

@@ -17,7 +17,7 @@ from yr_runtime.wire import session as sessions
 
 from . import _serialization
 from ._agent_client import AgentClient
-from ._calls import Channel, Target, wait_for_death_reason
+from ._calls import Channel, Target
 from .exceptions import InitError, YRError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
 
@@ -67,8 +67,7 @@ class Runtime:
         with self._lock:
             ch = self._channels.get(endpoint)
             if ch is None or ch.dead is not None:
-                iid = target.instance_id
-                ch = Channel(endpoint, self.token, target.label, lambda: wait_for_death_reason(self, iid))
+                ch = Channel(endpoint, self.token, target.label, target.channel_lost)
                 self._channels[endpoint] = ch
             return ch
 

@@ -1,0 +1,78 @@
+"""Workers that die: at most once by default, restarts with recover_retry_times."""
+import os
+import signal
+import time
+
+import pytest
+
+import yr
+
+
+@yr.instance
+class Victim:
+    def __init__(self):
+        self.n = 0
+
+    def pid(self):
+        return os.getpid()
+
+    def inc(self):
+        self.n += 1
+        return self.n
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+        return "slept"
+
+
+def test_killed_worker_fails_in_flight_and_later_calls_naming_the_signal(driver):
+    v = Victim.invoke()
+    pid = yr.get(v.pid.invoke())
+    in_flight = v.sleep.invoke(30)
+    time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    t = time.monotonic()
+    with pytest.raises(yr.InstanceDiedError, match="SIGKILL") as info:
+        yr.get(in_flight, timeout=20)
+    assert time.monotonic() - t < 10     # at once, not by the call's own timeout
+    assert info.value.code == 1007
+    with pytest.raises(yr.InstanceDiedError, match="SIGKILL"):
+        yr.get(v.inc.invoke(), timeout=20)
+
+
+def test_dead_instance_frees_its_resources_and_shows_in_status(driver):
+    v = Victim.options(yr.InvokeOptions(cpu=1000)).invoke()
+    pid = yr.get(v.pid.invoke())
+    before = yr.resources()[0]["allocatable"]["CPU"]
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(yr.InstanceDiedError):
+        yr.get(v.inc.invoke(), timeout=20)
+    assert yr.resources()[0]["allocatable"]["CPU"] == before + 1000
+    from yr import _context
+    info = _context.current().master.get_instance(instance_id=v.instance_id)
+    assert info.state == "DEAD" and "SIGKILL" in info.exit_reason
+
+
+def test_restart_budget_restarts_then_stays_dead(driver):
+    v = Victim.options(yr.InvokeOptions(recover_retry_times=1)).invoke()
+    first = yr.get(v.pid.invoke())
+    os.kill(first, signal.SIGKILL)
+    second = yr.get(v.pid.invoke(), timeout=30)      # a new worker answers
+    assert second != first
+    assert yr.get(v.inc.invoke(), timeout=30) == 1   # fresh state (no saved state yet)
+    in_flight = v.sleep.invoke(0.5)
+    os.kill(second, signal.SIGKILL)
+    with pytest.raises(yr.InstanceDiedError, match="SIGKILL"):
+        yr.get(in_flight, timeout=30)
+    with pytest.raises(yr.InstanceDiedError):
+        yr.get(v.inc.invoke(), timeout=30)
+
+
+def test_calls_in_flight_at_a_recovered_death_run_again(driver, tmp_path):
+    v = Victim.options(yr.InvokeOptions(recover_retry_times=2)).invoke()
+    pid = yr.get(v.pid.invoke())
+    in_flight = v.sleep.invoke(2)
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    assert yr.get(in_flight, timeout=30) == "slept"
+    assert yr.get(v.pid.invoke(), timeout=30) != pid
