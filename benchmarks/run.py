@@ -34,7 +34,8 @@ class YrApi:
         self._tasks = {}
 
     def start(self):
-        self.yr.init(self.yr.Config(num_cpus=1000))  # logical cpus: room for bursts of instances
+        # logical capacity with room for the 500-instance burst (resources are not enforced)
+        self.yr.init(self.yr.Config(num_cpus=1000, memory_mib=1000 * 512))
 
     def stop(self):
         self.yr.finalize()
@@ -188,6 +189,8 @@ WORKLOADS = [
     ("async_calls", workloads.async_calls, {}),
     ("create_to_first_result", workloads.create_to_first_result, {}),
     ("instance_burst_10", workloads.instance_burst, {"n": 10}),
+    ("burst_500_answering", workloads.burst_answering, {"n": 500}),
+    ("idle_instance_uss", workloads.idle_instance_uss, {}),
     ("stateless_async", workloads.stateless_async, {}),
     ("stateless_sync", workloads.stateless_sync, {}),
     ("small_put_get", workloads.small_put_get, {}),
@@ -205,7 +208,8 @@ def measure(api_cls, only, quick):
                 continue
             params = dict(params)
             if quick and "n" in fn.__code__.co_varnames:
-                params.setdefault("n", {"create_to_first_result": 10}.get(name, 1000))
+                params["n"] = {"create_to_first_result": 10, "instance_burst_10": 10,
+                               "burst_500_answering": 100, "idle_instance_uss": 5}.get(name, 1000)
             value, unit = fn(api, **params)
             results[name] = (value, unit)
         if not only or "nn_async" in only:

@@ -59,6 +59,34 @@ def instance_burst(api, n=10):
     return n / dt, "instances/s"
 
 
+class Pid:
+    def pid(self):
+        import os
+        return os.getpid()
+
+
+def burst_answering(api, n=500):
+    """Seconds until n instances created at once all answered."""
+    t = time.perf_counter()
+    cs = [api.actor(Pid) for _ in range(n)]
+    api.get([api.call(c, "pid") for c in cs])
+    dt = time.perf_counter() - t
+    for c in cs:
+        api.kill(c)
+    return dt, "s"
+
+
+def idle_instance_uss(api, n=20):
+    """Median unique memory (USS) of an idle instance's process."""
+    import psutil
+    cs = [api.actor(Pid) for _ in range(n)]
+    pids = api.get([api.call(c, "pid") for c in cs])
+    uss = sorted(psutil.Process(p).memory_full_info().uss for p in pids)
+    for c in cs:
+        api.kill(c)
+    return uss[len(uss) // 2] / (1 << 20), "MB"
+
+
 def stateless_async(api, n=10000):
     api.get(api.task(echo, 1))
     t = time.perf_counter()

@@ -193,6 +193,8 @@ def main(argv=None) -> None:
     try:
         asyncio.run(daemon.run(ready))
     finally:
+        logging.raiseExceptions = False   # late log lines must not fail once the session is gone
+        logging.shutdown()
         sessions.clear_latest(session_dir, root)
         sessions.remove_socket_dir(session_dir)
         if args.temporary:

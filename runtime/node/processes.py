@@ -80,6 +80,7 @@ class Zygote:
         self._children: dict[int, ForkedProcess] = {}
         self._early_exits: dict[int, int] = {}
         self._rids = itertools.count(1)
+        self._in_flight = asyncio.Semaphore(32)  # bounds requests queued in the socketpair
 
     async def start(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -98,6 +99,10 @@ class Zygote:
         return self.proc is not None and self.proc.returncode is None and self.sock is not None
 
     async def fork(self, boot: dict, timeout: float = 30.0) -> ForkedProcess:
+        async with self._in_flight:
+            return await self._fork(boot, timeout)
+
+    async def _fork(self, boot: dict, timeout: float) -> ForkedProcess:
         loop = asyncio.get_running_loop()
         r, w = os.pipe()
         rid = next(self._rids)

@@ -36,7 +36,7 @@ class Channel:
         self.terminated = False
         self.conn = Connection(endpoint, token, self._on_frames, self._on_close, label)
 
-    def send(self, call: "_Call", prelude: bytes | None = None) -> None:
+    def send(self, call: "_Call", prelude: bytes | None = None, deferred: bool = False) -> None:
         if self.dead is not None:
             call.slot.set_error(self.dead)
             return
@@ -44,10 +44,7 @@ class Channel:
         self._pending[call_id] = call
         frame = P.call_frame(call.kind, call_id, call.body)
         try:
-            if prelude is None:
-                self.conn.send(frame)
-            else:
-                self.conn.send_many([prelude, frame])
+            self.conn.send_many([frame] if prelude is None else [prelude, frame], deferred)
         except OSError:
             pass  # the reader thread sees the same failure and fails every pending call
 
@@ -170,7 +167,7 @@ class Target:
             if not _has_pending_deps(args):
                 self._serialize(call, eager=True)
             if call.body is not None and not self._queue and self.channel is not None:
-                self._send(call)
+                self._send(call, deferred=True)   # written in a batch, at the latest when someone waits
                 return ref
             self._queue.append(call)
             if call.body is None:
@@ -189,13 +186,13 @@ class Target:
             if call.body is not None:
                 self._send(call)
 
-    def _send(self, call: _Call) -> None:
+    def _send(self, call: _Call, deferred: bool = False) -> None:
         ch = self.channel
         prelude = None
         if call.code is not None and call.name not in ch.sent_functions:
             ch.sent_functions.add(call.name)
             prelude = P.call_frame(P.DEFINE, 0, call.name.encode() + b"\x00" + call.code)
-        ch.send(call, prelude)
+        ch.send(call, prelude, deferred)
 
     def _serialize(self, call: _Call, eager: bool) -> None:
         """Sets call.body; a failure raises (eager, at invoke) or fails the call's ref."""
@@ -272,7 +269,7 @@ def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -
                 return False, info.exit_reason or "its worker exited"
             if info.endpoint != old_endpoint:
                 return True, info.exit_reason
-        except YRError as e:
+        except Exception as e:  # the runtime itself may be gone (or this driver finalizing)
             return False, f"its worker connection closed, and the master cannot say why ({e})"
         if time.monotonic() >= deadline:
             return False, "its worker connection closed"

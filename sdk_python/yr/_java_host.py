@@ -9,6 +9,9 @@ link and ``yr._bridge``, so instance handles passed as arguments work there.
 
 Lifetime: the JVM's stdin is a pipe from this process and the JVM exits at EOF, so it
 dies with the worker even when the worker is killed; ``shutdown()`` closes it at once.
+The other way round, a JVM that dies under an instance takes the worker with it (the
+instance's state is gone), so the runtime reports the instance dead as for any worker; a
+stateless function's JVM is simply started again for the next call.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from yr._bridge_py4j import JavaError, Link, bridge_module
 
-__all__ = ["JavaHost", "JavaError"]
+__all__ = ["JavaHost", "JavaError", "JavaWorkerDied"]
 
 _MAIN_CLASS = "org.yuanrong.runtime.worker.JavaWorkerMain"
 _PORT_LINE = "YR_JAVA_PORT="
@@ -114,16 +117,17 @@ class _Jvm:
 
     def call(self, op: str, *args: Any) -> Any:
         if self.proc.poll() is not None:
-            raise RuntimeError(f"the worker JVM has exited (code {self.proc.returncode})")
+            raise JavaWorkerDied(f"the worker JVM has exited (code {self.proc.returncode})")
         try:
             return self.link.call(op, *args)
         except JavaError:
             raise
-        except Exception as exc:
-            code = self.proc.poll()
-            if code is not None:
-                raise RuntimeError(f"the worker JVM exited (code {code}) during {op}") from exc
-            raise
+        except Exception:
+            try:
+                code = self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                raise
+            raise JavaWorkerDied(f"the worker JVM exited (code {code}) during {op}") from None
 
     def close(self) -> None:
         link = getattr(self, "link", None)
@@ -138,6 +142,18 @@ class _Jvm:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+
+
+class JavaWorkerDied(RuntimeError):
+    """The JVM running the Java code exited (System.exit, a crash, a kill)."""
+
+
+def _instance_lost(exc: JavaWorkerDied) -> None:
+    """A Java instance whose JVM died has lost its state: end this worker, so the runtime
+    reports the instance dead (its calls fail with 'instance exited') as for any worker."""
+    print(f"yr._java_host: {exc}; ending this worker", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(70)
 
 
 class _JavaInstance:
@@ -160,9 +176,10 @@ def _no_kwargs(kwargs: dict | None) -> None:
 class JavaHost:
     """The host of docs/bridge.md for ``"language": "java"`` specs."""
 
-    def __init__(self) -> None:
+    def __init__(self, exit_when_jvm_dies: bool = True) -> None:
         self._jvms: dict[str, _Jvm] = {}
         self._lock = threading.Lock()
+        self._exit_when_jvm_dies = exit_when_jvm_dies
 
     def _jvm(self, spec: dict) -> _Jvm:
         classpath = spec.get("classpath") or ""
@@ -181,7 +198,12 @@ class JavaHost:
     def call_method(self, instance: _JavaInstance, method: str, args: list,
                     kwargs: dict | None = None) -> Any:
         _no_kwargs(kwargs)
-        return instance.jvm.call("call_method", instance.instance_id, method, list(args))
+        try:
+            return instance.jvm.call("call_method", instance.instance_id, method, list(args))
+        except JavaWorkerDied as exc:
+            if not self._exit_when_jvm_dies:
+                raise
+            _instance_lost(exc)
 
     def call_function(self, spec: dict, args: list, kwargs: dict | None = None) -> Any:
         _no_kwargs(kwargs)

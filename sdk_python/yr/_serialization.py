@@ -94,16 +94,19 @@ def dumps_value(value) -> bytes:
 
 
 def _write_shm(buffers, prefix: str) -> dict:
+    """Writes the buffers into one new shared-memory file. write(2) fills tmpfs pages in the
+    kernel, which is faster than faulting them in one by one through a mapping."""
     sizes = [b.raw().nbytes for b in buffers]
     path = os.path.join(SHM_DIR, f"{prefix}-{uuid.uuid4().hex}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.ftruncate(fd, max(sum(sizes), 1))
-        with mmap.mmap(fd, max(sum(sizes), 1)) as m:
-            pos = 0
-            for b, n in zip(buffers, sizes):
-                m[pos:pos + n] = b.raw()
-                pos += n
+        for b in buffers:
+            view = b.raw()
+            while view.nbytes:
+                n = os.write(fd, view)
+                view = view[n:]
+        if not sum(sizes):
+            os.ftruncate(fd, 1)
     except BaseException:
         os.unlink(path)
         raise

@@ -1,19 +1,79 @@
 """Client side of yr's framed connections: connect, authenticate, send, and a reader thread.
 
-One `Connection` per (this process, peer). Sends happen on the caller's thread under a
-lock; a daemon reader thread turns incoming bytes into frame bodies and hands them, in
-batches, to `on_frames`. When the peer goes away `on_close(reason)` runs once.
+One `Connection` per (this process, peer). Frames go out in order through one buffer:
+`send` writes it out at once; `send_deferred` (used for a user's invoke) leaves the frame
+there so a burst of invokes leaves in one system call. Deferred frames are written before
+anything waits for a result (`flush_all`, called by every blocking wait), when the buffer
+grows large, and otherwise by a flusher thread within a few milliseconds. A daemon reader
+thread turns incoming bytes into frame bodies and hands them, in batches, to `on_frames`.
+When the peer goes away `on_close(reason)` runs once.
 """
 from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from yr_runtime.wire import frames, handshake
 
 from .exceptions import RuntimeUnavailableError
 
 RECV_CHUNK = 1 << 18
+FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
+
+
+class _Flusher:
+    """Writes out deferred frames nobody waited for. Sleeps deeply while nothing happens."""
+
+    def __init__(self):
+        self.dirty: set = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._deep = True
+        self._thread = None
+
+    def mark(self, conn) -> None:
+        with self._lock:
+            self.dirty.add(conn)
+            if self._deep:
+                self._deep = False
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="yr-flush", daemon=True)
+                    self._thread.start()
+                self._wake.set()
+
+    def flush_all(self) -> None:
+        with self._lock:
+            conns, self.dirty = self.dirty, set()
+        for c in conns:
+            c.flush()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            idle = 0
+            while idle < 25:          # about 50 ms without deferred frames: sleep deeply
+                time.sleep(0.002)
+                if self.dirty:
+                    self.flush_all()
+                    idle = 0
+                else:
+                    idle += 1
+            with self._lock:
+                if not self.dirty:
+                    self._deep = True
+                    continue
+            self._wake.set()
+
+
+_flusher = _Flusher()
+
+
+def flush_all() -> None:
+    """Writes every deferred frame of this process (cheap when there is none)."""
+    if _flusher.dirty:
+        _flusher.flush_all()
 
 
 class Connection:
@@ -29,24 +89,45 @@ class Connection:
             raise RuntimeUnavailableError(f"cannot connect to {name} at {path}: {e}") from e
         self._sock.settimeout(None)
         self._send_lock = threading.Lock()
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._dirty = False
         self._closed = False
         self._sock.sendall(frames.encode(handshake.hello(token)))
         self._reader = threading.Thread(target=self._read_loop, name=f"yr-read-{name}", daemon=True)
         self._reader.start()
 
     def send(self, body: bytes) -> None:
-        data = frames.encode(body)
-        with self._send_lock:
-            if self._closed:
-                raise ConnectionError(f"connection to {self.name} is closed")
-            self._sock.sendall(data)
+        self.send_many([body])
 
-    def send_many(self, bodies: list[bytes]) -> None:
-        data = b"".join(frames.encode(b) for b in bodies)
+    def send_many(self, bodies: list[bytes], deferred: bool = False) -> None:
         with self._send_lock:
             if self._closed:
                 raise ConnectionError(f"connection to {self.name} is closed")
-            self._sock.sendall(data)
+            for b in bodies:
+                self._out.append(frames.encode(b))
+                self._out_bytes += 4 + len(b)
+            if deferred and len(self._out) < FLUSH_FRAMES and self._out_bytes < FLUSH_BYTES:
+                if not self._dirty:
+                    self._dirty = True
+                    _flusher.mark(self)
+                return
+            self._write_out()
+
+    def flush(self) -> None:
+        with self._send_lock:
+            if self._out and not self._closed:
+                try:
+                    self._write_out()
+                except OSError:
+                    pass  # the reader thread sees the broken connection and reports it
+
+    def _write_out(self) -> None:
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_bytes = 0
+        self._dirty = False
+        self._sock.sendall(data)
 
     def close(self) -> None:
         with self._send_lock:

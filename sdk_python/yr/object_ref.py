@@ -15,6 +15,7 @@ from _thread import allocate_lock as _allocate_lock
 from os import sched_yield as _sched_yield
 
 from . import _serialization
+from ._transport import flush_all as _flush_all
 from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRValueError
 
 _glock = threading.Lock()
@@ -89,6 +90,7 @@ class _Slot:
         """Waits until filled; timeout None waits forever. Returns whether it is filled."""
         if self.done:
             return True
+        _flush_all()   # calls this wait depends on may still sit in a send buffer
         if self.fetch is not None:
             self.fetch(timeout)
             return self.done
@@ -253,6 +255,7 @@ def wait(refs, wait_num=None, timeout=None):
         if r._slot.fetch is not None and not r._slot.done:
             threading.Thread(target=r._slot.wait, args=(limit,), daemon=True).start()
         r._slot.add_callback(one_done)
+    _flush_all()
     ev.wait(limit)
     ready, unready = [], []
     for r in refs:
