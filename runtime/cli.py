@@ -77,6 +77,8 @@ def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
     if running is not None:
         raise click.ClickException(f"a yr runtime is already running (pid {running.pid}, {running.session_dir}); "
                                    "stop it with `yr stop` first")
+    for stale in sessions.remove_stale(root):
+        click.echo(f"removed the stale session {stale} (its runtime is gone)")
     cmd = [sys.executable, "-m", "yr_runtime.daemon", "--mark-latest", "--session-root", str(root)]
     cmd += settings_to_daemon_args(parse_set(settings))
     if cpu is not None:

@@ -58,7 +58,7 @@ class Daemon:
     def execute(self, actions) -> None:
         for a in actions:
             if isinstance(a, core.StartWorker):
-                self._task(self._start_worker(a.instance_id))
+                self._task(self._start_worker(a.instance_id, a.restart))
             elif isinstance(a, core.StopWorker):
                 self.agent.stop_worker(a.worker_id)
             elif isinstance(a, core.Answer):
@@ -67,10 +67,13 @@ class Daemon:
             elif isinstance(a, core.Publish):
                 self._publish(a.instance_id)
 
-    async def _start_worker(self, iid: str) -> None:
+    async def _start_worker(self, iid: str, restart: bool) -> None:
         inst = self.cluster.instances[iid]
+        spec = inst.payload
+        if restart and iid in self.agent.store.states:
+            spec = dict(spec, state=self.agent.store.states[iid])   # resume from yr.save_state
         try:
-            w = await self.agent.assign(inst.payload)
+            w = await self.agent.assign(spec)
         except (RuntimeError, OSError, asyncio.TimeoutError) as e:
             log.error("could not start a worker for %s: %s", iid, e)
             self.execute(self.cluster.worker_exited(iid, "", f"its worker could not start: {e}", self.now()))
@@ -81,6 +84,8 @@ class Daemon:
 
     def _publish(self, iid: str) -> None:
         inst = self.cluster.instances.get(iid)
+        if inst is not None and inst.state == core.DEAD:
+            self.agent.store.states.pop(iid, None)
         q = self.sessions.get(inst.job_id) if inst else None
         if q is not None and inst.state == core.DEAD:
             q.put_nowait(pb.Event(instance=to_info(inst)))

@@ -60,6 +60,7 @@ class ObjectStore:
     def __init__(self):
         self.objects: dict[str, tuple[bytes, bool, str]] = {}
         self.waiters: dict[str, list] = {}
+        self.states: dict[str, bytes] = {}   # instance id -> its last yr.save_state()
         self.bytes = 0
 
     def put(self, oid: str, data: bytes, error: bool, job: str) -> list:
@@ -207,14 +208,21 @@ class Agent:
         """Copies the worker's output to its log file and the owner; reports its exit."""
         path = self.session_dir / "logs" / f"worker-{w.id}.log"
         with open(path, "ab", buffering=0) as logf:
+            partial = b""   # a line written in pieces is forwarded once, when it is complete
             while True:
                 chunk = await w.proc.stdout.read(1 << 16)
                 if not chunk:
                     break
                 logf.write(chunk)
-                if w.job_id:
-                    lines = chunk.decode(errors="replace").splitlines()
-                    self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", lines)
+                partial += chunk
+                complete, _, partial = partial.rpartition(b"\n")
+                if len(partial) > 1 << 16:   # a very long line without newline: forward it anyway
+                    complete, partial = complete + b"\n" + partial if complete else partial, b""
+                if w.job_id and complete:
+                    self.cb.log(w.job_id, w.label or f"worker pid={w.pid}",
+                                complete.decode(errors="replace").splitlines())
+            if w.job_id and partial:
+                self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", partial.decode(errors="replace").splitlines())
         rc = await w.proc.wait()
         self.workers.pop(w.id, None)
         if w in self.idle:
@@ -282,6 +290,12 @@ class Agent:
             self._get_object(writer, msg)
         elif t == "obj_free":
             self.store.free([str(i) for i in msg["ids"]])
+        elif t == "state_put":
+            self.store.states[str(msg["instance_id"])] = bytes(msg["data"])
+            writer.write(pack({"t": "ok", "rid": int(msg["rid"])}))
+        elif t == "state_get":
+            data = self.store.states.get(str(msg["instance_id"]))
+            writer.write(pack({"t": "state", "rid": int(msg["rid"]), "data": data}))
         else:
             raise ValueError(f"unknown message type {t!r}")
         return worker

@@ -67,7 +67,8 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
     deadline = None if spec.schedule_timeout_ms < 0 else now + spec.schedule_timeout_ms / 1000
     payload = {"instance_id": spec.instance_id, "job_id": spec.job_id, "language": spec.language,
                "class_name": spec.class_name, "code": spec.code, "concurrency": spec.concurrency,
-               "driver_env": spec.driver_env, "executable": spec.executable}
+               "driver_env": spec.driver_env, "executable": spec.executable,
+               "recover_retry_times": spec.recover_retry_times}
     return Instance(id=spec.instance_id, job_id=spec.job_id, resources=res, class_name=spec.class_name,
                     language=spec.language, name=spec.name, namespace=spec.namespace, detached=spec.detached,
                     hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,

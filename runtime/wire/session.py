@@ -129,3 +129,22 @@ def find_running(root: Path = DEFAULT_ROOT) -> SessionInfo | None:
             pass
         return None
     return info
+
+
+def remove_stale(root: Path = DEFAULT_ROOT) -> list[Path]:
+    """Removes session directories whose daemon is gone (left by a crash or SIGKILL)."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for d in root.iterdir():
+        if d.is_symlink() or not d.is_dir() or not (d / INFO_FILE).exists():
+            continue
+        try:
+            info = read_info(d)
+        except (OSError, ValueError, TypeError):
+            continue
+        if not pid_alive(info.pid):
+            remove_socket_dir(d)
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed

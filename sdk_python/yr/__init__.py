@@ -4,8 +4,8 @@
     class Counter: ...
     yr.init(); c = Counter.invoke(); print(yr.get(c.add.invoke(3))); yr.finalize()
 """
-from ._api import (ClientInfo, finalize, get, get_instance, init, is_initialized, kill_instance, put,
-                   resources, wait)
+from ._api import (ClientInfo, finalize, get, get_instance, init, is_initialized, kill_instance, load_state,
+                   put, resources, save_state, wait)
 from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, instance, invoke
 from .config import Config, InvokeOptions
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
@@ -19,7 +19,7 @@ StatelessFunction = FunctionProxy
 
 __all__ = [
     "init", "finalize", "is_initialized", "instance", "invoke", "put", "get", "wait", "get_instance",
-    "kill_instance", "resources", "Config", "InvokeOptions", "ObjectRef", "ClientInfo",
+    "kill_instance", "resources", "save_state", "load_state", "Config", "InvokeOptions", "ObjectRef", "ClientInfo",
     "InstanceCreator", "InstanceProxy", "FunctionProxy", "StatefulInstance", "StatelessFunction",
     "YRError", "YRRuntimeError", "YRValueError", "YRTypeError", "YRTimeoutError", "GetTimeoutError",
     "YRInvokeError", "InitError", "InstanceDiedError", "InstanceTerminatedError", "InstanceNotFoundError",

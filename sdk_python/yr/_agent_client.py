@@ -27,6 +27,26 @@ class AgentClient:
         if object_ids:
             self._send({"t": "obj_free", "ids": object_ids})
 
+    def put_state(self, instance_id: str, data: bytes, timeout: float) -> None:
+        self._request({"t": "state_put", "instance_id": instance_id, "data": data}, timeout, "save state")
+
+    def get_state(self, instance_id: str, timeout: float) -> bytes | None:
+        return self._request({"t": "state_get", "instance_id": instance_id}, timeout, "load state").get("data")
+
+    def _request(self, msg: dict, timeout: float, what: str) -> dict:
+        rid = next(self._ids)
+        box = [threading.Event(), None]
+        with self._lock:
+            self._pending[rid] = box
+        self._send(dict(msg, rid=rid))
+        if not box[0].wait(timeout):
+            with self._lock:
+                self._pending.pop(rid, None)
+            raise GetTimeoutError(f"{what}: the node agent did not answer within {timeout}s")
+        if box[1]["t"] == "closed":
+            raise RuntimeUnavailableError(f"{what}: {box[1]['reason']}")
+        return box[1]
+
     def get(self, object_id: str, timeout: float | None) -> tuple[bytes, bool]:
         """(body, is_error) once the object is in the store; GetTimeoutError after `timeout`."""
         rid = next(self._ids)

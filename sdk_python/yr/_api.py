@@ -92,3 +92,16 @@ def resources() -> list[dict]:
             return d
         out.append({"id": n.node_id, "status": 0, "capacity": conv(n.total), "allocatable": conv(n.available)})
     return out
+
+
+def save_state(timeout_sec: float = 30) -> None:
+    """Inside a method: saves the instance so that a restart (recover_retry_times) resumes
+    from this state instead of running the constructor again."""
+    from ._worker import save_state as _save
+    _save(timeout_sec)
+
+
+def load_state(timeout_sec: float = 30) -> None:
+    """Inside a method: puts back the state saved last by yr.save_state."""
+    from ._worker import load_state as _load
+    _load(timeout_sec)

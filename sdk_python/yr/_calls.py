@@ -21,7 +21,8 @@ from collections import deque
 from . import _protocol as P
 from . import _serialization
 from ._transport import Connection
-from .exceptions import (InstanceDiedError, InstanceTerminatedError, SerializationError, YRError)
+from .exceptions import (InstanceDiedError, InstanceTerminatedError, RuntimeUnavailableError, SerializationError,
+                         YRError)
 from .object_ref import ObjectRef, _Slot, new_id
 
 
@@ -124,8 +125,13 @@ class Target:
             if self.channel is ch:
                 self.channel = None
             if self.terminated or not restarting:
-                err = (InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
-                       if self.terminated else InstanceDiedError(f"{self.label} died: {reason}"))
+                if self.terminated:
+                    err = InstanceTerminatedError(f"{self.label} was terminated; the call did not complete")
+                elif restarting is None:
+                    err = RuntimeUnavailableError(f"{self.label} is unreachable and the yr runtime is unavailable "
+                                                  f"({reason}); is it running? (`yr status`)")
+                else:
+                    err = InstanceDiedError(f"{self.label} died: {reason}")
                 for c in in_flight:
                     c.slot.set_error(err)
                 self.fail(err)
@@ -166,7 +172,7 @@ class Target:
                 return ref
             if not _has_pending_deps(args):
                 self._serialize(call, eager=True)
-            if call.body is not None and not self._queue and self.channel is not None:
+            if call.body is not None and not self._queue and self._connected():
                 self._send(call, deferred=True)   # written in a batch, at the latest when someone waits
                 return ref
             self._queue.append(call)
@@ -175,8 +181,12 @@ class Target:
             self._flush()
         return ref
 
+    def _connected(self) -> bool:
+        # A channel that just died stays here until recovery decides; calls wait meanwhile.
+        return self.channel is not None and self.channel.dead is None
+
     def _flush(self) -> None:
-        while self._queue and self.channel is not None:
+        while self._queue and self._connected():
             call = self._queue[0]
             if call.body is None:
                 if _has_pending_deps(call.args):
@@ -199,6 +209,7 @@ class Target:
         try:
             args = _resolve_ready(call.args)
             call.body = _serialization.dumps((call.name, args, call.kwargs))
+            _serialization.check_size(call.body, f"the arguments of {call.name}")
         except _DependencyFailed as e:
             call.slot.set_error(e.error)
         except SerializationError as e:
@@ -258,9 +269,10 @@ def _name_bad_argument(target: Target, call: _Call, err: SerializationError) -> 
     return SerializationError(f"the arguments of {what} cannot be serialized: {err}")
 
 
-def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -> tuple[bool, str]:
+def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -> tuple[bool | None, str]:
     """(being restarted, why the worker went away), asked of the master after a connection
-    to the instance's worker dropped. The master may need a moment to notice the exit."""
+    to the instance's worker dropped; (None, why) if the master cannot be reached. The
+    master may need a moment to notice the exit."""
     deadline = time.monotonic() + limit
     while True:
         try:
@@ -270,7 +282,7 @@ def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -
             if info.endpoint != old_endpoint:
                 return True, info.exit_reason
         except Exception as e:  # the runtime itself may be gone (or this driver finalizing)
-            return False, f"its worker connection closed, and the master cannot say why ({e})"
+            return None, str(e)
         if time.monotonic() >= deadline:
             return False, "its worker connection closed"
         time.sleep(0.01)

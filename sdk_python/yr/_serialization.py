@@ -24,6 +24,7 @@ import cloudpickle
 from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
+MAX_INLINE = 256 << 20      # the frame limit (yr_runtime.wire.frames); buffers above 1 MiB do not count
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _LEN = struct.Struct("<I")
 _PLAIN = frozenset((int, float, str, bool, type(None), complex))
@@ -48,11 +49,32 @@ def _bytes_from(buf) -> bytes:
     return bytes(buf)
 
 
-class _Pickler(cloudpickle.Pickler):
-    def reducer_override(self, obj):
-        if type(obj) is bytes and len(obj) >= SHM_THRESHOLD:
-            return _bytes_from, (pickle.PickleBuffer(obj),)
-        return super().reducer_override(obj)
+class _BigBytes:
+    """Stands in for a large bytes object so it pickles out of band (pickle never offers
+    exact bytes to reducer_override)."""
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __reduce__(self):
+        return _bytes_from, (pickle.PickleBuffer(self.data),)
+
+
+def _wrap_big(x, depth: int = 0):
+    t = type(x)
+    if t is bytes:
+        return _BigBytes(x) if len(x) >= SHM_THRESHOLD else x
+    if depth >= 3:
+        return x
+    if t is tuple or t is list:
+        return t(_wrap_big(i, depth + 1) for i in x) if len(x) <= 1024 else x
+    if t is dict and len(x) <= 1024:
+        return {k: _wrap_big(v, depth + 1) for k, v in x.items()}
+    return x
+
+
+_Pickler = cloudpickle.Pickler
 
 
 def dumps(msg, shm_prefix: str = "yr") -> bytes:
@@ -69,13 +91,21 @@ def dumps(msg, shm_prefix: str = "yr") -> bytes:
 
     out = io.BytesIO()
     try:
-        _Pickler(out, protocol=5, buffer_callback=keep_big).dump(msg)
+        _Pickler(out, protocol=5, buffer_callback=keep_big).dump(_wrap_big(msg))
     except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     if not buffers:
         return b"\x00" + out.getvalue()
     desc = json.dumps(_write_shm(buffers, shm_prefix)).encode()
     return b"\x01" + _LEN.pack(len(desc)) + desc + out.getvalue()
+
+
+def check_size(body: bytes, what: str) -> None:
+    """Raises SerializationError if a body cannot travel in one frame."""
+    if len(body) > MAX_INLINE - 64:
+        raise SerializationError(
+            f"{what} serialize to {len(body) >> 20} MiB inline, over the {MAX_INLINE >> 20} MiB limit; large data "
+            "travels through shared memory when it is bytes, bytearray or a numpy array (or pass a yr.put ref)")
 
 
 def loads(body: bytes):

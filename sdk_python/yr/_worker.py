@@ -27,6 +27,7 @@ from .exceptions import SerializationError, YRInvokeError
 from .object_ref import ObjectRef
 
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
+current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
 class PythonHost:
@@ -46,6 +47,12 @@ class PythonHost:
     def bind_function(self, code: bytes):
         fn = _serialization.loads_function(code)
         return getattr(fn, "__yr_wrapped__", fn)
+
+    def save_state(self, instance):
+        return instance   # the whole object, pickled by value
+
+    def restore_instance(self, spec, state):
+        return state
 
     def shutdown(self, instance) -> None:
         hook = getattr(instance, "__yr_shutdown__", None)
@@ -69,6 +76,20 @@ class ForeignHost:
     def bind_function(self, code: bytes):
         spec, h = json.loads(code), self._h
         return lambda *a, **k: h.call_function(spec, list(a), dict(k))
+
+    @property
+    def can_save(self) -> bool:
+        return hasattr(self._h, "save_state") and hasattr(self._h, "restore_instance")
+
+    def save_state(self, instance):
+        if not hasattr(self._h, "save_state"):
+            raise NotImplementedError("this language's host cannot save instance state")
+        return self._h.save_state(instance)
+
+    def restore_instance(self, spec, state):
+        if not hasattr(self._h, "restore_instance"):
+            raise NotImplementedError("this language's host cannot restore instance state")
+        return self._h.restore_instance(spec["spec"], state)
 
     def shutdown(self, instance) -> None:
         if hasattr(self._h, "shutdown"):
@@ -99,6 +120,7 @@ class Worker:
         self.methods: dict = {}
         self.functions: dict = {}
         self.pool: ThreadPoolExecutor | None = None
+        self.autosave = False   # save a foreign instance's declared state after every call
         self.sel = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.endpoint)
@@ -228,12 +250,16 @@ class Worker:
             result = fn(*args, **kwargs)
             if hasattr(result, "__await__"):
                 result = _run_coroutine(result)
+            if self.autosave and kind == P.CALL:
+                save_state()
         except BaseException as e:  # user code may raise anything; it goes back to the caller
             if isinstance(e, (KeyboardInterrupt, SystemExit)) and not isinstance(e, SystemExit):
                 raise
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where)))
         try:
-            return P.call_frame(P.OK, call_id, _serialization.dumps(result))
+            body = _serialization.dumps(result)
+            _serialization.check_size(body, f"the return value of {where}")
+            return P.call_frame(P.OK, call_id, body)
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
             return P.call_frame(P.ERR, call_id, self._dump_error(err))
@@ -263,13 +289,20 @@ class Worker:
         concurrency = int(msg.get("concurrency") or 1)
         if concurrency > 1:
             self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")
+        global current
+        current = self
         try:
             spec = _serialization.loads(msg["code"])
-            if not spec.get("executor"):
+            if msg.get("state") is not None:   # a restart: resume from the last yr.save_state()
+                self.instance = self.host.restore_instance(spec, _serialization.loads(msg["state"]))
+            elif not spec.get("executor"):
                 args = _resolve_args(spec.get("args", ()))
                 self.instance = self.host.create_instance(spec, args, spec.get("kwargs", {}))
         except BaseException as e:  # a failing constructor is reported on every call
             self.init_error = _as_invoke_error(e, f"{self.class_name}.__init__")
+        # C++ classes declare their state (YR_STATE): with restarts allowed, keep it saved.
+        self.autosave = (int(msg.get("recover_retry_times") or 0) > 0 and isinstance(self.host, ForeignHost)
+                         and self.host.can_save and self.instance is not None)
         self._agent_send({"t": "initialized", "instance_id": msg["instance_id"],
                           "error": None if self.init_error is None else str(self.init_error)[-2000:]})
 
@@ -289,6 +322,36 @@ class Worker:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def save_state(timeout: float = 30) -> None:
+    """Saves this worker's instance so that a restart resumes from it (see yr.save_state)."""
+    from . import _context
+    from .exceptions import YRRuntimeError
+    w = current
+    if w is None or w.instance is None:
+        raise YRRuntimeError("yr.save_state can only be called inside a method of an instance")
+    data = _serialization.dumps(w.host.save_state(w.instance))
+    rt = _context.current()
+    rt.agent.put_state(rt.instance_id, data, timeout)
+
+
+def load_state(timeout: float = 30) -> None:
+    """Replaces this instance's state with the one saved last (see yr.load_state)."""
+    from . import _context
+    from .exceptions import YRRuntimeError
+    w = current
+    if w is None or w.instance is None:
+        raise YRRuntimeError("yr.load_state can only be called inside a method of an instance")
+    rt = _context.current()
+    data = rt.agent.get_state(rt.instance_id, timeout)
+    if data is None:
+        raise YRRuntimeError(f"instance {rt.instance_id} has no saved state")
+    saved = w.host.restore_instance({"spec": None}, _serialization.loads(data))
+    if isinstance(w.host, PythonHost):
+        w.instance.__dict__.update(vars(saved))
+    else:
+        w.instance, w.methods = saved, {}
 
 
 def _as_invoke_error(e: BaseException, where: str) -> YRInvokeError:

@@ -76,3 +76,60 @@ def test_calls_in_flight_at_a_recovered_death_run_again(driver, tmp_path):
     os.kill(pid, signal.SIGKILL)
     assert yr.get(in_flight, timeout=30) == "slept"
     assert yr.get(v.pid.invoke(), timeout=30) != pid
+
+
+@yr.instance
+class Saver:
+    def __init__(self):
+        self.n = 0
+        self.inits = getattr(self, "inits", 0) + 1
+
+    def inc(self, save=True):
+        self.n += 1
+        if save:
+            yr.save_state()
+        return self.n
+
+    def pid(self):
+        return os.getpid()
+
+    def rollback(self):
+        yr.load_state()
+        return self.n
+
+
+def test_restart_resumes_from_saved_state(driver):
+    s = Saver.options(yr.InvokeOptions(recover_retry_times=1)).invoke()
+    assert yr.get([s.inc.invoke() for _ in range(3)]) == [1, 2, 3]
+    assert yr.get(s.inc.invoke(save=False)) == 4      # not saved: lost at the death
+    os.kill(yr.get(s.pid.invoke()), signal.SIGKILL)
+    assert yr.get(s.inc.invoke(), timeout=30) == 4     # resumed from n == 3, constructor not rerun
+
+
+def test_load_state_puts_back_the_saved_state(driver):
+    s = Saver.invoke()
+    yr.get(s.inc.invoke())
+    yr.get(s.inc.invoke(save=False))
+    assert yr.get(s.rollback.invoke()) == 1
+
+
+def test_save_state_outside_an_instance_is_an_error(driver):
+    with pytest.raises(RuntimeError, match="inside a method"):
+        yr.save_state()
+
+
+def test_constructor_failure_does_not_restart_in_a_loop(driver):
+    @yr.instance
+    class Broken:
+        def __init__(self):
+            raise RuntimeError("no")
+
+        def pid(self):
+            return os.getpid()
+    b = Broken.options(yr.InvokeOptions(recover_retry_times=3)).invoke()
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="no"):
+            yr.get(b.pid.invoke(), timeout=30)
+    from yr import _context
+    info = _context.current().master.get_instance(instance_id=b.instance_id)
+    assert info.restarts == 0 and info.state == "RUNNING"

@@ -1,0 +1,176 @@
+"""Faults around the runtime itself: dead daemons, concurrent drivers, hostile peers."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import yr
+from conftest import Daemon, run_script, wait_no_runtime_processes
+from yr_runtime.wire import frames, handshake, session as sessions
+
+NAMED = """
+import sys, os, yr
+@yr.instance
+class Registry:
+    def __init__(self):
+        self.pid = os.getpid()
+    def whoami(self):
+        return self.pid
+yr.init(yr.Config(server_address=sys.argv[1]))
+opt = yr.InvokeOptions(name="the-one", namespace="race", custom_extensions=%s)
+r = Registry.options(opt).invoke()
+print("PID", yr.get(r.whoami.invoke(), timeout=60), flush=True)
+%s
+"""
+
+
+def test_named_instance_created_concurrently_by_several_drivers_is_one(tmp_path):
+    d = Daemon(root=tmp_path / "s")
+    try:
+        script = tmp_path / "named.py"
+        script.write_text(NAMED % ("{}", "import time; time.sleep(2)"))
+        procs = [subprocess.Popen([sys.executable, str(script), d.session_dir], stdout=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        outs = [p.communicate(timeout=90)[0] for p in procs]
+        pids = {line.split()[1] for out in outs for line in out.splitlines() if line.startswith("PID")}
+        assert len(pids) == 1, outs
+    finally:
+        d.stop()
+
+
+def test_detached_named_instance_survives_its_driver(tmp_path):
+    d = Daemon(root=tmp_path / "s")
+    try:
+        script = tmp_path / "named.py"
+        script.write_text(NAMED % ('{"lifecycle": "detached"}', "os._exit(0)"))
+        first = subprocess.run([sys.executable, str(script), d.session_dir], capture_output=True, text=True, timeout=60)
+        pid = first.stdout.split()[1]
+        time.sleep(1.0)
+        yr.init(d.config())
+        try:
+            again = yr.get_instance("the-one", "race", timeout=10)
+            assert str(yr.get(again.whoami.invoke())) == pid
+            again.terminate()
+        finally:
+            yr.finalize()
+    finally:
+        d.stop()
+
+
+def test_killed_daemon_gives_a_clear_error_and_leaves_nothing(tmp_path):
+    root = tmp_path / "s"
+    d = Daemon(root=root)
+    yr.init(d.config())
+    try:
+        @yr.instance
+        class Slow:
+            def nap(self, s):
+                time.sleep(s)
+                return s
+        s = Slow.invoke()
+        assert yr.get(s.nap.invoke(0)) == 0
+        in_flight = s.nap.invoke(30)
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        t = time.monotonic()
+        with pytest.raises(yr.RuntimeUnavailableError, match="unavailable"):
+            yr.get(in_flight, timeout=60)
+        assert time.monotonic() - t < 15
+        with pytest.raises((yr.RuntimeUnavailableError, yr.YRError)):
+            yr.get(Slow.invoke().nap.invoke(0), timeout=30)
+    finally:
+        yr.finalize()
+        d.stop()
+    assert wait_no_runtime_processes(10, root=str(root)) == []
+
+
+def test_yr_start_removes_stale_sessions(tmp_path):
+    root = tmp_path / "s"
+    stale = sessions.make_session_dir(root)
+    sessions.write_info(sessions.SessionInfo(str(stale), "unix:/nowhere", "/nowhere", pid=2**22 + 7))
+    env = {"YR_SESSION_ROOT": str(root)}
+    from test_examples import yr_cli
+    out = yr_cli("start", "--master", env=env)
+    try:
+        assert out.returncode == 0, out.stderr
+        assert "removed the stale session" in out.stdout
+        assert not stale.exists()
+    finally:
+        yr_cli("stop", env=env)
+
+
+def test_values_over_the_frame_limit_fail_clearly(driver):
+    @yr.invoke
+    def size(x):
+        return len(x)
+
+    @yr.invoke
+    def huge():
+        return "x" * (300 << 20)   # 300 MiB of str: pickled inline, not a buffer
+    with pytest.raises(yr.SerializationError, match="limit"):
+        yr.get(huge.invoke(), timeout=120)
+    assert yr.get(size.invoke(b"x" * (300 << 20)), timeout=120) == 300 << 20   # buffers go through shm
+
+
+def test_another_user_cannot_connect(daemon):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child becomes user nobody and tries every socket of the session
+        os.close(r)
+        os.setgid(65534)
+        os.setuid(65534)
+        results = []
+        for path in (daemon.info.agent_address, daemon.info.master_address[len("unix:"):]):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(path)
+                results.append("CONNECTED")
+            except OSError as e:
+                results.append(f"REFUSED:{e.errno}")
+        os.write(w, ",".join(results).encode())
+        os._exit(0)
+    os.close(w)
+    out = os.read(r, 1000).decode()
+    os.waitpid(pid, 0)
+    assert out.split(",") == ["REFUSED:13", "REFUSED:13"], out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=2048), with_token=st.booleans())
+def test_fuzz_agent_and_worker_sockets(daemon, junk, with_token):
+    token = daemon.info.token
+    for path in (daemon.info.agent_address,):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(path)
+        prefix = frames.encode(handshake.hello(token)) if with_token else b""
+        try:
+            s.sendall(prefix + junk)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+        s.close()
+    probe = socket.socket(socket.AF_UNIX)
+    probe.connect(daemon.info.agent_address)  # still accepting
+    probe.close()
+
+
+def test_runtime_serves_after_the_fuzzing(daemon):
+    yr.init(daemon.config())
+    try:
+        @yr.instance
+        class Ok:
+            def ping(self):
+                return "pong"
+        assert yr.get(Ok.invoke().ping.invoke()) == "pong"
+    finally:
+        yr.finalize()
