@@ -1,15 +1,13 @@
-// libyr's process side: embedding Python, Init/Finalize, and every yr._bridge call.
+// libyr's process side: embedding Python, Init/Finalize, the worker entry and exit.
 //
 // Invariants:
 // - The interpreter is started once per process and never finalised: handles and refs held by
 //   user code may outlive YR::Finalize, and Python's own threads may still run at exit.
 // - Outside a Python call no C++ thread holds the GIL (Init releases it), so the Python SDK's
-//   background threads always make progress; every call here takes it with gil_scoped_acquire.
+//   background threads always make progress; every call takes it with gil_scoped_acquire.
 #include <pybind11/embed.h>
 
-#include <unistd.h>
-
-#include <climits>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -28,7 +26,7 @@ namespace {
 
 enum class State { NotStarted, Driver, Worker, Finalized };
 
-State g_state = State::NotStarted;
+std::atomic<State> g_state{State::NotStarted};
 std::mutex g_initMutex;
 
 bool PythonAlive()
@@ -96,19 +94,6 @@ void FinalizeAtExit()
     FlushPythonStdio();
 }
 
-const std::string &Executable()
-{
-    static const std::string path = [] {
-        char buf[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-        if (n <= 0) {
-            throw Exception(ERR_INNER_SYSTEM_ERROR, RUNTIME, "cannot read /proc/self/exe");
-        }
-        return std::string(buf, static_cast<std::size_t>(n));
-    }();
-    return path;
-}
-
 py::dict ConfigDict(const Config &conf)
 {
     py::dict d;
@@ -121,76 +106,7 @@ py::dict ConfigDict(const Config &conf)
     return d;
 }
 
-py::dict OptionsDict(const InvokeOptions &opts)
-{
-    py::dict d;
-    d["cpu"] = opts.cpu;
-    d["memory"] = opts.memory;
-    if (!opts.customResources.empty()) {
-        py::dict res;
-        for (const auto &kv : opts.customResources) {
-            res[py::str(kv.first)] = static_cast<double>(kv.second);
-        }
-        d["custom_resources"] = res;
-    }
-    auto it = opts.customExtensions.find("Concurrency");
-    if (it != opts.customExtensions.end()) {
-        int concurrency = 0;
-        try {
-            std::size_t used = 0;
-            concurrency = std::stoi(it->second, &used);
-            if (used != it->second.size()) {
-                throw std::invalid_argument(it->second);
-            }
-        } catch (const std::exception &) {
-            throw Exception(ERR_PARAM_INVALID, RUNTIME, "customExtensions[\"Concurrency\"] is not an integer: " + it->second);
-        }
-        d["concurrency"] = concurrency;
-    }
-    if (opts.recoverRetryTimes != 0) {
-        d["recover_retry_times"] = opts.recoverRetryTimes;
-    }
-    return d;
-}
-
-void CheckTimeout(int timeoutSec)
-{
-    if (timeoutSec <= 0 && timeoutSec != -1) {
-        throw Exception(ERR_PARAM_INVALID, RUNTIME,
-                        "timeout must be greater than 0 or -1, got " + std::to_string(timeoutSec));
-    }
-}
-
 }  // namespace
-
-py::object &Bridge()
-{
-    static py::object *bridge = new py::object(py::module_::import("yr._bridge"));
-    return *bridge;
-}
-
-Exception ToException(py::error_already_set &e)
-{
-    int code = ERR_INNER_SYSTEM_ERROR;
-    int mcode = RUNTIME;
-    std::string msg;
-    try {
-        py::object value = e.value();
-        for (auto field : {std::make_pair("code", &code), std::make_pair("module_code", &mcode)}) {
-            py::object attr = py::getattr(value, field.first, py::none());
-            if (py::isinstance<py::int_>(attr)) {
-                *field.second = attr.cast<int>();
-            }
-        }
-        msg = py::str(value).cast<std::string>();
-        if (msg.empty()) {
-            msg = py::str(e.type().attr("__name__")).cast<std::string>();
-        }
-    } catch (...) {
-        msg = e.what();
-    }
-    return Exception(code, mcode, msg);
-}
 
 void IncRef(PyObject *obj)
 {
@@ -230,94 +146,24 @@ void CheckInitialized()
     throw ToException(e);
 }
 
-PyObject *CreateInstance(const std::string &factory, const std::string &className, PyObject *args,
-                         const InvokeOptions &opts, const std::string &name, const std::string &ns)
-{
-    return CallPython([&] {
-        py::dict spec;
-        spec["language"] = "cpp";
-        spec["executable"] = Executable();
-        spec["class"] = className;
-        spec["factory"] = factory;
-        py::dict options = OptionsDict(opts);
-        if (!name.empty()) {
-            options["name"] = name;
-        }
-        if (!ns.empty()) {
-            options["namespace"] = ns;
-        }
-        return Bridge().attr("create_instance")(spec, py::handle(args), options).release().ptr();
-    });
-}
-
-PyObject *InvokeMethod(PyObject *handle, const std::string &method, PyObject *args)
-{
-    return CallPython([&] {
-        return Bridge().attr("invoke_method")(py::handle(handle), method, py::handle(args), py::dict()).release().ptr();
-    });
-}
-
-PyObject *InvokeFunction(const std::string &function, PyObject *args, const InvokeOptions &opts)
-{
-    return CallPython([&] {
-        py::dict spec;
-        spec["language"] = "cpp";
-        spec["executable"] = Executable();
-        spec["function"] = function;
-        return Bridge().attr("invoke_function")(spec, py::handle(args), OptionsDict(opts)).release().ptr();
-    });
-}
-
-PyObject *GetValue(PyObject *refOrList, int timeoutSec)
-{
-    CheckTimeout(timeoutSec);
-    return CallPython([&] {
-        return Bridge().attr("get")(py::handle(refOrList), static_cast<double>(timeoutSec)).release().ptr();
-    });
-}
-
-PyObject *WaitRefs(PyObject *refs, std::size_t waitNum, int timeoutSec)
-{
-    CheckTimeout(timeoutSec);
-    return CallPython([&] {
-        py::object result = Bridge().attr("wait")(py::handle(refs), waitNum, static_cast<double>(timeoutSec));
-        return py::tuple(result).release().ptr();
-    });
-}
-
-PyObject *PutValue(PyObject *value)
-{
-    return CallPython([&] { return Bridge().attr("put")(py::handle(value)).release().ptr(); });
-}
-
-void TerminateInstance(PyObject *handle)
-{
-    CheckInitialized();
-    CallPython([&] { Bridge().attr("terminate")(py::handle(handle)); });
-}
-
-std::string RefId(PyObject *ref)
-{
-    return CallPython([&] { return Bridge().attr("ref_id")(py::handle(ref)).cast<std::string>(); });
-}
-
-std::string InstanceId(PyObject *handle)
-{
-    return CallPython([&] { return Bridge().attr("instance_id")(py::handle(handle)).cast<std::string>(); });
-}
-
 }  // namespace detail
 
 void Init(const Config &conf, int argc, char **argv)
 {
     using detail::State;
-    std::lock_guard<std::mutex> lock(detail::g_initMutex);
+    std::unique_lock<std::mutex> lock(detail::g_initMutex);
     if (detail::g_state == State::Driver || detail::g_state == State::Worker) {
         return;  // a second Init is ignored, as in openYuanrong
     }
     detail::StartPython(argc, argv);
     if (std::getenv("YR_WORKER_BOOTSTRAP") != nullptr) {
         detail::g_state = State::Worker;
+        lock.unlock();  // user code served below may call Init or Finalize
+        // Worker output goes to a pipe read by the node agent: line-buffer it so that whole
+        // lines show up at once (std::cout writes through stdio). An explicit buffer, because
+        // Python (PYTHONUNBUFFERED) already made stdout unbuffered with a one-byte buffer.
+        static char stdoutBuffer[BUFSIZ];
+        std::setvbuf(stdout, stdoutBuffer, _IOLBF, sizeof(stdoutBuffer));
         int rc = 0;
         {
             detail::py::gil_scoped_acquire gil;

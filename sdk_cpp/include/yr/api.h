@@ -67,6 +67,31 @@ std::vector<ObjectRef<T>> FromRefList(py::handle list)
 
 }  // namespace detail
 
+// Waits until at least waitNum refs are ready (a failed call counts as ready) or the timeout
+// passes. Returns (ready, pending), together holding every ref once.
+template <typename T>
+WaitResult<T> Wait(const std::vector<ObjectRef<T>> &refs, std::size_t waitNum, int timeoutSec = -1)
+{
+    detail::CheckInitialized();
+    detail::PyRef list = detail::RefList(refs);
+    detail::PyRef pair = detail::PyRef::Steal(detail::WaitRefs(list.get(), waitNum, timeoutSec));
+    return detail::WithGil([&] {
+        detail::py::handle p(pair.get());
+        return WaitResult<T>(detail::FromRefList<T>(p[detail::py::int_(0)]), detail::FromRefList<T>(p[detail::py::int_(1)]));
+    });
+}
+
+// Waits for one ref; throws YR::Exception(4005) if it is not ready within the timeout.
+template <typename T>
+void Wait(const ObjectRef<T> &ref, int timeoutSec = -1)
+{
+    auto result = Wait(std::vector<ObjectRef<T>>{ref}, 1, timeoutSec);
+    if (result.first.empty()) {
+        throw Exception(ERR_GET_OPERATION_FAILED, RUNTIME,
+                        "Wait timeout " + std::to_string(timeoutSec) + "s for object " + ref.ID());
+    }
+}
+
 // Blocks until the value is there (timeoutSec > 0, or -1 for ever). Throws YR::Exception:
 // 4005 on timeout, 2002 with the remote what() when the call threw, 1007 when the instance died.
 template <typename T>
@@ -104,31 +129,6 @@ std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>> &refs, int t
         }
     }
     return out;
-}
-
-// Waits until at least waitNum refs are ready (a failed call counts as ready) or the timeout
-// passes. Returns (ready, pending), together holding every ref once.
-template <typename T>
-WaitResult<T> Wait(const std::vector<ObjectRef<T>> &refs, std::size_t waitNum, int timeoutSec = -1)
-{
-    detail::CheckInitialized();
-    detail::PyRef list = detail::RefList(refs);
-    detail::PyRef pair = detail::PyRef::Steal(detail::WaitRefs(list.get(), waitNum, timeoutSec));
-    return detail::WithGil([&] {
-        detail::py::handle p(pair.get());
-        return WaitResult<T>(detail::FromRefList<T>(p[detail::py::int_(0)]), detail::FromRefList<T>(p[detail::py::int_(1)]));
-    });
-}
-
-// Waits for one ref; throws YR::Exception(4005) if it is not ready within the timeout.
-template <typename T>
-void Wait(const ObjectRef<T> &ref, int timeoutSec = -1)
-{
-    auto result = Wait(std::vector<ObjectRef<T>>{ref}, 1, timeoutSec);
-    if (result.first.empty()) {
-        throw Exception(ERR_GET_OPERATION_FAILED, RUNTIME,
-                        "Wait timeout " + std::to_string(timeoutSec) + "s for object " + ref.ID());
-    }
 }
 
 // Stores a value in the runtime; the ref can be passed to calls and read with Get.

@@ -1,6 +1,9 @@
+#include <memory>
+#include <csignal>
+#include <signal.h>
 // Driver scenarios of the C++ SDK against the real runtime, one per argv[1]; each prints
 // "PASS <scenario>" last and exits 0, or prints what failed and exits 1. Run by
-// tests/sdk_cpp/test_api.py, which also checks that no worker outlives the driver.
+// tests/sdk_cpp/test_cpp_api.py, which also checks that no worker outlives the driver.
 #include <unistd.h>
 
 #include <atomic>
@@ -44,6 +47,10 @@ public:
     {
         return new Counter(start);
     }
+    static Counter *FactoryFail()
+    {
+        throw std::runtime_error("no counter today");
+    }
     int Add(int n)
     {
         count += n;
@@ -65,12 +72,12 @@ public:
     // True when `n` calls are inside at once (needs concurrency >= n); false after 5 s.
     bool Rendezvous(int n)
     {
-        inside++;
+        (*inside)++;
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (inside.load() < n && std::chrono::steady_clock::now() < deadline) {
+        while (inside->load() < n && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        return inside.load() >= n;
+        return inside->load() >= n;
     }
     int Die()
     {
@@ -92,10 +99,11 @@ public:
 
 private:
     int count = 0;
-    std::atomic<int> inside{0};
+    // Shared, so Counter stays movable: restoring from YR_STATE needs a movable class.
+    std::shared_ptr<std::atomic<int>> inside = std::make_shared<std::atomic<int>>(0);
 };
-YR_INVOKE(Counter::FactoryCreate, Counter::FactoryCreateFrom, &Counter::Add, &Counter::Get, &Counter::Fail,
-          &Counter::SleepMs, &Counter::Rendezvous, &Counter::Die, &Counter::Describe, &Counter::Pid)
+YR_INVOKE(Counter::FactoryCreate, Counter::FactoryCreateFrom, Counter::FactoryFail, &Counter::Add, &Counter::Get,
+          &Counter::Fail, &Counter::SleepMs, &Counter::Rendezvous, &Counter::Die, &Counter::Describe, &Counter::Pid)
 
 int Sum(std::vector<int> v)
 {
@@ -130,7 +138,21 @@ int Nested(YR::NamedInstance<Counter> counter, int n)
     inner.Terminate();
     return own + *YR::Get(counter.Function(&Counter::Get).Invoke());
 }
-YR_INVOKE(Sum, Scale, Boom, Nested)
+// In a worker: IsOnCloud is true, a second Init is ignored, Finalize is refused.
+int WorkerRules()
+{
+    if (!YR::IsOnCloud() || !YR::IsInitialized()) {
+        return -1;
+    }
+    YR::Init(YR::Config{});
+    try {
+        YR::Finalize();
+    } catch (const YR::Exception &e) {
+        return e.Code();
+    }
+    return 0;
+}
+YR_INVOKE(Sum, Scale, Boom, Nested, WorkerRules)
 
 namespace {
 
@@ -184,6 +206,14 @@ void Functions()
     opt.cpu = 300;
     opt.memory = 128;
     CHECK(*YR::Get(YR::Function(Sum).Options(opt).Invoke(std::vector<int>{})) == 0);
+    CHECK(*YR::Get(YR::Function(WorkerRules).Invoke()) == YR::ERR_INCORRECT_INIT_USAGE);
+    // Get of a list: one failure fails the whole get, unless allowPartial.
+    std::vector<YR::ObjectRef<std::string>> mixed{YR::Put(std::string("ok")),
+                                                  YR::Function(Boom).Invoke(std::string("x"))};
+    auto all = ExpectError("get all", [&] { YR::Get(mixed, 30); });
+    CHECK(all.Code() == YR::ERR_USER_FUNCTION_EXCEPTION);
+    auto partial = YR::Get(mixed, 30, true);
+    CHECK(partial.size() == 2 && partial[0] && *partial[0] == "ok" && !partial[1]);
 }
 
 void Instances()
@@ -238,6 +268,11 @@ void UserException()
     auto f = ExpectError("function", [&] { YR::Get(YR::Function(Boom).Invoke(std::string("bad input"))); });
     CHECK(f.Code() == YR::ERR_USER_FUNCTION_EXCEPTION);
     CHECK(Contains(f.Msg(), "bad input"));
+    // A factory that throws: the first call's Get reports the constructor's error.
+    auto broken = YR::Instance(Counter::FactoryFail).Invoke();
+    auto g = ExpectError("factory", [&] { YR::Get(broken.Function(&Counter::Add).Invoke(1), 30); });
+    CHECK(Contains(g.Msg(), "no counter today"));
+    broken.Terminate();
     c.Terminate();
 }
 
@@ -312,6 +347,59 @@ void Named()
     first.Terminate();
 }
 
+void Threads()
+{
+    // Several driver threads share one instance and the runtime; the SDK takes the GIL per call.
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+    std::vector<std::thread> threads;
+    std::atomic<int> okCount{0};
+    for (int t = 0; t < 4; t++) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 25; i++) {
+                if (*YR::Get(c.Function(&Counter::Add).Invoke(1), 60) > 0) {
+                    okCount++;
+                }
+            }
+        });
+    }
+    for (auto &t : threads) {
+        t.join();
+    }
+    CHECK(okCount.load() == 100);
+    CHECK(*YR::Get(c.Function(&Counter::Get).Invoke()) == 100);
+    c.Terminate();
+}
+
+void Recover()
+{
+    // With recoverRetryTimes the runtime restarts a dead instance; later calls reach the new
+    // worker, which resumes from the state YR_STATE declares (saved after every call).
+    // The worker is killed from outside: a method that kills its own worker would run again
+    // on the restarted one (calls in flight at a death run at least once).
+    YR::InvokeOptions opt;
+    opt.recoverRetryTimes = 1;
+    auto c = YR::Instance(Counter::FactoryCreateFrom).Options(opt).Invoke(7);
+    CHECK(*YR::Get(c.Function(&Counter::Add).Invoke(5), 60) == 12);
+    int firstPid = *YR::Get(c.Function(&Counter::Pid).Invoke(), 60);
+    kill(firstPid, SIGKILL);
+    int secondPid = 0;
+    std::string lastError;
+    for (int attempt = 0; attempt < 50 && secondPid == 0; attempt++) {
+        try {
+            secondPid = *YR::Get(c.Function(&Counter::Pid).Invoke(), 30);
+        } catch (const YR::Exception &e) {
+            lastError = e.what();
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    if (secondPid == 0) {
+        std::cout << "still failing after restart: " << lastError << std::endl;
+    }
+    CHECK(secondPid != 0 && secondPid != firstPid);
+    CHECK(*YR::Get(c.Function(&Counter::Get).Invoke()) == 12);
+    c.Terminate();
+}
+
 void InitRules()
 {
     // Before Init: calls are refused, Finalize throws. (Init, twice, and Finalize run in main.)
@@ -335,6 +423,7 @@ int main(int argc, char *argv[])
         {"wait", Wait},             {"user_exception", UserException}, {"timeout", Timeout},
         {"terminated", Terminated}, {"instance_died", InstanceDied},   {"unknown_resource", UnknownResource},
         {"concurrency", Concurrency}, {"named", Named},             {"init_rules", [] {}},
+        {"threads", Threads},       {"recover", Recover},         {"no_finalize", [] {}},
     };
     auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {
@@ -342,6 +431,13 @@ int main(int argc, char *argv[])
         return 2;
     }
     it->second();
+    if (scenario == "no_finalize") {
+        // Instances left alive without Finalize: the exit handler finalizes.
+        auto c = YR::Instance(Counter::FactoryCreate).Invoke();
+        CHECK(*YR::Get(c.Function(&Counter::Add).Invoke(1)) == 1);
+        std::cout << "PASS " << scenario << std::endl;
+        return 0;
+    }
     YR::Finalize();
     if (scenario == "init_rules") {
         auto e = ExpectError("after finalize", [] { YR::Put(1); });

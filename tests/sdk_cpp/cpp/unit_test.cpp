@@ -1,9 +1,10 @@
 // Unit tests of the C++ SDK without a runtime: the YR_INVOKE registry, the value casters and
 // the worker host, driven in-process through an embedded interpreter. Run by
-// tests/sdk_cpp/test_unit.py (its Python twin).
+// tests/sdk_cpp/test_cpp_unit.py (its Python twin).
 #include <gtest/gtest.h>
 #include <pybind11/embed.h>
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -110,6 +111,12 @@ TEST(Registry, UnregisteredFunctionIsAParamError)
         EXPECT_EQ(e.Code(), YR::ERR_PARAM_INVALID);
         EXPECT_NE(std::string(e.what()).find("YR_INVOKE"), std::string::npos);
     }
+}
+
+TEST(RegistryDeathTest, DoubleRegistrationAborts)
+{
+    EXPECT_DEATH(YR::detail::RegisterFunction("Sum", "another key", YR::detail::FunctionEntry{}),
+                 "Sum is registered twice");
 }
 
 TEST(Exception, FormatsLikeOpenYuanrong)

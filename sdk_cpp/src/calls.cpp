@@ -1,0 +1,180 @@
+// libyr's bridge calls: each SDK operation as one yr._bridge call, with C++ options turned
+// into the bridge's dicts and Python exceptions into YR::Exception.
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+
+#include "internal.h"
+
+namespace YR {
+namespace detail {
+namespace {
+
+
+const std::string &Executable()
+{
+    static const std::string path = [] {
+        char buf[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        if (n <= 0) {
+            throw Exception(ERR_INNER_SYSTEM_ERROR, RUNTIME, "cannot read /proc/self/exe");
+        }
+        return std::string(buf, static_cast<std::size_t>(n));
+    }();
+    return path;
+}
+
+py::dict OptionsDict(const InvokeOptions &opts)
+{
+    py::dict d;
+    d["cpu"] = opts.cpu;
+    d["memory"] = opts.memory;
+    if (!opts.customResources.empty()) {
+        py::dict res;
+        for (const auto &kv : opts.customResources) {
+            res[py::str(kv.first)] = static_cast<double>(kv.second);
+        }
+        d["custom_resources"] = res;
+    }
+    auto it = opts.customExtensions.find("Concurrency");
+    if (it != opts.customExtensions.end()) {
+        int concurrency = 0;
+        try {
+            std::size_t used = 0;
+            concurrency = std::stoi(it->second, &used);
+            if (used != it->second.size()) {
+                throw std::invalid_argument(it->second);
+            }
+        } catch (const std::exception &) {
+            throw Exception(ERR_PARAM_INVALID, RUNTIME, "customExtensions[\"Concurrency\"] is not an integer: " + it->second);
+        }
+        d["concurrency"] = concurrency;
+    }
+    if (opts.recoverRetryTimes != 0) {
+        d["recover_retry_times"] = opts.recoverRetryTimes;
+    }
+    return d;
+}
+
+void CheckTimeout(int timeoutSec)
+{
+    if (timeoutSec <= 0 && timeoutSec != -1) {
+        throw Exception(ERR_PARAM_INVALID, RUNTIME,
+                        "timeout must be greater than 0 or -1, got " + std::to_string(timeoutSec));
+    }
+}
+
+}  // namespace
+
+py::object &Bridge()
+{
+    static py::object *bridge = new py::object(py::module_::import("yr._bridge"));
+    return *bridge;
+}
+
+Exception ToException(py::error_already_set &e)
+{
+    int code = ERR_INNER_SYSTEM_ERROR;
+    int mcode = RUNTIME;
+    std::string msg;
+    try {
+        py::object value = e.value();
+        for (auto field : {std::make_pair("code", &code), std::make_pair("module_code", &mcode)}) {
+            py::object attr = py::getattr(value, field.first, py::none());
+            if (py::isinstance<py::int_>(attr)) {
+                *field.second = attr.cast<int>();
+            }
+        }
+        // A remote user error carries its original exception as `cause`; for C++ code that is
+        // the host's "failed to invoke X, exception: <what()>", which reads better than the
+        // Python worker's traceback around it.
+        py::object cause = py::getattr(value, "cause", py::none());
+        msg = py::str(cause.is_none() ? value : cause).cast<std::string>();
+        if (msg.empty()) {
+            msg = py::str(e.type().attr("__name__")).cast<std::string>();
+        }
+    } catch (...) {
+        msg = e.what();
+    }
+    return Exception(code, mcode, msg);
+}
+
+PyObject *CreateInstance(const std::string &factory, const std::string &className, PyObject *args,
+                         const InvokeOptions &opts, const std::string &name, const std::string &ns)
+{
+    return CallPython([&] {
+        py::dict spec;
+        spec["language"] = "cpp";
+        spec["executable"] = Executable();
+        spec["class"] = className;
+        spec["factory"] = factory;
+        py::dict options = OptionsDict(opts);
+        if (!name.empty()) {
+            options["name"] = name;
+        }
+        if (!ns.empty()) {
+            options["namespace"] = ns;
+        }
+        return Bridge().attr("create_instance")(spec, py::handle(args), options).release().ptr();
+    });
+}
+
+PyObject *InvokeMethod(PyObject *handle, const std::string &method, PyObject *args)
+{
+    return CallPython([&] {
+        return Bridge().attr("invoke_method")(py::handle(handle), method, py::handle(args), py::dict()).release().ptr();
+    });
+}
+
+PyObject *InvokeFunction(const std::string &function, PyObject *args, const InvokeOptions &opts)
+{
+    return CallPython([&] {
+        py::dict spec;
+        spec["language"] = "cpp";
+        spec["executable"] = Executable();
+        spec["function"] = function;
+        return Bridge().attr("invoke_function")(spec, py::handle(args), OptionsDict(opts)).release().ptr();
+    });
+}
+
+PyObject *GetValue(PyObject *refOrList, int timeoutSec)
+{
+    CheckTimeout(timeoutSec);
+    return CallPython([&] {
+        return Bridge().attr("get")(py::handle(refOrList), static_cast<double>(timeoutSec)).release().ptr();
+    });
+}
+
+PyObject *WaitRefs(PyObject *refs, std::size_t waitNum, int timeoutSec)
+{
+    CheckTimeout(timeoutSec);
+    return CallPython([&] {
+        py::object result = Bridge().attr("wait")(py::handle(refs), waitNum, static_cast<double>(timeoutSec));
+        return py::tuple(result).release().ptr();
+    });
+}
+
+PyObject *PutValue(PyObject *value)
+{
+    return CallPython([&] { return Bridge().attr("put")(py::handle(value)).release().ptr(); });
+}
+
+void TerminateInstance(PyObject *handle)
+{
+    CheckInitialized();
+    CallPython([&] { Bridge().attr("terminate")(py::handle(handle)); });
+}
+
+std::string RefId(PyObject *ref)
+{
+    return CallPython([&] { return Bridge().attr("ref_id")(py::handle(ref)).cast<std::string>(); });
+}
+
+std::string InstanceId(PyObject *handle)
+{
+    return CallPython([&] { return Bridge().attr("instance_id")(py::handle(handle)).cast<std::string>(); });
+}
+
+}  // namespace detail
+}  // namespace YR
