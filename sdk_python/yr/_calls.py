@@ -43,6 +43,7 @@ class Channel:
             return
         call_id = next(self._ids)
         self._pending[call_id] = call
+        call.slot.conn = self.conn
         frame = P.call_frame(call.kind, call_id, call.body)
         try:
             self.conn.send_many([frame] if prelude is None else [prelude, frame], deferred)

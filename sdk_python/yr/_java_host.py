@@ -11,7 +11,9 @@ Lifetime: the JVM's stdin is a pipe from this process and the JVM exits at EOF, 
 dies with the worker even when the worker is killed; ``shutdown()`` closes it at once.
 The other way round, a JVM that dies under an instance takes the worker with it (the
 instance's state is gone), so the runtime reports the instance dead as for any worker; a
-stateless function's JVM is simply started again for the next call.
+stateless function's JVM is simply started again for the next call. With
+``recover_retry_times`` the worker saves an instance's fields after each call
+(``save_state``) and a restarted worker rebuilds it from them (``restore_instance``).
 """
 
 from __future__ import annotations
@@ -208,6 +210,19 @@ class JavaHost:
     def call_function(self, spec: dict, args: list, kwargs: dict | None = None) -> Any:
         _no_kwargs(kwargs)
         return self._jvm(spec).call("call_function", dict(spec), list(args))
+
+    def save_state(self, instance: _JavaInstance) -> dict:
+        """The instance's fields as neutral values (static and transient fields excluded)."""
+        return instance.jvm.call("save_state", instance.instance_id)
+
+    def restore_instance(self, spec: dict | None, state: dict) -> _JavaInstance:
+        """An instance rebuilt from save_state's value, in this worker's JVM for spec."""
+        if spec is None:  # yr.load_state: the JVM the instance already runs in
+            with self._lock:
+                jvm = next(iter(self._jvms.values()))
+        else:
+            jvm = self._jvm(spec)
+        return _JavaInstance(jvm, jvm.call("restore", state), state.get("class", "?"))
 
     def shutdown(self) -> None:
         with self._lock:

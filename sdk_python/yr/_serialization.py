@@ -30,6 +30,15 @@ _LEN = struct.Struct("<I")
 _PLAIN = frozenset((int, float, str, bool, type(None), complex))
 
 
+_SCALARS = frozenset((int, float, str, bool, type(None)))
+
+
+def _plain_call(msg) -> bool:
+    """Fast path for the common call message (name, args of scalars, no kwargs)."""
+    return (type(msg) is tuple and len(msg) == 3 and type(msg[1]) is tuple and not msg[2]
+            and all(type(a) in _SCALARS for a in msg[1]))
+
+
 def _plain(x, depth: int = 0) -> bool:
     t = type(x)
     if t in _PLAIN:
@@ -79,7 +88,7 @@ _Pickler = cloudpickle.Pickler
 
 def dumps(msg, shm_prefix: str = "yr") -> bytes:
     """Serializes a message into a frame body; raises SerializationError naming the cause."""
-    if _plain(msg):
+    if _plain_call(msg) or _plain(msg):
         return b"\x00" + pickle.dumps(msg, protocol=5)
     buffers: list[pickle.PickleBuffer] = []
 

@@ -4,12 +4,20 @@ One `Connection` per (this process, peer). Frames go out in order through one bu
 `send` writes it out at once; `send_deferred` (used for a user's invoke) leaves the frame
 there so a burst of invokes leaves in one system call. Deferred frames are written before
 anything waits for a result (`flush_all`, called by every blocking wait), when the buffer
-grows large, and otherwise by a flusher thread within a few milliseconds. A daemon reader
-thread turns incoming bytes into frame bodies and hands them, in batches, to `on_frames`.
-When the peer goes away `on_close(reason)` runs once.
+grows large, and otherwise by a flusher thread within a few milliseconds.
+
+Reading: a thread that waits for a result on this connection reads the socket itself
+(`read_for`), so a synchronous call costs no thread hand-off. Whoever holds the reading
+role turns bytes into frame bodies and hands them, in batches, to `on_frames`. When no one
+has waited for a couple of milliseconds, a pump thread takes the role, so results nobody
+waits for (callbacks, dependencies) still arrive at once. When the peer goes away
+`on_close(reason, closed_by_us)` runs once.
 """
 from __future__ import annotations
 
+import os
+import select
+from os import sched_yield as _sched_yield
 import socket
 import threading
 import time
@@ -19,6 +27,7 @@ from yr_runtime.wire import frames, handshake
 from .exceptions import RuntimeUnavailableError
 
 RECV_CHUNK = 1 << 18
+SPIN_POLLS = int(os.environ.get("YR_SPIN_POLLS", "20"))
 FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
 
 
@@ -94,8 +103,19 @@ class Connection:
         self._dirty = False
         self._closed = False
         self._sock.sendall(frames.encode(handshake.hello(token)))
-        self._reader = threading.Thread(target=self._read_loop, name=f"yr-read-{name}", daemon=True)
-        self._reader.start()
+        self._decoder = frames.FrameDecoder()
+        # recv_into a reused buffer: recv(256 KiB) would mmap and munmap a fresh buffer per call
+        self._rbuf = bytearray(RECV_CHUNK)
+        self._rview = memoryview(self._rbuf)
+        self._rlock = threading.Lock()          # held by whoever reads the socket
+        self._poller = select.poll()            # used only under _rlock
+        self._poller.register(self._sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        self._wlock = threading.Lock()
+        self._waiters = 0
+        self._last_wait = 0.0
+        self.ended = False
+        self._pump = threading.Thread(target=self._pump_loop, name=f"yr-read-{name}", daemon=True)
+        self._pump.start()
 
     def send(self, body: bytes) -> None:
         self.send_many([body])
@@ -144,23 +164,78 @@ class Connection:
     def closed(self) -> bool:
         return self._closed
 
-    def _read_loop(self) -> None:
-        decoder = frames.FrameDecoder()
-        reason = "connection closed by peer"
-        sock = self._sock
+    # ---- reading ---------------------------------------------------------------------------
+    def enter_wait(self) -> None:
+        with self._wlock:
+            self._waiters += 1
+
+    def leave_wait(self) -> None:
+        with self._wlock:
+            self._waiters -= 1
+            self._last_wait = time.monotonic()
+
+    def read_for(self, timeout: float) -> bool:
+        """Reads and dispatches what arrives within `timeout` seconds. Returns False at once
+        if another thread is reading (it will dispatch whatever arrives)."""
+        if not self._rlock.acquire(False):
+            return False
         try:
-            while True:
-                data = sock.recv(RECV_CHUNK)
-                if not data:
-                    break
-                bodies = decoder.feed(data)
-                if bodies:
-                    self._on_frames(bodies)
-        except OSError as e:
-            reason = f"connection error: {e}"
-        except frames.FrameError as e:
-            reason = f"protocol error: {e}"
+            if not self.ended and self._ready(timeout):
+                self._read_available()
         finally:
-            was_closed = self._closed
-            self.close()
-            self._on_close(reason, was_closed)
+            self._rlock.release()
+        return True
+
+    def _ready(self, timeout: float) -> bool:
+        # Answers to short calls come within microseconds: poll without sleeping a few
+        # times (yielding the CPU) before sleeping in the kernel until data arrives.
+        poll = self._poller.poll
+        for _ in range(SPIN_POLLS):
+            if poll(0):
+                return True
+            _sched_yield()
+        return bool(poll(max(timeout, 0.0) * 1000))
+
+    def _read_available(self) -> None:
+        try:
+            n = self._sock.recv_into(self._rbuf, RECV_CHUNK, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self._end(f"connection error: {e}")
+            return
+        if not n:
+            self._end("connection closed by peer")
+            return
+        try:
+            bodies = self._decoder.feed(self._rview[:n])
+        except frames.FrameError as e:
+            self._end(f"protocol error: {e}")
+            return
+        if bodies:
+            self._on_frames(bodies)
+
+    def _end(self, reason: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        was_closed = self._closed
+        self.close()
+        self._on_close(reason, was_closed)
+
+    def _pump_loop(self) -> None:
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        while not self.ended:
+            if self._waiters or time.monotonic() - self._last_wait < 0.002:
+                time.sleep(0.001)      # a waiter reads; stay out of its way
+                continue
+            try:
+                ready = poller.poll(50)
+            except (OSError, ValueError):
+                ready = True
+            if ready and not self.read_for(0):
+                time.sleep(0.0005)
+            if self._closed and not self.ended:
+                with self._rlock:
+                    self._end("connection closed by this process")

@@ -96,6 +96,10 @@ class ForeignHost:
             self._h.shutdown()
 
 
+_RECV_BUF = bytearray(1 << 18)    # the loop thread's receive buffer, reused for every read
+_RECV_VIEW = memoryview(_RECV_BUF)
+
+
 class _CallerConn:
     __slots__ = ("sock", "decoder", "authed", "lock")
 
@@ -165,8 +169,8 @@ class Worker:
 
     def _on_caller(self, conn: _CallerConn) -> None:
         try:
-            data = conn.sock.recv(1 << 18)
-            bodies = conn.decoder.feed(data) if data else None
+            n = conn.sock.recv_into(_RECV_BUF)
+            bodies = conn.decoder.feed(_RECV_VIEW[:n]) if n else None
         except (OSError, frames.FrameError):
             bodies = None
         if not bodies:

@@ -37,7 +37,7 @@ def reseed() -> None:
 
 class _Slot:
     __slots__ = ("done", "body", "error", "_value", "_loaded", "_event", "_callbacks",
-                 "fetch", "owns_shm", "__weakref__")
+                 "fetch", "owns_shm", "conn", "__weakref__")
 
     def __init__(self, fetch=None):
         self.done = False
@@ -49,6 +49,7 @@ class _Slot:
         self._callbacks = None
         self.fetch = fetch        # for refs owned elsewhere: fetch(timeout) -> None, fills the slot
         self.owns_shm = True
+        self.conn = None          # the connection its result will arrive on, once sent
 
     def set_body(self, body: bytes) -> None:
         self.body = body
@@ -94,6 +95,31 @@ class _Slot:
         if self.fetch is not None:
             self.fetch(timeout)
             return self.done
+        conn = self.conn
+        if conn is not None and not conn.ended:
+            return self._wait_reading(conn, timeout)
+        return self._wait_woken(timeout)
+
+    def _wait_reading(self, conn, timeout: float | None) -> bool:
+        """Waits by reading the result's connection on this thread (no hand-off)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        conn.enter_wait()
+        try:
+            while not self.done and not conn.ended:
+                left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+                if left <= 0:
+                    return self.done
+                if not conn.read_for(left):
+                    self._wait_woken(min(left, 0.002))   # another thread reads and fills us
+        finally:
+            conn.leave_wait()
+        if self.done:
+            return True
+        return self._wait_woken(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+
+    def _wait_woken(self, timeout: float | None) -> bool:
+        if self.done:
+            return True
         # Results of quick calls arrive within microseconds: yield the CPU (and the GIL, to
         # the reader thread) a few times before paying for a sleep and a wake-up.
         for _ in range(SPIN_YIELDS):
