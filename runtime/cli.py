@@ -115,16 +115,18 @@ def _connect(session_file: str | None):
 @click.option("-f", "--file", "session_file", default=None, help="A session directory or its session.json.")
 def status(session_file) -> None:
     """Show nodes, resources and instances of the running runtime."""
-    from yr._control import MasterClient
-    from yr.exceptions import YRError
+    import grpc
+    from yr_runtime.proto import control_pb2 as pb
+    from yr_runtime.proto import control_pb2_grpc as pbg
     info = _connect(session_file)
-    client = MasterClient(info.master_address, info.token)
+    channel = grpc.insecure_channel(info.master_address)
     try:
-        st = client.status()
-    except YRError as e:
-        raise click.ClickException(str(e))
+        st = pbg.MasterStub(channel).Status(pb.StatusRequest(), timeout=10,
+                                            metadata=(("yr-token", info.token.decode()),))
+    except grpc.RpcError as e:
+        raise click.ClickException(f"the runtime (pid {info.pid}) did not answer: {e.details()}")
     finally:
-        client.close()
+        channel.close()
     click.echo(f"runtime pid {st.pid}, session {st.session_dir}, warm workers {st.warm_workers}")
     click.echo("nodes:")
     for n in st.nodes:
