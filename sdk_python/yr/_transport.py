@@ -231,7 +231,7 @@ class Connection:
                 time.sleep(0.001)      # a waiter reads; stay out of its way
                 continue
             try:
-                ready = poller.poll(50)
+                ready = poller.poll(1000)   # woken by data or a close; the timeout is a safety net
             except (OSError, ValueError):
                 ready = True
             if ready and not self.read_for(0):
