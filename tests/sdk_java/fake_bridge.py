@@ -19,6 +19,7 @@ _ids = itertools.count(1)
 _host: JavaHost | None = None
 _pool: cf.ThreadPoolExecutor | None = None
 _handles: list["InstanceHandle"] = []
+_named: dict[tuple, "InstanceHandle"] = {}
 _RESOURCES = {"ssd"}
 
 
@@ -61,7 +62,7 @@ def init(config: dict) -> None:
     global _host, _pool
     if _host is not None:
         raise FakeError(4001, "already initialized")
-    _host, _pool = JavaHost(), cf.ThreadPoolExecutor(4)
+    _host, _pool = JavaHost(exit_when_jvm_dies=False), cf.ThreadPoolExecutor(4)
 
 
 def finalize() -> None:
@@ -71,6 +72,7 @@ def finalize() -> None:
     for handle in _handles:
         terminate(handle)
     _handles.clear()
+    _named.clear()
     _pool.shutdown(wait=False)
     _host.shutdown()
     _host = _pool = None
@@ -83,8 +85,13 @@ def is_initialized() -> bool:
 def create_instance(spec: dict, args: list, options: dict) -> InstanceHandle:
     _require_init()
     _check(options)
+    key = (options.get("namespace", ""), options.get("name", ""))
+    if key[1] and key in _named and not _named[key].terminated:
+        return _named[key]  # named instances are get-or-create
     handle = InstanceHandle(spec, args)
     _handles.append(handle)
+    if key[1]:
+        _named[key] = handle
     return handle
 
 
@@ -112,7 +119,9 @@ def _value(ref: ObjectRef, timeout: float | None):
     except FakeError:
         raise
     except Exception as exc:  # noqa: BLE001 - a remote user error
-        raise FakeError(2002, str(exc)) from exc
+        error = FakeError(2002, str(exc))
+        error.cause = exc  # like yr.YRInvokeError.cause
+        raise error from exc
 
 
 def get(refs, timeout: float):

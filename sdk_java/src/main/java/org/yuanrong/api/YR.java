@@ -78,7 +78,7 @@ public final class YR {
             cfg.put("log_level", config.getLogLevel());
         }
         if (!config.getNs().isEmpty()) {
-            cfg.put("namespace", config.getNs());
+            cfg.put("ns", config.getNs());
         }
         try {
             link.call("init", cfg);
@@ -242,7 +242,7 @@ public final class YR {
 
     /** Waits for all values (one timeout for the whole list). */
     @SuppressWarnings("rawtypes")
-    public static List<Object> get(List<ObjectRef> refs, int timeoutSec) throws YRException {
+    public static List<Object> get(List<? extends ObjectRef> refs, int timeoutSec) throws YRException {
         if (refs == null || refs.isEmpty()) {
             throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
         }
@@ -259,7 +259,7 @@ public final class YR {
      * (-1: no timeout); returns the ready and the other refs, in their original order.
      */
     @SuppressWarnings("rawtypes")
-    public static WaitResult wait(List<ObjectRef> refs, int waitNum, int timeoutSec) throws YRException {
+    public static WaitResult wait(List<? extends ObjectRef> refs, int waitNum, int timeoutSec) throws YRException {
         if (refs == null || refs.isEmpty()) {
             throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
         }

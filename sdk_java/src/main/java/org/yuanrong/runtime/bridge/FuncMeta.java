@@ -6,6 +6,9 @@ import java.lang.invoke.MethodType;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.Method;
 import java.lang.reflect.Type;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.yuanrong.exception.YRException;
 
 /**
@@ -22,6 +25,9 @@ public final class FuncMeta {
     private final String signature;
     private final Kind kind;
     private final ClassLoader loader;
+    private volatile int parameterCount = -1;
+    private static final Map<String, Optional<Type>> RETURN_TYPES = new ConcurrentHashMap<>();
+    private static final Map<Class<?>, FuncMeta> BY_LAMBDA_CLASS = new ConcurrentHashMap<>();
 
     FuncMeta(String className, String methodName, String signature, Kind kind, ClassLoader loader) {
         this.className = className;
@@ -35,6 +41,16 @@ public final class FuncMeta {
         if (ref == null) {
             throw new YRException(YRException.ERR_PARAM_INVALID, "method reference is null");
         }
+        // One lambda class per call site, always naming the same member: cache by class.
+        FuncMeta cached = BY_LAMBDA_CLASS.get(ref.getClass());
+        if (cached == null) {
+            cached = read(ref);
+            BY_LAMBDA_CLASS.put(ref.getClass(), cached);
+        }
+        return cached;
+    }
+
+    private static FuncMeta read(Serializable ref) throws YRException {
         SerializedLambda lambda = serializedLambda(ref);
         String name = lambda.getImplMethodName();
         if (name.startsWith("lambda$")) {
@@ -95,7 +111,11 @@ public final class FuncMeta {
 
     /** Number of declared parameters (the receiver of an instance method not counted). */
     public int parameterCount() {
-        return parseDescriptor(signature, loader).parameterCount();
+        int n = parameterCount;
+        if (n < 0) {
+            n = parameterCount = parseDescriptor(signature, loader).parameterCount();
+        }
+        return n;
     }
 
     /** "name#descriptor": how a Java method travels in invoke_method. */
@@ -121,6 +141,17 @@ public final class FuncMeta {
         if (kind == Kind.CONSTRUCTOR) {
             return null;
         }
+        // Reflection per invoke would cost more than the call's own Java-side work.
+        String key = className + "#" + methodName + signature;
+        Optional<Type> cached = RETURN_TYPES.get(key);
+        if (cached == null) {
+            cached = Optional.ofNullable(lookUpReturnType());
+            RETURN_TYPES.put(key, cached);
+        }
+        return cached.orElse(null);
+    }
+
+    private Type lookUpReturnType() {
         try {
             Class<?> cls = Class.forName(className, false, loader);
             Method m = findMethod(cls, methodName, parseDescriptor(signature, loader).parameterArray());

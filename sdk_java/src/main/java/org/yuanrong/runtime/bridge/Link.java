@@ -19,11 +19,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.yuanrong.Config;
 import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.worker.WorkerCalls;
+import javax.net.SocketFactory;
+import py4j.CallbackClient;
 import py4j.GatewayServer;
 
 /**
@@ -37,8 +37,8 @@ import py4j.GatewayServer;
  * port, auth token) and the Python end connects and attaches its {@link PyBridge}.
  */
 public final class Link {
-    private static final Pattern JAVA_CLASS = Pattern.compile("((?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*): ");
     static final Cleaner CLEANER = Cleaner.create();
+    private static final Map<ClassLoader, String> CLASSPATHS = new java.util.concurrent.ConcurrentHashMap<>();
     private static volatile Link current;
     private static volatile boolean finalized;
 
@@ -101,13 +101,16 @@ public final class Link {
 
     /**
      * Starts the py4j server on a daemon thread (so its threads are daemons too: a driver
-     * that forgets YR.Finalize() still exits, through the shutdown hook).
+     * that forgets YR.Finalize() still exits, through the shutdown hook). The callback
+     * client gets no idle-connection cleaner (minConnectionTime 0): its executor thread
+     * would not be a daemon.
      */
     private void listen(String token, WorkerCalls calls) throws YRException {
         InetAddress lo = InetAddress.getLoopbackAddress();
         server = new GatewayServer.GatewayServerBuilder(new JavaEntry(this, calls))
                 .javaPort(0).javaAddress(lo)
-                .callbackClient(GatewayServer.DEFAULT_PYTHON_PORT, lo, token)
+                .callbackClient(new CallbackClient(GatewayServer.DEFAULT_PYTHON_PORT, lo, token,
+                        0, TimeUnit.SECONDS, SocketFactory.getDefault(), true, 0))
                 .authToken(token).build();
         Thread starter = new Thread(() -> server.start(true), "yr-py4j-start");
         starter.setDaemon(true);
@@ -220,22 +223,9 @@ public final class Link {
         }
         List<?> err = (List<?>) m.get("err");
         int code = ((Number) err.get(0)).intValue();
-        String cls = (String) err.get(1);
+        String cls = (String) err.get(1);  // set by the Python end for Java user exceptions only
         String msg = String.valueOf(err.get(2));
-        if (cls == null && code == YRException.ERR_USER_FUNCTION_EXCEPTION) {
-            cls = remoteClassIn(msg);
-        }
-        return throwIt(new YRException(code, msg, cls, null));
-    }
-
-    private static Object throwIt(YRException e) throws YRException {
-        throw e;
-    }
-
-    /** The first Java class name written as "a.b.Name: " in a remote error message. */
-    public static String remoteClassIn(String message) {
-        Matcher m = JAVA_CLASS.matcher(message == null ? "" : message);
-        return m.find() ? m.group(1) : null;
+        throw new YRException(code, msg, cls, null);
     }
 
     /** Called (via the Cleaner) when a Java handle or ref is unreachable. */
@@ -339,6 +329,11 @@ public final class Link {
      * py4j, all made absolute. -Dyr.classpath replaces the first two.
      */
     public static String classpath(ClassLoader loader) {
+        return CLASSPATHS.computeIfAbsent(loader == null ? Link.class.getClassLoader() : loader,
+                Link::computeClasspath);
+    }
+
+    private static String computeClasspath(ClassLoader loader) {
         Set<String> entries = new LinkedHashSet<>();
         String override = System.getProperty("yr.classpath");
         if (override != null && !override.isEmpty()) {

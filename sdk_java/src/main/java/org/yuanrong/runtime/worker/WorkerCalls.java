@@ -30,7 +30,8 @@ import org.yuanrong.runtime.bridge.FuncMeta;
  *       constructor of descriptor spec.signature;</li>
  *   <li>{@code call_method [instanceId, "name#descriptor" or "name", args]} -> value;</li>
  *   <li>{@code call_function [spec, args]} -> value: static spec.function;</li>
- *   <li>{@code drop [instanceId]} -> null.</li>
+ *   <li>{@code drop [instanceId]} -> null;</li>
+ *   <li>{@code save_state [instanceId]} -> {"class", "fields"}; {@code restore [state]} -> instance id.</li>
  * </ul>
  * Arguments convert to the declared (generic) parameter types. Members are looked up by
  * name and descriptor and cached; without a descriptor the name must be unambiguous for
@@ -67,10 +68,20 @@ public final class WorkerCalls {
         }
     }
 
+    /** The stack trace without the frames of reflection, py4j and this worker (noise to users). */
     private static String stack(Throwable t) {
         StringWriter w = new StringWriter();
         t.printStackTrace(new PrintWriter(w));
-        return w.toString();
+        StringBuilder out = new StringBuilder();
+        for (String line : w.toString().split("\n")) {
+            String s = line.trim();
+            if (s.startsWith("at ") && (s.contains("jdk.internal.reflect.") || s.contains("java.lang.reflect.")
+                    || s.contains(" py4j.") || s.contains("org.yuanrong.runtime.") || s.contains("java.lang.Thread.run"))) {
+                continue;
+            }
+            out.append(line).append('\n');
+        }
+        return out.toString();
     }
 
     private Object dispatch(String op, List<?> a) throws Exception {
@@ -84,6 +95,10 @@ public final class WorkerCalls {
             case "drop":
                 instances.remove((String) a.get(0));
                 return null;
+            case "save_state":
+                return saveState((String) a.get(0));
+            case "restore":
+                return restore((Map<?, ?>) a.get(0));
             default:
                 throw new YRException(YRException.ERR_PARAM_INVALID, "unknown worker operation " + op);
         }
@@ -120,6 +135,89 @@ public final class WorkerCalls {
         return id;
     }
 
+    /**
+     * The state of an instance for recovery: {"class": name, "fields": {name: value}} with
+     * every non-static, non-transient field of the class and its superclasses (a field
+     * hidden by a subclass's field of the same name is keyed "DeclaringClass#name"). A
+     * field whose value cannot cross languages fails the save, naming it.
+     */
+    private Map<String, Object> saveState(String instanceId) throws YRException, IllegalAccessException {
+        Object obj = instance(instanceId);
+        Map<String, Object> fields = new LinkedHashMap<>();
+        for (Class<?> c = obj.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                if (!stateful(f)) {
+                    continue;
+                }
+                f.setAccessible(true);
+                Object value = f.get(obj);
+                try {
+                    Codec.encode(value);
+                } catch (YRException e) {
+                    throw new YRException(YRException.ERR_PARAM_INVALID, "cannot save the state of "
+                            + obj.getClass().getName() + ": field " + f.getName() + " (" + f.getType().getName()
+                            + ") cannot cross languages; make it transient or a neutral type", e);
+                }
+                fields.put(fields.containsKey(f.getName()) ? c.getName() + "#" + f.getName() : f.getName(), value);
+            }
+        }
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("class", obj.getClass().getName());
+        state.put("fields", fields);
+        return state;
+    }
+
+    private static boolean stateful(java.lang.reflect.Field f) {
+        int m = f.getModifiers();
+        return !Modifier.isStatic(m) && !Modifier.isTransient(m) && !f.isSynthetic();
+    }
+
+    /** An instance rebuilt from saveState's map, without running a constructor with arguments. */
+    private String restore(Map<?, ?> state) throws Exception {
+        Class<?> cls = load((String) state.get("class"));
+        Object obj = allocate(cls);
+        Map<?, ?> fields = (Map<?, ?>) state.get("fields");
+        Map<String, Boolean> seen = new LinkedHashMap<>();
+        for (Class<?> c = cls; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                if (!stateful(f)) {
+                    continue;
+                }
+                String key = seen.containsKey(f.getName()) ? c.getName() + "#" + f.getName() : f.getName();
+                seen.put(f.getName(), true);
+                if (fields.containsKey(key)) {
+                    f.setAccessible(true);
+                    f.set(obj, Convert.to(fields.get(key), f.getGenericType()));
+                }
+            }
+        }
+        String id = "j" + nextId.getAndIncrement();
+        instances.put(id, obj);
+        return id;
+    }
+
+    /** The no-argument constructor if there is one, else an instance no constructor ran on. */
+    private static Object allocate(Class<?> cls) throws Exception {
+        try {
+            Constructor<?> c = cls.getDeclaredConstructor();
+            c.setAccessible(true);
+            return c.newInstance();
+        } catch (NoSuchMethodException e) {
+            java.lang.reflect.Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            Object unsafe = f.get(null);
+            return unsafe.getClass().getMethod("allocateInstance", Class.class).invoke(unsafe, cls);
+        }
+    }
+
+    private Object instance(String instanceId) throws YRException {
+        Object obj = instances.get(instanceId);
+        if (obj == null) {
+            throw new YRException(YRException.ERR_INSTANCE_NOT_FOUND, "no Java instance " + instanceId + " in this worker");
+        }
+        return obj;
+    }
+
     private static Constructor<?> onlyConstructor(Class<?> cls, int n) throws YRException {
         List<Constructor<?>> found = new ArrayList<>();
         for (Constructor<?> c : cls.getDeclaredConstructors()) {
@@ -135,10 +233,7 @@ public final class WorkerCalls {
     }
 
     private Object callMethod(String instanceId, String method, List<?> args) throws Exception {
-        Object obj = instances.get(instanceId);
-        if (obj == null) {
-            throw new YRException(YRException.ERR_INSTANCE_NOT_FOUND, "no Java instance " + instanceId + " in this worker");
-        }
+        Object obj = instance(instanceId);
         Method m = method(obj.getClass(), method, args.size(), false);
         return result(m, m.invoke(obj, convertArgs(m, args)));
     }

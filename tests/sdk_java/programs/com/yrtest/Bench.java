@@ -1,0 +1,70 @@
+package com.yrtest;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.yuanrong.api.YR;
+import org.yuanrong.call.InstanceFunctionHandler;
+import org.yuanrong.call.InstanceHandler;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.client.ObjectRef;
+
+/**
+ * Java call rates, one JSON line per metric: {@code Bench [n]}. Run by
+ * tests/sdk_java/bench_java.py (which the benchmark script calls).
+ */
+public class Bench {
+    private static void report(String metric, int n, long t0) {
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("{\"metric\": \"%s\", \"value\": %.1f, \"unit\": \"calls/s\", \"n\": %d}%n", metric, n / s, n);
+    }
+
+    @SuppressWarnings("rawtypes")
+    public static void main(String[] args) throws YRException {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        YR.init();
+        InstanceHandler counter = YR.instance(Counter::new).invoke();
+        InstanceFunctionHandler<Integer> add = counter.function(Counter::add);
+        for (int i = 0; i < 200; i++) {
+            YR.get(add.invoke(1), 30);
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            YR.get(add.invoke(1), 30);
+        }
+        report("java_sync_calls", n, t0);
+        t0 = System.nanoTime();
+        List<ObjectRef> refs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            refs.add(add.invoke(1));
+        }
+        YR.get(refs, 300);
+        report("java_async_calls", n, t0);
+        int m = Math.max(1, n / 4);
+        YR.get(YR.function(Fns::zero).invoke(), 60);
+        t0 = System.nanoTime();
+        for (int i = 0; i < m; i++) {
+            YR.get(YR.function(Fns::zero).invoke(), 30);
+        }
+        report("java_stateless_sync_calls", m, t0);
+        t0 = System.nanoTime();
+        List<ObjectRef> frefs = new ArrayList<>(m);
+        for (int i = 0; i < m; i++) {
+            frefs.add(YR.function(Fns::zero).invoke());
+        }
+        YR.get(frefs, 300);
+        report("java_stateless_async_calls", m, t0);
+        double[] ms = new double[5];
+        for (int i = 0; i < ms.length; i++) {
+            t0 = System.nanoTime();
+            InstanceHandler c = YR.instance(Counter::new).invoke();
+            YR.get(c.function(Counter::add).invoke(1), 60);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            c.terminate();
+        }
+        java.util.Arrays.sort(ms);
+        System.out.printf("{\"metric\": \"java_create_to_first_result\", \"value\": %.1f, \"unit\": \"ms (median)\", \"n\": %d}%n",
+                ms[ms.length / 2], ms.length);
+        counter.terminate();
+        YR.Finalize();
+    }
+}

@@ -1,0 +1,81 @@
+"""yr._java_host.JavaHost on its own, as a Python worker uses it: one JVM per class path,
+Java values and errors, JVM death, shutdown. No runtime involved."""
+import pytest
+
+from _java_support import NEEDS_JAVA
+
+pytestmark = NEEDS_JAVA
+
+
+@pytest.fixture
+def host(monkeypatch):
+    monkeypatch.setenv("YR_BRIDGE_MODULE", "fake_bridge")  # Java code calling YR.* would land there
+    from yr._java_host import JavaHost
+    h = JavaHost(exit_when_jvm_dies=False)
+    yield h
+    jvms = list(h._jvms.values())
+    h.shutdown()
+    assert all(j.proc.poll() is not None for j in jvms)
+
+
+@pytest.fixture
+def cp(sdk, programs):
+    return sdk.classpath(programs)
+
+
+def spec(cp, cls, **kw):
+    return {"language": "java", "classpath": cp, "class": cls, **kw}
+
+
+def test_instances_methods_and_functions(host, cp):
+    box = host.create_instance(spec(cp, "com.yrtest.Box", constructor="<init>",
+                                    signature="(IJDLjava/lang/String;Z)V"), [1, 2, 3.5, "x", False], {})
+    assert host.call_method(box, "describe#()Ljava/lang/String;", [], {}) == "1,2,3.5,x,false"
+    assert host.call_method(box, "echoInts", [[1, 2]], {}) == [1, 2]
+    assert host.call_method(box, "echoMap#(Ljava/util/Map;)Ljava/util/Map;", [{"b": 2, "a": 1}], {}) == {"a": 1, "b": 2}
+    assert host.call_method(box, "echoBytes", [b"\x00\x01"], {}) == b"\x00\x01"
+    assert host.call_function(spec(cp, "com.yrtest.Fns", function="sum5", signature="(IIIII)I"),
+                              [1, 2, 3, 4, 5], {}) == 15
+    assert len(host._jvms) == 1  # one JVM per class path
+
+
+def test_java_exceptions_become_java_errors(host, cp):
+    from yr._java_host import JavaError
+    box = host.create_instance(spec(cp, "com.yrtest.Box", constructor="<init>", signature="()V"), [], {})
+    with pytest.raises(JavaError) as info:
+        host.call_method(box, "fail#(Ljava/lang/String;)V", ["bad input"], {})
+    e = info.value
+    assert (e.code, e.java_class, e.java_message) == (2002, "java.lang.IllegalArgumentException", "bad input")
+    assert str(e).startswith("java.lang.IllegalArgumentException: bad input\n\tat com.yrtest.Box.fail")
+    with pytest.raises(JavaError, match="cannot convert"):
+        host.call_method(box, "echoInt#(I)I", ["not a number"], {})
+    with pytest.raises(JavaError, match="no method"):
+        host.call_method(box, "missing#()V", [], {})
+    with pytest.raises(TypeError):
+        host.call_method(box, "echoInt", [1], {"x": 1})
+
+
+def test_a_dead_jvm_is_reported_and_replaced_for_functions(host, cp):
+    from yr._java_host import JavaWorkerDied
+    box = host.create_instance(spec(cp, "com.yrtest.Box", constructor="<init>", signature="()V"), [], {})
+    with pytest.raises(JavaWorkerDied):
+        host.call_method(box, "halt#(I)I", [3], {})
+    # A stateless function gets a fresh JVM.
+    assert host.call_function(spec(cp, "com.yrtest.Fns", function="zero", signature="()I"), [], {}) == 0
+
+
+def test_a_class_path_without_the_sdk_gets_the_installed_jars(host, programs):
+    # Only the user's classes: the host adds the SDK jar (~/.m2) and py4j's jar.
+    box = host.create_instance(spec(str(programs), "com.yrtest.Counter", constructor="<init>", signature="()V"),
+                               [], {})
+    assert host.call_method(box, "add#(I)I", [4], {}) == 4
+
+
+def test_state_is_saved_and_restored(host, cp):
+    tally = host.create_instance(spec(cp, "com.yrtest.Tally", constructor="<init>", signature="()V"), [], {})
+    host.call_method(tally, "add#(I)I", [5], {})
+    state = host.save_state(tally)
+    assert state == {"class": "com.yrtest.Tally", "fields": {"count": 5, "log": ["+5"]}}
+    again = host.restore_instance(spec(cp, "com.yrtest.Tally"), state)
+    assert host.call_method(again, "add#(I)I", [1], {}) == 6
+    assert host.call_method(again, "history", [], {}) == "6 [+5, +1]"

@@ -1,0 +1,103 @@
+"""The Python end of the Java link without a JVM: the codec (twin of Codec.java, same bytes
+as its JUnit test), the registry of lent handles/refs, and how errors become answers."""
+import pytest
+
+from yr._bridge_py4j import JavaError, _BridgeService, _Codec, _error_answer, _Registry
+
+
+class Opaque:
+    """Stands for an instance handle: anything that is not a neutral value or a ref."""
+
+
+@pytest.fixture
+def codec():
+    return _Codec(_Registry())
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, -7, 2**63 - 1, -(2**63), 2.5, "", "héllo ✓", b"\x00\xff",
+    [], [1, [2, None], {"k": [3.0]}], {"a": 1, 7: "x"},
+])
+def test_neutral_values_round_trip(codec, value):
+    assert codec.decode(codec.encode(value)) == value
+
+
+def test_bool_and_int_and_float_stay_distinct(codec):
+    assert [type(v) for v in codec.decode(codec.encode([True, 1, 1.0]))] == [bool, int, float]
+
+
+def test_wire_format_matches_the_java_codec(codec):
+    # The same bytes CodecTest.wireFormatIsTheDocumentedOne expects from Java.
+    assert codec.encode(258) == b"I\x00\x00\x00\x00\x00\x00\x01\x02"
+    assert codec.encode("hi") == b"S\x00\x00\x00\x02hi"
+    assert codec.encode([None, True]) == b"L\x00\x00\x00\x02NT"
+
+
+def test_tuples_and_bytearrays_become_lists_and_bytes(codec):
+    assert codec.decode(codec.encode((1, bytearray(b"a")))) == [1, b"a"]
+
+
+def test_opaque_objects_are_lent_by_id_and_released():
+    registry = _Registry()
+    codec = _Codec(registry)
+    handle = Opaque()
+    data = codec.encode([handle, handle])
+    assert data[5:6] == b"H" and len(registry) == 2
+    back = codec.decode(data)
+    assert back[0] is handle and back[1] is handle
+    registry.release(["h1", "h2", "h-unknown"])
+    assert len(registry) == 0
+    with pytest.raises(ValueError, match="unknown or released"):
+        codec.decode(data)
+
+
+def test_integers_beyond_64_bits_are_refused(codec):
+    with pytest.raises(ValueError):
+        codec.encode(2**64)
+
+
+class FakeBridge:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def put(self, value):
+        raise self.exc
+
+
+class Coded(Exception):
+    code = 4005
+
+
+@pytest.mark.parametrize("exc, code", [
+    (Coded("late"), 4005), (TimeoutError("t"), 4005), (ValueError("v"), 1001),
+    (ConnectionError("c"), 3002), (RuntimeError("r"), 2002),
+])
+def test_errors_become_answers_with_codes(exc, code):
+    registry = _Registry()
+    codec = _Codec(registry)
+    service = _BridgeService(FakeBridge(exc), codec, registry)
+    answer = codec.decode(service.call("put", codec.encode([1])))
+    assert answer == {"err": [code, None, str(exc)]}
+
+
+def test_unknown_operations_are_refused():
+    registry = _Registry()
+    codec = _Codec(registry)
+    answer = codec.decode(_BridgeService(object(), codec, registry).call("rm -rf", codec.encode([])))
+    assert answer["err"][0] == 1001
+
+
+def test_a_java_error_reports_its_java_class_and_stack():
+    cause = JavaError(2002, "java.lang.IllegalStateException", "boom",
+                      "java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)\n")
+    wrapper = RuntimeError("carried")
+    wrapper.cause, wrapper.where, wrapper.code = cause, "a.B.c#()V", 2002
+    code, cls, message = _error_answer(wrapper)
+    assert (code, cls) == (2002, "java.lang.IllegalStateException")
+    assert message == "a.B.c#()V raised:\njava.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"
+
+
+def test_a_java_error_survives_pickling():
+    import pickle
+    e = pickle.loads(pickle.dumps(JavaError(2002, "x.Y", "m", "x.Y: m\n")))
+    assert (e.code, e.java_class, e.java_message, str(e)) == (2002, "x.Y", "m", "x.Y: m")
