@@ -200,6 +200,22 @@ def cpp_rates(calls: int = 5000) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def java_rates(calls: int = 2000) -> dict:
+    """Java SDK call rates (tests/sdk_java/bench_java.py), if javac and Maven are here."""
+    import shutil
+    if not (shutil.which("javac") and shutil.which("mvn")):
+        return {}
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "tests" / "sdk_java" / "bench_java.py"), str(calls)],
+                         capture_output=True, text=True, timeout=900)
+    rows = {}
+    for line in out.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            rows[row["metric"]] = (row["value"], row["unit"])
+    return rows
+
+
 WORKLOADS = [
     ("sync_calls", workloads.sync_calls, {}),
     ("async_calls", workloads.async_calls, {}),
@@ -264,6 +280,9 @@ def main() -> None:
             table["startup"]["ray"] = startup(STARTUP_RAY, 1)
     if not only or "idle_rss" in only:
         table["idle_rss"] = {"yr": yr_idle_rss(), "unit": "MB"}
+    if not only or "java" in only:
+        for key, (value, unit) in java_rates().items():
+            table[key] = {"yr": value, "unit": unit}
     if not only or "cpp" in only:
         for key, value in cpp_rates().items():
             if key.endswith("_per_s"):
