@@ -197,9 +197,6 @@ class Cluster:
             instance_id = self.names.get(key, "")
         return self.instances.get(instance_id)
 
-    def live_instances(self) -> list[Instance]:
-        return [i for i in self.instances.values() if i.state != DEAD]
-
     def forget_dead(self, keep: int = 1000) -> None:
         """Bounds memory: drops the oldest DEAD records beyond `keep`."""
         dead = [i for i in self.instances.values() if i.state == DEAD]

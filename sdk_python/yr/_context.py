@@ -6,7 +6,6 @@ runtime, and the channels, targets and executor pools this process uses.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 import threading
@@ -264,10 +263,3 @@ def _on_event(ev) -> None:
 
 def _on_session_end(reason: str) -> None:
     pass  # calls in flight learn of a dead runtime from their own connections
-
-
-def check_json_env(env) -> str:
-    try:
-        return json.dumps(env)
-    except (TypeError, ValueError) as e:
-        raise YRValueError(f"env_vars must be a dict of strings: {e}") from None

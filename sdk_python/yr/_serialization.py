@@ -83,7 +83,6 @@ def _wrap_big(x, depth: int = 0):
     return x
 
 
-_Pickler = cloudpickle.Pickler
 
 
 def dumps(msg, shm_prefix: str = "yr") -> bytes:
@@ -100,7 +99,7 @@ def dumps(msg, shm_prefix: str = "yr") -> bytes:
 
     out = io.BytesIO()
     try:
-        _Pickler(out, protocol=5, buffer_callback=keep_big).dump(_wrap_big(msg))
+        cloudpickle.Pickler(out, protocol=5, buffer_callback=keep_big).dump(_wrap_big(msg))
     except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     if not buffers:
@@ -126,10 +125,6 @@ def loads(body: bytes):
     (n,) = _LEN.unpack_from(body, 1)
     desc = json.loads(body[5:5 + n])
     return pickle.loads(memoryview(body)[5 + n:], buffers=_map_shm(desc))
-
-
-def dumps_value(value) -> bytes:
-    return dumps(value)
 
 
 def _write_shm(buffers, prefix: str) -> dict:

@@ -16,7 +16,7 @@ from os import sched_yield as _sched_yield
 
 from . import _serialization
 from ._transport import flush_all as _flush_all
-from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRValueError
+from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRTypeError, YRValueError
 
 _glock = threading.Lock()
 SPIN_YIELDS = int(os.environ.get("YR_SPIN_YIELDS", "30"))
@@ -227,10 +227,10 @@ def get(refs, timeout=300, allow_partial: bool = False):
     single = isinstance(refs, ObjectRef)
     items = [refs] if single else refs
     if not isinstance(items, (list, tuple)):
-        raise YRTypeErrorFor(refs)
+        raise _not_a_ref(refs)
     for r in items:
         if not isinstance(r, ObjectRef):
-            raise YRTypeErrorFor(r)
+            raise _not_a_ref(r)
     limit = _check_timeout(timeout)
     deadline = None if limit is None else time.monotonic() + limit
     out = []
@@ -256,7 +256,7 @@ def wait(refs, wait_num=None, timeout=None):
     if isinstance(refs, ObjectRef):
         refs = [refs]
     if not isinstance(refs, (list, tuple)) or not all(isinstance(r, ObjectRef) for r in refs):
-        raise YRTypeErrorFor(refs)
+        raise _not_a_ref(refs)
     refs = list(refs)
     if len(set(r.id for r in refs)) != len(refs):
         raise YRValueError("yr.wait: the list of refs contains duplicates")
@@ -289,6 +289,5 @@ def wait(refs, wait_num=None, timeout=None):
     return ready, unready
 
 
-def YRTypeErrorFor(obj):
-    from .exceptions import YRTypeError
+def _not_a_ref(obj) -> YRTypeError:
     return YRTypeError(f"expected an ObjectRef or a list of ObjectRefs, got {type(obj).__name__}: {obj!r:.80}")
