@@ -142,11 +142,30 @@ def test_another_user_cannot_connect(daemon):
     assert out.split(",") == ["REFUSED:13", "REFUSED:13"], out
 
 
+@pytest.fixture(scope="module")
+def worker_endpoint(daemon):
+    """A live instance's worker socket, for fuzzing the data plane too."""
+    yr.init(daemon.config())
+
+    @yr.instance
+    class Target:
+        def ping(self):
+            return "pong"
+    t = Target.invoke()
+    yr.get(t.ping.invoke())
+    yield t._target.endpoint
+    yr.finalize()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(junk=st.binary(max_size=2048), with_token=st.booleans())
-def test_fuzz_agent_and_worker_sockets(daemon, junk, with_token):
+@given(junk=st.binary(max_size=2048), with_token=st.booleans(), port=st.sampled_from(["agent", "master", "worker"]))
+def test_fuzz_every_socket(daemon, worker_endpoint, junk, with_token, port):
+    """Random bytes, truncated frames and huge length prefixes on the agent's, the master's
+    (gRPC: not HTTP/2, not protobuf) and a worker's socket, with or without the token."""
     token = daemon.info.token
-    for path in (daemon.info.agent_address,):
+    paths = {"agent": daemon.info.agent_address, "master": daemon.info.master_address[len("unix:"):],
+             "worker": worker_endpoint}
+    for path in (paths[port],):
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(5)
         s.connect(path)
@@ -159,18 +178,21 @@ def test_fuzz_agent_and_worker_sockets(daemon, junk, with_token):
         except OSError:
             pass
         s.close()
-    probe = socket.socket(socket.AF_UNIX)
-    probe.connect(daemon.info.agent_address)  # still accepting
-    probe.close()
+    for path in paths.values():   # every socket still accepts
+        probe = socket.socket(socket.AF_UNIX)
+        probe.connect(path)
+        probe.close()
 
 
-def test_runtime_serves_after_the_fuzzing(daemon):
-    yr.init(daemon.config())
-    try:
-        @yr.instance
-        class Ok:
-            def ping(self):
-                return "pong"
-        assert yr.get(Ok.invoke().ping.invoke()) == "pong"
-    finally:
-        yr.finalize()
+def test_runtime_serves_after_the_fuzzing(daemon, worker_endpoint):
+    from yr import _context
+    rt = _context.current()
+    target = next(t for t in rt.targets.values() if t.endpoint == worker_endpoint)
+    from yr._decorators import InstanceProxy
+    assert yr.get(InstanceProxy(target).ping.invoke()) == "pong"   # the fuzzed worker still serves
+
+    @yr.instance
+    class Ok:
+        def ping(self):
+            return "pong"
+    assert yr.get(Ok.invoke().ping.invoke()) == "pong"

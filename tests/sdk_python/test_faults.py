@@ -1,6 +1,7 @@
 """Workers that die: at most once by default, restarts with recover_retry_times."""
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -133,3 +134,73 @@ def test_constructor_failure_does_not_restart_in_a_loop(driver):
     from yr import _context
     info = _context.current().master.get_instance(instance_id=b.instance_id)
     assert info.restarts == 0 and info.state == "RUNNING"
+
+
+@yr.instance
+class Stubborn:
+    def pid(self):
+        return os.getpid()
+
+    def forever(self, ignore_sigterm):
+        if ignore_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        while True:
+            time.sleep(0.05)
+
+    def quick(self, i):
+        return i
+
+
+def _gone(pid: int, limit: float) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return True
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("ignore_sigterm", [False, True])
+def test_terminate_stops_a_method_that_never_returns(driver, ignore_sigterm):
+    s = Stubborn.invoke()
+    pid = yr.get(s.pid.invoke())
+    stuck = s.forever.invoke(ignore_sigterm)
+    time.sleep(0.2)
+    s.terminate()
+    assert _gone(pid, 10), "SIGTERM, then SIGKILL after the grace period, should have ended it"
+    with pytest.raises((yr.InstanceTerminatedError, yr.InstanceDiedError)):
+        yr.get(stuck, timeout=10)
+
+
+def test_terminate_racing_calls_ends_every_call(driver):
+    s = Stubborn.invoke()
+    yr.get(s.pid.invoke())
+    refs = [s.quick.invoke(i) for i in range(200)]
+    s.terminate()
+    s.terminate()
+    for i, ref in enumerate(refs):
+        try:
+            assert yr.get(ref, timeout=15) == i
+        except (yr.InstanceTerminatedError, yr.InstanceDiedError):
+            pass   # either its result or a terminated error, never a hang
+
+
+class Unpicklable(Exception):
+    def __init__(self, msg):
+        super().__init__(msg)
+        self.lock = threading.Lock()
+
+
+def test_unpicklable_exception_arrives_as_text_with_traceback(driver):
+    @yr.invoke
+    def raise_it():
+        raise Unpicklable("cannot travel")
+    with pytest.raises(yr.YRInvokeError) as info:
+        yr.get(raise_it.invoke(), timeout=30)
+    assert "cannot travel" in str(info.value) and "Traceback" in str(info.value)
+    assert yr.get(yr.put(1)) == 1
