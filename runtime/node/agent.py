@@ -27,6 +27,7 @@ from . import processes
 log = logging.getLogger("yr.agent")
 STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
 KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
+REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
 
 
 def pack(msg: dict) -> bytes:
@@ -175,7 +176,8 @@ class Agent:
             w = await self._spawn("python")
         w.instance_id, w.job_id = spec["instance_id"], spec["job_id"]
         w.label = spec.get("class_name") or "worker"
-        self.refill()
+        # Refill a moment later: a fork competes for the CPU with the answer to this create.
+        asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
         await asyncio.wait_for(asyncio.shield(w.hello), 60)
         w.writer.write(pack({"t": "assign", **spec}))
         w.label = f"{w.label} pid={w.pid}"

@@ -13,9 +13,20 @@ from .exceptions import SerializationError, YRError
 from .object_ref import new_id
 
 
+_env_cache: dict = {}
+
+
 def driver_env(opts: InvokeOptions) -> str:
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
-    return json.dumps({"sys_path": paths, "cwd": os.getcwd(), "env_vars": dict(opts.env_vars)})
+    """The import path, working directory and env vars a worker takes from its driver (JSON).
+    Cached: it is asked for at every creation and rarely changes."""
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(opts.env_vars.items())))
+    env = _env_cache.get(key)
+    if env is None:
+        paths = [p for p in sys.path if p and os.path.isdir(p)]
+        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": dict(opts.env_vars)})
+        _env_cache.clear()
+        _env_cache[key] = env
+    return env
 
 
 def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language: str = "python",
