@@ -66,6 +66,8 @@ class Runtime:
         with self._lock:
             ch = self._channels.get(endpoint)
             if ch is None or ch.dead is not None:
+                if len(self._channels) >= 256:   # forget connections to workers that are gone
+                    self._channels = {k: c for k, c in self._channels.items() if c.dead is None}
                 ch = Channel(endpoint, self.token, target.label, target.channel_lost)
                 self._channels[endpoint] = ch
             return ch
