@@ -30,7 +30,7 @@ class Talker:
 yr.init(yr.Config(server_address=sys.argv[1] if len(sys.argv) > 1 else ""))
 t = Talker.invoke()
 pid = yr.get(t.say.invoke("hello from the worker"))
-print("WORKER", pid, flush=True)
+sys.stdout.write(f"WORKER {pid}\\n"); sys.stdout.flush()   # one write: worker output may interleave
 if os.environ.get("HANG"):
     time.sleep(600)
 time.sleep(0.5)
@@ -98,8 +98,10 @@ def test_temporary_runtime_dies_with_a_killed_driver(tmp_path):
     script.write_text(DRIVER)
     env = dict(os.environ, HANG="1", YR_SESSION_ROOT=str(tmp_path / "s"))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
-    while not proc.stdout.readline().startswith("WORKER"):
-        pass
+    line = ""
+    while not line.startswith("WORKER"):
+        line = proc.stdout.readline()
+        assert line, "the driver ended before its instance answered"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert wait_no_runtime_processes(8, root=str(tmp_path / "s")) == []
