@@ -20,6 +20,8 @@ from collections import deque
 
 from . import _protocol as P
 from . import _serialization
+from yr_runtime.wire.frames import encode as frames_encode
+
 from ._transport import Connection
 from .exceptions import (InstanceDiedError, InstanceTerminatedError, RuntimeUnavailableError, SerializationError,
                          YRError)
@@ -44,9 +46,9 @@ class Channel:
         call_id = next(self._ids)
         self._pending[call_id] = call
         call.slot.conn = self.conn
-        frame = P.call_frame(call.kind, call_id, call.body)
+        frame = P.framed_call(call.kind, call_id, call.body)
         try:
-            self.conn.send_many([frame] if prelude is None else [prelude, frame], deferred)
+            self.conn.send_encoded(frame if prelude is None else frames_encode(prelude) + frame, deferred)
         except OSError:
             pass  # the reader thread sees the same failure and fails every pending call
 
@@ -237,11 +239,13 @@ class _DependencyFailed(Exception):
 
 
 def _has_pending_deps(args) -> bool:
+    if ObjectRef not in map(type, args):   # the common case, checked at C speed
+        return False
     return any(type(a) is ObjectRef and not a._slot.done for a in args)
 
 
 def _resolve_ready(args):
-    if not any(type(a) is ObjectRef for a in args):
+    if ObjectRef not in map(type, args):
         return args
     out = []
     for a in args:

@@ -121,12 +121,15 @@ class Connection:
         self.send_many([body])
 
     def send_many(self, bodies: list[bytes], deferred: bool = False) -> None:
+        self.send_encoded(b"".join(frames.encode(b) for b in bodies), deferred)
+
+    def send_encoded(self, data: bytes, deferred: bool = False) -> None:
+        """Sends bytes that are already whole frames (see send_many for `deferred`)."""
         with self._send_lock:
             if self._closed:
                 raise ConnectionError(f"connection to {self.name} is closed")
-            for b in bodies:
-                self._out.append(frames.encode(b))
-                self._out_bytes += 4 + len(b)
+            self._out.append(data)
+            self._out_bytes += len(data)
             if deferred and len(self._out) < FLUSH_FRAMES and self._out_bytes < FLUSH_BYTES:
                 if not self._dirty:
                     self._dirty = True
