@@ -13,7 +13,7 @@ Rules it keeps:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .resources import Resources

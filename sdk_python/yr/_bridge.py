@@ -10,7 +10,6 @@ import json
 
 from . import _api, _context, _instances
 from . import _protocol as P
-from . import object_ref as _refs
 from ._decorators import InstanceProxy, _pool
 from .config import Config, InvokeOptions
 from .exceptions import YRTypeError, YRValueError

@@ -11,6 +11,7 @@ import sys
 import threading
 import weakref
 from concurrent.futures import wait as wait_futures
+from typing import TYPE_CHECKING
 
 from yr_runtime.wire import session as sessions
 
@@ -19,6 +20,9 @@ from ._agent_client import AgentClient
 from ._calls import Channel, Target
 from .exceptions import InitError, YRError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
+
+if TYPE_CHECKING:  # gRPC loads only in processes that talk to the master
+    from ._control import MasterClient
 
 _rt: "Runtime | None" = None
 _rt_lock = threading.RLock()

@@ -24,76 +24,11 @@ from yr_runtime.wire.session import socket_dir
 from . import _protocol as P
 from . import _serialization
 from .exceptions import SerializationError, YRInvokeError
+from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
 
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
-
-
-class PythonHost:
-    """Runs Python classes and functions shipped with cloudpickle."""
-
-    def create_instance(self, spec, args, kwargs):
-        cls = _serialization.loads_function(spec["cls"])
-        cls = getattr(cls, "__yr_wrapped__", cls)
-        return cls(*args, **kwargs)
-
-    def bind_method(self, instance, method: str):
-        fn = getattr(instance, method, None)
-        if fn is None or method.startswith("__") or not callable(fn):
-            raise AttributeError(f"{type(instance).__name__} has no method {method!r}")
-        return fn
-
-    def bind_function(self, code: bytes):
-        fn = _serialization.loads_function(code)
-        return getattr(fn, "__yr_wrapped__", fn)
-
-    def save_state(self, instance):
-        return instance   # the whole object, pickled by value
-
-    def restore_instance(self, spec, state):
-        return state
-
-    def shutdown(self, instance) -> None:
-        hook = getattr(instance, "__yr_shutdown__", None)
-        if hook is not None:
-            hook(5)
-
-
-class ForeignHost:
-    """Adapts a C++/Java host (create_instance/call_method/call_function) to the worker."""
-
-    def __init__(self, host):
-        self._h = host
-
-    def create_instance(self, spec, args, kwargs):
-        return self._h.create_instance(spec["spec"], list(args), dict(kwargs))
-
-    def bind_method(self, instance, method):
-        h = self._h
-        return lambda *a, **k: h.call_method(instance, method, list(a), dict(k))
-
-    def bind_function(self, code: bytes):
-        spec, h = json.loads(code), self._h
-        return lambda *a, **k: h.call_function(spec, list(a), dict(k))
-
-    @property
-    def can_save(self) -> bool:
-        return hasattr(self._h, "save_state") and hasattr(self._h, "restore_instance")
-
-    def save_state(self, instance):
-        if not hasattr(self._h, "save_state"):
-            raise NotImplementedError("this language's host cannot save instance state")
-        return self._h.save_state(instance)
-
-    def restore_instance(self, spec, state):
-        if not hasattr(self._h, "restore_instance"):
-            raise NotImplementedError("this language's host cannot restore instance state")
-        return self._h.restore_instance(spec["spec"], state)
-
-    def shutdown(self, instance) -> None:
-        if hasattr(self._h, "shutdown"):
-            self._h.shutdown()
 
 
 _RECV_BUF = bytearray(1 << 18)    # the loop thread's receive buffer, reused for every read
@@ -287,7 +222,7 @@ class Worker:
         _apply_driver_env(env)
         self.class_name = msg.get("class_name") or "instance"
         if self.host is None:
-            self.host = _host_for(msg.get("language") or "python")
+            self.host = host_for(msg.get("language") or "python")
         from . import _context
         _context.init_worker(self.boot, self.token, msg["job_id"], msg["instance_id"])
         concurrency = int(msg.get("concurrency") or 1)
@@ -405,13 +340,6 @@ def serve(host=None, boot: dict | None = None) -> None:
     if host is not None and not isinstance(host, PythonHost):
         host = ForeignHost(host)
     Worker(host, boot).run()
-
-
-def _host_for(language: str):
-    if language == "java":
-        from ._java_host import JavaHost
-        return ForeignHost(JavaHost())
-    return PythonHost()
 
 
 def main() -> None:
