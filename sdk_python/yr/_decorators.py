@@ -44,12 +44,12 @@ class InstanceCreator:
                            f"{self.__yr_wrapped__.__name__}.invoke(...)")
 
     def options(self, opt: InvokeOptions | None = None, **kwargs) -> "InstanceCreator":
-        """A creator with these options (the original keeps its own)."""
+        """A creator with these options (the original keeps its own). Keyword options set
+        InvokeOptions fields; Ray's spellings work too: lifetime="detached",
+        resources={...}, runtime_env={"env_vars": {...}}."""
         opt = copy.deepcopy(opt or self._options)
         for k, v in kwargs.items():
-            if not hasattr(opt, k):
-                raise YRValueError(f"unknown option {k!r}")
-            setattr(opt, k, v)
+            _set_option(opt, k, v)
         new = copy.copy(self)
         new._options = _check_options(opt)
         return new
@@ -71,6 +71,28 @@ class InstanceCreator:
 
     def __reduce__(self):
         return (InstanceCreator, (self.__yr_wrapped__, self._options))
+
+
+def _set_option(opt: InvokeOptions, key: str, value) -> None:
+    if key == "lifetime":
+        if value not in ("detached", None, "non_detached"):
+            raise YRValueError(f"lifetime must be 'detached' or None, got {value!r}")
+        opt.custom_extensions = dict(opt.custom_extensions)
+        if value == "detached":
+            opt.custom_extensions["lifecycle"] = "detached"
+        else:
+            opt.custom_extensions.pop("lifecycle", None)
+    elif key == "resources":
+        opt.custom_resources = dict(value or {})
+    elif key == "runtime_env":
+        unknown = set(value or {}) - {"env_vars"}
+        if unknown:
+            raise YRValueError(f"runtime_env supports only env_vars, got {', '.join(sorted(unknown))}")
+        opt.env_vars = dict((value or {}).get("env_vars") or {})
+    elif hasattr(opt, key):
+        setattr(opt, key, value)
+    else:
+        raise YRValueError(f"unknown option {key!r}")
 
 
 class MethodProxy:

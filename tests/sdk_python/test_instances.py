@@ -180,3 +180,21 @@ def test_options_do_not_leak_into_the_class(driver):
 def test_calling_the_class_directly_is_an_error():
     with pytest.raises(RuntimeError, match="Counter.invoke"):
         Counter()
+
+
+def test_ray_style_keyword_options(driver):
+    @yr.instance
+    class Env:
+        def var(self):
+            return os.environ.get("YR_TEST_VAR")
+    e = Env.options(name="ray-style", namespace="tests", lifetime="detached", resources={"ssd": 1},
+                    runtime_env={"env_vars": {"YR_TEST_VAR": "set"}}).invoke()
+    assert yr.get(e.var.invoke()) == "set"
+    assert yr.resources()[0]["allocatable"]["ssd"] == 0
+    from yr import _context
+    assert _context.current().master.get_instance(instance_id=e.instance_id).detached
+    e.terminate(is_sync=True)
+    with pytest.raises(ValueError, match="unknown option 'bogus'"):
+        Env.options(bogus=1)
+    with pytest.raises(ValueError, match="runtime_env"):
+        Env.options(runtime_env={"pip": ["x"]})
