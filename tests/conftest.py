@@ -63,10 +63,11 @@ def wait_no_runtime_processes(timeout: float = 10.0, root: str | None = None) ->
 class Daemon:
     """A runtime started for tests: `python -m yr_runtime.daemon` in its own session root."""
 
-    def __init__(self, *extra: str, root: Path = SESSION_ROOT):
+    def __init__(self, *extra: str, root: Path = SESSION_ROOT, env: dict | None = None):
         cmd = [sys.executable, "-m", "yr_runtime.daemon", "--session-root", str(root),
                "--cpu", str(NODE_CPU), "--memory", str(NODE_MEMORY), *extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline().decode()
         assert line.startswith("YR_READY "), f"daemon did not start: {line!r}"
         self.session_dir = line.split(" ", 1)[1].strip()

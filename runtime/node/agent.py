@@ -56,17 +56,31 @@ class WorkerProc:
 
 
 class ObjectStore:
-    """Objects published by SDKs, with waiting readers. Bodies are opaque bytes."""
+    """Objects published by SDKs, with waiting readers. Bodies are opaque bytes.
 
-    def __init__(self):
+    The bytes held are bounded (`max_bytes`; values in shared memory count only their
+    small descriptor): a put that would pass the bound is refused, and whoever reads that
+    object is told why, instead of the daemon growing without limit.
+    """
+
+    def __init__(self, max_bytes: int = int(os.environ.get("YR_STORE_MAX_BYTES", 2 << 30))):
         self.objects: dict[str, tuple[bytes, bool, str]] = {}
         self.waiters: dict[str, list] = {}
+        self.refused: dict[str, str] = {}      # object id -> why it was not stored (bounded)
+        self.max_bytes = max_bytes
         self.states: dict[str, bytes] = {}   # instance id -> its last yr.save_state()
         self.bytes = 0
 
     def put(self, oid: str, data: bytes, error: bool, job: str) -> list:
         if oid in self.objects:
             return []
+        if self.bytes + len(data) > self.max_bytes:
+            if len(self.refused) > 10_000:
+                self.refused.pop(next(iter(self.refused)))
+            self.refused[oid] = (f"the node object store is full ({self.bytes >> 20} MiB held, limit "
+                                 f"{self.max_bytes >> 20} MiB): object {oid} ({len(data) >> 20} MiB) was not stored")
+            _unlink_shm(data)
+            return self.waiters.pop(oid, [])
         self.objects[oid] = (data, error, job)
         self.bytes += len(data)
         return self.waiters.pop(oid, [])
@@ -311,7 +325,7 @@ class Agent:
 
     def _get_object(self, writer, msg) -> None:
         oid, rid, timeout = str(msg["id"]), int(msg["rid"]), float(msg.get("timeout", -1))
-        if oid in self.store.objects:
+        if oid in self.store.objects or oid in self.store.refused:
             self._reply_object(writer, rid, oid)
             return
         entry = (writer, rid)
@@ -326,6 +340,10 @@ class Agent:
             asyncio.get_running_loop().call_later(timeout, expire)
 
     def _reply_object(self, writer, rid: int, oid: str) -> None:
+        if writer.is_closing():
+            return
+        if oid in self.store.refused:
+            writer.write(pack({"t": "obj_refused", "rid": rid, "reason": self.store.refused[oid]}))
+            return
         data, error, _ = self.store.objects[oid]
-        if not writer.is_closing():
-            writer.write(pack({"t": "obj_value", "rid": rid, "data": data, "error": error}))
+        writer.write(pack({"t": "obj_value", "rid": rid, "data": data, "error": error}))

@@ -6,7 +6,7 @@ import threading
 
 from . import _protocol as P
 from ._transport import Connection
-from .exceptions import GetTimeoutError, RuntimeUnavailableError
+from .exceptions import GetTimeoutError, ResourceUnavailableError, RuntimeUnavailableError
 
 
 class AgentClient:
@@ -64,6 +64,8 @@ class AgentClient:
             raise GetTimeoutError(f"failed to get object {object_id}: not ready after {timeout}s")
         if msg["t"] == "closed":
             raise RuntimeUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
+        if msg["t"] == "obj_refused":
+            raise ResourceUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
         return msg["data"], msg["error"]
 
     def _send(self, msg: dict) -> None:
