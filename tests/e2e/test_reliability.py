@@ -142,6 +142,25 @@ def test_another_user_cannot_connect(daemon):
     assert out.split(",") == ["REFUSED:13", "REFUSED:13"], out
 
 
+def test_node_store_memory_is_bounded(tmp_path):
+    d = Daemon(root=tmp_path / "s", env={"YR_STORE_MAX_BYTES": str(1 << 20)})
+    yr.init(d.config())
+    try:
+        @yr.invoke
+        def first_of(items):
+            return len(yr.get(items[0]))
+        small = yr.put("y" * 1000)
+        assert yr.get(first_of.invoke([small]), timeout=30) == 1000
+        big = yr.put("x" * (3 << 20))     # a str pickles inline: 3 MiB over a 1 MiB store
+        with pytest.raises(yr.YRInvokeError, match="node object store is full") as info:
+            yr.get(first_of.invoke([big]), timeout=30)
+        assert isinstance(info.value.cause, yr.ResourceUnavailableError)
+        assert yr.get(first_of.invoke([yr.put("z" * 10)]), timeout=30) == 10   # still serving
+    finally:
+        yr.finalize()
+        d.stop()
+
+
 @pytest.fixture(scope="module")
 def worker_endpoint(daemon):
     """A live instance's worker socket, for fuzzing the data plane too."""
@@ -197,21 +216,3 @@ def test_runtime_serves_after_the_fuzzing(daemon, worker_endpoint):
             return "pong"
     assert yr.get(Ok.invoke().ping.invoke()) == "pong"
 
-
-def test_node_store_memory_is_bounded(tmp_path):
-    d = Daemon(root=tmp_path / "s", env={"YR_STORE_MAX_BYTES": str(1 << 20)})
-    yr.init(d.config())
-    try:
-        @yr.invoke
-        def first_of(items):
-            return len(yr.get(items[0]))
-        small = yr.put("y" * 1000)
-        assert yr.get(first_of.invoke([small]), timeout=30) == 1000
-        big = yr.put("x" * (3 << 20))     # a str pickles inline: 3 MiB over a 1 MiB store
-        with pytest.raises(yr.YRInvokeError, match="node object store is full") as info:
-            yr.get(first_of.invoke([big]), timeout=30)
-        assert isinstance(info.value.cause, yr.ResourceUnavailableError)
-        assert yr.get(first_of.invoke([yr.put("z" * 10)]), timeout=30) == 10   # still serving
-    finally:
-        yr.finalize()
-        d.stop()
