@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from os import sched_yield as _sched_yield
 import selectors
 import socket
 import sys
@@ -28,6 +29,7 @@ from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
 
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
+WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
@@ -60,6 +62,7 @@ class Worker:
         self.functions: dict = {}
         self.pool: ThreadPoolExecutor | None = None
         self.autosave = False   # save a foreign instance's declared state after every call
+        self.lone_call = False  # the last read carried exactly one call: a synchronous caller
         self.sel = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.endpoint)
@@ -76,9 +79,21 @@ class Worker:
 
     # ---- loop --------------------------------------------------------------------------------
     def run(self) -> None:
+        select_ = self.sel.select
         try:
             while True:
-                for key, _ in self.sel.select():
+                events = select_(0)
+                if not events and self.lone_call:
+                    # A caller that sends one call at a time (a synchronous loop) sends the
+                    # next one microseconds after our answer: catch it before sleeping,
+                    # which costs a wake-up each way. Bursts of calls never spin.
+                    for _ in range(WORKER_SPIN_POLLS):
+                        _sched_yield()
+                        events = select_(0)
+                        if events:
+                            break
+                self.lone_call = False
+                for key, _ in events or select_():
                     if key.data == "listen":
                         sock, _ = self.listener.accept()
                         self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock))
@@ -121,6 +136,7 @@ class Worker:
             conn.authed = True
             bodies = bodies[1:]
         out = []
+        self.lone_call = len(bodies) == 1
         for body in bodies:
             try:
                 kind, call_id, payload = P.split(body)
