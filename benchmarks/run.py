@@ -250,6 +250,7 @@ def measure(api_cls, only, quick):
                                "burst_500_answering": 100, "idle_instance_uss": 5}.get(name, 1000)
             value, unit = fn(api, **params)
             results[name] = (value, unit)
+            time.sleep(1.0)   # let the previous workload's instances finish stopping
         if not only or "nn_async" in only:
             results["nn_async"] = (nn_async(api.name, 2000 if quick else 10000), "calls/s")
     finally:

@@ -2,7 +2,6 @@
 against yr and (when installed) Ray through a tiny adapter with the same five verbs."""
 from __future__ import annotations
 
-import statistics
 import time
 
 
@@ -38,6 +37,7 @@ def async_calls(api, n=10000):
 
 
 def create_to_first_result(api, n=50):
+    import statistics   # here, not at the top: every new worker imports this module
     times = []
     for _ in range(n):
         t = time.perf_counter()
