@@ -58,7 +58,7 @@ class Daemon:
     def execute(self, actions) -> None:
         for a in actions:
             if isinstance(a, core.StartWorker):
-                self._task(self._start_worker(a.instance_id, a.restart))
+                self._start(a.instance_id, a.restart)
             elif isinstance(a, core.StopWorker):
                 self.agent.stop_worker(a.worker_id)
             elif isinstance(a, core.Answer):
@@ -67,11 +67,17 @@ class Daemon:
             elif isinstance(a, core.Publish):
                 self._publish(a.instance_id)
 
-    async def _start_worker(self, iid: str, restart: bool) -> None:
-        inst = self.cluster.instances[iid]
-        spec = inst.payload
+    def _start(self, iid: str, restart: bool) -> None:
+        spec = self.cluster.instances[iid].payload
         if restart and iid in self.agent.store.states:
             spec = dict(spec, state=self.agent.store.states[iid])   # resume from yr.save_state
+        w = self.agent.assign_warm(spec)
+        if w is None:
+            self._task(self._start_worker(iid, spec))
+        else:
+            self.execute(self.cluster.worker_assigned(iid, w.id, w.pid, w.endpoint))
+
+    async def _start_worker(self, iid: str, spec: dict) -> None:
         try:
             w = await self.agent.assign(spec)
         except (RuntimeError, OSError, asyncio.TimeoutError) as e:

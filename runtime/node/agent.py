@@ -177,25 +177,35 @@ class Agent:
         self._spawn_task(self._watch(w))
         return w
 
+    def assign_warm(self, spec: dict) -> WorkerProc | None:
+        """Hands the instance to an idle warm worker at once, if there is one (no awaiting:
+        the create is answered in the same turn of the loop)."""
+        if spec["language"] == "cpp" or not self.idle:
+            return None
+        w = self.idle.pop(0)
+        self._hand_over(w, spec)
+        return w
+
     async def assign(self, spec: dict) -> WorkerProc:
-        """Finds a worker for an instance, hands it the instance, and returns it."""
+        """Starts a worker for an instance (C++: the user's program), hands it the instance."""
         language, exe = spec["language"], spec.get("executable", "")
         if language == "cpp":
             if not exe or not os.access(exe, os.X_OK):
                 raise RuntimeError(f"C++ executable {exe!r} does not exist or is not executable")
             w = await self._spawn(language, exe)
-        elif self.idle:
-            w = self.idle.pop(0)
         else:
             w = await self._spawn("python")
+        w.instance_id = spec["instance_id"]   # claimed: refill() must not count it as warm
+        await asyncio.wait_for(asyncio.shield(w.hello), 60)
+        self._hand_over(w, spec)
+        return w
+
+    def _hand_over(self, w: WorkerProc, spec: dict) -> None:
         w.instance_id, w.job_id = spec["instance_id"], spec["job_id"]
-        w.label = spec.get("class_name") or "worker"
+        w.label = f"{spec.get('class_name') or 'worker'} pid={w.pid}"
+        w.writer.write(pack({"t": "assign", **spec}))
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
         asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
-        await asyncio.wait_for(asyncio.shield(w.hello), 60)
-        w.writer.write(pack({"t": "assign", **spec}))
-        w.label = f"{w.label} pid={w.pid}"
-        return w
 
     def stop_worker(self, wid: str) -> None:
         w = self.workers.get(wid)
