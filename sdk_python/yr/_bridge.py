@@ -29,6 +29,7 @@ def init(config: dict | None = None) -> None:
 
 
 def finalize() -> None:
+    _function_cache.clear()
     _api.finalize()
 
 
@@ -72,13 +73,27 @@ def invoke_method(handle: InstanceProxy, method: str, args: list, opts: dict | N
     return handle._target.submit(P.CALL, str(method), tuple(args), {})
 
 
+_function_cache: dict = {}   # (runtime, spec, options) -> (key, code, pool): C++/Java call in a loop
+
+
 def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectRef:
-    fn_name = _check_spec(spec, "function")
     rt = _context.current()
-    code = json.dumps(spec, sort_keys=True).encode()
-    key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
-    where = spec.get("executable") or spec.get("classpath", "")
-    pool = _pool(rt, options(opts), spec["language"], where, spec)
+    try:
+        memo = (id(rt), repr(sorted(spec.items())), repr(sorted((opts or {}).items())))
+    except TypeError:   # unorderable keys: let the checks below say what is wrong
+        memo = None
+    hit = _function_cache.get(memo)
+    if hit is None:
+        fn_name = _check_spec(spec, "function")
+        code = json.dumps(spec, sort_keys=True).encode()
+        key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
+        where = spec.get("executable") or spec.get("classpath", "")
+        hit = (key, code, _pool(rt, options(opts), spec["language"], where, spec))
+        if memo is not None:
+            if len(_function_cache) > 256:
+                _function_cache.clear()
+            _function_cache[memo] = hit
+    key, code, pool = hit
     return pool.submit(key, code, tuple(args), {})
 
 
