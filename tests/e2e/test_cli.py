@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import run_script, wait_no_runtime_processes
+from yr_testing import run_script, wait_no_runtime_processes
 from test_examples import yr_cli
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_script, wait_no_runtime_processes
+from yr_testing import ROOT, run_script, wait_no_runtime_processes
 
 EXAMPLES = ROOT / "examples" / "python"
 SEED = Path(os.environ.get("YR_SEED_PAGE", ROOT.parent / "shared" / "seed" / "stateful-functions.md"))

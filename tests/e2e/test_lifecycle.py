@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 import yr
-from conftest import Daemon, run_script, runtime_processes, wait_no_runtime_processes
+from yr_testing import Daemon, run_script, runtime_processes, wait_no_runtime_processes
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.wire import frames, handshake, session as sessions

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import yr
-from conftest import Daemon, run_script, wait_no_runtime_processes
+from yr_testing import Daemon, run_script, wait_no_runtime_processes
 from yr_runtime.wire import frames, handshake, session as sessions
 
 NAMED = """

@@ -13,7 +13,7 @@ import threading
 import time
 
 import yr
-from conftest import Daemon, wait_no_runtime_processes
+from yr_testing import Daemon, wait_no_runtime_processes
 from yr import _serialization
 
 SOAK_SECONDS = float(os.environ.get("YR_SOAK_SECONDS", "8"))

@@ -1,0 +1,96 @@
+"""Test helpers shared by the suites: an isolated session root, a real runtime daemon,
+process inspection for leak checks, and running Python scripts in fresh interpreters.
+
+A module of its own (not conftest.py): several suites have a conftest.py, and
+`from conftest import ...` would find whichever was imported first.
+
+Every test run uses its own session root (YR_SESSION_ROOT), so it never joins a runtime a
+user started, and its processes can be told apart from anyone else's.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSION_ROOT = Path(tempfile.mkdtemp(prefix="yr-tests-"))
+os.environ["YR_SESSION_ROOT"] = str(SESSION_ROOT)
+RUN_ID = f"{os.getpid()}-{time.time_ns()}"
+os.environ["YR_TEST_RUN"] = RUN_ID   # inherited by every daemon and worker this run starts
+
+import yr  # noqa: E402  (imported after YR_SESSION_ROOT is set)
+from yr_runtime.wire import session as sessions  # noqa: E402
+
+NODE_CPU = 16000          # logical capacity of the test runtime: room for many 500m instances
+NODE_MEMORY = 64000
+
+
+def runtime_processes(root: str | None = None) -> list[psutil.Process]:
+    """Daemons and workers started by this test run (they inherit YR_TEST_RUN); with `root`,
+    only those of runtimes under that session root."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            env = p.info["environ"] or {}
+        except (psutil.Error, TypeError):
+            continue
+        if p.pid == os.getpid():
+            continue
+        ours = env.get("YR_TEST_RUN") == RUN_ID and (
+            "YR_WORKER_BOOTSTRAP" in env or "yr_runtime.daemon" in cmd or "yr._bridge_py4j" in cmd)
+        if ours and root is not None:
+            ours = env.get("YR_SESSION_ROOT") == str(root) or str(root) in env.get("YR_WORKER_BOOTSTRAP", "")
+        if ours:
+            found.append(p)
+    return found
+
+
+def wait_no_runtime_processes(timeout: float = 10.0, root: str | None = None) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [p for p in runtime_processes(root) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+class Daemon:
+    """A runtime started for tests: `python -m yr_runtime.daemon` in its own session root."""
+
+    def __init__(self, *extra: str, root: Path = SESSION_ROOT, env: dict | None = None):
+        cmd = [sys.executable, "-m", "yr_runtime.daemon", "--session-root", str(root),
+               "--cpu", str(NODE_CPU), "--memory", str(NODE_MEMORY), *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("YR_READY "), f"daemon did not start: {line!r}"
+        self.session_dir = line.split(" ", 1)[1].strip()
+        self.info = sessions.read_info(self.session_dir)
+
+    def config(self, **kw) -> yr.Config:
+        return yr.Config(server_address=self.session_dir, **kw)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+def run_script(code_or_path, *, env=None, timeout=90, cwd=None) -> subprocess.CompletedProcess:
+    """Runs Python code (a string) or a file in a fresh interpreter; returns the completed process."""
+    args = [sys.executable, str(code_or_path)] if isinstance(code_or_path, Path) else [sys.executable, "-c", code_or_path]
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
