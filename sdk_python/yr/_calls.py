@@ -20,8 +20,6 @@ from collections import deque
 
 from . import _protocol as P
 from . import _serialization
-from yr_runtime.wire.frames import encode as frames_encode
-
 from ._transport import Connection
 from .exceptions import (InstanceDiedError, InstanceTerminatedError, RuntimeUnavailableError, SerializationError,
                          YRError)
@@ -46,9 +44,9 @@ class Channel:
         call_id = next(self._ids)
         self._pending[call_id] = call
         call.slot.conn = self.conn
-        frame = P.framed_call(call.kind, call_id, call.body)
+        frame = P.call_frame(call.kind, call_id, call.body)
         try:
-            self.conn.send_encoded(frame if prelude is None else frames_encode(prelude) + frame, deferred)
+            self.conn.send_encoded(frame if prelude is None else prelude + frame, deferred)
         except OSError:
             pass  # the reader thread sees the same failure and fails every pending call
 

@@ -21,11 +21,7 @@ _FRAMED = struct.Struct("<IcQ")
 
 
 def call_frame(kind: bytes, call_id: int, body: bytes) -> bytes:
-    return HEADER.pack(kind, call_id) + body
-
-
-def framed_call(kind: bytes, call_id: int, body: bytes) -> bytes:
-    """call_frame with its length prefix, in one allocation (the hot path of every call)."""
+    """A whole call frame, length prefix included, in one allocation (every call's hot path)."""
     return _FRAMED.pack(HEADER.size + len(body), kind, call_id) + body
 
 

@@ -1,8 +1,8 @@
-"""Client side of yr's framed connections: connect, authenticate, send, and a reader thread.
+"""Client side of yr's framed connections: connect, authenticate, send and read.
 
 One `Connection` per (this process, peer). Frames go out in order through one buffer:
-`send` writes it out at once; `send_deferred` (used for a user's invoke) leaves the frame
-there so a burst of invokes leaves in one system call. Deferred frames are written before
+`send` writes it out at once; `send_encoded(..., deferred=True)` (a user's invoke) leaves
+the frame there so a burst of invokes leaves in one system call. Deferred frames are written before
 anything waits for a result (`flush_all`, called by every blocking wait), when the buffer
 grows large, and otherwise by a flusher thread within a few milliseconds.
 
@@ -118,13 +118,12 @@ class Connection:
         self._pump.start()
 
     def send(self, body: bytes) -> None:
-        self.send_many([body])
-
-    def send_many(self, bodies: list[bytes], deferred: bool = False) -> None:
-        self.send_encoded(b"".join(frames.encode(b) for b in bodies), deferred)
+        """Frames `body` and writes it (and anything deferred before it) at once."""
+        self.send_encoded(frames.encode(body))
 
     def send_encoded(self, data: bytes, deferred: bool = False) -> None:
-        """Sends bytes that are already whole frames (see send_many for `deferred`)."""
+        """Sends bytes that are already whole frames; `deferred` leaves them in the buffer
+        until a wait, a full buffer or the flusher writes them."""
         with self._send_lock:
             if self._closed:
                 raise ConnectionError(f"connection to {self.name} is closed")
@@ -143,7 +142,7 @@ class Connection:
                 try:
                     self._write_out()
                 except OSError:
-                    pass  # the reader thread sees the broken connection and reports it
+                    pass  # whoever reads next sees the broken connection and reports it
 
     def _write_out(self) -> None:
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)

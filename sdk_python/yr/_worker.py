@@ -151,7 +151,7 @@ class Worker:
                 self.pool.submit(self._execute_and_send, conn, kind, call_id, payload)
         if out:
             try:
-                conn.send(b"".join(frames.encode(o) for o in out))
+                conn.send(b"".join(out))
             except OSError:
                 self._drop(conn)
 
@@ -166,7 +166,7 @@ class Worker:
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
         out = self._execute(kind, call_id, payload)
         try:
-            conn.send(frames.encode(out))
+            conn.send(out)
         except OSError:
             pass
 
