@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +45,7 @@ class WorkerProc:
     job_id: str = ""
     label: str = ""
     hello: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    gone: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     stopping: bool = False
 
     @property
@@ -141,9 +141,8 @@ class Agent:
             self._server.close()
         for w in list(self.workers.values()):
             self.stop_worker(w.id)
-        deadline = time.monotonic() + STOP_GRACE + KILL_GRACE + 2
-        while self.workers and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        if self.workers:
+            await asyncio.wait([w.gone for w in self.workers.values()], timeout=STOP_GRACE + KILL_GRACE + 2)
         for w in list(self.workers.values()):
             processes.signal_process(w.pid, signal.SIGKILL)
         if self.zygote is not None:
@@ -221,14 +220,10 @@ class Agent:
     async def _escalate(self, w: WorkerProc) -> None:
         for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, KILL_GRACE)):
             try:
-                await asyncio.wait_for(asyncio.shield(self._exited(w)), grace)
+                await asyncio.wait_for(asyncio.shield(w.gone), grace)
                 return
             except asyncio.TimeoutError:
                 processes.signal_process(w.pid, sig)
-
-    async def _exited(self, w: WorkerProc) -> None:
-        while w.id in self.workers:
-            await asyncio.sleep(0.02)
 
     async def _watch(self, w: WorkerProc) -> None:
         """Copies the worker's output to its log file and the owner; reports its exit."""
@@ -251,6 +246,7 @@ class Agent:
                 self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", partial.decode(errors="replace").splitlines())
         rc = await w.proc.wait()
         self.workers.pop(w.id, None)
+        w.gone.set_result(rc)
         if w in self.idle:
             self.idle.remove(w)
         if not w.hello.done():
