@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import os
 import signal
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import msgpack
 
-from yr_runtime.wire import frames, handshake
+from yr_runtime.wire import bodies, frames, handshake
 from yr_runtime.wire import session as sessions
 
 from . import processes
@@ -97,12 +96,8 @@ class ObjectStore:
 
 
 def _unlink_shm(body: bytes) -> None:
-    if body[:1] == b"\x01":
-        try:
-            n = int.from_bytes(body[1:5], "little")
-            os.unlink(json.loads(body[5:5 + n])["path"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    """Frees the shared-memory or spill file of a body the store drops."""
+    bodies.unlink_file(body)
 
 
 class Agent:

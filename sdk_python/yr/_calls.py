@@ -259,13 +259,13 @@ def _name_bad_argument(target: Target, call: _Call, err: SerializationError) -> 
     what = f"{target.class_name}.{call.name}" if call.kind == P.CALL else call.name.split(":")[0]
     for i, a in enumerate(call.args):
         try:
-            _serialization.dumps(a)
+            _serialization.discard(_serialization.dumps(a))   # frees the file of one that succeeds
         except SerializationError as e:
             return SerializationError(f"argument {i} of {what} ({type(a).__name__}) cannot be serialized: "
                                       f"{e.__cause__ or e}")
     for k, v in call.kwargs.items():
         try:
-            _serialization.dumps(v)
+            _serialization.discard(_serialization.dumps(v))
         except SerializationError as e:
             return SerializationError(f"keyword argument {k!r} of {what} ({type(v).__name__}) cannot be "
                                       f"serialized: {e.__cause__ or e}")

@@ -212,6 +212,8 @@ def init_driver(config) -> Runtime:
                 stop_temporary(temp)
             raise
         _rt = rt
+        _serialization.set_session(info.session_dir)
+        _serialization.ignore_file_size_signal()
         atexit.register(_finalize_at_exit)
         return rt
 
@@ -223,6 +225,7 @@ def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None
             return
         info = sessions.read_info(boot["session_dir"])
         _rt = Runtime(info, token, job_id, is_driver=False, instance_id=instance_id)
+        _serialization.set_session(info.session_dir)
 
 
 def finalize() -> None:
@@ -232,6 +235,7 @@ def finalize() -> None:
         if rt is None:
             return
         _was_finalized = True
+        _serialization.set_session(None)
     rt.close()
 
 

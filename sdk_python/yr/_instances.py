@@ -55,7 +55,7 @@ def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec
     except SerializationError:
         for i, a in enumerate(args):
             try:
-                _serialization.dumps(a)
+                _serialization.discard(_serialization.dumps(a))   # frees the file of one that succeeds
             except SerializationError as e:
                 raise SerializationError(f"argument {i} of {class_name}() ({type(a).__name__}) cannot be "
                                          f"serialized: {e.__cause__ or e}") from None

@@ -1,32 +1,37 @@
 """The only module that pickles. Values cross processes as frame bodies made here.
 
-Body layout: one flag byte, then
-- flag 0: a pickle (protocol 5) of the message;
-- flag 1: 4-byte length + JSON shared-memory descriptor, then the pickle, whose large
-  out-of-band buffers (>= SHM_THRESHOLD bytes) live in one shared-memory file.
-The receiver maps the file, unpickles with its buffers and unlinks it: numpy arrays and
-large bytes are read from the mapping without passing through the socket.
+Body layout (defined in yr_runtime.wire.bodies): a flag byte, then either a pickle
+(protocol 5) of the message, or a descriptor and a pickle whose large out-of-band buffers
+(>= SHM_THRESHOLD bytes) live in one shared-memory file. The receiver maps the file,
+unpickles with its buffers and unlinks it: numpy arrays and large bytes are read from the
+mapping without passing through the socket.
+When /dev/shm cannot take the buffers (full, or a file size limit), they spill to a file
+in the session directory with the same layout; failing that they travel inline if the
+body fits in a frame; failing that the one value fails with a SerializationError saying
+why and what to do. A value that does not fit never takes a process down.
 Plain values (builtins in small containers) use the C pickler; anything else cloudpickle,
 so classes and functions defined in a driver's __main__ travel by value.
 """
 from __future__ import annotations
 
+import errno
 import io
-import json
 import mmap
 import os
 import pickle
-import struct
+import signal
+import threading
 import uuid
 
 import cloudpickle
+from yr_runtime.wire import bodies
 
 from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
 MAX_INLINE = 256 << 20      # the frame limit (yr_runtime.wire.frames); buffers above 1 MiB do not count
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
-_LEN = struct.Struct("<I")
+_spill_dir: str | None = None   # <session>/spill of the runtime this process uses (set_session)
 _PLAIN = frozenset((int, float, str, bool, type(None), complex))
 
 
@@ -85,6 +90,23 @@ def _wrap_big(x, depth: int = 0):
 
 
 
+def set_session(session_dir) -> None:
+    """Tells the serializer the session directory of the runtime this process uses: values
+    that do not fit in /dev/shm spill under it. None (after finalize) disables spilling."""
+    global _spill_dir
+    _spill_dir = None if session_dir is None else bodies.spill_dir(session_dir)
+
+
+def ignore_file_size_signal() -> None:
+    """Under a file size limit (RLIMIT_FSIZE) SIGXFSZ kills a process that writes past it;
+    ignored, the write fails with EFBIG and the value takes its fallback. Python ignores it
+    already; a C++ program embedding Python does not. Only the default action is replaced
+    (a handler the program installed stays), and only the main thread may set handlers."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGXFSZ) == signal.SIG_DFL):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
 def dumps(msg, shm_prefix: str = "yr") -> bytes:
     """Serializes a message into a frame body; raises SerializationError naming the cause."""
     if _plain_call(msg) or _plain(msg):
@@ -104,8 +126,25 @@ def dumps(msg, shm_prefix: str = "yr") -> bytes:
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     if not buffers:
         return b"\x00" + out.getvalue()
-    desc = json.dumps(_write_shm(buffers, shm_prefix)).encode()
-    return b"\x01" + _LEN.pack(len(desc)) + desc + out.getvalue()
+    try:
+        desc = _write_buffers(buffers, shm_prefix)
+    except _NoRoom as e:
+        size = sum(b.raw().nbytes for b in buffers) + len(out.getbuffer())
+        if size <= MAX_INLINE - 64:
+            return dumps_inline(msg)   # rare: no file could take it, but a frame can
+        raise _no_room(msg, size, *e.args) from None
+    return bodies.mapped_header(desc) + out.getvalue()
+
+
+def dumps_inline(msg) -> bytes:
+    """Serializes a message into a body that holds everything itself (no file): for values
+    kept long by their receiver, such as saved state, which is loaded again on each restart."""
+    out = io.BytesIO()
+    try:
+        cloudpickle.Pickler(out, protocol=5).dump(_wrap_big(msg))
+    except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
+        raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
+    return b"\x00" + out.getvalue()
 
 
 def check_size(body: bytes, what: str) -> None:
@@ -117,21 +156,68 @@ def check_size(body: bytes, what: str) -> None:
 
 
 def loads(body: bytes):
-    """Inverse of dumps. A shared-memory file named in the body is unlinked once mapped."""
-    if body[:1] == b"\x00":
+    """Inverse of dumps. A shared-memory (or spill) file named in the body is unlinked once mapped."""
+    if body[:1] == b"\x00":   # bodies.INLINE, spelled as a constant: this runs for every result
         return pickle.loads(memoryview(body)[1:])
-    if body[:1] != b"\x01":
+    if body[:1] != bodies.MAPPED:
         raise SerializationError("frame body has an unknown format flag")
-    (n,) = _LEN.unpack_from(body, 1)
-    desc = json.loads(body[5:5 + n])
-    return pickle.loads(memoryview(body)[5 + n:], buffers=_map_shm(desc))
+    try:
+        desc, at = bodies.split_mapped(body)
+    except ValueError as e:
+        raise SerializationError(str(e)) from None
+    return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc))
 
 
-def _write_shm(buffers, prefix: str) -> dict:
-    """Writes the buffers into one new shared-memory file. write(2) fills tmpfs pages in the
-    kernel, which is faster than faulting them in one by one through a mapping."""
+class _NoRoom(Exception):
+    """No file could take the buffers; args: the OSError of /dev/shm, of the spill directory."""
+
+
+def _write_buffers(buffers, prefix: str) -> dict:
+    """Writes the buffers into one file: in /dev/shm, else (full, or over the file size
+    limit) a spill file in the session directory, mapped the same way by receivers."""
+    try:
+        return _write_shm(buffers, SHM_DIR, prefix)
+    except OSError as e:
+        shm_error = e
+    spill_error = None
+    if _spill_dir is not None:
+        try:
+            os.makedirs(_spill_dir, mode=0o700, exist_ok=True)
+            return _write_shm(buffers, _spill_dir, prefix)
+        except OSError as e:
+            spill_error = e
+    raise _NoRoom(shm_error, spill_error)
+
+
+def _no_room(msg, size: int, shm_error: OSError, spill_error: OSError | None) -> SerializationError:
+    try:
+        st = os.statvfs(SHM_DIR)
+        room = f"{st.f_blocks * st.f_frsize >> 20} MiB, {st.f_bavail * st.f_frsize >> 20} MiB free"
+    except OSError:
+        room = "size unknown"
+    spill = ("no runtime session to spill to" if spill_error is None and _spill_dir is None
+             else f"spilling to {_spill_dir} failed too: {_why(spill_error)}")
+    return SerializationError(
+        f"{_describe(msg)} needs {size >> 20} MiB for its large buffers, which did not fit in {SHM_DIR} "
+        f"({room}): {_why(shm_error)}; {spill}; and it is over the {MAX_INLINE >> 20} MiB inline limit. "
+        f"Enlarge {SHM_DIR} (Docker: --shm-size=2g), free space there or in the session directory, "
+        "raise the file size limit (ulimit -f), or send the data in smaller pieces")
+
+
+def _why(e: OSError | None) -> str:
+    if e is None:
+        return "no reason"
+    if e.errno == errno.EFBIG:
+        return f"{e.strerror} (the process file size limit, ulimit -f)"
+    return e.strerror or str(e)
+
+
+def _write_shm(buffers, directory: str, prefix: str) -> dict:
+    """Writes the buffers into one new file (write(2) fills tmpfs pages in the kernel, which
+    is faster than faulting them in one by one through a mapping). A failed write removes
+    the partial file and raises the OSError."""
     sizes = [b.raw().nbytes for b in buffers]
-    path = os.path.join(SHM_DIR, f"{prefix}-{uuid.uuid4().hex}")
+    path = os.path.join(directory, f"{prefix}-{uuid.uuid4().hex}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         for b in buffers:
@@ -167,13 +253,8 @@ def _map_shm(desc: dict) -> list[memoryview]:
 
 
 def discard(body: bytes) -> None:
-    """Frees the shared memory of a body that will never be loaded."""
-    if body[:1] == b"\x01":
-        (n,) = _LEN.unpack_from(body, 1)
-        try:
-            os.unlink(json.loads(body[5:5 + n])["path"])
-        except (OSError, ValueError, KeyError):
-            pass
+    """Frees the shared memory (or spill file) of a body that will never be loaded."""
+    bodies.unlink_file(body)
 
 
 def _describe(msg) -> str:

@@ -286,7 +286,11 @@ def save_state(timeout: float = 30) -> None:
     w = current
     if w is None or w.instance is None:
         raise YRRuntimeError("yr.save_state can only be called inside a method of an instance")
-    data = _serialization.dumps(w.host.save_state(w.instance))
+    # Inline, not in shared memory: the agent keeps it, and each restart loads it again.
+    data = _serialization.dumps_inline(w.host.save_state(w.instance))
+    if len(data) > _serialization.MAX_INLINE - 4096:
+        raise SerializationError(f"the saved state is {len(data) >> 20} MiB, over the "
+                                 f"{_serialization.MAX_INLINE >> 20} MiB a saved state may take")
     rt = _context.current()
     rt.agent.put_state(rt.instance_id, data, timeout)
 
@@ -353,6 +357,7 @@ def serve(host=None, boot: dict | None = None) -> None:
     """
     boot = boot or json.loads(os.environ[BOOTSTRAP_ENV])
     die_with_parent(int(boot.get("parent_pid") or 0))  # no worker outlives its agent
+    _serialization.ignore_file_size_signal()   # a value over `ulimit -f` fails, not the worker
     if host is not None and not isinstance(host, PythonHost):
         host = ForeignHost(host)
     Worker(host, boot).run()
