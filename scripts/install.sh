@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything a yr user needs on this machine: the Python package (with the `yr`
 # command), the C++ SDK (libyr, headers, CMake package) and the Java SDK jar (into the
-# local Maven repository). Safe to run again.
+# local Maven repository and the Python environment's share/yr/java). Safe to run again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -17,6 +17,16 @@ fi
 
 if [ -f sdk_java/pom.xml ]; then
   echo "== Java SDK"
-  mvn -q -B -f sdk_java/pom.xml -DskipTests install
+  # With its JUnit suite: this also fetches the test provider the test suite needs offline.
+  mvn -q -B -f sdk_java/pom.xml install
+  # Python workers run Java code with this jar when a class path lacks it. Linked into the
+  # environment's prefix (like the editable Python install, a rebuild is picked up), so the
+  # workers find it whatever HOME or Maven's local repository is.
+  prefix=$("$PYTHON" -c 'import sys; print(sys.prefix)')
+  mkdir -p "$prefix/share/yr/java"
+  ln -sfn "$root/sdk_java/target/yr-sdk-0.1.0.jar" "$prefix/share/yr/java/yr-sdk-0.1.0.jar"
+  # Everything the examples' Maven builds use, exec-maven-plugin included, so that
+  # `mvn -o ... exec:exec` (as the tests run it) works on a fresh machine.
+  mvn -q -B -f examples/java/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.8.1:go-offline
 fi
 echo "== yr is installed: try python examples/python/counter.py"

@@ -48,11 +48,28 @@ def _java_executable() -> str:
     return found
 
 
+def _installed_sdk_jar() -> list[str]:
+    """The SDK jar scripts/install.sh put into this environment's prefix, else the newest in
+    the user's local Maven repository. Not only $HOME: Maven's Java reads the home directory
+    from the password database, so with another HOME it installed under that one."""
+    found = glob.glob(os.path.join(sys.prefix, "share", "yr", "java", "yr-sdk-*.jar"))
+    for home in dict.fromkeys([os.path.expanduser("~"), _passwd_home()]):
+        m2 = os.path.join(home, ".m2", "repository", "org", "yuanrong", "yr-sdk")
+        found += sorted(glob.glob(os.path.join(m2, "*", "yr-sdk-*.jar")))[-1:]
+    return [j for j in found if os.path.exists(j)][:1]   # a link dangles after `mvn clean`
+
+
+def _passwd_home() -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):
+        return os.path.expanduser("~")
+
+
 def _fallback_jars() -> list[str]:
     """SDK and py4j jars for class paths that lack them (e.g. specs written by hand)."""
-    jars = [os.environ.get("YR_JAVA_SDK_JAR", "")]
-    m2 = os.path.expanduser("~/.m2/repository/org/yuanrong/yr-sdk")
-    jars += sorted(glob.glob(os.path.join(m2, "*", "yr-sdk-*.jar")))[-1:]
+    jars = [os.environ.get("YR_JAVA_SDK_JAR", ""), *_installed_sdk_jar()]
     import py4j
     for prefix in (sys.prefix, os.path.dirname(os.path.dirname(py4j.__file__))):
         jars += glob.glob(os.path.join(prefix, "share", "py4j", "py4j*.jar"))[:1]

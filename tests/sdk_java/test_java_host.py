@@ -1,5 +1,9 @@
 """yr._java_host.JavaHost on its own, as a Python worker uses it: one JVM per class path,
 Java values and errors, JVM death, shutdown. No runtime involved."""
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 from _java_support import NEEDS_JAVA
@@ -64,11 +68,17 @@ def test_a_dead_jvm_is_reported_and_replaced_for_functions(host, cp):
     assert host.call_function(spec(cp, "com.yrtest.Fns", function="zero", signature="()I"), [], {}) == 0
 
 
-def test_a_class_path_without_the_sdk_gets_the_installed_jars(host, programs):
-    # Only the user's classes: the host adds the SDK jar (~/.m2) and py4j's jar.
+def test_a_class_path_without_the_sdk_gets_the_installed_jars(host, programs, sdk, tmp_path, monkeypatch):
+    # Only the user's classes: the host adds the SDK jar scripts/install.sh linked into the
+    # environment and py4j's jar, whatever HOME is (an empty one has no ~/.m2).
+    monkeypatch.setenv("HOME", str(tmp_path))
     box = host.create_instance(spec(str(programs), "com.yrtest.Counter", constructor="<init>", signature="()V"),
                                [], {})
     assert host.call_method(box, "add#(I)I", [4], {}) == 4
+    (jvm,) = host._jvms.values()
+    classpath = jvm.proc.args[jvm.proc.args.index("-cp") + 1].split(os.pathsep)
+    installed = Path(sys.prefix, "share", "yr", "java", sdk.jar.name)
+    assert str(installed) in classpath and installed.resolve() == sdk.jar.resolve()
 
 
 def test_state_is_saved_and_restored(host, cp):
