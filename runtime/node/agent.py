@@ -260,7 +260,7 @@ class Agent:
 
     # ---- connections ----------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = frames.FrameDecoder(max_frame=frames.DEFAULT_MAX_FRAME)
+        decoder = frames.FrameDecoder(max_frame=frames.DEFAULT_MAX_FRAME, first_max=handshake.MAX_HELLO)
         worker: str | None = None   # the id of the worker on the other end, once it said hello
         authed = False
         try:

@@ -29,8 +29,10 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
         async def deny(request, context):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong yr session token")
-        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
-        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+        # Stream-request handlers: gRPC reads no request message for them, so an
+        # unauthenticated call is refused before its body (up to 512 MiB) is buffered.
+        self._deny_unary = grpc.stream_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.stream_stream_rpc_method_handler(deny)
 
     async def intercept_service(self, continuation, details):
         md = dict(details.invocation_metadata or ())

@@ -28,9 +28,12 @@ def encode(body: bytes) -> bytes:
 class FrameDecoder:
     """Turns a byte stream into frame bodies. `feed` returns the bodies completed so far."""
 
-    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME):
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, first_max: int | None = None):
+        """`first_max` limits the first frame alone (a connection's hello, read before the
+        peer is authenticated), so an unauthenticated peer cannot make us buffer more."""
         self._buf = bytearray()
-        self._max = max_frame
+        self._max = max_frame if first_max is None else first_max
+        self._next_max = max_frame
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
@@ -38,16 +41,19 @@ class FrameDecoder:
         out = []
         pos = 0
         end = len(buf)
+        limit = self._max
         while end - pos >= 4:
             (n,) = HEADER.unpack_from(buf, pos)
-            if n > self._max:
-                raise FrameTooLarge(f"frame of {n} bytes exceeds the limit of {self._max} bytes")
+            if n > limit:
+                raise FrameTooLarge(f"frame of {n} bytes exceeds the limit of {limit} bytes")
             if end - pos - 4 < n:
                 break
             out.append(bytes(buf[pos + 4:pos + 4 + n]))
             pos += 4 + n
+            limit = self._next_max
         if pos:
             del buf[:pos]
+            self._max = limit
         return out
 
     @property

@@ -1,14 +1,15 @@
 """The first frame on every yr connection: a magic tag and the session token.
 
 Nothing a peer sends is deserialized before its token has been checked here, in constant
-time. A connection whose first frame is not a valid hello is closed by the receiver.
+time. A connection whose first frame is not a valid hello is closed by the receiver, and
+one whose first frame announces more than MAX_HELLO bytes is closed before they are read.
 """
 from __future__ import annotations
 
 import hmac
 
 MAGIC = b"YR1\x00"
-MAX_HELLO = 256
+MAX_HELLO = 256   # a receiver reads no longer first frame: FrameDecoder(first_max=MAX_HELLO)
 
 
 class AuthError(PermissionError):

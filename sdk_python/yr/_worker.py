@@ -41,7 +41,7 @@ class _CallerConn:
     __slots__ = ("sock", "decoder", "authed", "lock")
 
     def __init__(self, sock):
-        self.sock, self.decoder, self.authed = sock, frames.FrameDecoder(), False
+        self.sock, self.decoder, self.authed = sock, frames.FrameDecoder(first_max=handshake.MAX_HELLO), False
         self.lock = threading.Lock()
 
     def send(self, data: bytes) -> None:

@@ -169,6 +169,38 @@ def test_worker_socket_refuses_unauthenticated_callers(driver):
     assert yr.get(e.ping.invoke()) == "pong"
 
 
+def _stream_a_huge_first_frame(path: str, limit: int = 32 << 20) -> int:
+    """Announces a 200 MiB first frame and streams its body until the peer closes (or
+    `limit` bytes went through); returns how many bytes the peer took."""
+    s = _raw_connect(path)
+    sent, chunk = 0, b"\0" * (1 << 16)
+    try:
+        s.sendall(frames.HEADER.pack(200 << 20))
+        while sent < limit:
+            sent += s.send(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return sent
+
+
+def test_no_socket_reads_a_big_first_frame_before_the_token(driver):
+    """The agent and a worker close a connection whose first frame (the hello, read before
+    the token is checked) announces more than a hello's size: what the client got through
+    is at most the sockets' buffers, not the 200 MiB announced."""
+    @yr.instance
+    class E:
+        def ping(self):
+            return "pong"
+    e = E.invoke()
+    assert yr.get(e.ping.invoke()) == "pong"
+    for path in (driver.info.agent_address, e._target.endpoint):
+        assert _stream_a_huge_first_frame(path) < 4 << 20, path
+    assert yr.get(e.ping.invoke()) == "pong"
+    assert yr.get(E.invoke().ping.invoke()) == "pong"
+
+
 def test_master_refuses_calls_without_the_token(daemon):
     channel = grpc.insecure_channel(daemon.info.master_address)
     stub = pbg.MasterStub(channel)
