@@ -114,6 +114,7 @@ class Agent:
         self._tasks: set[asyncio.Task] = set()
         self.zygote = processes.Zygote() if use_zygote else None
         self._early_hellos: dict[str, tuple] = {}
+        self._warming = 0   # warm workers being started (refill's tasks not yet finished)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -126,8 +127,11 @@ class Agent:
     def refill(self) -> None:
         if self._closing:
             return
-        starting = sum(1 for w in self.workers.values() if not w.instance_id and w not in self.idle)
-        for _ in range(self.warm_target - len(self.idle) - starting):
+        # Counted from the moment the start is decided, not once the worker is in
+        # self.workers: a fork still in flight must count, or overlapping refills (one per
+        # create answered from the pool) each start a whole pool.
+        for _ in range(self.warm_target - len(self.idle) - self._warming):
+            self._warming += 1
             self._spawn_task(self._start_warm())
 
     async def shutdown(self) -> None:
@@ -149,9 +153,11 @@ class Agent:
         try:
             w = await self._spawn("python")
             await asyncio.wait_for(asyncio.shield(w.hello), 60)
-        except (OSError, asyncio.TimeoutError) as e:
+        except (OSError, RuntimeError, asyncio.TimeoutError) as e:
             log.error("could not start a warm worker: %s", e)
             return
+        finally:
+            self._warming -= 1
         if not w.instance_id and w.id in self.workers and not self._closing:
             self.idle.append(w)
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -216,3 +217,52 @@ def test_runtime_serves_after_the_fuzzing(daemon, worker_endpoint):
             return "pong"
     assert yr.get(Ok.invoke().ping.invoke()) == "pong"
 
+
+
+@yr.instance
+class Brief:
+    def ping(self):
+        return "pong"
+
+
+def _warm_and_workers(d: Daemon, root) -> tuple[int, int]:
+    """`yr status`'s warm worker count and the number of live worker processes under root."""
+    status = subprocess.run([sys.executable, "-m", "yr_runtime.cli", "status", "-f", d.session_dir],
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    warm = int(status.stdout.split("warm workers ")[1].split()[0])
+    daemon = psutil.Process(d.proc.pid)
+    zygotes = {p.pid for p in daemon.children() if "yr._zygote" in " ".join(p.cmdline())}
+    workers = [p for p in daemon.children(recursive=True)   # forked by the zygote, or started
+               if p.pid not in zygotes and p.status() != psutil.STATUS_ZOMBIE]
+    return warm, len(workers)
+
+
+def test_the_warm_pool_stays_at_its_target_after_many_quick_creates(tmp_path):
+    """Creates answered from the warm pool each refill it a moment later; refills that overlap
+    (workers still forking) must not each start a full pool (it grew to 37 for a target of 2)."""
+    root = tmp_path / "s"
+    d = Daemon("--warm", "2", root=root)
+    yr.init(d.config())
+    try:
+        small = yr.InvokeOptions(cpu=1, memory=1)   # the creates outrun the terminates: keep them all placeable
+        for i in range(300):
+            h = Brief.options(small).invoke()
+            if i % 50 == 0:
+                assert yr.get(h.ping.invoke(), timeout=60) == "pong"
+            h.terminate()
+        deadline = time.monotonic() + 60   # not a speed bound: only "settles, does not grow"
+        while (counts := _warm_and_workers(d, root))[0] != 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert counts[0] <= 3, counts
+        # A terminate can overtake its create (two gRPC calls) and leave that instance alive
+        # until the driver finishes: the worker processes are counted after finalize.
+        yr.finalize()
+        deadline = time.monotonic() + 60
+        while (counts := _warm_and_workers(d, root))[1] > 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert counts[0] <= 3 and counts[1] <= 3, counts
+    finally:
+        yr.finalize()
+        d.stop()
+    assert wait_no_runtime_processes(10, root=str(root)) == []
