@@ -29,7 +29,8 @@ def init(conf: Config | None = None) -> ClientInfo:
 
 def finalize() -> None:
     """Terminates this driver's instances, frees its objects and stops a temporary runtime.
-    Does nothing if yr is not initialized."""
+    Does nothing if yr is not initialized; raises InitError inside a worker (only a driver
+    may finalize)."""
     _context.finalize()
 
 

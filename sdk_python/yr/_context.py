@@ -229,8 +229,13 @@ def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None
 
 
 def finalize() -> None:
+    """Closes the driver's runtime. Refused in a worker: its runtime belongs to the instance
+    it runs (closing it would break every later call on that instance)."""
     global _rt, _was_finalized
     with _rt_lock:
+        if _rt is not None and not _rt.is_driver:
+            raise InitError("yr.finalize() may only be called by a driver, not inside an instance's or "
+                            "function's worker (the driver's yr.finalize() ends it)")
         rt, _rt = _rt, None
         if rt is None:
             return

@@ -121,3 +121,34 @@ def test_bad_server_address_is_a_clear_error():
     with pytest.raises(yr.InitError, match="server_address"):
         yr.init(yr.Config(server_address="/nonexistent/session"))
     assert not yr.is_initialized()
+
+
+@yr.instance
+class Finalizer:
+    def __init__(self):
+        self.n = 0
+
+    def finalize_here(self):
+        yr.finalize()
+
+    def add(self, k):
+        self.n += k
+        return self.n
+
+
+@yr.invoke
+def finalize_in_a_function():
+    yr.finalize()
+
+
+def test_finalize_inside_a_worker_is_refused_and_the_worker_keeps_serving(driver):
+    f = Finalizer.invoke()
+    assert yr.get(f.add.invoke(1)) == 1
+    for _ in range(2):
+        with pytest.raises(yr.YRInvokeError, match=r"yr.finalize\(\) may only be called by a driver") as info:
+            yr.get(f.finalize_here.invoke())
+        assert isinstance(info.value.cause, yr.InitError)
+    assert yr.get(f.add.invoke(2)) == 3   # the instance and its worker's runtime still work
+    with pytest.raises(yr.YRInvokeError, match="may only be called by a driver"):
+        yr.get(finalize_in_a_function.invoke())
+    assert yr.get(yr.put("driver still initialized")) == "driver still initialized"
