@@ -219,14 +219,27 @@ def test_runtime_serves_after_the_fuzzing(daemon, worker_endpoint):
 
 
 
+
+QUICK_CREATES = """
+import sys, yr
 @yr.instance
 class Brief:
     def ping(self):
         return "pong"
+yr.init(yr.Config(server_address=sys.argv[1]))
+small = yr.InvokeOptions(cpu=1, memory=1)   # the creates outrun the terminates: keep them all placeable
+for i in range(300):
+    h = Brief.options(small).invoke()
+    if i % 50 == 0:
+        assert yr.get(h.ping.invoke(), timeout=60) == "pong"
+    h.terminate()
+print("created", flush=True)
+sys.stdin.readline()   # finalizes at exit
+"""
 
 
-def _warm_and_workers(d: Daemon, root) -> tuple[int, int]:
-    """`yr status`'s warm worker count and the number of live worker processes under root."""
+def _warm_and_workers(d: Daemon) -> tuple[int, int]:
+    """`yr status`'s warm worker count and the number of live worker processes of d."""
     status = subprocess.run([sys.executable, "-m", "yr_runtime.cli", "status", "-f", d.session_dir],
                             capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
@@ -238,31 +251,35 @@ def _warm_and_workers(d: Daemon, root) -> tuple[int, int]:
     return warm, len(workers)
 
 
+def _wait_until(probe, done, timeout: float = 60):
+    """Polls probe() until done(result); not a speed bound, only "settles, does not grow"."""
+    deadline = time.monotonic() + timeout
+    while not done(result := probe()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return result
+
+
 def test_the_warm_pool_stays_at_its_target_after_many_quick_creates(tmp_path):
     """Creates answered from the warm pool each refill it a moment later; refills that overlap
-    (workers still forking) must not each start a full pool (it grew to 37 for a target of 2)."""
+    (workers still forking) must not each start a whole pool (it grew to 37 for a target of 2)."""
     root = tmp_path / "s"
     d = Daemon("--warm", "2", root=root)
-    yr.init(d.config())
+    script = tmp_path / "quick.py"
+    script.write_text(QUICK_CREATES)
+    driver = subprocess.Popen([sys.executable, str(script), d.session_dir], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
-        small = yr.InvokeOptions(cpu=1, memory=1)   # the creates outrun the terminates: keep them all placeable
-        for i in range(300):
-            h = Brief.options(small).invoke()
-            if i % 50 == 0:
-                assert yr.get(h.ping.invoke(), timeout=60) == "pong"
-            h.terminate()
-        deadline = time.monotonic() + 60   # not a speed bound: only "settles, does not grow"
-        while (counts := _warm_and_workers(d, root))[0] != 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        assert driver.stdout.readline() == "created\n"
+        counts = _wait_until(lambda: _warm_and_workers(d), lambda c: c[0] == 2)
         assert counts[0] <= 3, counts
         # A terminate can overtake its create (two gRPC calls) and leave that instance alive
-        # until the driver finishes: the worker processes are counted after finalize.
-        yr.finalize()
-        deadline = time.monotonic() + 60
-        while (counts := _warm_and_workers(d, root))[1] > 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        # until its driver finishes: the worker processes are counted after it exits.
+        driver.communicate("\n", timeout=60)
+        counts = _wait_until(lambda: _warm_and_workers(d), lambda c: c[1] <= 2)
         assert counts[0] <= 3 and counts[1] <= 3, counts
     finally:
-        yr.finalize()
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
         d.stop()
     assert wait_no_runtime_processes(10, root=str(root)) == []
