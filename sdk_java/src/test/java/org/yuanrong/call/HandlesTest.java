@@ -26,7 +26,8 @@ class HandlesTest {
 
     @Test
     void handlesAndRefsInsideCollectionsToo() throws YRException {
-        List<?> back = (List<?>) roundTrip(List.of(new InstanceHandler("h1"), List.of(new ObjectRef<Object>("r2", null))));
+        Object nested = List.of(new InstanceHandler("h1"), List.of(new ObjectRef<Object>("r2", null)));
+        List<?> back = (List<?>) roundTrip(nested);
         assertInstanceOf(InstanceHandler.class, back.get(0));
         assertInstanceOf(ObjectRef.class, ((List<?>) back.get(1)).get(0));
     }

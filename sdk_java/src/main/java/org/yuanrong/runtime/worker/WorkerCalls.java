@@ -50,7 +50,8 @@ public final class WorkerCalls implements HostCalls {
             return Answer.ok(dispatch(op, args));
         } catch (InvocationTargetException e) {
             Throwable t = e.getCause() == null ? e : e.getCause();
-            return Answer.error(YRException.ERR_USER_FUNCTION_EXCEPTION, t.getClass().getName(), t.getMessage(), stack(t));
+            return Answer.error(YRException.ERR_USER_FUNCTION_EXCEPTION, t.getClass().getName(), t.getMessage(),
+                    stack(t));
         } catch (YRException e) {
             return Answer.error(e.getErrorCode(), YRException.class.getName(), e.getErrorMessage(), stack(e));
         } catch (Throwable t) {
