@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.yuanrong.Config;
 import org.yuanrong.call.FunctionHandler;
+import org.yuanrong.call.Handles;
 import org.yuanrong.call.InstanceCreator;
 import org.yuanrong.call.VoidFunctionHandler;
 import org.yuanrong.exception.YRException;
@@ -22,10 +23,10 @@ import org.yuanrong.function.YRFuncVoid2;
 import org.yuanrong.function.YRFuncVoid3;
 import org.yuanrong.function.YRFuncVoid4;
 import org.yuanrong.function.YRFuncVoid5;
-import org.yuanrong.runtime.bridge.Convert;
 import org.yuanrong.runtime.bridge.FuncMeta;
 import org.yuanrong.runtime.bridge.Link;
 import org.yuanrong.runtime.client.ObjectRef;
+import org.yuanrong.runtime.client.ObjectStore;
 import org.yuanrong.storage.WaitResult;
 
 /**
@@ -46,7 +47,7 @@ import org.yuanrong.storage.WaitResult;
  */
 public final class YR {
     /** Timeout of {@code YR.get(ref)} without one, as in openYuanrong. */
-    public static final int DEFAULT_GET_TIMEOUT_SEC = 300;
+    public static final int DEFAULT_GET_TIMEOUT_SEC = ObjectStore.DEFAULT_GET_TIMEOUT_SEC;
 
     private YR() {
     }
@@ -69,7 +70,7 @@ public final class YR {
         if (link != null) {
             throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "Cannot init YR twice");
         }
-        link = Link.startDriver(config);
+        link = Link.startDriver(config, Handles.TYPES);
         Map<String, Object> cfg = new LinkedHashMap<>();
         if (!config.fullServerAddress().isEmpty()) {
             cfg.put("server_address", config.fullServerAddress());
@@ -211,14 +212,6 @@ public final class YR {
         return new VoidFunctionHandler(staticMeta(f));
     }
 
-    private static double timeout(int timeoutSec) throws YRException {
-        if (timeoutSec < -1) {
-            throw new YRException(YRException.ERR_PARAM_INVALID,
-                    "timeoutSec must be -1 (wait forever) or >= 0, got " + timeoutSec);
-        }
-        return timeoutSec;
-    }
-
     /** {@code get(ref, 300)}. */
     public static <T> T get(ObjectRef<T> ref) throws YRException {
         return get(ref, DEFAULT_GET_TIMEOUT_SEC);
@@ -231,27 +224,14 @@ public final class YR {
      * @throws YRException 4005 on timeout; 2002 if the remote code threw (its class name
      *     and message are in the message); 1007 if the instance died or was terminated
      */
-    @SuppressWarnings("unchecked")
     public static <T> T get(ObjectRef<T> ref, int timeoutSec) throws YRException {
-        if (ref == null) {
-            throw new YRException(YRException.ERR_PARAM_INVALID, "ref is null");
-        }
-        Object v = Link.require().call("get", ref, timeout(timeoutSec));
-        return (T) Convert.to(v, ref.getType());
+        return ObjectStore.get(ref, timeoutSec);
     }
 
     /** Waits for all values (one timeout for the whole list). */
     @SuppressWarnings("rawtypes")
     public static List<Object> get(List<? extends ObjectRef> refs, int timeoutSec) throws YRException {
-        if (refs == null || refs.isEmpty()) {
-            throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
-        }
-        List<?> values = (List<?>) Link.require().call("get", refs, timeout(timeoutSec));
-        List<Object> out = new ArrayList<>(values.size());
-        for (int i = 0; i < values.size(); i++) {
-            out.add(Convert.to(values.get(i), refs.get(i).getType()));
-        }
-        return out;
+        return ObjectStore.getAll(refs, timeoutSec);
     }
 
     /**
@@ -260,18 +240,7 @@ public final class YR {
      */
     @SuppressWarnings("rawtypes")
     public static WaitResult wait(List<? extends ObjectRef> refs, int waitNum, int timeoutSec) throws YRException {
-        if (refs == null || refs.isEmpty()) {
-            throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
-        }
-        if (waitNum <= 0 || waitNum > refs.size()) {
-            throw new YRException(YRException.ERR_PARAM_INVALID,
-                    "waitNum must be in [1, " + refs.size() + "], got " + waitNum);
-        }
-        List<?> readyIdx = (List<?>) Link.require().call("wait", refs, waitNum, timeout(timeoutSec));
-        boolean[] isReady = new boolean[refs.size()];
-        for (Object i : readyIdx) {
-            isReady[((Number) i).intValue()] = true;
-        }
+        boolean[] isReady = ObjectStore.ready(refs, waitNum, timeoutSec);
         List<ObjectRef> r = new ArrayList<>();
         List<ObjectRef> u = new ArrayList<>();
         for (int i = 0; i < refs.size(); i++) {
@@ -286,10 +255,6 @@ public final class YR {
      * @throws IllegalArgumentException if obj is an ObjectRef
      */
     public static <T> ObjectRef<T> put(T obj) throws YRException {
-        if (obj instanceof ObjectRef) {
-            throw new IllegalArgumentException("YR.put does not take an ObjectRef");
-        }
-        ObjectRef<?> ref = (ObjectRef<?>) Link.require().call("put", obj);
-        return ref.withType(obj == null ? null : obj.getClass());
+        return ObjectStore.put(obj);
     }
 }

@@ -2,7 +2,6 @@ package org.yuanrong.call;
 
 import org.yuanrong.InvokeOptions;
 import org.yuanrong.exception.YRException;
-import org.yuanrong.runtime.bridge.Calls;
 import org.yuanrong.runtime.bridge.FuncMeta;
 import org.yuanrong.runtime.client.ObjectRef;
 

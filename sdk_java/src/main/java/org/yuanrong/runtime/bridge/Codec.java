@@ -9,9 +9,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.yuanrong.call.InstanceHandler;
 import org.yuanrong.exception.YRException;
-import org.yuanrong.runtime.client.ObjectRef;
 
 /**
  * The neutral value encoding that crosses py4j (one byte[] per call each way), twin of
@@ -24,10 +22,43 @@ import org.yuanrong.runtime.client.ObjectRef;
  * </pre>
  *
  * H and R carry the id of an opaque Python object kept in the registry of the Python end
- * of the link; the Java side holds only the id.
+ * of the link; the Java side holds only the id, in an InstanceHandler or ObjectRef. Those
+ * types live above the bridge: the codec reaches them through the {@link RemoteTypes} the
+ * link registered at its start.
  */
 public final class Codec {
+    /** Tag of an instance handle. */
+    public static final char HANDLE = 'H';
+    /** Tag of an object ref. */
+    public static final char REF = 'R';
+
+    /** Before a link starts, no value is a handle or ref, and none can be decoded. */
+    private static final RemoteTypes NO_REMOTES = new RemoteTypes() {
+        @Override
+        public char tagOf(Object value) {
+            return 0;
+        }
+
+        @Override
+        public String idOf(Object value) {
+            throw new IllegalStateException("no remote types registered");
+        }
+
+        @Override
+        public Object make(char tag, String id) throws YRException {
+            throw new YRException(YRException.ERR_COMMUNICATION,
+                    "a handle or ref arrived before a link was started (no RemoteTypes registered)");
+        }
+    };
+
+    private static volatile RemoteTypes remotes = NO_REMOTES;
+
     private Codec() {
+    }
+
+    /** Registers the handle and ref types (done by Link at its start; idempotent). */
+    public static void register(RemoteTypes types) {
+        remotes = types;
     }
 
     public static byte[] encode(Object value) throws YRException {
@@ -86,12 +117,8 @@ public final class Codec {
         } else if (v instanceof byte[]) {
             out.tag('B');
             out.blob((byte[]) v);
-        } else if (v instanceof InstanceHandler) {
-            out.tag('H');
-            out.blob(((InstanceHandler) v).getId().getBytes(StandardCharsets.UTF_8));
-        } else if (v instanceof ObjectRef) {
-            out.tag('R');
-            out.blob(((ObjectRef<?>) v).getId().getBytes(StandardCharsets.UTF_8));
+        } else if (writeRemote(out, v)) {
+            // a handle or ref, written as H or R with its id
         } else if (v.getClass().isArray()) {
             int n = Array.getLength(v);
             out.tag('L');
@@ -121,6 +148,18 @@ public final class Codec {
                     + v.getClass().getName() + " cannot cross languages; use primitives, "
                     + "String, arrays, List, Map, InstanceHandler or ObjectRef");
         }
+    }
+
+    /** Writes v as H or R if the registered types say it is a handle or ref. */
+    private static boolean writeRemote(Out out, Object v) {
+        RemoteTypes types = remotes;
+        char tag = types.tagOf(v);
+        if (tag == 0) {
+            return false;
+        }
+        out.tag(tag);
+        out.blob(types.idOf(v).getBytes(StandardCharsets.UTF_8));
+        return true;
     }
 
     private static String str(ByteBuffer in) {
@@ -171,10 +210,9 @@ public final class Codec {
                 }
                 return map;
             }
-            case 'H':
-                return new InstanceHandler(str(in));
-            case 'R':
-                return new ObjectRef<Object>(str(in), null);
+            case HANDLE:
+            case REF:
+                return remotes.make(tag, str(in));
             default:
                 throw new YRException(YRException.ERR_COMMUNICATION, "bad value tag " + (int) tag);
         }

@@ -1,7 +1,6 @@
 package org.yuanrong.runtime.bridge;
 
 import java.net.InetAddress;
-import org.yuanrong.runtime.worker.WorkerCalls;
 
 /**
  * The py4j entry point of a JVM, called by the Python end of its link: first
@@ -11,9 +10,9 @@ import org.yuanrong.runtime.worker.WorkerCalls;
  */
 public class JavaEntry {
     private final Link link;
-    private final WorkerCalls worker;
+    private final HostCalls worker;
 
-    JavaEntry(Link link, WorkerCalls worker) {
+    JavaEntry(Link link, HostCalls worker) {
         this.link = link;
         this.worker = worker;
     }
@@ -33,7 +32,7 @@ public class JavaEntry {
     /** Worker operations; answers {"ok": value} or {"err": [code, class, message, stack]}. */
     public byte[] call(String op, byte[] payload) {
         if (worker == null) {
-            return WorkerCalls.error(1001, "java.lang.IllegalStateException", "not a worker JVM", "");
+            return Answer.error(1001, "java.lang.IllegalStateException", "not a worker JVM", "");
         }
         return worker.call(op, payload);
     }

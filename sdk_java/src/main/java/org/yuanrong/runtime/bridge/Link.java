@@ -21,7 +21,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.yuanrong.Config;
 import org.yuanrong.exception.YRException;
-import org.yuanrong.runtime.worker.WorkerCalls;
 import javax.net.SocketFactory;
 import py4j.CallbackClient;
 import py4j.GatewayServer;
@@ -105,7 +104,7 @@ public final class Link {
      * client gets no idle-connection cleaner (minConnectionTime 0): its executor thread
      * would not be a daemon.
      */
-    private void listen(String token, WorkerCalls calls) throws YRException {
+    private void listen(String token, HostCalls calls) throws YRException {
         InetAddress lo = InetAddress.getLoopbackAddress();
         server = new GatewayServer.GatewayServerBuilder(new JavaEntry(this, calls))
                 .javaPort(0).javaAddress(lo)
@@ -125,16 +124,25 @@ public final class Link {
         }
     }
 
-    /** Worker JVM: listen and wait for the Python host to attach (see JavaWorkerMain). */
-    public static synchronized Link startWorker(String token) throws YRException {
+    /**
+     * Worker JVM: listen and wait for the Python host to attach (see JavaWorkerMain); the
+     * host's calls go to {@code calls}, handles and refs decode to {@code types}.
+     */
+    public static synchronized Link startWorker(String token, HostCalls calls, RemoteTypes types)
+            throws YRException {
+        Codec.register(types);
         Link link = new Link(true);
-        link.listen(token, new WorkerCalls());
+        link.listen(token, calls);
         current = link;
         return link;
     }
 
-    /** Driver: listen, start the Python bridge process and wait until it attaches. */
-    public static synchronized Link startDriver(Config config) throws YRException {
+    /**
+     * Driver: listen, start the Python bridge process and wait until it attaches; handles
+     * and refs decode to {@code types}.
+     */
+    public static synchronized Link startDriver(Config config, RemoteTypes types) throws YRException {
+        Codec.register(types);
         Link link = new Link(false);
         String token = newToken();
         link.listen(token, null);
@@ -210,22 +218,7 @@ public final class Link {
             throw new YRException(YRException.ERR_COMMUNICATION,
                     "lost the link to the Python bridge during " + op + ": " + e.getMessage(), e);
         }
-        return unwrap(Codec.decode(answer));
-    }
-
-    static Object unwrap(Object answer) throws YRException {
-        if (!(answer instanceof Map)) {
-            throw new YRException(YRException.ERR_COMMUNICATION, "malformed answer from the Python bridge");
-        }
-        Map<?, ?> m = (Map<?, ?>) answer;
-        if (!m.containsKey("err")) {
-            return m.get("ok");
-        }
-        List<?> err = (List<?>) m.get("err");
-        int code = ((Number) err.get(0)).intValue();
-        String cls = (String) err.get(1);  // set by the Python end for Java user exceptions only
-        String msg = String.valueOf(err.get(2));
-        throw new YRException(code, msg, cls, null);
+        return Answer.unwrap(Codec.decode(answer));
     }
 
     /** Called (via the Cleaner) when a Java handle or ref is unreachable. */

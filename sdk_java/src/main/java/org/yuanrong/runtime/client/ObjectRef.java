@@ -1,7 +1,6 @@
 package org.yuanrong.runtime.client;
 
 import java.lang.reflect.Type;
-import org.yuanrong.api.YR;
 import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.bridge.Convert;
 import org.yuanrong.runtime.bridge.Link;
@@ -48,17 +47,18 @@ public class ObjectRef<T> {
 
     /** {@code YR.get(this, 300)}. */
     public T get() throws YRException {
-        return YR.get(this, YR.DEFAULT_GET_TIMEOUT_SEC);
+        return ObjectStore.get(this, ObjectStore.DEFAULT_GET_TIMEOUT_SEC);
     }
 
+    /** {@code YR.get(this, timeoutSec)}. */
     public T get(int timeoutSec) throws YRException {
-        return YR.get(this, timeoutSec);
+        return ObjectStore.get(this, timeoutSec);
     }
 
     /** Gets the value converted to {@code cls}. */
     @SuppressWarnings("unchecked")
     public <U> U get(Class<U> cls) throws YRException {
-        return (U) Convert.to(YR.get(this, YR.DEFAULT_GET_TIMEOUT_SEC), cls);
+        return (U) Convert.to(ObjectStore.get(this, ObjectStore.DEFAULT_GET_TIMEOUT_SEC), cls);
     }
 
     @Override

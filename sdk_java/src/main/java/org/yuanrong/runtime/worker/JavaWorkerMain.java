@@ -1,6 +1,7 @@
 package org.yuanrong.runtime.worker;
 
 import java.io.IOException;
+import org.yuanrong.call.Handles;
 import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.bridge.Link;
 
@@ -22,7 +23,7 @@ public final class JavaWorkerMain {
             System.err.println("JavaWorkerMain is started by the yr runtime (YR_PY4J_TOKEN is not set)");
             System.exit(2);
         }
-        Link link = Link.startWorker(token);
+        Link link = Link.startWorker(token, new WorkerCalls(), Handles.TYPES);
         System.out.println(PORT_LINE + link.port());
         System.out.flush();
         try {

@@ -9,16 +9,17 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Type;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.bridge.Answer;
 import org.yuanrong.runtime.bridge.Codec;
 import org.yuanrong.runtime.bridge.Convert;
 import org.yuanrong.runtime.bridge.FuncMeta;
+import org.yuanrong.runtime.bridge.HostCalls;
 
 /**
  * Runs user code in a worker JVM for the Python host (yr._java_host.JavaHost).
@@ -37,34 +38,24 @@ import org.yuanrong.runtime.bridge.FuncMeta;
  * name and descriptor and cached; without a descriptor the name must be unambiguous for
  * the argument count.
  */
-public final class WorkerCalls {
+public final class WorkerCalls implements HostCalls {
     private final Map<String, Object> instances = new ConcurrentHashMap<>();
     private final Map<String, Executable> members = new ConcurrentHashMap<>();
     private final AtomicLong nextId = new AtomicLong(1);
 
+    @Override
     public byte[] call(String op, byte[] payload) {
         try {
             List<?> args = (List<?>) Codec.decode(payload);
-            Map<String, Object> ok = new LinkedHashMap<>();
-            ok.put("ok", dispatch(op, args));
-            return Codec.encode(ok);
+            return Answer.ok(dispatch(op, args));
         } catch (InvocationTargetException e) {
             Throwable t = e.getCause() == null ? e : e.getCause();
-            return error(YRException.ERR_USER_FUNCTION_EXCEPTION, t.getClass().getName(), t.getMessage(), stack(t));
+            return Answer.error(YRException.ERR_USER_FUNCTION_EXCEPTION, t.getClass().getName(), t.getMessage(),
+                    stack(t));
         } catch (YRException e) {
-            return error(e.getErrorCode(), YRException.class.getName(), e.getErrorMessage(), stack(e));
+            return Answer.error(e.getErrorCode(), YRException.class.getName(), e.getErrorMessage(), stack(e));
         } catch (Throwable t) {
-            return error(YRException.ERR_PARAM_INVALID, t.getClass().getName(), t.getMessage(), stack(t));
-        }
-    }
-
-    public static byte[] error(int code, String cls, String message, String stack) {
-        Map<String, Object> err = new LinkedHashMap<>();
-        err.put("err", Arrays.asList(code, cls, message == null ? "" : message, stack));
-        try {
-            return Codec.encode(err);
-        } catch (YRException e) {
-            throw new IllegalStateException(e);
+            return Answer.error(YRException.ERR_PARAM_INVALID, t.getClass().getName(), t.getMessage(), stack(t));
         }
     }
 

@@ -11,9 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.yuanrong.call.InstanceHandler;
 import org.yuanrong.exception.YRException;
-import org.yuanrong.runtime.client.ObjectRef;
 
 class CodecTest {
     private static Object roundTrip(Object v) throws YRException {
@@ -61,12 +59,34 @@ class CodecTest {
         assertEquals(List.of("z", 7), List.copyOf(((Map<?, ?>) roundTrip(m)).keySet()));
     }
 
+    /** A handle or ref of the layers above, as far as the codec is concerned: a tag and an id. */
+    private record Remote(char tag, String id) {
+    }
+
+    /** The registered types decide what is a handle or ref, both ways (see RemoteTypes). */
+    private static final RemoteTypes REMOTES = new RemoteTypes() {
+        @Override
+        public char tagOf(Object value) {
+            return value instanceof Remote ? ((Remote) value).tag() : 0;
+        }
+
+        @Override
+        public String idOf(Object value) {
+            return ((Remote) value).id();
+        }
+
+        @Override
+        public Object make(char tag, String id) {
+            return new Remote(tag, id);
+        }
+    };
+
     @Test
-    void handlesAndRefsTravelAsIds() throws YRException {
-        InstanceHandler h = (InstanceHandler) roundTrip(new InstanceHandler("h12"));
-        assertEquals("h12", h.getId());
-        ObjectRef<?> r = (ObjectRef<?>) roundTrip(new ObjectRef<Object>("r3", null));
-        assertEquals("r3", r.getId());
+    void handlesAndRefsTravelAsTaggedIdsOfTheRegisteredTypes() throws YRException {
+        Codec.register(REMOTES);
+        assertArrayEquals(new byte[] {'H', 0, 0, 0, 2, 'h', '1'}, Codec.encode(new Remote(Codec.HANDLE, "h1")));
+        assertEquals(new Remote(Codec.REF, "r3"), roundTrip(new Remote(Codec.REF, "r3")));
+        assertEquals(List.of(new Remote(Codec.HANDLE, "h12")), roundTrip(List.of(new Remote(Codec.HANDLE, "h12"))));
     }
 
     @Test

@@ -1,15 +1,16 @@
-package org.yuanrong.runtime.bridge;
+package org.yuanrong.call;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.yuanrong.InvokeOptions;
-import org.yuanrong.call.InstanceHandler;
 import org.yuanrong.exception.YRException;
+import org.yuanrong.runtime.bridge.FuncMeta;
+import org.yuanrong.runtime.bridge.Link;
 import org.yuanrong.runtime.client.ObjectRef;
 
-/** Turns the SDK's handler calls into yr._bridge calls (specs and option maps of docs/bridge.md). */
-public final class Calls {
+/** Turns the handlers' invokes into yr._bridge calls (specs and option maps of docs/bridge.md). */
+final class Calls {
     private Calls() {
     }
 
@@ -26,7 +27,7 @@ public final class Calls {
     }
 
     /** The bridge's options dict; only what is set (cpu and memory always: their defaults are explicit). */
-    public static Map<String, Object> optionsMap(InvokeOptions o, String name, String ns) {
+    static Map<String, Object> optionsMap(InvokeOptions o, String name, String ns) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cpu", o.getCpu());
         m.put("memory", o.getMemory());
@@ -66,15 +67,15 @@ public final class Calls {
         return spec;
     }
 
-    public static InstanceHandler createInstance(FuncMeta meta, Object[] args, InvokeOptions o,
-                                                 String name, String ns) throws YRException {
+    static InstanceHandler createInstance(FuncMeta meta, Object[] args, InvokeOptions o,
+                                          String name, String ns) throws YRException {
         checkArgs(meta, args);
         Link link = Link.require();
         return (InstanceHandler) link.call("create_instance", spec(meta), argList(args), optionsMap(o, name, ns));
     }
 
-    public static <R> ObjectRef<R> invokeMethod(InstanceHandler h, FuncMeta meta, Object[] args,
-                                                InvokeOptions o) throws YRException {
+    static <R> ObjectRef<R> invokeMethod(InstanceHandler h, FuncMeta meta, Object[] args,
+                                         InvokeOptions o) throws YRException {
         checkArgs(meta, args);
         Link link = Link.require();
         ObjectRef<?> ref = (ObjectRef<?>) link.call("invoke_method", h, meta.qualifiedMethod(), argList(args),
@@ -82,7 +83,7 @@ public final class Calls {
         return ref.withType(meta.genericReturnType());
     }
 
-    public static <R> ObjectRef<R> invokeFunction(FuncMeta meta, Object[] args, InvokeOptions o)
+    static <R> ObjectRef<R> invokeFunction(FuncMeta meta, Object[] args, InvokeOptions o)
             throws YRException {
         checkArgs(meta, args);
         Link link = Link.require();
