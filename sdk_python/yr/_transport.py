@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from yr_runtime.wire import frames, handshake
+from yr_runtime.wire import address, frames, handshake
 
 from .exceptions import RuntimeUnavailableError
 
@@ -86,17 +86,20 @@ def flush_all() -> None:
 
 
 class Connection:
-    def __init__(self, path: str, token: bytes, on_frames, on_close, name: str, connect_timeout: float = 10.0):
+    def __init__(self, peer: "str | socket.socket", token: bytes, on_frames, on_close, name: str,
+                 connect_timeout: float = 10.0):
+        """`peer` is an address (unix:, tcp:, mem: or a bare socket path: see
+        yr_runtime.wire.address) or an already connected stream socket; the connection
+        works the same over any of them."""
         self.name = name
         self._on_frames, self._on_close = on_frames, on_close
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(connect_timeout)
-        try:
-            self._sock.connect(path)
-        except OSError as e:
-            self._sock.close()
-            raise RuntimeUnavailableError(f"cannot connect to {name} at {path}: {e}") from e
-        self._sock.settimeout(None)
+        if isinstance(peer, socket.socket):
+            self._sock = peer
+        else:
+            try:
+                self._sock = address.dial(peer, connect_timeout)
+            except OSError as e:
+                raise RuntimeUnavailableError(f"cannot connect to {name} at {peer}: {e}") from e
         self._send_lock = threading.Lock()
         self._out: list[bytes] = []
         self._out_bytes = 0

@@ -12,13 +12,12 @@ import json
 import os
 from os import sched_yield as _sched_yield
 import selectors
-import socket
 import sys
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from yr_runtime.wire import frames, handshake
+from yr_runtime.wire import address, frames, handshake
 from yr_runtime.wire.lifetime import die_with_parent
 from yr_runtime.wire.session import socket_dir
 
@@ -54,7 +53,7 @@ class Worker:
         self.host = host
         self.boot = boot
         self.token = (open(os.path.join(boot["session_dir"], "token"), "rb").read().strip())
-        self.endpoint = str(socket_dir(boot["session_dir"]) / f"w-{boot['worker_id']}.sock")
+        self.endpoint = address.unix(socket_dir(boot["session_dir"]) / f"w-{boot['worker_id']}.sock")
         self.instance = None
         self.init_error: BaseException | None = None
         self.class_name = "worker"
@@ -64,17 +63,17 @@ class Worker:
         self.autosave = False   # save a foreign instance's declared state after every call
         self.lone_call = False  # the last read carried exactly one call: a synchronous caller
         self.sel = selectors.DefaultSelector()
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(self.endpoint)
-        os.chmod(self.endpoint, 0o600)
-        self.listener.listen(128)
-        self.agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.agent.connect(boot["agent"])
+        self.listeners = [address.listen(self.endpoint)]
+        if boot.get("tcp"):   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
+            self.listeners.append(address.listen(address.tcp(boot["tcp"], 0)))
+            self.endpoint = address.bound_address(self.listeners[-1])   # callers reach it over TCP
+        self.agent = address.dial(boot["agent"], None)
         self.agent.sendall(frames.encode(handshake.hello(self.token)))
         self._agent_send({"t": "hello", "worker_id": boot["worker_id"], "pid": os.getpid(),
                           "endpoint": self.endpoint})
         self.agent_decoder = frames.FrameDecoder()
-        self.sel.register(self.listener, selectors.EVENT_READ, "listen")
+        for listener in self.listeners:
+            self.sel.register(listener, selectors.EVENT_READ, "listen")
         self.sel.register(self.agent, selectors.EVENT_READ, "agent")
 
     # ---- loop --------------------------------------------------------------------------------
@@ -95,7 +94,7 @@ class Worker:
                 self.lone_call = False
                 for key, _ in events or select_():
                     if key.data == "listen":
-                        sock, _ = self.listener.accept()
+                        sock, _ = key.fileobj.accept()
                         self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock))
                     elif key.data == "agent":
                         if not self._on_agent():
@@ -270,10 +269,8 @@ class Worker:
                 self.host.shutdown(self.instance)
         except BaseException:
             traceback.print_exc()
-        try:
-            os.unlink(self.endpoint)
-        except OSError:
-            pass
+        for listener in self.listeners:
+            address.close_listener(listener)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

@@ -14,7 +14,7 @@ import yr
 from yr_testing import Daemon, run_script, runtime_processes, wait_no_runtime_processes
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.wire import frames, handshake, session as sessions
+from yr_runtime.wire import address, frames, handshake, session as sessions
 
 DRIVER = """
 import os, sys, time, yr
@@ -124,9 +124,8 @@ def test_finalize_terminates_the_drivers_instances(daemon):
 
 
 def _raw_connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = address.dial(path, 5)
     s.settimeout(5)
-    s.connect(path)
     return s
 
 

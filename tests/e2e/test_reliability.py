@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import yr
 from yr_testing import Daemon, run_script, wait_no_runtime_processes
-from yr_runtime.wire import frames, handshake, session as sessions
+from yr_runtime.wire import address, frames, handshake, session as sessions
 
 NAMED = """
 import sys, os, yr
@@ -183,12 +183,11 @@ def test_fuzz_every_socket(daemon, worker_endpoint, junk, with_token, port):
     """Random bytes, truncated frames and huge length prefixes on the agent's, the master's
     (gRPC: not HTTP/2, not protobuf) and a worker's socket, with or without the token."""
     token = daemon.info.token
-    paths = {"agent": daemon.info.agent_address, "master": daemon.info.master_address[len("unix:"):],
+    paths = {"agent": daemon.info.agent_address, "master": daemon.info.master_address,
              "worker": worker_endpoint}
     for path in (paths[port],):
-        s = socket.socket(socket.AF_UNIX)
+        s = address.dial(path, 5)
         s.settimeout(5)
-        s.connect(path)
         prefix = frames.encode(handshake.hello(token)) if with_token else b""
         try:
             s.sendall(prefix + junk)
@@ -199,9 +198,7 @@ def test_fuzz_every_socket(daemon, worker_endpoint, junk, with_token, port):
             pass
         s.close()
     for path in paths.values():   # every socket still accepts
-        probe = socket.socket(socket.AF_UNIX)
-        probe.connect(path)
-        probe.close()
+        address.dial(path, 5).close()
 
 
 def test_runtime_serves_after_the_fuzzing(daemon, worker_endpoint):
