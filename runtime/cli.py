@@ -47,9 +47,11 @@ def settings_to_daemon_args(settings: dict) -> list[str]:
             args += ["--memory", str(int(value))]
         elif short in ("warm_workers", "warm"):
             args += ["--warm", str(int(value))]
+        elif short == "worker_tcp":
+            args += ["--worker-tcp", str(value)]
         else:
             raise click.BadParameter(f"unknown setting {key!r} (known: function_agent.args.custom_resources, "
-                                     "values.cpu_num, values.memory_num, values.warm_workers)", param_hint="-s/--set")
+                                     "values.cpu_num, values.memory_num, values.warm_workers, values.worker_tcp)", param_hint="-s/--set")
     return args
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.services.master import MasterService, TokenInterceptor, to_info
+from yr_runtime.wire import address
 from yr_runtime.wire import session as sessions
 from yr_runtime.wire.lifetime import die_with_parent
 
@@ -37,13 +39,14 @@ NODE_ID = "node-0"
 
 
 class Daemon:
-    def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int):
+    def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
+                 worker_tcp: str = ""):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
         self.cluster = core.Cluster()
         self.cluster.add_node(NODE_ID, capacity)
-        self.agent = Agent(session_dir, self.token, warm, self)
+        self.agent = Agent(session_dir, self.token, warm, self, worker_tcp=worker_tcp)
         self.sessions: dict[str, asyncio.Queue] = {}
         self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
@@ -176,7 +179,17 @@ def parse_args(argv=None):
     p.add_argument("--warm", type=int, default=2, help="idle Python workers kept ready")
     p.add_argument("--session-root", default=str(sessions.DEFAULT_ROOT))
     p.add_argument("--mark-latest", action="store_true")
-    return p.parse_args(argv)
+    p.add_argument("--worker-tcp", default="", metavar="HOST",
+                   help="workers also accept calls over TCP on HOST (a free port each) and are reached "
+                        "there; off by default: on one machine no TCP port is opened")
+    args = p.parse_args(argv)
+    if args.worker_tcp:   # fail here, not in every worker
+        try:
+            address.parse(address.tcp(args.worker_tcp, 0))
+            socket.getaddrinfo(args.worker_tcp, 0, type=socket.SOCK_STREAM)
+        except (ValueError, OSError) as e:
+            p.error(f"--worker-tcp {args.worker_tcp!r}: {e}")
+    return args
 
 
 def main(argv=None) -> None:
@@ -188,7 +201,7 @@ def main(argv=None) -> None:
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
-    daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid)
+    daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(

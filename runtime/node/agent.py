@@ -101,8 +101,10 @@ def _unlink_shm(body: bytes) -> None:
 
 
 class Agent:
-    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks, use_zygote: bool = True):
+    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks, use_zygote: bool = True,
+                 worker_tcp: str = ""):
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
+        self.worker_tcp = worker_tcp   # a host: workers also listen on TCP there and give that endpoint
         self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error), log(job, label, lines)
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
@@ -165,6 +167,8 @@ class Agent:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = {"session_dir": str(self.session_dir), "agent": self.address, "worker_id": wid,
                 "language": language}
+        if self.worker_tcp:
+            boot["tcp"] = self.worker_tcp
         if not executable and self.zygote is not None and self.zygote.alive:
             proc = await self.zygote.fork(boot)
         else:
