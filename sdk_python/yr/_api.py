@@ -144,7 +144,9 @@ def load_state(timeout_sec: int = 30) -> None:
 
 def _check_timeout(timeout_sec) -> int:
     if isinstance(timeout_sec, bool) or not isinstance(timeout_sec, int):
-        raise YRTypeError(f"an integer is required (timeout_sec), got {type(timeout_sec).__name__}")
+        # The builtin, as openYuanrong: called inside a method (the only place these work), it
+        # reaches the caller as YRInvokeError(TypeError), which `except TypeError` catches.
+        raise TypeError(f"an integer is required (timeout_sec), got {type(timeout_sec).__name__}")
     if timeout_sec <= 0:
         raise YRValueError(f"timeout_sec must be > 0 seconds, got {timeout_sec}")
     return timeout_sec
