@@ -42,17 +42,24 @@ def settings_to_daemon_args(settings: dict) -> list[str]:
                 raise click.BadParameter(f"{key}: expected a JSON map of name -> positive amount, got {value!r}")
             args += ["--custom-resources", json.dumps(data)]
         elif short in ("cpu_num", "cpu"):
-            args += ["--cpu", str(int(value))]
+            args += ["--cpu", str(_count(key, value, 1))]
         elif short in ("memory_num", "memory"):
-            args += ["--memory", str(int(value))]
+            args += ["--memory", str(_count(key, value, 1))]
         elif short in ("warm_workers", "warm"):
-            args += ["--warm", str(int(value))]
+            args += ["--warm", str(_count(key, value, 0))]
         elif short == "worker_tcp":
             args += ["--worker-tcp", str(value)]
         else:
             raise click.BadParameter(f"unknown setting {key!r} (known: function_agent.args.custom_resources, "
                                      "values.cpu_num, values.memory_num, values.warm_workers, values.worker_tcp)", param_hint="-s/--set")
     return args
+
+
+def _count(key: str, value, least: int) -> int:
+    """A capacity setting: an integer >= least (a node with -5 millicores is a typo, not a node)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise click.BadParameter(f"{key}: expected an integer >= {least}, got {value!r}", param_hint="-s/--set")
+    return value
 
 
 @click.group()
@@ -65,8 +72,10 @@ def main() -> None:
 @click.option("--master", is_flag=True, help="Start a master with its node agent (the only mode for now).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
-@click.option("--cpu", type=int, default=None, help="Node capacity in millicores (default: cores x 1000).")
-@click.option("--memory", type=int, default=None, help="Node capacity in MiB (default: the machine's memory).")
+@click.option("--cpu", type=click.IntRange(min=1), default=None,
+              help="Node capacity in millicores, >= 1 (default: cores x 1000).")
+@click.option("--memory", type=click.IntRange(min=1), default=None,
+              help="Node capacity in MiB, >= 1 (default: the machine's memory).")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=str(sessions.DEFAULT_ROOT), show_default=True,
               help="Where session directories are made.")

@@ -169,14 +169,27 @@ def default_capacity(cpu: int | None, memory: int | None, custom: dict) -> Resou
     return Resources(int(cpu), int(memory), {k: float(v) for k, v in custom.items()})
 
 
+def _at_least(least: int):
+    """An argparse type: an integer >= least, else a usage error naming the value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {value}")
+        return value
+    return parse
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m yr_runtime.daemon")
     p.add_argument("--temporary", action="store_true")
     p.add_argument("--owner-pid", type=int, default=0)
-    p.add_argument("--cpu", type=int, default=None, help="node capacity in millicores")
-    p.add_argument("--memory", type=int, default=None, help="node capacity in MiB")
+    p.add_argument("--cpu", type=_at_least(1), default=None, help="node capacity in millicores")
+    p.add_argument("--memory", type=_at_least(1), default=None, help="node capacity in MiB")
     p.add_argument("--custom-resources", default="{}", help="JSON map of custom resources")
-    p.add_argument("--warm", type=int, default=2, help="idle Python workers kept ready")
+    p.add_argument("--warm", type=_at_least(0), default=2, help="idle Python workers kept ready")
     p.add_argument("--session-root", default=str(sessions.DEFAULT_ROOT))
     p.add_argument("--mark-latest", action="store_true")
     p.add_argument("--worker-tcp", default="", metavar="HOST",

@@ -26,7 +26,7 @@ class CoreError(Exception):
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
-        self.kind = kind  # invalid | insufficient | not_found | timeout | dead
+        self.kind = kind  # invalid | unknown_resource | insufficient | not_found | timeout | dead
 
 
 @dataclass
@@ -120,6 +120,10 @@ class Cluster:
                 return self._wait_or_answer(_Waiter(waiter, existing.id, None, "assigned", None), existed=True)
         if inst.id in self.instances:
             return [Answer(waiter, None, CoreError("invalid", f"instance id {inst.id} is already in use"))]
+        unknown = self._undeclared(inst.resources)
+        if unknown:
+            return [Answer(waiter, None, CoreError("unknown_resource", f"cannot create {inst.class_name or 'instance'}: "
+                                                   f"invalid resource parameter: {unknown}"))]
         reason = self._never_fits(inst.resources)
         if reason:
             return [Answer(waiter, None, CoreError("insufficient", f"cannot create {inst.class_name or 'instance'}: {reason}"))]
@@ -204,6 +208,13 @@ class Cluster:
             del self.instances[inst.id]
 
     # ---- internals ------------------------------------------------------------------------------
+    def _undeclared(self, req: Resources) -> str:
+        """The custom resources of `req` that no node declares, quoted ('' if none): a
+        request that names them is malformed, not merely too big (openYuanrong: 1006)."""
+        declared = {k for n in self.nodes.values() for k in n.total.custom}
+        unknown = [repr(k) for k in req.custom if k not in declared]
+        return f"custom resource {', '.join(unknown)} requested, but no node declares it" if unknown else ""
+
     def _never_fits(self, req: Resources) -> str | None:
         reasons = [req.shortfall(n.total) for n in self.nodes.values()]
         if not reasons:

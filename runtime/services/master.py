@@ -14,6 +14,7 @@ from yr_runtime.proto import control_pb2_grpc as pbg
 _STATUS = {
     "invalid": grpc.StatusCode.INVALID_ARGUMENT,
     "insufficient": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "unknown_resource": grpc.StatusCode.OUT_OF_RANGE,   # valid once a node declaring it joins
     "not_found": grpc.StatusCode.NOT_FOUND,
     "timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
     "dead": grpc.StatusCode.FAILED_PRECONDITION,

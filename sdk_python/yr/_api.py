@@ -1,10 +1,13 @@
 """The module-level API: init, finalize, put, get, wait, get_instance, status."""
 from __future__ import annotations
 
+import logging
+import os
+
 from . import _context, _instances
 from . import object_ref as _refs
 from .config import Config
-from .exceptions import InstanceNotFoundError, YRTypeError, YRValueError
+from .exceptions import InstanceNotFoundError, YRError, YRTypeError, YRValueError
 from .object_ref import ObjectRef
 
 
@@ -23,8 +26,31 @@ def init(conf: Config | None = None) -> ClientInfo:
     conf = conf or Config()
     if not isinstance(conf, Config):
         raise YRTypeError(f"yr.init takes a yr.Config, got {type(conf).__name__}")
+    conf.check()  # again: fields may have been set after the Config was made
+    logging.getLogger("yr").setLevel(conf.python_log_level())
+    if conf.env_file:
+        os.environ.update(_read_env_file(conf.env_file))
     rt = _context.init_driver(conf)
     return ClientInfo(rt.job_id)
+
+
+def _read_env_file(path: str) -> dict:
+    """KEY=VALUE lines; blank lines and lines starting with # are skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise YRValueError(f"invalid Config.env_file: cannot read {path!r}: {e.strerror}") from None
+    env = {}
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise YRValueError(f"invalid Config.env_file: {path}:{n} is not KEY=VALUE: {line[:60]!r}")
+        env[key.strip()] = value.strip()
+    return env
 
 
 def finalize() -> None:
@@ -69,12 +95,19 @@ def get_instance(name: str, namespace: str = "", timeout: float = 60):
     """The handle of the named instance, once it is running. Raises InstanceNotFoundError if
     there is none, YRTimeoutError if it is not running within `timeout` seconds."""
     from ._decorators import InstanceProxy
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not isinstance(namespace, str):
+        raise YRTypeError(f"get_instance: name and namespace must be str, got {type(name).__name__} "
+                          f"and {type(namespace).__name__}")
+    if not name:
         raise YRValueError("get_instance: name must be a non-empty string")
     rt = _context.current()
-    info = rt.master.get_instance(name=name, namespace=namespace, timeout=float(timeout))
+    full = f"{namespace}-{name}" if namespace else name
+    try:   # the prefix is openYuanrong's, which programs match on
+        info = rt.master.get_instance(name=name, namespace=namespace, timeout=float(timeout))
+    except YRError as e:
+        raise type(e)(f"failed to get instance: {full} by name, {e}", code=e.code) from None
     if info.state == "DEAD":
-        raise InstanceNotFoundError(f"instance {name!r} is dead: {info.exit_reason}")
+        raise InstanceNotFoundError(f"failed to get instance: {full} by name, it is dead: {info.exit_reason}")
     return InstanceProxy(_instances.attach(rt, info.instance_id, info.class_name, info.endpoint))
 
 
@@ -95,14 +128,26 @@ def resources() -> list[dict]:
     return out
 
 
-def save_state(timeout_sec: float = 30) -> None:
+def save_state(timeout_sec: int = 30) -> None:
     """Inside a method: saves the instance so that a restart (recover_retry_times) resumes
-    from this state instead of running the constructor again."""
+    from this state instead of running the constructor again. Raises YRTypeError
+    ("an integer is required", as openYuanrong) if timeout_sec is not an int."""
     from ._worker import save_state as _save
-    _save(timeout_sec)
+    _save(_check_timeout(timeout_sec))
 
 
-def load_state(timeout_sec: float = 30) -> None:
-    """Inside a method: puts back the state saved last by yr.save_state."""
+def load_state(timeout_sec: int = 30) -> None:
+    """Inside a method: puts back the state saved last by yr.save_state. Raises
+    YRRuntimeError "Failed to load state ..." if nothing was saved."""
     from ._worker import load_state as _load
-    _load(timeout_sec)
+    _load(_check_timeout(timeout_sec))
+
+
+def _check_timeout(timeout_sec) -> int:
+    if isinstance(timeout_sec, bool) or not isinstance(timeout_sec, int):
+        # The builtin, as openYuanrong: called inside a method (the only place these work), it
+        # reaches the caller as YRInvokeError(TypeError), which `except TypeError` catches.
+        raise TypeError(f"an integer is required (timeout_sec), got {type(timeout_sec).__name__}")
+    if timeout_sec <= 0:
+        raise YRValueError(f"timeout_sec must be > 0 seconds, got {timeout_sec}")
+    return timeout_sec

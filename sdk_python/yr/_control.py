@@ -14,29 +14,31 @@ import grpc  # noqa: E402
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 
-from .exceptions import (InstanceDiedError, InstanceNotFoundError, ResourceUnavailableError,
-                         RuntimeUnavailableError, YRRuntimeError, YRTimeoutError, YRValueError)
+from .exceptions import (ERR_RESOURCE_CONFIG_ERROR, InstanceDiedError, InstanceNotFoundError,
+                         ResourceUnavailableError, RuntimeUnavailableError, YRRuntimeError, YRTimeoutError,
+                         YRValueError)
 
 CONTROL_TIMEOUT = 30.0
 
-_BY_CODE = {
-    grpc.StatusCode.INVALID_ARGUMENT: YRValueError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceUnavailableError,
-    grpc.StatusCode.NOT_FOUND: InstanceNotFoundError,
-    grpc.StatusCode.DEADLINE_EXCEEDED: YRTimeoutError,
-    grpc.StatusCode.FAILED_PRECONDITION: InstanceDiedError,
-    grpc.StatusCode.UNAVAILABLE: RuntimeUnavailableError,
-    grpc.StatusCode.CANCELLED: RuntimeUnavailableError,
+_BY_CODE = {  # gRPC status -> (yr error, its code when not the class's own)
+    grpc.StatusCode.INVALID_ARGUMENT: (YRValueError, None),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (ResourceUnavailableError, None),
+    grpc.StatusCode.OUT_OF_RANGE: (ResourceUnavailableError, ERR_RESOURCE_CONFIG_ERROR),  # a resource no node has
+    grpc.StatusCode.NOT_FOUND: (InstanceNotFoundError, None),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (YRTimeoutError, None),
+    grpc.StatusCode.FAILED_PRECONDITION: (InstanceDiedError, None),
+    grpc.StatusCode.UNAVAILABLE: (RuntimeUnavailableError, None),
+    grpc.StatusCode.CANCELLED: (RuntimeUnavailableError, None),
 }
 
 
 def map_error(e: grpc.RpcError, what: str) -> Exception:
     code = e.code() if hasattr(e, "code") else None
-    cls = _BY_CODE.get(code, YRRuntimeError)
+    cls, yr_code = _BY_CODE.get(code, (YRRuntimeError, None))
     detail = e.details() if hasattr(e, "details") else str(e)
     if cls is RuntimeUnavailableError:
         detail = f"the yr runtime is unavailable ({detail}); is it running? (`yr status`)"
-    return cls(f"{what}: {detail}")
+    return cls(f"{what}: {detail}", code=yr_code)
 
 
 class MasterClient:

@@ -6,6 +6,7 @@ ObjectRef. `f.invoke(...)` runs a stateless function on pooled workers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -13,7 +14,7 @@ import inspect
 from . import _context, _instances
 from . import _protocol as P
 from . import _serialization
-from .config import InvokeOptions
+from .config import ASYNC_DEFAULT_CONCURRENCY, InvokeOptions, option_names
 from .exceptions import YRTypeError, YRValueError
 
 
@@ -23,8 +24,23 @@ def _check_options(opt) -> InvokeOptions:
     return copy.deepcopy(opt).check()
 
 
+def _check_instance_options(opt) -> InvokeOptions:
+    opt = _check_options(opt)
+    if opt.retry_times:
+        raise YRValueError("InvokeOptions.retry_times is not supported for instances (it retries stateless "
+                           "functions); use recover_retry_times to restart an instance whose worker died")
+    return opt
+
+
 def _public_methods(cls) -> frozenset:
     return frozenset(n for n, v in inspect.getmembers(cls) if callable(v) and not n.startswith("__"))
+
+
+def _has_async_methods(cls) -> bool:
+    """openYuanrong's rule: a class with any `async def` (or async generator) method is async,
+    and an async class's unset concurrency is 1000."""
+    return any(inspect.iscoroutinefunction(v) or inspect.isasyncgenfunction(v)
+               for _, v in inspect.getmembers(cls, callable))
 
 
 class InstanceCreator:
@@ -34,8 +50,9 @@ class InstanceCreator:
         if not inspect.isclass(cls):
             raise YRTypeError(f"@yr.instance decorates classes, got {type(cls).__name__}")
         self.__yr_wrapped__ = cls
-        self._options = _check_options(options or InvokeOptions())
+        self._options = _check_instance_options(options or InvokeOptions())
         self._methods: frozenset | None = None  # computed on first use: when unpickled, cls may be incomplete
+        self._concurrency = 0                    # likewise: the default depends on the methods being async
         self._code: bytes | None = None
         functools.update_wrapper(self, cls, updated=())
 
@@ -51,7 +68,8 @@ class InstanceCreator:
         for k, v in kwargs.items():
             _set_option(opt, k, v)
         new = copy.copy(self)
-        new._options = _check_options(opt)
+        new._options = _check_instance_options(opt)
+        new._concurrency = 0
         return new
 
     def invoke(self, *args, **kwargs) -> "InstanceProxy":
@@ -60,9 +78,12 @@ class InstanceCreator:
         if self._code is None:
             self._code = _serialization.dumps_function(cls)
         code = _instances.constructor_code(self._code, args, kwargs, cls.__name__)
-        spec = _instances.make_spec(rt, cls.__qualname__, code, self._options)
         if self._methods is None:
             self._methods = _public_methods(cls)
+        if not self._concurrency:
+            default = ASYNC_DEFAULT_CONCURRENCY if _has_async_methods(cls) else 1
+            self._concurrency = self._options.effective_concurrency(default)
+        spec = _instances.make_spec(rt, cls.__qualname__, code, self._options, concurrency=self._concurrency)
         return InstanceProxy(_instances.create(rt, spec), self._methods)
 
     def get_instance(self, name: str, namespace: str = "", timeout: float = 60) -> "InstanceProxy":
@@ -89,10 +110,11 @@ def _set_option(opt: InvokeOptions, key: str, value) -> None:
         if unknown:
             raise YRValueError(f"runtime_env supports only env_vars, got {', '.join(sorted(unknown))}")
         opt.env_vars = dict((value or {}).get("env_vars") or {})
-    elif hasattr(opt, key):
+    elif key in option_names():   # only real fields: hasattr would also match methods like `check`
         setattr(opt, key, value)
     else:
-        raise YRValueError(f"unknown option {key!r}")
+        raise YRValueError(f"unknown option {key!r} (InvokeOptions fields, lifetime, resources and "
+                           "runtime_env are accepted)")
 
 
 class MethodProxy:
@@ -104,9 +126,18 @@ class MethodProxy:
     def invoke(self, *args, **kwargs):
         return self._target.submit(P.CALL, self._name, args, kwargs)
 
-    def options(self, opt: InvokeOptions | None = None, **_kwargs) -> "MethodProxy":
+    def options(self, opt: InvokeOptions | None = None, **kwargs) -> "MethodProxy":
+        """Per-call options are not built: options belong to the instance (set them on the
+        class). Accepts only None or default InvokeOptions; anything else is refused."""
+        if kwargs:
+            raise YRValueError(f"method options are not supported ({', '.join(sorted(kwargs))}): "
+                               "set options when creating the instance")
         if opt is not None:
-            _check_options(opt)
+            opt, default = _check_options(opt), InvokeOptions()
+            changed = [f.name for f in dataclasses.fields(opt) if getattr(opt, f.name) != getattr(default, f.name)]
+            if changed:
+                raise YRValueError(f"method options are not supported (InvokeOptions.{', '.join(changed)} would "
+                                   "have no effect on a method call): set them when creating the instance")
         return self
 
     def __call__(self, *args, **kwargs):
@@ -130,6 +161,11 @@ class InstanceProxy:
 
     @property
     def instance_id(self) -> str:
+        return self._target.instance_id
+
+    @property
+    def real_id(self) -> str:
+        """openYuanrong's runtime-assigned id; in yr the instance id is final when the handle exists."""
         return self._target.instance_id
 
     def is_activate(self) -> bool:

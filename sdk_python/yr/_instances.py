@@ -16,14 +16,16 @@ from .object_ref import new_id
 _env_cache: dict = {}
 
 
-def driver_env(opts: InvokeOptions) -> str:
-    """The import path, working directory and env vars a worker takes from its driver (JSON).
+def driver_env(opts: InvokeOptions, custom_envs: dict | None = None) -> str:
+    """The import path, working directory and env vars a worker takes from its driver (JSON):
+    Config.custom_envs, then the options' env_vars (which win).
     Cached: it is asked for at every creation and rarely changes."""
-    key = (tuple(sys.path), os.getcwd(), tuple(sorted(opts.env_vars.items())))
+    env_vars = {**(custom_envs or {}), **opts.env_vars}
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())))
     env = _env_cache.get(key)
     if env is None:
         paths = [p for p in sys.path if p and os.path.isdir(p)]
-        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": dict(opts.env_vars)})
+        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": env_vars})
         _env_cache.clear()
         _env_cache[key] = env
     return env
@@ -41,7 +43,7 @@ def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language
         name=opts.name, namespace=opts.namespace or (rt.namespace if opts.name else ""),
         recover_retry_times=opts.recover_retry_times, detached=opts.detached,
         schedule_timeout_ms=int(opts.schedule_timeout_ms), executable=executable,
-        driver_env=driver_env(opts), hidden=hidden)
+        driver_env=driver_env(opts, rt.config and rt.config.custom_envs), hidden=hidden)
 
 
 def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec: dict | None = None) -> bytes:

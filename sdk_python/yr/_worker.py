@@ -235,6 +235,7 @@ class Worker:
     def _assign(self, msg: dict) -> None:
         env = json.loads(msg.get("driver_env") or "{}")
         _apply_driver_env(env)
+        os.environ["INSTANCE_ID"] = msg["instance_id"]  # as in openYuanrong: user code may read it
         self.class_name = msg.get("class_name") or "instance"
         if self.host is None:
             self.host = host_for(msg.get("language") or "python")
@@ -302,7 +303,8 @@ def load_state(timeout: float = 30) -> None:
     rt = _context.current()
     data = rt.agent.get_state(rt.instance_id, timeout)
     if data is None:
-        raise YRRuntimeError(f"instance {rt.instance_id} has no saved state")
+        raise YRRuntimeError(f"Failed to load state of instance {rt.instance_id}: nothing was saved "
+                             "(call yr.save_state() first)")
     saved = w.host.restore_instance({"spec": None}, _serialization.loads(data))
     if isinstance(w.host, PythonHost):
         w.instance.__dict__.update(vars(saved))

@@ -1,20 +1,34 @@
-"""Config (for yr.init) and InvokeOptions (per instance or function), as in openYuanrong."""
+"""Config (for yr.init) and InvokeOptions (per instance or function), as in openYuanrong.
+
+Every field openYuanrong documents is accepted, so its programs run as written; docs/config.md
+says what each one does here (several have no effect: there is no data system, frontend or
+TLS to configure). Wrong types raise YRTypeError (a TypeError) naming the field, wrong values
+YRValueError; options yr has not built are refused as "not supported", never ignored.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+import logging
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Union
 
+from ._checks import check_env_vars, check_field_types
 from .exceptions import YRValueError
+
+DEFAULT_RECYCLE_TIME = 2          # seconds an idle stateless worker is kept (openYuanrong's default)
+MAX_RECYCLE_TIME = 300
+ASYNC_DEFAULT_CONCURRENCY = 1000  # openYuanrong: an unset concurrency is 1000 for async classes
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")
 
 
 @dataclass
 class Config:
     """Settings for `yr.init`. Empty `server_address` means: find a running runtime, or start
-    a temporary one that ends with this driver."""
+    a temporary one that ends with this driver. Checked when made and again at `yr.init`."""
 
+    # ---- fields yr acts on ------------------------------------------------------------------
     server_address: str = ""
     ns: str = ""
-    log_level: str = "WARNING"
+    log_level: Union[str, int] = "WARNING"   # level of the `yr` logger; "" = $YR_LOG_LEVEL or WARNING
     log_to_driver: bool = True
     num_cpus: Optional[int] = None          # temporary runtime: logical cpus (default: machine cores)
     memory_mib: Optional[int] = None        # temporary runtime: logical memory
@@ -23,6 +37,87 @@ class Config:
     connect_timeout: float = 30.0
     local_mode: bool = False
     job_id: str = ""
+    custom_envs: Dict[str, str] = field(default_factory=dict)  # env vars of every worker of this driver
+    recycle_time: int = DEFAULT_RECYCLE_TIME  # seconds, (0, 300]: idle stateless workers are recycled
+    env_file: str = ""                      # KEY=VALUE lines loaded into this driver's os.environ at init
+    # ---- openYuanrong fields accepted for compatibility, without effect here (docs/config.md) ----
+    function_id: str = ""
+    cpp_function_id: str = ""
+    cpp_auto_function_name: str = ""
+    function_name: str = ""
+    ds_address: str = ""
+    is_driver: bool = True
+    invoke_timeout: int = 900
+    code_dir: str = ""
+    connection_nums: int = 100
+    in_cluster: Optional[bool] = None
+    tls_config: Any = None
+    auto: bool = False
+    deployment_config: Any = None
+    rt_server_address: str = ""
+    log_dir: str = "./"
+    log_file_size_max: int = 0
+    log_file_num_max: int = 0
+    log_flush_interval: int = 5
+    logger: Optional[logging.Logger] = None
+    runtime_id: str = "driver"
+    max_task_instance_num: int = -1
+    load_paths: List[str] = field(default_factory=list)
+    rpc_timeout: int = 30 * 60
+    enable_mtls: Optional[bool] = None
+    enable_tls: Optional[bool] = None
+    private_key_path: str = ""
+    certificate_file_path: str = ""
+    verify_file_path: str = ""
+    private_key_paaswd: str = field(default="", repr=False)  # sic: openYuanrong's spelling
+    http_ioc_threads_num: int = 400
+    server_name: str = ""
+    tenant_id: str = ""
+    enable_metrics: bool = True
+    bypass_datasystem: Optional[bool] = None
+    master_addr_list: List[str] = field(default_factory=list)
+    working_dir: str = ""
+    enable_ds_encrypt: bool = False
+    ds_public_key_path: str = ""
+    runtime_public_key_path: str = ""
+    runtime_private_key_path: str = ""
+    runtime_env: Optional[Dict[str, Any]] = None
+    dedup_logs: bool = True
+    auth_token: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> "Config":
+        """Raises YRTypeError / YRValueError naming the first invalid field; returns self."""
+        check_field_types(self, "Config")
+        check_env_vars(self.custom_envs, "Config.custom_envs")
+        if not 0 < self.recycle_time <= MAX_RECYCLE_TIME:
+            raise YRValueError(f"invalid Config.recycle_time: must be in (0, {MAX_RECYCLE_TIME}] seconds, "
+                               f"got {self.recycle_time}")
+        if self.connection_nums < 1:
+            raise YRValueError(f"invalid Config.connection_nums: must be >= 1, got {self.connection_nums}")
+        for name in ("num_cpus", "memory_mib"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise YRValueError(f"invalid Config.{name}: must be > 0, got {getattr(self, name)}")
+        if self.warm_workers is not None and self.warm_workers < 0:
+            raise YRValueError(f"invalid Config.warm_workers: must be >= 0, got {self.warm_workers}")
+        if not self.connect_timeout > 0:
+            raise YRValueError(f"invalid Config.connect_timeout: must be > 0 seconds, got {self.connect_timeout}")
+        self.python_log_level()
+        return self
+
+    def python_log_level(self) -> int:
+        """log_level as a `logging` level: a name (any case), a number, or "" for
+        $YR_LOG_LEVEL (default WARNING)."""
+        import os
+        level = self.log_level if self.log_level != "" else os.environ.get("YR_LOG_LEVEL", "WARNING")
+        if isinstance(level, int):
+            return level
+        name = level.strip().upper()
+        if name not in _LOG_LEVELS:
+            raise YRValueError(f"invalid Config.log_level: expected one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+        return logging.getLevelName("WARNING" if name == "WARN" else name)
 
 
 @dataclass
@@ -42,43 +137,69 @@ class InvokeOptions:
     recover_retry_times: int = 0
     retry_times: int = 0
     schedule_timeout_ms: int = 30000
-    custom_extensions: Dict[str, str] = field(default_factory=dict)
+    custom_extensions: Dict[str, Union[str, int]] = field(default_factory=dict)
     env_vars: Dict[str, str] = field(default_factory=dict)
-    labels: List[str] = field(default_factory=list)
+    labels: List[str] = field(default_factory=list)   # not supported yet: refused when non-empty
     need_order: Optional[bool] = None
     get_if_exists: bool = False
 
     def check(self) -> "InvokeOptions":
-        """Raises YRValueError naming the first invalid field; returns self."""
+        """Raises YRTypeError (wrong type) or YRValueError (wrong value, or not supported)
+        naming the first invalid field; returns self."""
+        check_field_types(self, "InvokeOptions")
         from yr_runtime.core.resources import ResourceError, validate_request
         try:
             validate_request(self.cpu, self.memory, self.custom_resources)
         except ResourceError as e:
             raise YRValueError(f"invalid InvokeOptions: {e}") from None
         c = self.effective_concurrency()
-        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 1000:
+        if not 1 <= c <= 1000:
             raise YRValueError(f"invalid InvokeOptions: concurrency must be an int in [1, 1000], got {c!r}")
         if self.need_order and c > 1:
             raise YRValueError("invalid InvokeOptions: need_order=True cannot be combined with concurrency > 1")
         for fname in ("recover_retry_times", "retry_times"):
-            v = getattr(self, fname)
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1000:
-                raise YRValueError(f"invalid InvokeOptions: {fname} must be an int in [0, 1000], got {v!r}")
+            if not 0 <= getattr(self, fname) <= 1000:
+                raise YRValueError(f"invalid InvokeOptions: {fname} must be an int in [0, 1000], got {getattr(self, fname)!r}")
+        if self.schedule_timeout_ms < -1:
+            raise YRValueError(f"invalid InvokeOptions: schedule_timeout_ms must be -1 (wait forever) or >= 0, "
+                               f"got {self.schedule_timeout_ms}")
         for fname in ("name", "namespace"):
-            v = getattr(self, fname)
-            if not isinstance(v, str) or len(v) > 256:
+            if len(getattr(self, fname)) > 256:
                 raise YRValueError(f"invalid InvokeOptions: {fname} must be a string of at most 256 characters")
+        check_env_vars(self.env_vars, "InvokeOptions.env_vars")
+        self._check_not_built()
         return self
 
-    def effective_concurrency(self) -> int:
+    def _check_not_built(self) -> None:
+        if self.labels:
+            raise YRValueError("InvokeOptions.labels is not supported by yr yet (no label scheduling); "
+                               f"leave it empty, got {self.labels!r}")
+        lifecycle = self.custom_extensions.get("lifecycle")
+        if lifecycle is not None and lifecycle != "detached":
+            raise YRValueError("invalid InvokeOptions.custom_extensions['lifecycle']: only 'detached' is supported, "
+                               f"got {lifecycle!r}")
+
+    def effective_concurrency(self, default: int = 1) -> int:
+        """concurrency, else custom_extensions['Concurrency'], else `default`."""
         if self.concurrency is not None:
             return self.concurrency
         legacy = self.custom_extensions.get("Concurrency")
+        if legacy is None:
+            return default
         try:
-            return int(legacy) if legacy is not None else 1
+            return int(legacy)
         except ValueError:
             raise YRValueError(f"invalid InvokeOptions: custom_extensions['Concurrency'] must be an int, got {legacy!r}") from None
+
+    def concurrency_is_set(self) -> bool:
+        return self.concurrency is not None or "Concurrency" in self.custom_extensions
 
     @property
     def detached(self) -> bool:
         return self.custom_extensions.get("lifecycle") == "detached"
+
+
+def option_names() -> frozenset:
+    """The InvokeOptions fields, the only keywords `.options(...)` may set directly."""
+    return frozenset(f.name for f in fields(InvokeOptions))
+

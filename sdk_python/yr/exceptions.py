@@ -1,14 +1,17 @@
 """Errors raised by yr. Each names what went wrong and subclasses the builtin users catch.
 
 Codes follow openYuanrong (`.code`): 1001 bad parameter, 1002 insufficient resources,
-1003 instance not found, 1007 instance exited, 2002 user code raised, 3002 communication,
-4001 bad init usage, 4005 get timeout, 9000 used after finalize/terminate.
+1003 instance not found, 1006 invalid resource parameter (a custom resource no node declares),
+1007 instance exited, 2002 user code raised, 3002 communication, 4001 bad init usage,
+4005 get timeout, 9000 used after finalize/terminate. The C++ (`sdk_cpp/include/yr/exception.h`)
+and Java (`YRException`) SDKs declare the same numbers.
 """
 from __future__ import annotations
 
 ERR_PARAM_INVALID = 1001
 ERR_RESOURCE_NOT_ENOUGH = 1002
 ERR_INSTANCE_NOT_FOUND = 1003
+ERR_RESOURCE_CONFIG_ERROR = 1006
 ERR_INSTANCE_EXITED = 1007
 ERR_USER_FUNCTION_EXCEPTION = 2002
 ERR_COMMUNICATION = 3002
@@ -67,7 +70,9 @@ class RuntimeUnavailableError(YRRuntimeError):
 
 
 class ResourceUnavailableError(YRRuntimeError):
-    """No node can ever satisfy a request, or capacity did not free up in time."""
+    """No node can ever satisfy a request, or capacity did not free up in time (code 1002);
+    or the request names a custom resource no node declares (code 1006, "invalid resource
+    parameter")."""
 
     code = ERR_RESOURCE_NOT_ENOUGH
 

@@ -44,6 +44,8 @@ def test_request_that_can_never_fit_fails_at_once_naming_the_resource(cl):
     (ans,) = answers(cl.create(make("a", cpu=2000), "w", 0))
     assert ans.error.kind == "insufficient" and "cpu 2000" in str(ans.error)
     (ans,) = answers(cl.create(make("b", custom={"gpu": 1}), "w", 0))
+    # a resource no node declares is a malformed request (openYuanrong: 1006), not a shortage
+    assert ans.error.kind == "unknown_resource" and "invalid resource parameter" in str(ans.error)
     assert "'gpu'" in str(ans.error) and "no node declares it" in str(ans.error)
     (ans,) = answers(cl.create(make("c", custom={"ssd": 2}), "w", 0))
     assert "'ssd'" in str(ans.error)

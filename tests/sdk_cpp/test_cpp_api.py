@@ -43,7 +43,7 @@ def test_instance_whose_worker_exits(programs_dir, run_cpp):
 
 def test_unknown_custom_resource(programs_dir, run_cpp):
     out = run_scenario(programs_dir, run_cpp, "unknown_resource")
-    assert re.search(r"unknown resource: code=1002 .*no_such_resource", out)
+    assert re.search(r"unknown resource: code=1006 .*invalid resource parameter.*no_such_resource", out)
 
 
 def test_init_and_finalize_rules(programs_dir, run_cpp):

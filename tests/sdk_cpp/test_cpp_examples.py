@@ -39,7 +39,7 @@ def test_resources_example_fails_clearly_without_ssd(examples_dir, tmp_path, no_
     env.pop("YR_SERVER_ADDRESS", None)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode != 0
-    assert "ErrCode: 1002" in proc.stderr and "'ssd'" in proc.stderr, proc.stderr
+    assert "ErrCode: 1006" in proc.stderr and "'ssd'" in proc.stderr, proc.stderr
     no_process_left(exe)
 
 

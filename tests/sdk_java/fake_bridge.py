@@ -50,7 +50,7 @@ def _resolve(args: list) -> list:
 def _check(options: dict) -> None:
     for key in options.get("custom_resources") or {}:
         if key not in _RESOURCES:
-            raise FakeError(1002, f"no node has custom resource {key!r}")
+            raise FakeError(1006, f"invalid resource parameter: no node has custom resource {key!r}")
 
 
 def _require_init() -> None:

@@ -57,8 +57,8 @@ def test_errors_are_yrexceptions_in_bounded_time(sdk, programs, backend):
     # A terminated instance: 1007 (instance exited) or 9000 (used after terminate).
     assert out["terminated.code"] in ("1007", "9000")
     assert float(out["terminated.seconds"]) < 10
-    # A custom resource no node has: 1002, naming it, at once.
-    assert out["resource.code"] == "1002"
+    # A custom resource no node has: 1006 (invalid resource parameter), naming it, at once.
+    assert out["resource.code"] == "1006"
     assert out["resource.names_it"] == "true"
     assert float(out["resource.seconds"]) < 10
     for key in ("user", "divide", "function"):

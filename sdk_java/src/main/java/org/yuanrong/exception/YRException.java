@@ -4,7 +4,8 @@ package org.yuanrong.exception;
  * The one checked exception of the yr Java SDK.
  *
  * <p>{@link #getErrorCode()} is an openYuanrong error code (1001 bad parameter, 1002
- * insufficient resources, 1003 instance not found, 1007 instance exited, 2002 user code
+ * insufficient resources, 1003 instance not found, 1006 invalid resource parameter (a custom
+ * resource no node declares), 1007 instance exited, 2002 user code
  * exception, 3002 communication, 4001 bad init usage, 4005 get timeout, 9000 used after
  * finalize/terminate). For a user exception thrown in a remote Java method (code 2002),
  * {@link #getRemoteClassName()} is the class name of the original exception and the
@@ -16,6 +17,7 @@ public class YRException extends Exception {
     public static final int ERR_PARAM_INVALID = 1001;
     public static final int ERR_RESOURCE_NOT_ENOUGH = 1002;
     public static final int ERR_INSTANCE_NOT_FOUND = 1003;
+    public static final int ERR_RESOURCE_CONFIG_ERROR = 1006;
     public static final int ERR_INSTANCE_EXITED = 1007;
     public static final int ERR_USER_FUNCTION_EXCEPTION = 2002;
     public static final int ERR_COMMUNICATION = 3002;
