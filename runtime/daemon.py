@@ -190,8 +190,9 @@ def parse_args(argv=None):
     p.add_argument("--memory", type=_at_least(1), default=None, help="node capacity in MiB")
     p.add_argument("--custom-resources", default="{}", help="JSON map of custom resources")
     p.add_argument("--warm", type=_at_least(0), default=2, help="idle Python workers kept ready")
-    p.add_argument("--session-root", default=str(sessions.DEFAULT_ROOT))
-    p.add_argument("--mark-latest", action="store_true")
+    p.add_argument("--session-root", default=None, help="where the session directory is made (default: the user's)")
+    p.add_argument("--mark-latest", action="store_true",
+                   help="make it the runtime drivers find: `latest` in the user's session root")
     p.add_argument("--worker-tcp", default="", metavar="HOST",
                    help="workers also accept calls over TCP on HOST (a free port each) and are reached "
                         "there; off by default: on one machine no TCP port is opened")
@@ -209,7 +210,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
-    root = Path(args.session_root)
+    root = Path(args.session_root) if args.session_root else sessions.default_root()
     session_dir = sessions.make_session_dir(root)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -221,7 +222,7 @@ def main(argv=None) -> None:
             session_dir=str(session_dir), master_address=d.master_address,
             agent_address=d.agent.address, pid=d.pid, temporary=args.temporary))
         if args.mark_latest:
-            sessions.mark_latest(session_dir, root)
+            sessions.mark_latest(session_dir)   # in the user's root, where status/stop/init look
         sys.stdout.write(f"YR_READY {session_dir}\n")
         sys.stdout.flush()
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -232,7 +233,7 @@ def main(argv=None) -> None:
     finally:
         logging.raiseExceptions = False   # late log lines must not fail once the session is gone
         logging.shutdown()
-        sessions.clear_latest(session_dir, root)
+        sessions.clear_latest(session_dir)
         sessions.remove_socket_dir(session_dir)
         if args.temporary:
             shutil.rmtree(session_dir, ignore_errors=True)

@@ -259,7 +259,13 @@ def _locate_runtime(config):
         except (OSError, ValueError, TypeError) as e:
             raise InitError(f"cannot use server_address {address!r}: expected a yr session directory "
                             f"(see `yr status`): {e}", code=4002) from None
-    found = sessions.find_running()
+    try:
+        found = sessions.find_running()
+        if found is None:
+            sessions.ensure_root()
+            sessions.remove_stale()   # what SIGKILLed runtimes left in this user's root
+    except sessions.SessionRootError as e:
+        raise InitError(str(e), code=4002) from None
     if found is not None:
         return found, None
     from ._launcher import start_temporary
