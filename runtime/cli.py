@@ -6,15 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
 import click
+import psutil
 
 from yr_runtime.wire import session as sessions
 
 READY_TIMEOUT = 30.0
+MAX_DEAD_SHOWN = 20   # `yr status` lists the last ones; the count says how many there are
 
 
 def parse_set(items: tuple[str, ...]) -> dict:
@@ -62,7 +63,23 @@ def _count(key: str, value, least: int) -> int:
     return value
 
 
-@click.group()
+class _Cli(click.Group):
+    """Turns every error a command meets into a one-line message and a non-zero exit: a user
+    of the command line never sees a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as e:
+            where = f": {e.filename}" if e.filename and str(e.filename) not in str(e) else ""
+            raise click.ClickException(f"{e.strerror or e}{where}") from None
+        except Exception as e:
+            raise click.ClickException(f"{type(e).__name__}: {e}") from None
+
+
+@click.group(cls=_Cli)
 @click.version_option(package_name="yr")
 def main() -> None:
     """yr: a runtime for stateful and stateless functions."""
@@ -77,21 +94,25 @@ def main() -> None:
 @click.option("--memory", type=click.IntRange(min=1), default=None,
               help="Node capacity in MiB, >= 1 (default: the machine's memory).")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
-@click.option("--log-dir-prefix", default=str(sessions.DEFAULT_ROOT), show_default=True,
-              help="Where session directories are made.")
+@click.option("--log-dir-prefix", default=None,
+              help="Where the session directory (with its logs) is made; default: your session root "
+                   "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
+                   "find the runtime either way.")
 def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
     """Start a runtime on this machine; drivers' yr.init() then find it by themselves."""
     if not master:
         raise click.UsageError("joining another master is not supported yet: use `yr start --master`")
-    root = Path(log_dir_prefix)
-    running = sessions.find_running(root)
+    daemon_args = settings_to_daemon_args(parse_set(settings))
+    user_root = sessions.ensure_root()
+    root = sessions.ensure_root(Path(log_dir_prefix).absolute()) if log_dir_prefix else user_root
+    running = sessions.find_running(user_root)
     if running is not None:
         raise click.ClickException(f"a yr runtime is already running (pid {running.pid}, {running.session_dir}); "
                                    "stop it with `yr stop` first")
-    for stale in sessions.remove_stale(root):
+    for stale in {*sessions.remove_stale(user_root), *sessions.remove_stale(root)}:
         click.echo(f"removed the stale session {stale} (its runtime is gone)")
     cmd = [sys.executable, "-m", "yr_runtime.daemon", "--mark-latest", "--session-root", str(root)]
-    cmd += settings_to_daemon_args(parse_set(settings))
+    cmd += daemon_args
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]
     if memory is not None:
@@ -114,11 +135,18 @@ def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
 
 def _connect(session_file: str | None):
     if session_file:
-        info = sessions.read_info(Path(session_file).parent if session_file.endswith(".json") else Path(session_file))
-    else:
-        info = sessions.find_running()
+        path = Path(session_file)
+        session_dir = path.parent if path.name == sessions.INFO_FILE else path
+        try:
+            return sessions.read_info(session_dir)
+        except OSError as e:
+            raise click.ClickException(f"cannot read the yr session {session_file}: {e.strerror or e}") from None
+        except (ValueError, TypeError) as e:
+            raise click.ClickException(f"{session_file} is not a yr session ({e})") from None
+    info = sessions.find_running()
     if info is None:
-        raise click.ClickException("no yr runtime is running (start one with `yr start --master`)")
+        raise click.ClickException(f"no yr runtime is running in your session root {sessions.default_root()} "
+                                   "(start one with `yr start --master`)")
     return info
 
 
@@ -145,14 +173,28 @@ def status(session_file) -> None:
                    f"memory {n.available.memory_mib}/{n.total.memory_mib} MiB available")
         for k in sorted(n.total.custom):
             click.echo(f"    {k}: {n.available.custom.get(k, 0):g}/{n.total.custom[k]:g} available")
-    shown = [i for i in st.instances if not i.hidden]
-    click.echo(f"instances: {sum(1 for i in shown if i.state != 'DEAD')} alive, "
-               f"{sum(1 for i in shown if i.state == 'DEAD')} dead")
-    for i in shown:
-        name = f" name={i.namespace + '/' if i.namespace else ''}{i.name}" if i.name else ""
-        why = f"  ({i.exit_reason})" if i.state == "DEAD" else ""
-        click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}{name}  "
-                   f"cpu={i.resources.cpu_millis} mem={i.resources.memory_mib}{why}")
+    _print_instances([i for i in st.instances if not i.hidden])
+
+
+def _print_instances(shown) -> None:
+    """Live instances first, then the last MAX_DEAD_SHOWN dead ones (a long-running runtime
+    remembers up to a thousand)."""
+    alive = [i for i in shown if i.state != "DEAD"]
+    dead = [i for i in shown if i.state == "DEAD"]
+    click.echo(f"instances: {len(alive)} alive, {len(dead)} dead")
+    for i in alive:
+        _print_instance(i)
+    if len(dead) > MAX_DEAD_SHOWN:
+        click.echo(f"  ... {len(dead) - MAX_DEAD_SHOWN} more dead (older) not shown")
+    for i in dead[-MAX_DEAD_SHOWN:]:
+        _print_instance(i)
+
+
+def _print_instance(i) -> None:
+    name = f" name={i.namespace + '/' if i.namespace else ''}{i.name}" if i.name else ""
+    why = f"  ({i.exit_reason})" if i.state == "DEAD" else ""
+    click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}{name}  "
+               f"cpu={i.resources.cpu_millis} mem={i.resources.memory_mib}{why}")
 
 
 @main.command()
@@ -162,12 +204,16 @@ def status(session_file) -> None:
 def stop(session_file, force, timeout) -> None:
     """Stop the running runtime and every worker it started."""
     info = _connect(session_file)
-    os.kill(info.pid, signal.SIGKILL if force else signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while sessions.pid_alive(info.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if sessions.pid_alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
+    proc = sessions.daemon_process(info)
+    if proc is None:   # its pid is gone, or reused by a process that is not this session's daemon
+        sessions.clear_latest(Path(info.session_dir))
+        raise click.ClickException(f"the runtime of {info.session_dir} is not running (pid {info.pid} is gone "
+                                   "or belongs to another process): nothing to stop")
+    proc.send_signal(signal.SIGKILL if force else signal.SIGTERM)   # psutil refuses a reused pid
+    try:
+        proc.wait(timeout)
+    except psutil.TimeoutExpired:
+        proc.kill()
         click.echo(f"the runtime (pid {info.pid}) did not stop within {timeout:g}s and was killed")
     sessions.clear_latest(Path(info.session_dir))
     click.echo(f"yr runtime stopped (pid {info.pid})")
