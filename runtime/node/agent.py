@@ -259,6 +259,8 @@ class Agent:
             w.hello.exception()
         if w.writer is not None:
             w.writer.close()
+        # A killed worker cannot remove its socket file: do it for it.
+        sessions.worker_socket(self.session_dir, w.id).unlink(missing_ok=True)
         if w.instance_id:
             self.cb.worker_exited(w.instance_id, w.id, processes.describe_exit(rc) + f" (pid {w.pid})")
         self.refill()

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from yr_runtime.wire import address, frames, handshake
 from yr_runtime.wire.lifetime import die_with_parent
-from yr_runtime.wire.session import socket_dir
+from yr_runtime.wire.session import worker_socket
 
 from . import _protocol as P
 from . import _serialization
@@ -53,7 +53,7 @@ class Worker:
         self.host = host
         self.boot = boot
         self.token = (open(os.path.join(boot["session_dir"], "token"), "rb").read().strip())
-        self.endpoint = address.unix(socket_dir(boot["session_dir"]) / f"w-{boot['worker_id']}.sock")
+        self.endpoint = address.unix(worker_socket(boot["session_dir"], boot["worker_id"]))
         self.instance = None
         self.init_error: BaseException | None = None
         self.class_name = "worker"
