@@ -1,12 +1,13 @@
 """Shared fixtures (a real runtime daemon, a connected driver) and the leak check that
-fails the run if any runtime process outlives the suite. Helpers live in yr_testing.py."""
+fails the run if any runtime process outlives the suite, or a socket file, session directory
+or shared-memory file of this run is left behind. Helpers live in yr_testing.py."""
 from __future__ import annotations
 
 import sys
 
 import psutil
 import pytest
-from yr_testing import Daemon, wait_no_runtime_processes  # first: it isolates the session root
+from yr_testing import SESSION_ROOT, Daemon, leftover_files, wait_no_runtime_processes  # first: it isolates the session root
 
 import yr  # noqa: E402
 
@@ -39,3 +40,16 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
     else:
         print("\nleak check: no runtime process left behind")
+    files = leftover_files(SESSION_ROOT, _basetemp(session))
+    if files:
+        print(f"\nLEAK CHECK FAILED: files left behind: {', '.join(files[:20])}"
+              f"{f' and {len(files) - 20} more' if len(files) > 20 else ''}", file=sys.stderr)
+        session.exitstatus = 1
+    else:
+        print("leak check: no socket, session directory or shared-memory file left behind")
+
+
+def _basetemp(session):
+    """pytest's tmp_path root of this run, where most tests make their session roots."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    return factory.getbasetemp() if factory is not None else SESSION_ROOT

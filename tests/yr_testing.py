@@ -5,7 +5,8 @@ A module of its own (not conftest.py): several suites have a conftest.py, and
 `from conftest import ...` would find whichever was imported first.
 
 Every test run uses its own session root (YR_SESSION_ROOT), so it never joins a runtime a
-user started, and its processes can be told apart from anyone else's.
+user started, and its processes (YR_TEST_RUN) and shared-memory files (YR_SHM_PREFIX) can
+be told apart from anyone else's.
 """
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ SESSION_ROOT = Path(tempfile.mkdtemp(prefix="yr-tests-"))
 os.environ["YR_SESSION_ROOT"] = str(SESSION_ROOT)
 RUN_ID = f"{os.getpid()}-{time.time_ns()}"
 os.environ["YR_TEST_RUN"] = RUN_ID   # inherited by every daemon and worker this run starts
+SHM_PREFIX = f"yr-test{RUN_ID}"
+os.environ["YR_SHM_PREFIX"] = SHM_PREFIX   # shared-memory files of this run: /dev/shm/<prefix>-*
 
 import yr  # noqa: E402  (imported after YR_SESSION_ROOT is set)
+from yr import _serialization  # noqa: E402
 from yr_runtime.wire import session as sessions  # noqa: E402
 
 NODE_CPU = 16000          # logical capacity of the test runtime: room for many 500m instances
@@ -60,6 +64,28 @@ def wait_no_runtime_processes(timeout: float = 10.0, root: str | None = None) ->
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
+
+
+def leftover_files(*roots) -> list[str]:
+    """What this run's runtimes failed to clean up: socket files and session directories of
+    runtimes that died without cleaning up (their daemon is gone, their `sock` entry is still
+    there) under the given roots, and this run's shared-memory files."""
+    left = [str(p) for p in Path(_serialization.SHM_DIR).glob(f"{SHM_PREFIX}-*")]
+    for root in roots:
+        for d, dirs, files in os.walk(root):
+            left += [os.path.join(d, f) for f in files if f.endswith(".sock")]
+            if sessions.INFO_FILE in files and os.path.lexists(os.path.join(d, "sock")):
+                if not _session_running(d):
+                    left.append(d)
+                    left += [str(s) for s in sessions.socket_dir(d).glob("*.sock")]   # in /tmp/yr-sock-*
+    return sorted(set(left))
+
+
+def _session_running(session_dir: str) -> bool:
+    try:
+        return sessions.runtime_alive(sessions.read_info(Path(session_dir)))
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 class Daemon:

@@ -32,6 +32,8 @@ SHM_THRESHOLD = 1 << 20
 MAX_INLINE = 256 << 20      # the frame limit (yr_runtime.wire.frames); buffers above 1 MiB do not count
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _spill_dir: str | None = None   # <session>/spill of the runtime this process uses (set_session)
+# Shared-memory files are named <prefix>-<uuid>; a test run sets its own prefix to find what it leaked.
+SHM_PREFIX = os.environ.get("YR_SHM_PREFIX", "yr").replace("/", "_")
 _PLAIN = frozenset((int, float, str, bool, type(None), complex))
 
 
@@ -107,7 +109,7 @@ def ignore_file_size_signal() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def dumps(msg, shm_prefix: str = "yr") -> bytes:
+def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
     """Serializes a message into a frame body; raises SerializationError naming the cause."""
     if _plain_call(msg) or _plain(msg):
         return b"\x00" + pickle.dumps(msg, protocol=5)
