@@ -5,13 +5,14 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import yr
-from yr_testing import Daemon, run_script, wait_no_runtime_processes
+from yr_testing import Daemon, leftover_files, run_script, wait_no_runtime_processes
 from yr_runtime.wire import address, frames, handshake, session as sessions
 
 NAMED = """
@@ -88,6 +89,10 @@ def test_killed_daemon_gives_a_clear_error_and_leaves_nothing(tmp_path):
         yr.finalize()
         d.stop()
     assert wait_no_runtime_processes(10, root=str(root)) == []
+    # Its sockets and session stay until the next `yr start` or yr.init() in that root cleans them.
+    assert str(d.session_dir) in leftover_files(root)
+    assert sessions.remove_stale(root) == [Path(d.session_dir)]
+    assert leftover_files(root) == []
 
 
 def test_yr_start_removes_stale_sessions(tmp_path):
