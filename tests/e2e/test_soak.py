@@ -13,7 +13,7 @@ import threading
 import time
 
 import yr
-from yr_testing import Daemon, wait_no_runtime_processes
+from yr_testing import SHM_PREFIX, Daemon, leftover_files, wait_no_runtime_processes
 from yr import _serialization
 
 SOAK_SECONDS = float(os.environ.get("YR_SOAK_SECONDS", "8"))
@@ -38,7 +38,7 @@ class Durable:
 
 def test_chaos_soak(tmp_path):
     root = tmp_path / "s"
-    shm_before = set(glob.glob(f"{_serialization.SHM_DIR}/yr-*"))
+    shm_before = set(glob.glob(f"{_serialization.SHM_DIR}/{SHM_PREFIX}-*"))
     d = Daemon(root=root)
     yr.init(d.config())
     rng = random.Random(7)
@@ -76,5 +76,5 @@ def test_chaos_soak(tmp_path):
         yr.finalize()
         d.stop()
     assert wait_no_runtime_processes(10, root=str(root)) == []
-    assert not glob.glob(f"{d.session_dir}/sock/*.sock")
-    assert set(glob.glob(f"{_serialization.SHM_DIR}/yr-*")) - shm_before == set()
+    assert leftover_files(root) == []
+    assert set(glob.glob(f"{_serialization.SHM_DIR}/{SHM_PREFIX}-*")) - shm_before == set()

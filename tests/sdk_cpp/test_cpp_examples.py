@@ -8,7 +8,7 @@ import tempfile
 
 from pathlib import Path
 
-import psutil
+from yr_testing import runtime_processes   # this run's daemons and workers only
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cpp"
 
@@ -52,8 +52,7 @@ def test_without_a_runtime_the_driver_starts_and_stops_a_temporary_one(examples_
     assert child.returncode == 0, err
     assert out == "3:3\n"
     no_process_left(exe)
-    leftover = [p for p in psutil.process_iter(["cmdline"])
-                if f"--owner-pid {child.pid}" in " ".join(p.info["cmdline"] or [])]
+    leftover = [p for p in runtime_processes() if f"--owner-pid {child.pid}" in " ".join(p.info["cmdline"] or [])]
     assert not leftover, "the temporary runtime outlived its driver"
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import yr
 from yr import _serialization
+from yr_testing import SHM_PREFIX   # this run's files only: other runs share /dev/shm
 
 
 @yr.invoke
@@ -120,10 +121,10 @@ def test_large_values_travel_through_shared_memory(driver):
 
 
 def test_shared_memory_is_freed_with_its_refs(driver):
-    before = set(glob.glob(f"{_serialization.SHM_DIR}/yr-*"))
+    before = set(glob.glob(f"{_serialization.SHM_DIR}/{SHM_PREFIX}-*"))
     ref = make_array.invoke(1_000_000)
     yr.get(ref)
     del ref
     import gc
     gc.collect()
-    assert set(glob.glob(f"{_serialization.SHM_DIR}/yr-*")) - before == set()
+    assert set(glob.glob(f"{_serialization.SHM_DIR}/{SHM_PREFIX}-*")) - before == set()
