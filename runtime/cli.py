@@ -128,7 +128,7 @@ def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
     session_dir = line.split(" ", 1)[1]
     click.echo(f"yr runtime started (pid {proc.pid}).\n"
                f"  session: {session_dir}\n"
-               f"  drivers on this machine connect by themselves: yr.init()\n"
+               f"  your drivers on this machine connect by themselves: yr.init()\n"
                f"  or explicitly: yr.init(yr.Config(server_address={session_dir!r}))\n"
                f"  status: yr status    stop: yr stop")
 
