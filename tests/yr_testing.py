@@ -30,7 +30,7 @@ os.environ["YR_SHM_PREFIX"] = SHM_PREFIX   # shared-memory files of this run: /d
 
 import yr  # noqa: E402  (imported after YR_SESSION_ROOT is set)
 from yr import _serialization  # noqa: E402
-from yr_runtime.wire import session as sessions  # noqa: E402
+from yr_runtime.wire import bodies, session as sessions  # noqa: E402
 assert _serialization.SHM_PREFIX == SHM_PREFIX, "yr was imported before yr_testing set YR_SHM_PREFIX"
 
 NODE_CPU = 16000          # logical capacity of the test runtime: room for many 500m instances
@@ -68,15 +68,17 @@ def wait_no_runtime_processes(timeout: float = 10.0, root: str | None = None) ->
 
 
 def leftover_files(*roots) -> list[str]:
-    """What this run's runtimes failed to clean up: socket files and session directories of
-    runtimes that died without cleaning up (their daemon is gone, their `sock` entry is still
-    there) under the given roots, and this run's shared-memory files."""
+    """What this run's runtimes failed to clean up: socket files, spill files of stopped
+    runtimes and session directories of runtimes that died without cleaning up (their daemon
+    is gone, their `sock` entry is still there) under the given roots, and this run's
+    shared-memory files."""
     left = [str(p) for p in Path(_serialization.SHM_DIR).glob(f"{SHM_PREFIX}-*")]
     for root in roots:
         for d, dirs, files in os.walk(root):
             left += [os.path.join(d, f) for f in files if f.endswith(".sock")]
-            if sessions.INFO_FILE in files and os.path.lexists(os.path.join(d, "sock")):
-                if not _session_running(d):
+            if sessions.INFO_FILE in files and not _session_running(d):
+                left += [str(f) for f in Path(d, bodies.SPILL_DIR).glob("*")]
+                if os.path.lexists(os.path.join(d, "sock")):
                     left.append(d)
                     left += [str(s) for s in sessions.socket_dir(d).glob("*.sock")]   # in /tmp/yr-sock-*
     return sorted(set(left))

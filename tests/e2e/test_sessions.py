@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 import yr
-from yr_runtime.wire import session as sessions
+from yr_runtime.wire import bodies, session as sessions
 from yr_testing import SHM_PREFIX, Daemon, leftover_files, run_script, wait_no_runtime_processes
 from test_examples import yr_cli
 
@@ -350,12 +350,16 @@ def test_the_leak_check_sees_sockets_stale_sessions_and_shared_memory_of_this_ru
     (sessions.socket_dir(stale) / "w-1-1.sock").touch()
     shm = Path(yr._serialization.SHM_DIR) / f"{SHM_PREFIX}-leaktest"
     shm.touch()
+    spill = Path(bodies.spill_dir(stale)) / f"{SHM_PREFIX}-spilled"
+    spill.parent.mkdir(exist_ok=True)
+    spill.touch()
     try:
         found = leftover_files(root)
         assert str(stale) in found and str(sessions.socket_dir(stale) / "w-1-1.sock") in found
-        assert str(shm) in found
+        assert str(shm) in found and str(spill) in found
     finally:
         shm.unlink()
+        spill.unlink()
         sessions.remove_socket_dir(stale)
     assert leftover_files(root) == []   # a session that cleaned up keeps its logs: not a leak
     shutil.rmtree(root)
