@@ -174,6 +174,7 @@ def status(session_file) -> None:
         for k in sorted(n.total.custom):
             click.echo(f"    {k}: {n.available.custom.get(k, 0):g}/{n.total.custom[k]:g} available")
     _print_instances([i for i in st.instances if not i.hidden])
+    _print_executors([i for i in st.instances if i.hidden and i.state != "DEAD"])
 
 
 def _print_instances(shown) -> None:
@@ -195,6 +196,14 @@ def _print_instance(i) -> None:
     why = f"  ({i.exit_reason})" if i.state == "DEAD" else ""
     click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}{name}  "
                f"cpu={i.resources.cpu_millis} mem={i.resources.memory_mib}{why}")
+
+
+def _print_executors(executors) -> None:
+    """Hidden instances that run stateless calls, alive until idle for their driver's recycle_time."""
+    click.echo(f"stateless executors: {len(executors)} alive (ended after the driver's recycle_time idle)")
+    for i in executors:
+        click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}  job={i.job_id}  "
+                   f"cpu={i.resources.cpu_millis} mem={i.resources.memory_mib}")
 
 
 @main.command()

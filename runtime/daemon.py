@@ -106,6 +106,9 @@ class Daemon:
     def initialized(self, iid: str, error) -> None:
         self.execute(self.cluster.instance_initialized(iid))
 
+    def blocked(self, iid: str, is_blocked: bool) -> None:
+        self.execute(self.cluster.set_blocked(iid, is_blocked, self.now()))
+
     def log(self, job_id: str, label: str, lines: list[str]) -> None:
         q = self.sessions.get(job_id)
         if q is not None and lines:

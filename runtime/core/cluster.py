@@ -9,6 +9,13 @@ Rules it keeps:
   what is free now waits, up to its schedule timeout, first come first served.
 - (namespace, name) maps to at most one live instance: a second create with the same name
   returns the existing one.
+- An instance whose calls all wait for other calls' results (yr.get / yr.wait) is
+  *blocked*: its cpu returns to its node while it is, so the calls it waits for can be
+  scheduled (a recursion deeper than the node's cores would otherwise deadlock). When it
+  resumes it takes its cpu back at once, even if the node is then oversubscribed for a
+  while (the node's available cpu may go below zero; nothing new is placed there until it
+  is positive again). Memory and custom resources stay taken. Death or a restart of a
+  blocked instance gives back only what it still holds.
 - Every event method returns the actions the shell must carry out; the clock is passed in.
 """
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Instance:
     endpoint: str = ""
     exit_reason: str = ""
     restarts: int = 0
+    blocked: bool = False          # its cpu is lent to its node (see the rules above)
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -148,10 +156,22 @@ class Cluster:
         inst.state = RUNNING
         return self._answer_ready_waiters(inst) + [Publish(instance_id)]
 
+    def set_blocked(self, instance_id: str, blocked: bool, now: float) -> list:
+        """The instance's calls all wait for results (True) or one resumed (False)."""
+        inst = self.instances.get(instance_id)
+        if inst is None or inst.state not in (STARTING, RUNNING) or inst.blocked == blocked:
+            return []
+        inst.blocked = blocked
+        node = self.nodes[inst.node_id]
+        cpu = Resources(cpu=inst.resources.cpu)
+        node.available = node.available + cpu if blocked else node.available - cpu
+        return self._schedule(now) if blocked else []
+
     def worker_exited(self, instance_id: str, worker_id: str, reason: str, now: float) -> list:
         inst = self.instances.get(instance_id)
         if inst is None or inst.state == DEAD or inst.worker_id != worker_id:
             return []
+        self.set_blocked(instance_id, False, now)   # a restarted worker starts unblocked
         if inst.restarts < inst.recover_retry_times:
             inst.restarts += 1
             inst.state, inst.worker_id, inst.pid, inst.endpoint = STARTING, "", 0, ""
@@ -238,6 +258,8 @@ class Cluster:
     def _kill(self, inst: Instance, reason: str, now: float, *, stop: bool, kind: str = "dead") -> list:
         was = inst.state
         actions = [StopWorker(inst.id, inst.worker_id)] if stop and inst.worker_id else []
+        if inst.blocked:
+            self.set_blocked(inst.id, False, now)   # its cpu is back: all of it returns below
         inst.state, inst.exit_reason = DEAD, reason
         if was == PENDING:
             self._pending.remove(inst.id)

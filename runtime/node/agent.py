@@ -105,7 +105,8 @@ class Agent:
                  worker_tcp: str = ""):
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
         self.worker_tcp = worker_tcp   # a host: workers also listen on TCP there and give that endpoint
-        self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error), log(job, label, lines)
+        self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error),
+        #                       blocked(iid, is_blocked), log(job, label, lines)
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
         self.idle: list[WorkerProc] = []
@@ -311,6 +312,9 @@ class Agent:
             return wid
         if t == "initialized" and worker in self.workers:
             self.cb.initialized(self.workers[worker].instance_id, msg.get("error"))
+        elif t in ("blocked", "unblocked"):
+            if worker in self.workers and self.workers[worker].instance_id:
+                self.cb.blocked(self.workers[worker].instance_id, t == "blocked")
         elif t == "obj_put":
             for waiter, rid in self.store.put(str(msg["id"]), bytes(msg["data"]), bool(msg.get("error")),
                                               str(msg.get("job", ""))):

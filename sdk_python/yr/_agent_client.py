@@ -68,6 +68,14 @@ class AgentClient:
             raise ResourceUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
         return msg["data"], msg["error"]
 
+    def get_async(self, object_id: str, on_answer) -> None:
+        """Asks for an object without waiting: `on_answer(msg)` runs on the connection's
+        reader thread with the agent's answer (obj_value, obj_refused) or {"t": "closed"}."""
+        rid = next(self._ids)
+        with self._lock:
+            self._pending[rid] = on_answer
+        self._send({"t": "obj_get", "rid": rid, "id": object_id, "timeout": -1})
+
     def _send(self, msg: dict) -> None:
         try:
             self._conn.send(P.pack(msg))
@@ -79,7 +87,9 @@ class AgentClient:
             msg = P.unpack(body)
             with self._lock:
                 box = self._pending.pop(msg.get("rid"), None)
-            if box is not None:
+            if callable(box):
+                box(msg)
+            elif box is not None:
                 box[1] = msg
                 box[0].set()
 
@@ -87,5 +97,9 @@ class AgentClient:
         with self._lock:
             boxes, self._pending = list(self._pending.values()), {}
         for box in boxes:
-            box[1] = {"t": "closed", "reason": "the node agent went away"}
-            box[0].set()
+            msg = {"t": "closed", "reason": "the node agent went away"}
+            if callable(box):
+                box(msg)
+            else:
+                box[1] = msg
+                box[0].set()

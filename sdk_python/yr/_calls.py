@@ -4,9 +4,11 @@ Rules kept here:
 - One `Channel` per (this process, worker endpoint); calls are multiplexed by call id.
 - A `Target` (one per instance known to this process) sends calls in submission order. A
   call waits in the target's queue while the instance has no endpoint yet or while one of
-  its top-level ObjectRef arguments is unresolved; later calls queue behind it.
-- Top-level ObjectRef arguments are replaced by their values before sending; a failed
-  dependency fails the call without sending it.
+  the refs in its arguments is not ready (top-level or nested at any depth in containers,
+  keyword arguments too); later calls queue behind it.
+- Top-level ObjectRef arguments (positional and keyword) are replaced by their values
+  before sending; nested refs travel as refs. A failed dependency, top-level or nested,
+  fails the call with the dependency's error without sending it.
 - When a worker's connection drops, the master says why: if the instance is being
   restarted (recover_retry_times), the calls in flight are sent again to the new worker,
   ahead of later calls (at least once); otherwise every one fails with the exit reason.
@@ -23,7 +25,7 @@ from . import _serialization
 from ._transport import Connection
 from .exceptions import (InstanceDiedError, InstanceTerminatedError, RuntimeUnavailableError, SerializationError,
                          YRError)
-from .object_ref import ObjectRef, _Slot, new_id
+from .object_ref import ObjectRef, _Slot, _nested, new_id
 
 
 class Channel:
@@ -81,11 +83,53 @@ class Channel:
 
 
 class _Call:
-    __slots__ = ("kind", "name", "args", "kwargs", "slot", "body", "code")
+    __slots__ = ("kind", "name", "args", "kwargs", "slot", "body", "code", "nested", "retries", "dispatched")
 
-    def __init__(self, kind, name, args, kwargs, slot, code):
+    def __init__(self, kind, name, args, kwargs, slot, code, retries: int = 0):
         self.kind, self.name, self.args, self.kwargs, self.slot = kind, name, args, kwargs, slot
         self.body, self.code = None, code
+        self.nested = None      # slots of the refs nested in the arguments, once serialized
+        self.retries = retries  # stateless calls: runs left if its worker dies under it
+        self.dispatched = False  # stateless calls: handed to the pool once its deps were ready
+
+    def ready(self) -> bool:
+        """Whether every ref in the arguments is ready: serializes the call once its
+        top-level refs are (a failure fails the call's slot: then it is ready, and has no body)."""
+        if self.body is None:
+            if self.slot.done:
+                return True
+            if _has_pending_deps(self.args, self.kwargs):
+                return False
+            serialize(self, eager=False)
+            if self.body is None:
+                return True
+        nested = self.nested
+        while nested:
+            dep = nested[-1]
+            if not dep.done:
+                return False
+            if dep.error is not None:
+                self.body = None
+                self.slot.set_error(dep.error)
+                return True
+            nested.pop()
+        return True
+
+    def watch(self, on_ready) -> None:
+        """Calls on_ready(slot) once the first unready ref of this call is ready (then the
+        caller asks `ready()` again and watches the next). Remote refs all start fetching."""
+        if self.body is None:
+            deps = [a._slot for a in _top_refs(self.args, self.kwargs)]
+        else:
+            deps = list(reversed(self.nested or ()))
+        first = None
+        for dep in deps:
+            if not dep.done:
+                if dep.fetch is not None:
+                    dep.fetch()
+                first = first or dep
+        if first is not None:
+            first.add_callback(on_ready)
 
 
 class Target:
@@ -100,6 +144,7 @@ class Target:
         self.terminated = False
         self._queue: deque[_Call] = deque()
         self._lock = threading.RLock()
+        self.on_lost = None   # executors: on_lost(target, calls) replaces recovery (see ExecutorPool)
 
     @property
     def label(self) -> str:
@@ -118,6 +163,11 @@ class Target:
 
     def channel_lost(self, ch: Channel, in_flight: list) -> None:
         """The worker went away: find out from the master whether it is coming back."""
+        if self.on_lost is not None:
+            with self._lock:
+                self.channel, queued, self._queue = None, list(self._queue), deque()
+            self.on_lost(self, ch, in_flight + queued)
+            return
         threading.Thread(target=self._recover, args=(ch, in_flight), name="yr-recover", daemon=True).start()
 
     def _recover(self, ch: Channel, in_flight: list) -> None:
@@ -171,16 +221,27 @@ class Target:
             if self.error is not None:
                 slot.set_error(self.error)
                 return ref
-            if not _has_pending_deps(args):
-                self._serialize(call, eager=True)
-            if call.body is not None and not self._queue and self._connected():
+            if not _has_pending_deps(args, kwargs):
+                serialize(call, eager=True, target=self)
+            if call.body is not None and not call.nested and not self._queue and self._connected():
                 self._send(call, deferred=True)   # written in a batch, at the latest when someone waits
                 return ref
             self._queue.append(call)
-            if call.body is None:
-                self._watch_deps(args)
             self._flush()
         return ref
+
+    def enqueue(self, call: _Call, deferred: bool = False) -> bool:
+        """Sends a call whose arguments are ready (or queues it until connected); False if
+        this instance can take no calls."""
+        with self._lock:
+            if self.terminated or self.error is not None:
+                return False
+            if not self._queue and self._connected():
+                self._send(call, deferred)
+            else:
+                self._queue.append(call)
+                self._flush()
+            return True
 
     def _connected(self) -> bool:
         # A channel that just died stays here until recovery decides; calls wait meanwhile.
@@ -189,10 +250,9 @@ class Target:
     def _flush(self) -> None:
         while self._queue and self._connected():
             call = self._queue[0]
-            if call.body is None:
-                if _has_pending_deps(call.args):
-                    return
-                self._serialize(call, eager=False)
+            if not call.ready():
+                call.watch(self._dep_done)
+                return
             self._queue.popleft()
             if call.body is not None:
                 self._send(call)
@@ -205,30 +265,31 @@ class Target:
             prelude = P.call_frame(P.DEFINE, 0, call.name.encode() + b"\x00" + call.code)
         ch.send(call, prelude, deferred)
 
-    def _serialize(self, call: _Call, eager: bool) -> None:
-        """Sets call.body; a failure raises (eager, at invoke) or fails the call's ref."""
-        try:
-            args = _resolve_ready(call.args)
-            call.body = _serialization.dumps((call.name, args, call.kwargs))
-            _serialization.check_size(call.body, f"the arguments of {call.name}")
-        except _DependencyFailed as e:
-            call.slot.set_error(e.error)
-        except SerializationError as e:
-            err = _name_bad_argument(self, call, e)
-            if eager:
-                raise err from None
-            call.slot.set_error(err)
-
-    def _watch_deps(self, args) -> None:
-        for a in args:
-            if type(a) is ObjectRef and not a._slot.done:
-                if a._slot.fetch is not None:
-                    threading.Thread(target=a._slot.wait, args=(None,), daemon=True).start()
-                a._slot.add_callback(self._dep_done)
-
     def _dep_done(self, _slot) -> None:
         with self._lock:
             self._flush()
+
+
+def serialize(call: _Call, eager: bool, target: "Target | None" = None) -> None:
+    """Sets call.body (top-level refs replaced by their values) and call.nested (the refs
+    nested deeper, which travel as refs); a failure raises (eager, at invoke) or fails the
+    call's slot. The pickler finds the nested refs: no second walk over the arguments."""
+    found = _nested.slots = []
+    try:
+        args, kwargs = _resolve_ready(call.args, call.kwargs)
+        call.body = _serialization.dumps((call.name, args, kwargs))
+        _serialization.check_size(call.body, f"the arguments of {call.name}")
+        call.nested = found or None
+    except _DependencyFailed as e:
+        call.slot.set_error(e.error)
+    except SerializationError as e:
+        call.body = None
+        err = _name_bad_argument(target, call, e)
+        if eager:
+            raise err from None
+        call.slot.set_error(err)
+    finally:
+        _nested.slots = None
 
 
 class _DependencyFailed(Exception):
@@ -236,27 +297,32 @@ class _DependencyFailed(Exception):
         self.error = error
 
 
-def _has_pending_deps(args) -> bool:
-    if ObjectRef not in map(type, args):   # the common case, checked at C speed
-        return False
-    return any(type(a) is ObjectRef and not a._slot.done for a in args)
+def _has_pending_deps(args, kwargs) -> bool:
+    if ObjectRef not in map(type, args) and (not kwargs or ObjectRef not in map(type, kwargs.values())):
+        return False   # the common case, checked at C speed
+    return any(not r._slot.done for r in _top_refs(args, kwargs))
 
 
-def _resolve_ready(args):
-    if ObjectRef not in map(type, args):
-        return args
-    out = []
-    for a in args:
-        if type(a) is ObjectRef:
-            if a._slot.error is not None:
-                raise _DependencyFailed(a._slot.error)
-            a = a._slot.value()
-        out.append(a)
-    return out
+def _top_refs(args, kwargs) -> list:
+    return [a for a in (*args, *kwargs.values()) if type(a) is ObjectRef]
 
 
-def _name_bad_argument(target: Target, call: _Call, err: SerializationError) -> SerializationError:
-    what = f"{target.class_name}.{call.name}" if call.kind == P.CALL else call.name.split(":")[0]
+def _resolve_ready(args, kwargs):
+    if ObjectRef in map(type, args):
+        args = [_value_of(a) if type(a) is ObjectRef else a for a in args]
+    if kwargs and ObjectRef in map(type, kwargs.values()):
+        kwargs = {k: _value_of(v) if type(v) is ObjectRef else v for k, v in kwargs.items()}
+    return args, kwargs
+
+
+def _value_of(ref: ObjectRef):
+    if ref._slot.error is not None:
+        raise _DependencyFailed(ref._slot.error)
+    return ref._slot.value()
+
+
+def _name_bad_argument(target: "Target | None", call: _Call, err: SerializationError) -> SerializationError:
+    what = f"{target.class_name}.{call.name}" if call.kind == P.CALL and target else call.name.split(":")[0]
     for i, a in enumerate(call.args):
         try:
             _serialization.discard(_serialization.dumps(a))   # frees the file of one that succeeds

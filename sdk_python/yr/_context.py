@@ -43,6 +43,8 @@ class Runtime:
         self.targets: "weakref.WeakValueDictionary[str, Target]" = weakref.WeakValueDictionary()
         self.created: dict[str, Target] = {}     # instances this process created (finalize ends them)
         self.pools: dict = {}
+        self.recycle_time: float = getattr(config, "recycle_time", None) or 2.0   # idle executors end after it
+        self.recycler = None   # the thread that ends idle executors (_instances._Recycler), once a pool exists
         self.published: set[str] = set()
         self.pending_terminations: list = []    # grpc futures of asynchronous terminates
         self._lock = threading.RLock()
@@ -108,18 +110,6 @@ class Runtime:
                 self.agent.put(ref.id, slot.body, self.job_id)
         ref._slot.add_callback(store)
 
-    def fetcher(self, object_id: str, slot: _Slot):
-        def fetch(timeout):
-            body, is_error = self.agent.get(object_id, timeout)
-            if slot.done:
-                return
-            slot.owns_shm = False
-            if is_error:
-                slot.set_error(_serialization.loads(body))
-            else:
-                slot.set_body(body)
-        return fetch
-
     # ---- shutdown --------------------------------------------------------------------------
     def close(self) -> None:
         self.closed = True
@@ -160,19 +150,51 @@ def remote_ref(object_id: str) -> ObjectRef:
     slot = _remote_slots.get(object_id)
     if slot is None:
         slot = _Slot()
-        slot.fetch = _lazy_fetch(object_id, slot)
+        slot.fetch = _Fetch(object_id, slot)
         _remote_slots[object_id] = slot
     return ObjectRef(object_id, slot)
 
 
-def _lazy_fetch(object_id, slot):
-    lock = threading.Lock()
+class _Fetch:
+    """Fetches a remote ref's value from the node store: one request, started by the first
+    wait, answered on the agent connection's reader thread (no thread per wait). It holds
+    its slot weakly: a strong reference would make a cycle that keeps the value's shared
+    memory mapped until the cycle collector runs."""
+    __slots__ = ("object_id", "slot", "started")
 
-    def fetch(timeout):
-        with lock:
-            if not slot.done:
-                current().fetcher(object_id, slot)(timeout)
-    return fetch
+    def __init__(self, object_id: str, slot: _Slot):
+        self.object_id, self.slot, self.started = object_id, weakref.ref(slot), False
+
+    def __call__(self) -> None:
+        if self.started:
+            return
+        self.started = True   # a racing second request would only be answered twice
+        try:
+            current().agent.get_async(self.object_id, self._answer)
+        except YRError as e:
+            self._answer({"t": "failed", "error": e})
+
+    def _answer(self, msg: dict) -> None:
+        slot = self.slot()
+        if slot is None or slot.done:
+            return
+        slot.owns_shm = False   # the node store owns the value's shared memory
+        if msg["t"] == "obj_value" and not msg["error"]:
+            slot.set_body(msg["data"])
+        else:
+            slot.set_error(_fetch_error(self.object_id, msg))
+
+
+def _fetch_error(object_id: str, msg: dict) -> BaseException:
+    from .exceptions import ResourceUnavailableError, RuntimeUnavailableError
+    t = msg["t"]
+    if t == "obj_value":
+        return _serialization.loads(msg["data"])
+    if t == "obj_refused":
+        return ResourceUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
+    if t == "failed":
+        return msg["error"]
+    return RuntimeUnavailableError(f"failed to get object {object_id}: {msg.get('reason', t)}")
 
 
 def publish(ref: ObjectRef) -> None:

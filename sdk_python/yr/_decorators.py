@@ -220,7 +220,7 @@ class FunctionProxy:
         if self._code is None:
             self._code = _serialization.dumps_function(self.__yr_wrapped__)
             self._key = f"{self.__yr_wrapped__.__qualname__}:{hashlib.sha1(self._code).hexdigest()[:16]}"
-        return _pool(rt, self._options).submit(self._key, self._code, args, kwargs)
+        return _pool(rt, self._options).submit(self._key, self._code, args, kwargs, self._options.retry_times)
 
     def get_original_func(self):
         return self.__yr_wrapped__
@@ -231,7 +231,7 @@ class FunctionProxy:
 
 def _pool(rt, opts: InvokeOptions, language: str = "python", executable: str = "", spec=None):
     key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
-           tuple(sorted(opts.env_vars.items())))
+           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency())
     pool = rt.pools.get(key)
     if pool is None:
         pool = rt.pools[key] = _instances.ExecutorPool(rt, opts, language, executable, spec)

@@ -5,27 +5,30 @@ import json
 import os
 import sys
 import threading
+import time
+from collections import deque
 
+from . import _protocol as P
 from . import _serialization
-from ._calls import Target
+from ._calls import Target, _Call, instance_fate, serialize
 from .config import InvokeOptions
-from .exceptions import SerializationError, YRError
-from .object_ref import new_id
+from .exceptions import InstanceDiedError, SerializationError, YRError
+from .object_ref import ObjectRef, _Slot, new_id
 
 
 _env_cache: dict = {}
 
 
-def driver_env(opts: InvokeOptions, custom_envs: dict | None = None) -> str:
-    """The import path, working directory and env vars a worker takes from its driver (JSON):
-    Config.custom_envs, then the options' env_vars (which win).
+def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_time: float = 2.0) -> str:
+    """The import path, working directory, env vars and executor recycle time a worker takes
+    from its driver (JSON): Config.custom_envs, then the options' env_vars (which win).
     Cached: it is asked for at every creation and rarely changes."""
     env_vars = {**(custom_envs or {}), **opts.env_vars}
-    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())))
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time)
     env = _env_cache.get(key)
     if env is None:
         paths = [p for p in sys.path if p and os.path.isdir(p)]
-        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": env_vars})
+        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time})
         _env_cache.clear()
         _env_cache[key] = env
     return env
@@ -43,7 +46,7 @@ def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language
         name=opts.name, namespace=opts.namespace or (rt.namespace if opts.name else ""),
         recover_retry_times=opts.recover_retry_times, detached=opts.detached,
         schedule_timeout_ms=int(opts.schedule_timeout_ms), executable=executable,
-        driver_env=driver_env(opts, rt.config and rt.config.custom_envs), hidden=hidden)
+        driver_env=driver_env(opts, rt.config and rt.config.custom_envs, rt.recycle_time), hidden=hidden)
 
 
 def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec: dict | None = None) -> bytes:
@@ -64,8 +67,9 @@ def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec
         raise
 
 
-def create(rt, spec) -> Target:
-    """Asks the master for an instance; returns its Target at once (named: after the answer)."""
+def create(rt, spec, on_answer=None) -> Target:
+    """Asks the master for an instance; returns its Target at once (named: after the answer).
+    `on_answer(target, error or None)` runs once the master answered (unnamed instances)."""
     from ._control import MasterClient
     timeout = None if spec.schedule_timeout_ms < 0 else spec.schedule_timeout_ms / 1000 + 60
     fut = rt.master.create_instance_async(spec, timeout)
@@ -88,9 +92,13 @@ def create(rt, spec) -> Target:
             info = MasterClient.result_of(f, f"create {spec.class_name}").instance
         except YRError as e:
             target.fail(e)
+            if on_answer is not None:
+                on_answer(target, e)
             return
         target.endpoint = info.endpoint
         target.connect(info.endpoint)
+        if on_answer is not None:
+            on_answer(target, None)
     fut.add_done_callback(done)
     return target
 
@@ -118,48 +126,206 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
     return target
 
 
+PIPELINE_DEPTH = 8   # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
+
+
+class _Executor:
+    __slots__ = ("target", "inflight", "idle_since")
+
+    def __init__(self, target: Target):
+        self.target, self.inflight, self.idle_since = target, 0, time.monotonic()
+
+
 class ExecutorPool:
-    """Hidden instances that run stateless calls; grows while every executor is busy."""
+    """Hidden instances ("executors") that run the stateless calls of one set of options.
+
+    Rules it keeps:
+    - A call is dispatched only once every ref in its arguments is ready (top-level and
+      nested); until then it holds no executor, so a call never waits on an executor for
+      calls queued behind it.
+    - A ready call goes to an executor running fewer calls than its concurrency. If there is
+      none, the pool asks the master for one more executor (one request at a time; the
+      scheduler decides whether and when capacity exists), and the call waits for it.
+      Only the calls beyond what the executors being created will take are queued on busy
+      executors, at most PIPELINE_DEPTH each (bursts keep every executor busy without a
+      round trip per call).
+    - When an executor dies, the calls it was running (the first `concurrency` in flight:
+      an executor runs its calls in arrival order) fail with the exit reason, or run again
+      elsewhere while they have retries left (InvokeOptions.retry_times); the calls queued
+      behind them never started and run elsewhere.
+    - An executor idle for the runtime's recycle_time is terminated (its capacity returns).
+    """
 
     def __init__(self, rt, opts: InvokeOptions, language: str = "python", executable: str = "",
-                 spec: dict | None = None, max_size: int | None = None):
+                 spec: dict | None = None):
         self.rt, self.opts = rt, opts
         self.language, self.executable, self.spec = language, executable, spec
-        self.max_size = max_size or max(2, os.cpu_count() or 2)
-        self.targets: list[Target] = []
-        self.inflight: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.concurrency = opts.effective_concurrency()
+        self.executors: list[_Executor] = []
+        self.creating = 0
+        self.waiting: deque[_Call] = deque()
+        self._lock = threading.RLock()
+        _Recycler.watch(rt, self)
 
-    def submit(self, key: str, code: bytes, args, kwargs):
-        from . import _protocol as P
-        with self._lock:
-            t = self._pick()
-            self.inflight[t.instance_id] = self.inflight.get(t.instance_id, 0) + 1
-        try:
-            ref = t.submit(P.FUNC, key, args, kwargs, code=code)
-        except BaseException:
-            self._done(t.instance_id)
-            raise
-        ref._slot.add_callback(lambda _s, iid=t.instance_id: self._done(iid))
+    # ---- calls -------------------------------------------------------------------------------
+    def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0) -> ObjectRef:
+        call = _Call(P.FUNC, key, args, kwargs, _Slot(), code, retries)
+        ref = ObjectRef(new_id(), call.slot)
+        serialize_now = not _calls_has_pending(args, kwargs)
+        if serialize_now:
+            serialize(call, eager=True)
+        if call.ready():
+            if call.body is not None:
+                self._dispatch(call, deferred=True)
+        else:
+            call.watch(lambda _s, c=call: self._dep_done(c))
         return ref
 
-    def _done(self, iid: str) -> None:
-        with self._lock:
-            self.inflight[iid] = self.inflight.get(iid, 1) - 1
+    def _dep_done(self, call: _Call) -> None:
+        with self._lock:   # several deps may finish at once, on different threads
+            ready = call.ready() and not call.dispatched
+            call.dispatched = call.dispatched or ready
+        if ready:
+            if call.body is not None and not call.slot.done:
+                self._dispatch(call)
+        elif not call.slot.done:
+            call.watch(lambda _s, c=call: self._dep_done(c))
 
-    def _pick(self) -> Target:
-        self.targets = [t for t in self.targets if t.error is None and not t.terminated]
-        if self.targets:
-            best = min(self.targets, key=lambda t: self.inflight.get(t.instance_id, 0))
-            if self.inflight.get(best.instance_id, 0) == 0 or len(self.targets) >= self.max_size:
-                return best
+    def _dispatch(self, call: _Call, deferred: bool = False, front: bool = False) -> None:
+        with self._lock:
+            self.waiting.appendleft(call) if front else self.waiting.append(call)
+            sends = self._assign()
+        self._send(sends, deferred)
+
+    def _assign(self) -> list:
+        """Pairs waiting calls with executors (under the lock); the caller sends them."""
+        sends = []
+        while self.waiting:
+            ex = self._free_executor()
+            if ex is None:
+                self._grow()
+                if len(self.waiting) <= self.creating * self.concurrency:
+                    break   # the executors being created will take these
+                ex = self._busy_executor()
+                if ex is None:
+                    break
+            ex.inflight += 1
+            sends.append((ex, self.waiting.popleft()))
+        return sends
+
+    def _send(self, sends: list, deferred: bool = False) -> None:
+        for ex, call in sends:
+            call.slot.add_callback(lambda _s, e=ex: self._done(e))
+            if not ex.target.enqueue(call, deferred):
+                call.slot.set_error(ex.target.error or InstanceDiedError(f"{ex.target.label} is gone"))
+
+    def _done(self, ex: _Executor) -> None:
+        with self._lock:
+            ex.inflight -= 1
+            if ex.inflight == 0:
+                ex.idle_since = time.monotonic()
+            sends = self._assign() if self.waiting else ()
+        self._send(sends)
+
+    def _free_executor(self) -> _Executor | None:
+        for ex in self.executors:
+            if ex.inflight < self.concurrency:
+                return ex
+        return None
+
+    def _busy_executor(self) -> _Executor | None:
+        if not self.executors:
+            return None
+        ex = min(self.executors, key=lambda e: e.inflight)
+        return ex if ex.inflight < self.concurrency + PIPELINE_DEPTH else None
+
+    # ---- executors --------------------------------------------------------------------------
+    def _grow(self) -> None:
+        if self.creating:
+            return
+        self.creating += 1
         code = _serialization.dumps({"executor": True, "spec": self.spec, "args": [], "kwargs": {}})
         label = "stateless" if self.language == "python" else f"stateless-{self.language}"
         opts = InvokeOptions(cpu=self.opts.cpu, memory=self.opts.memory,
                              custom_resources=dict(self.opts.custom_resources),
                              env_vars=dict(self.opts.env_vars), schedule_timeout_ms=self.opts.schedule_timeout_ms)
         spec = make_spec(self.rt, label, code, opts, language=self.language,
-                         executable=self.executable, hidden=True, concurrency=1)
-        t = create(self.rt, spec)
-        self.targets.append(t)
-        return t
+                         executable=self.executable, hidden=True, concurrency=self.concurrency)
+        try:
+            create(self.rt, spec, self._created)
+        except BaseException:
+            self.creating -= 1
+            raise
+
+    def _created(self, target: Target, error: BaseException | None) -> None:
+        with self._lock:
+            self.creating -= 1
+            if error is not None:
+                if not self.executors:   # nothing will ever run the waiting calls
+                    failed, self.waiting = list(self.waiting), deque()
+                    for call in failed:
+                        call.slot.set_error(error)
+                return
+            target.on_lost = self._lost
+            self.executors.append(_Executor(target))
+            sends = self._assign()
+        self._send(sends)
+
+    def _lost(self, target: Target, ch, calls: list) -> None:
+        """An executor's worker went away (the master says why, in a thread)."""
+        with self._lock:
+            self.executors = [e for e in self.executors if e.target is not target]
+        target.fail(InstanceDiedError(f"{target.label} is gone"))
+        threading.Thread(target=self._reroute, args=(target, ch, calls), name="yr-reroute", daemon=True).start()
+
+    def _reroute(self, target: Target, ch, calls: list) -> None:
+        _, reason = instance_fate(self.rt, target.instance_id, ch.endpoint)
+        self.rt.created.pop(target.instance_id, None)
+        err = InstanceDiedError(f"{target.label} died while running {{}}: {reason}")
+        for i, call in enumerate(calls):
+            ran = i < self.concurrency and call.slot.conn is ch.conn
+            if ran and call.retries <= 0:
+                call.slot.set_error(InstanceDiedError(str(err).format(call.name.split(":")[0])))
+                continue
+            call.retries -= ran
+            call.slot.conn = None
+            self._dispatch(call, front=True)
+
+    def recycle(self, now: float, idle_for: float) -> None:
+        """Terminates executors idle for `idle_for` seconds (keeping none: their capacity
+        returns to the node, and a new call makes a new one)."""
+        with self._lock:
+            idle = [e for e in self.executors if e.inflight == 0 and now - e.idle_since >= idle_for]
+            self.executors = [e for e in self.executors if e not in idle]
+        for ex in idle:
+            t = ex.target
+            t.mark_terminated()
+            self.rt.created.pop(t.instance_id, None)
+            try:
+                self.rt.master.terminate(t.instance_id)
+            except YRError:
+                pass   # the runtime is going away: it ends the executor itself
+
+
+def _calls_has_pending(args, kwargs) -> bool:
+    from ._calls import _has_pending_deps
+    return _has_pending_deps(args, kwargs)
+
+
+class _Recycler:
+    """One thread per runtime context that recycles idle executors of all its pools."""
+
+    @classmethod
+    def watch(cls, rt, pool: ExecutorPool) -> None:
+        if rt.recycler is None:
+            rt.recycler = threading.Thread(target=cls._run, args=(rt,), name="yr-recycle", daemon=True)
+            rt.recycler.start()
+
+    @staticmethod
+    def _run(rt) -> None:
+        idle_for = rt.recycle_time
+        while not rt.closed:
+            time.sleep(min(idle_for / 2, 1.0))
+            now = time.monotonic()
+            for pool in list(rt.pools.values()):
+                pool.recycle(now, idle_for)

@@ -8,6 +8,7 @@ concurrency N they run on N threads. It exits when told to, or when its agent go
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from os import sched_yield as _sched_yield
@@ -29,6 +30,7 @@ from .object_ref import ObjectRef
 
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
 WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
+IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
@@ -62,6 +64,9 @@ class Worker:
         self.pool: ThreadPoolExecutor | None = None
         self.autosave = False   # save a foreign instance's declared state after every call
         self.lone_call = False  # the last read carried exactly one call: a synchronous caller
+        self.blocked_calls = 0  # calls waiting in yr.get / yr.wait (the agent lends our CPU meanwhile)
+        self.lends_when_idle = False   # a stateless executor with concurrency 1: see _sleep
+        self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.sel = selectors.DefaultSelector()
         self.listeners = [address.listen(self.endpoint)]
         if boot.get("tcp"):   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
@@ -92,7 +97,7 @@ class Worker:
                         if events:
                             break
                 self.lone_call = False
-                for key, _ in events or select_():
+                for key, _ in events or self._sleep():
                     if key.data == "listen":
                         sock, _ = key.fileobj.accept()
                         self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock))
@@ -103,6 +108,21 @@ class Worker:
                         self._on_caller(key.data)
         finally:
             self._shutdown()
+
+    def _sleep(self) -> list:
+        """Waits for events. An idle executor holds no cpu (as a task that is not running):
+        after IDLE_LEND_AFTER without calls it lends its cpu to the node, like a blocked
+        call, and takes it back when woken. Busy executors never pay for this."""
+        if not self.lends_when_idle:
+            return self.sel.select()
+        events = self.sel.select(IDLE_LEND_AFTER)
+        if events:
+            return events
+        self._block()
+        try:
+            return self.sel.select()
+        finally:
+            self._unblock()
 
     def _on_agent(self) -> bool:
         data = self.agent.recv(1 << 16)
@@ -202,7 +222,7 @@ class Worker:
                     raise RuntimeError(f"function {where} was never defined on this worker")
             args = _resolve_args(args)
             result = fn(*args, **kwargs)
-            if hasattr(result, "__await__"):
+            if inspect.iscoroutine(result):   # not any awaitable: a returned ObjectRef is returned as a ref
                 result = _run_coroutine(result)
             if self.autosave and kind == P.CALL:
                 save_state()
@@ -241,6 +261,9 @@ class Worker:
             self.host = host_for(msg.get("language") or "python")
         from . import _context
         _context.init_worker(self.boot, self.token, msg["job_id"], msg["instance_id"])
+        _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
+        from . import object_ref
+        object_ref._block_hooks = (self._block, self._unblock)
         concurrency = int(msg.get("concurrency") or 1)
         if concurrency > 1:
             self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")
@@ -250,7 +273,9 @@ class Worker:
             spec = _serialization.loads(msg["code"])
             if msg.get("state") is not None:   # a restart: resume from the last yr.save_state()
                 self.instance = self.host.restore_instance(spec, _serialization.loads(msg["state"]))
-            elif not spec.get("executor"):
+            elif spec.get("executor"):
+                self.lends_when_idle = self.pool is None
+            else:
                 args = _resolve_args(spec.get("args", ()))
                 self.instance = self.host.create_instance(spec, args, spec.get("kwargs", {}))
         except BaseException as e:  # a failing constructor is reported on every call
@@ -262,7 +287,28 @@ class Worker:
                           "error": None if self.init_error is None else str(self.init_error)[-2000:]})
 
     def _agent_send(self, msg: dict) -> None:
-        self.agent.sendall(frames.encode(P.pack(msg)))
+        with self._agent_lock:
+            self.agent.sendall(frames.encode(P.pack(msg)))
+
+    def _block(self) -> None:
+        """A call waits for results: the agent lends this worker's CPU out until it resumes
+        (the first blocked call lends it, the last one to resume takes it back)."""
+        with self._agent_lock:
+            self.blocked_calls += 1
+            if self.blocked_calls == 1:
+                self._tell_agent_locked("blocked")
+
+    def _unblock(self) -> None:
+        with self._agent_lock:
+            self.blocked_calls -= 1
+            if self.blocked_calls == 0:
+                self._tell_agent_locked("unblocked")
+
+    def _tell_agent_locked(self, kind: str) -> None:
+        try:
+            self.agent.sendall(frames.encode(P.pack({"t": kind})))
+        except OSError:
+            pass   # the agent is gone: the loop sees it and this worker exits
 
     def _shutdown(self) -> None:
         try:

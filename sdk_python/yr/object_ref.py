@@ -22,6 +22,12 @@ _glock = threading.Lock()
 SPIN_YIELDS = int(os.environ.get("YR_SPIN_YIELDS", "30"))
 _PREFIX = os.urandom(6).hex()
 _counter = iter(range(1, 1 << 62))
+# While a call's arguments are pickled: the slots of the refs nested in them (see _calls).
+_nested = threading.local()
+# In a worker: (enter, leave) called around a yr.get / yr.wait that lasts longer than
+# BLOCK_AFTER seconds, so that the runtime lends the task's CPU out while it waits.
+_block_hooks = None
+BLOCK_AFTER = 0.005
 
 
 def new_id() -> str:
@@ -47,7 +53,7 @@ class _Slot:
         self._value = None
         self._event = None
         self._callbacks = None
-        self.fetch = fetch        # for refs owned elsewhere: fetch(timeout) -> None, fills the slot
+        self.fetch = fetch        # for refs owned elsewhere: fetch() starts fetching (once); the answer fills the slot
         self.owns_shm = True
         self.conn = None          # the connection its result will arrive on, once sent
 
@@ -93,8 +99,8 @@ class _Slot:
             return True
         _flush_all()   # calls this wait depends on may still sit in a send buffer
         if self.fetch is not None:
-            self.fetch(timeout)
-            return self.done
+            self.fetch()
+            return self._wait_woken(timeout)
         conn = self.conn
         if conn is not None and not conn.ended:
             return self._wait_reading(conn, timeout)
@@ -211,6 +217,9 @@ class ObjectRef:
     def __reduce__(self):
         from . import _context
         _context.publish(self)
+        found = getattr(_nested, "slots", None)
+        if found is not None:
+            found.append(self._slot)
         return (_context.remote_ref, (self.id,))
 
 
@@ -233,6 +242,27 @@ def get(refs, timeout=300, allow_partial: bool = False):
             raise _not_a_ref(r)
     limit = _check_timeout(timeout)
     deadline = None if limit is None else time.monotonic() + limit
+    blocked = _block_hooks is not None and _blocks(items, limit)
+    try:
+        return _get_all(items, single, deadline, timeout, allow_partial)
+    finally:
+        if blocked:
+            _block_hooks[1]()
+
+
+def _blocks(items, limit) -> bool:
+    """In a worker: waits a moment for the first unready ref; if the wait lasts, tells the
+    runtime this task is blocked (the caller must tell it when it resumes)."""
+    for r in items:
+        if not r._slot.done:
+            if limit is not None and limit <= BLOCK_AFTER or r._slot.wait(BLOCK_AFTER):
+                return False
+            _block_hooks[0]()
+            return True
+    return False
+
+
+def _get_all(items, single, deadline, timeout, allow_partial):
     out = []
     for r in items:
         left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -279,14 +309,28 @@ def wait(refs, wait_num=None, timeout=None):
                 ev.set()
     for r in refs:
         if r._slot.fetch is not None and not r._slot.done:
-            threading.Thread(target=r._slot.wait, args=(limit,), daemon=True).start()
+            r._slot.fetch()   # one request to the node store per ref, answered on its reader thread
         r._slot.add_callback(one_done)
     _flush_all()
-    ev.wait(limit)
+    _wait_event(ev, limit)
     ready, unready = [], []
     for r in refs:
         (ready if r._slot.done and len(ready) < n else unready).append(r)
     return ready, unready
+
+
+def _wait_event(ev: threading.Event, limit: float | None) -> None:
+    """ev.wait(limit); in a worker, a wait that lasts is reported as blocked (see _blocks)."""
+    if _block_hooks is None or ev.wait(BLOCK_AFTER if limit is None else min(limit, BLOCK_AFTER)):
+        ev.wait(limit)
+        return
+    if limit is not None and limit <= BLOCK_AFTER:
+        return
+    _block_hooks[0]()
+    try:
+        ev.wait(None if limit is None else limit - BLOCK_AFTER)
+    finally:
+        _block_hooks[1]()
 
 
 def _not_a_ref(obj) -> YRTypeError:
