@@ -126,7 +126,8 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
     return target
 
 
-PIPELINE_DEPTH = 8   # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
+PIPELINE_DEPTH = 8     # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
+PIPELINE_AFTER = 0.02  # seconds a create may take before the pool takes capacity to be short
 
 
 class _Executor:
@@ -146,9 +147,10 @@ class ExecutorPool:
     - A ready call goes to an executor running fewer calls than its concurrency. If there is
       none, the pool asks the master for one more executor (one request at a time; the
       scheduler decides whether and when capacity exists), and the call waits for it.
-      Only the calls beyond what the executors being created will take are queued on busy
-      executors, at most PIPELINE_DEPTH each (bursts keep every executor busy without a
-      round trip per call).
+    - Only when no capacity can be made (the create has not been answered for
+      PIPELINE_AFTER: the master is holding it until capacity frees) are the calls beyond
+      what the executor being created will take queued on busy executors, at most
+      PIPELINE_DEPTH each: a burst keeps every executor busy without a round trip per call.
     - When an executor dies, the calls it was running (the first `concurrency` in flight:
       an executor runs its calls in arrival order) fail with the exit reason, or run again
       elsewhere while they have retries left (InvokeOptions.retry_times); the calls queued
@@ -163,6 +165,7 @@ class ExecutorPool:
         self.concurrency = opts.effective_concurrency()
         self.executors: list[_Executor] = []
         self.creating = 0
+        self.create_sent = 0.0   # when the outstanding create was sent
         self.waiting: deque[_Call] = deque()
         self._lock = threading.RLock()
         _Recycler.watch(rt, self)
@@ -204,8 +207,9 @@ class ExecutorPool:
             ex = self._free_executor()
             if ex is None:
                 self._grow()
-                if len(self.waiting) <= self.creating * self.concurrency:
-                    break   # the executors being created will take these
+                if (len(self.waiting) <= self.creating * self.concurrency
+                        or time.monotonic() - self.create_sent < PIPELINE_AFTER):
+                    break   # the executor being created will take these, or capacity may still come
                 ex = self._busy_executor()
                 if ex is None:
                     break
@@ -244,6 +248,7 @@ class ExecutorPool:
         if self.creating:
             return
         self.creating += 1
+        self.create_sent = time.monotonic()
         code = _serialization.dumps({"executor": True, "spec": self.spec, "args": [], "kwargs": {}})
         label = "stateless" if self.language == "python" else f"stateless-{self.language}"
         opts = InvokeOptions(cpu=self.opts.cpu, memory=self.opts.memory,
@@ -301,8 +306,8 @@ class ExecutorPool:
             t = ex.target
             t.mark_terminated()
             self.rt.created.pop(t.instance_id, None)
-            try:
-                self.rt.master.terminate(t.instance_id)
+            try:   # waits (on the recycler's thread): an abandoned gRPC future may be cancelled
+                self.rt.master.terminate(t.instance_id, wait=True)
             except YRError:
                 pass   # the runtime is going away: it ends the executor itself
 

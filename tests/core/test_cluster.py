@@ -133,3 +133,51 @@ def test_validate_request_names_the_bad_field():
                        (("x", 500, {}), "cpu"), ((500, 500, []), "custom_resources")]:
         with pytest.raises(ResourceError, match=word):
             validate_request(*args)
+
+
+# ---- blocked instances lend their cpu ----------------------------------------------------
+def test_a_blocked_instance_lends_its_cpu_and_a_waiting_create_is_scheduled(cl):
+    start(cl, "a", cpu=1000, mem=100)
+    assert answers(cl.create(make("b", cpu=1000, mem=100), "w-b", 0)) == []
+    assert cl.instances["b"].state == c.PENDING
+    acts = cl.set_blocked("a", True, 0)
+    assert any(isinstance(x, c.StartWorker) and x.instance_id == "b" for x in acts)
+    assert cl.nodes["n"].available.cpu == 0 and cl.nodes["n"].available.memory == 800
+
+
+def test_resuming_takes_the_cpu_back_even_if_the_node_is_oversubscribed(cl):
+    start(cl, "a", cpu=1000)
+    cl.set_blocked("a", True, 0)
+    start(cl, "b", cpu=1000)
+    assert cl.set_blocked("a", False, 0) == []
+    assert cl.nodes["n"].available.cpu == -1000
+    assert answers(cl.create(make("c", cpu=100), "w-c", 0)) == []
+    assert cl.instances["c"].state == c.PENDING     # nothing new while oversubscribed
+    cl.terminate("b", 0)
+    assert cl.instances["c"].state == c.PENDING     # back to exactly full
+    cl.terminate("a", 0)
+    assert cl.instances["c"].state == c.STARTING
+
+
+def test_blocking_twice_or_unblocking_an_unblocked_instance_changes_nothing(cl):
+    start(cl, "a", cpu=400)
+    cl.set_blocked("a", False, 0)
+    assert cl.nodes["n"].available.cpu == 600
+    cl.set_blocked("a", True, 0)
+    cl.set_blocked("a", True, 0)
+    assert cl.nodes["n"].available.cpu == 1000
+    assert cl.set_blocked("nobody", True, 0) == []
+
+
+@pytest.mark.parametrize("end", ["terminate", "exit", "restart"])
+def test_a_blocked_instance_that_ends_gives_back_exactly_what_it_holds(cl, end):
+    start(cl, "a", cpu=400, mem=300, recover_retry_times=1 if end == "restart" else 0)
+    cl.set_blocked("a", True, 0)
+    if end == "terminate":
+        cl.terminate("a", 0)
+    else:
+        cl.worker_exited("a", "wk-a", "killed", 0)
+    held = Resources(400, 300) if end == "restart" else Resources(0, 0)
+    assert cl.nodes["n"].available.cpu == 1000 - held.cpu
+    assert cl.nodes["n"].available.memory == 1000 - held.memory
+    assert cl.instances["a"].blocked is False
