@@ -126,7 +126,7 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
     return target
 
 
-PIPELINE_DEPTH = 8     # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
+PIPELINE_DEPTH = 64    # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
 PIPELINE_AFTER = 0.02  # seconds a create may take before the pool takes capacity to be short
 
 
@@ -151,6 +151,8 @@ class ExecutorPool:
       PIPELINE_AFTER: the master is holding it until capacity frees) are the calls beyond
       what the executor being created will take queued on busy executors, at most
       PIPELINE_DEPTH each: a burst keeps every executor busy without a round trip per call.
+      A pipelining executor is topped up once half its queue has drained, so calls and
+      results travel in batches, not one system call each.
     - When an executor dies, the calls it was running (the first `concurrency` in flight:
       an executor runs its calls in arrival order) fail with the exit reason, or run again
       elsewhere while they have retries left (InvokeOptions.retry_times); the calls queued
@@ -218,9 +220,11 @@ class ExecutorPool:
         return sends
 
     def _send(self, sends: list, deferred: bool = False) -> None:
-        for ex, call in sends:
+        last = {id(ex): i for i, (ex, _) in enumerate(sends)}
+        for i, (ex, call) in enumerate(sends):
             call.slot.add_callback(lambda _s, e=ex: self._done(e))
-            if not ex.target.enqueue(call, deferred):
+            # the calls for one executor leave in one write, with its last one
+            if not ex.target.enqueue(call, deferred or last[id(ex)] != i):
                 call.slot.set_error(ex.target.error or InstanceDiedError(f"{ex.target.label} is gone"))
 
     def _done(self, ex: _Executor) -> None:
@@ -228,7 +232,8 @@ class ExecutorPool:
             ex.inflight -= 1
             if ex.inflight == 0:
                 ex.idle_since = time.monotonic()
-            sends = self._assign() if self.waiting else ()
+            refill = self.waiting and ex.inflight < self.concurrency + PIPELINE_DEPTH // 2
+            sends = self._assign() if refill else ()
         self._send(sends)
 
     def _free_executor(self) -> _Executor | None:
