@@ -10,7 +10,6 @@ import time
 import weakref
 
 import pytest
-from yr_testing import Daemon
 
 import yr
 from yr import _context
@@ -143,6 +142,7 @@ def test_idle_executors_are_recycled_after_recycle_time_and_shown_in_status(daem
 @pytest.fixture
 def small_node():
     """A runtime whose node has 2000 millicores (4 executors of 500m)."""
+    from yr_testing import Daemon   # not at the top: workers import this module to run its functions
     d = Daemon("--cpu", "2000")
     yield d
     d.stop()
