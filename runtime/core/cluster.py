@@ -23,17 +23,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from yr_runtime.wire.errors import ErrorCode
+
 from .resources import Resources
 
 PENDING, STARTING, RUNNING, DEAD = "PENDING", "STARTING", "RUNNING", "DEAD"
 
 
 class CoreError(Exception):
-    """An answer the core gives instead of an instance. `kind` says whose fault it is."""
+    """An answer the core gives instead of an instance. `kind` (an ErrorCode, carried to the
+    caller as it is) says what went wrong and whose fault it is."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: ErrorCode, message: str):
         super().__init__(message)
-        self.kind = kind  # invalid | unknown_resource | insufficient | not_found | timeout | dead
+        self.kind = ErrorCode(kind)
 
 
 @dataclass
@@ -127,14 +130,17 @@ class Cluster:
             if existing.state != DEAD:
                 return self._wait_or_answer(_Waiter(waiter, existing.id, None, "assigned", None), existed=True)
         if inst.id in self.instances:
-            return [Answer(waiter, None, CoreError("invalid", f"instance id {inst.id} is already in use"))]
+            return [Answer(waiter, None, CoreError(ErrorCode.ERR_PARAM_INVALID,
+                                                   f"instance id {inst.id} is already in use"))]
         unknown = self._undeclared(inst.resources)
         if unknown:
-            return [Answer(waiter, None, CoreError("unknown_resource", f"cannot create {inst.class_name or 'instance'}: "
+            return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_CONFIG_ERROR,
+                                                   f"cannot create {inst.class_name or 'instance'}: "
                                                    f"invalid resource parameter: {unknown}"))]
         reason = self._never_fits(inst.resources)
         if reason:
-            return [Answer(waiter, None, CoreError("insufficient", f"cannot create {inst.class_name or 'instance'}: {reason}"))]
+            return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH,
+                                                   f"cannot create {inst.class_name or 'instance'}: {reason}"))]
         self.instances[inst.id] = inst
         if inst.key:
             self.names[inst.key] = inst.id
@@ -206,13 +212,14 @@ class Cluster:
             if inst.schedule_deadline is not None and now >= inst.schedule_deadline:
                 actions += self._kill(inst, "timed out waiting for free resources "
                                             f"({_describe(inst.resources)})", now, stop=False,
-                                      kind="insufficient")
+                                      kind=ErrorCode.ERR_RESOURCE_NOT_ENOUGH)
         for w in list(self._waiters):
             if w.deadline is not None and now >= w.deadline:
                 self._waiters.remove(w)
                 inst = self.instances.get(w.instance_id or "")
                 label = f"{inst.class_name} {inst.id}" if inst else w.instance_id
-                actions.append(Answer(w.token, None, CoreError("timeout", f"instance {label} was not ready in time")))
+                actions.append(Answer(w.token, None, CoreError(ErrorCode.ERR_GET_OPERATION_FAILED,
+                                                               f"instance {label} was not ready in time")))
         return actions
 
     # ---- queries ------------------------------------------------------------------------------
@@ -255,7 +262,8 @@ class Cluster:
             actions += [StartWorker(iid, node.id), Publish(iid)]
         return actions
 
-    def _kill(self, inst: Instance, reason: str, now: float, *, stop: bool, kind: str = "dead") -> list:
+    def _kill(self, inst: Instance, reason: str, now: float, *, stop: bool,
+              kind: ErrorCode = ErrorCode.ERR_INSTANCE_EXITED) -> list:
         was = inst.state
         actions = [StopWorker(inst.id, inst.worker_id)] if stop and inst.worker_id else []
         if inst.blocked:
@@ -279,9 +287,10 @@ class Cluster:
             return [Answer(w.token, inst.id, None, existed)]
         if inst is None:
             what = f"named {w.key[1]!r} in namespace {w.key[0]!r}" if w.key else f"with id {w.instance_id}"
-            return [Answer(w.token, None, CoreError("not_found", f"there is no instance {what}"))]
+            return [Answer(w.token, None, CoreError(ErrorCode.ERR_INSTANCE_NOT_FOUND, f"there is no instance {what}"))]
         if inst.state == DEAD:
-            return [Answer(w.token, None, CoreError("dead", f"instance {inst.id} ({inst.class_name}) is dead: {inst.exit_reason}"))]
+            return [Answer(w.token, None, CoreError(ErrorCode.ERR_INSTANCE_EXITED,
+                                                    f"instance {inst.id} ({inst.class_name}) is dead: {inst.exit_reason}"))]
         w.instance_id, w.key = inst.id, None
         self._waiters.append(w)
         return []

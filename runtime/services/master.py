@@ -10,15 +10,8 @@ from yr_runtime.core.cluster import CoreError, Instance
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
-_STATUS = {
-    "invalid": grpc.StatusCode.INVALID_ARGUMENT,
-    "insufficient": grpc.StatusCode.RESOURCE_EXHAUSTED,
-    "unknown_resource": grpc.StatusCode.OUT_OF_RANGE,   # valid once a node declaring it joins
-    "not_found": grpc.StatusCode.NOT_FOUND,
-    "timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
-    "dead": grpc.StatusCode.FAILED_PRECONDITION,
-}
 LANGUAGES = ("python", "cpp", "java")
 
 
@@ -42,6 +35,13 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         return self._deny_stream if details.method.endswith("/Session") else self._deny_unary
 
 
+async def refuse(context, error: CoreError) -> None:
+    """Ends the call with the core's answer: its kind in the trailing metadata (the caller maps
+    that to its error), its message as the details. The gRPC status is deliberately coarse:
+    the kind says what went wrong; a status of its own would be a second table to keep."""
+    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error), kind_metadata(error.kind))
+
+
 def to_resources(r: Resources) -> pb.Resources:
     return pb.Resources(cpu_millis=r.cpu, memory_mib=r.memory, custom=r.custom)
 
@@ -56,17 +56,18 @@ def to_info(inst: Instance) -> pb.InstanceInfo:
 
 def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
     if not spec.instance_id or len(spec.instance_id) > 200:
-        raise CoreError("invalid", "instance_id must be a non-empty string of at most 200 characters")
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID, "instance_id must be a non-empty string of at most 200 characters")
     if spec.language not in LANGUAGES:
-        raise CoreError("invalid", f"unknown language {spec.language!r} (expected one of {', '.join(LANGUAGES)})")
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID,
+                        f"unknown language {spec.language!r} (expected one of {', '.join(LANGUAGES)})")
     if not 1 <= spec.concurrency <= 1000:
-        raise CoreError("invalid", f"concurrency must be in [1, 1000], got {spec.concurrency}")
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID, f"concurrency must be in [1, 1000], got {spec.concurrency}")
     if spec.recover_retry_times < 0:
-        raise CoreError("invalid", "recover_retry_times must be >= 0")
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID, "recover_retry_times must be >= 0")
     try:
         res = validate_request(spec.resources.cpu_millis, spec.resources.memory_mib, dict(spec.resources.custom))
     except ResourceError as e:
-        raise CoreError("invalid", str(e)) from None
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID, str(e)) from None
     deadline = None if spec.schedule_timeout_ms < 0 else now + spec.schedule_timeout_ms / 1000
     payload = {"instance_id": spec.instance_id, "job_id": spec.job_id, "language": spec.language,
                "class_name": spec.class_name, "code": spec.code, "concurrency": spec.concurrency,
@@ -87,14 +88,14 @@ class MasterService(pbg.MasterServicer):
         self.d.execute(actions_fn(waiter))
         ans = await waiter
         if ans.error is not None:
-            await context.abort(_STATUS[ans.error.kind], str(ans.error))
+            await refuse(context, ans.error)
         return ans
 
     async def CreateInstance(self, request, context):
         try:
             inst = instance_from_spec(request.spec, self.d.now())
         except CoreError as e:
-            await context.abort(_STATUS[e.kind], str(e))
+            await refuse(context, e)
         ans = await self._answer(context, lambda w: self.d.cluster.create(inst, w, self.d.now()))
         return pb.CreateInstanceReply(instance=to_info(self.d.cluster.instances[ans.instance_id]), existed=ans.existed)
 
@@ -109,7 +110,8 @@ class MasterService(pbg.MasterServicer):
         if request.timeout_s <= 0 and request.instance_id:
             inst = c.find(request.instance_id)
             if inst is None:
-                await context.abort(grpc.StatusCode.NOT_FOUND, f"there is no instance with id {request.instance_id}")
+                await refuse(context, CoreError(ErrorCode.ERR_INSTANCE_NOT_FOUND,
+                                                f"there is no instance with id {request.instance_id}"))
             return to_info(inst)
         ans = await self._answer(context, lambda w: c.lookup(
             w, self.d.now(), instance_id=request.instance_id, name=request.name,

@@ -30,15 +30,12 @@ from typing import Any, Callable
 
 from py4j.java_gateway import CallbackServerParameters, GatewayParameters, JavaGateway
 
+from .exceptions import (ERR_GET_OPERATION_FAILED, ERR_INNER_COMMUNICATION, ERR_PARAM_INVALID,
+                         ERR_USER_FUNCTION_EXCEPTION)
+
 _INT64 = struct.Struct(">q")
 _F64 = struct.Struct(">d")
 _U32 = struct.Struct(">I")
-
-# Codes of docs/bridge.md, for errors that are not yr.YRError.
-_BAD_PARAMETER = 1001
-_USER_ERROR = 2002
-_COMMUNICATION = 3002
-_GET_TIMEOUT = 4005
 
 
 class _Registry:
@@ -179,16 +176,17 @@ class _Codec:
 
 
 def _error_code(exc: BaseException) -> int:
+    """A yr error's own code; for other errors, the code of docs/bridge.md by builtin type."""
     code = getattr(exc, "code", None)
     if isinstance(code, int) and not isinstance(code, bool):
         return code
     if isinstance(exc, TimeoutError):
-        return _GET_TIMEOUT
+        return ERR_GET_OPERATION_FAILED
     if isinstance(exc, (TypeError, ValueError, KeyError)):
-        return _BAD_PARAMETER
+        return ERR_PARAM_INVALID
     if isinstance(exc, (ConnectionError, EOFError)):
-        return _COMMUNICATION
-    return _USER_ERROR
+        return ERR_INNER_COMMUNICATION
+    return ERR_USER_FUNCTION_EXCEPTION
 
 
 def _error_answer(exc: BaseException) -> list:

@@ -18,7 +18,7 @@ from yr_runtime.wire import session as sessions
 from . import _serialization
 from ._agent_client import AgentClient
 from ._calls import Channel, Target
-from .exceptions import InitError, YRError, YRValueError
+from .exceptions import ERR_FINALIZED, ERR_INIT_CONNECTION_FAILED, InitError, YRError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
 
 if TYPE_CHECKING:  # gRPC loads only in processes that talk to the master
@@ -207,7 +207,7 @@ def current() -> Runtime:
     rt = _rt
     if rt is None:
         if _was_finalized:
-            raise InitError("yr is finalized: call yr.init() again before using it", code=9000)
+            raise InitError("yr is finalized: call yr.init() again before using it", code=ERR_FINALIZED)
         raise InitError("yr is not initialized: call yr.init() first")
     return rt
 
@@ -280,14 +280,14 @@ def _locate_runtime(config):
             return sessions.read_info(address), None
         except (OSError, ValueError, TypeError) as e:
             raise InitError(f"cannot use server_address {address!r}: expected a yr session directory "
-                            f"(see `yr status`): {e}", code=4002) from None
+                            f"(see `yr status`): {e}", code=ERR_INIT_CONNECTION_FAILED) from None
     try:
         found = sessions.find_running()
         if found is None:
             sessions.ensure_root()
             sessions.remove_stale()   # what SIGKILLed runtimes left in this user's root
     except sessions.SessionRootError as e:
-        raise InitError(str(e), code=4002) from None
+        raise InitError(str(e), code=ERR_INIT_CONNECTION_FAILED) from None
     if found is not None:
         return found, None
     from ._launcher import start_temporary

@@ -14,31 +14,33 @@ import grpc  # noqa: E402
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 
-from .exceptions import (ERR_RESOURCE_CONFIG_ERROR, InstanceDiedError, InstanceNotFoundError,
-                         ResourceUnavailableError, RuntimeUnavailableError, YRRuntimeError, YRTimeoutError,
-                         YRValueError)
+from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
+
+from .exceptions import RuntimeUnavailableError, error_for
 
 CONTROL_TIMEOUT = 30.0
 
-_BY_CODE = {  # gRPC status -> (yr error, its code when not the class's own)
-    grpc.StatusCode.INVALID_ARGUMENT: (YRValueError, None),
-    grpc.StatusCode.RESOURCE_EXHAUSTED: (ResourceUnavailableError, None),
-    grpc.StatusCode.OUT_OF_RANGE: (ResourceUnavailableError, ERR_RESOURCE_CONFIG_ERROR),  # a resource no node has
-    grpc.StatusCode.NOT_FOUND: (InstanceNotFoundError, None),
-    grpc.StatusCode.DEADLINE_EXCEEDED: (YRTimeoutError, None),
-    grpc.StatusCode.FAILED_PRECONDITION: (InstanceDiedError, None),
-    grpc.StatusCode.UNAVAILABLE: (RuntimeUnavailableError, None),
-    grpc.StatusCode.CANCELLED: (RuntimeUnavailableError, None),
-}
+
+def _kind_of(e: grpc.RpcError) -> ErrorCode | None:
+    """The master's answer travels as a kind in the trailing metadata; a call that failed
+    before any answer (gRPC's own status, set on this side) is told by its status."""
+    kind = kind_from_metadata(e.trailing_metadata() if hasattr(e, "trailing_metadata") else None)
+    if kind is not None:
+        return kind
+    status = e.code() if hasattr(e, "code") else None
+    if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+        return ErrorCode.ERR_INNER_COMMUNICATION
+    if status is grpc.StatusCode.DEADLINE_EXCEEDED:  # this call's own deadline
+        return ErrorCode.ERR_GET_OPERATION_FAILED
+    return None
 
 
 def map_error(e: grpc.RpcError, what: str) -> Exception:
-    code = e.code() if hasattr(e, "code") else None
-    cls, yr_code = _BY_CODE.get(code, (YRRuntimeError, None))
+    kind = _kind_of(e)
     detail = e.details() if hasattr(e, "details") else str(e)
-    if cls is RuntimeUnavailableError:
+    if kind is ErrorCode.ERR_INNER_COMMUNICATION:
         detail = f"the yr runtime is unavailable ({detail}); is it running? (`yr status`)"
-    return cls(f"{what}: {detail}", code=yr_code)
+    return error_for(kind, f"{what}: {detail}")
 
 
 class MasterClient:

@@ -11,7 +11,7 @@ import time
 
 from yr_runtime.wire import session as sessions
 
-from .exceptions import InitError
+from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError
 
 READY_TIMEOUT = 30.0
 
@@ -31,7 +31,7 @@ def start_temporary(config):
     if not line.startswith("YR_READY "):
         stop_temporary(proc)
         raise InitError(f"could not start a temporary yr runtime (daemon said {line!r}); "
-                        "try `yr start --master` and look at its log", code=4002)
+                        "try `yr start --master` and look at its log", code=ERR_INIT_CONNECTION_FAILED)
     session_dir = line.split(" ", 1)[1].strip()
     return sessions.read_info(session_dir), proc
 

@@ -3,22 +3,31 @@
 Codes follow openYuanrong (`.code`): 1001 bad parameter, 1002 insufficient resources,
 1003 instance not found, 1006 invalid resource parameter (a custom resource no node declares),
 1007 instance exited, 2002 user code raised, 3002 communication, 4001 bad init usage,
-4005 get timeout, 9000 used after finalize/terminate. The C++ (`sdk_cpp/include/yr/exception.h`)
-and Java (`YRException`) SDKs declare the same numbers.
+4005 get timeout, 9000 used after finalize/terminate. They are the members of
+`yr_runtime.wire.errors.ErrorCode` (the error kinds the runtime sends), named here as constants; the
+C++ (`sdk_cpp/include/yr/exception.h`) and Java (`YRException`) SDKs declare the same names
+and numbers (`tests/core/test_error_codes.py` checks it). `error_for` is the one table from
+a code to the exception class raised for it.
 """
 from __future__ import annotations
 
-ERR_PARAM_INVALID = 1001
-ERR_RESOURCE_NOT_ENOUGH = 1002
-ERR_INSTANCE_NOT_FOUND = 1003
-ERR_RESOURCE_CONFIG_ERROR = 1006
-ERR_INSTANCE_EXITED = 1007
-ERR_USER_FUNCTION_EXCEPTION = 2002
-ERR_COMMUNICATION = 3002
-ERR_INCORRECT_INIT_USAGE = 4001
-ERR_INIT_CONNECTION_FAILED = 4002
-ERR_GET_OPERATION_FAILED = 4005
-ERR_FINALIZED = 9000
+from yr_runtime.wire.errors import ErrorCode
+
+# The names of ErrorCode, for `from yr.exceptions import ERR_...` (no numbers here: one table).
+ERR_OK = ErrorCode.ERR_OK
+ERR_PARAM_INVALID = ErrorCode.ERR_PARAM_INVALID
+ERR_RESOURCE_NOT_ENOUGH = ErrorCode.ERR_RESOURCE_NOT_ENOUGH
+ERR_INSTANCE_NOT_FOUND = ErrorCode.ERR_INSTANCE_NOT_FOUND
+ERR_RESOURCE_CONFIG_ERROR = ErrorCode.ERR_RESOURCE_CONFIG_ERROR
+ERR_INSTANCE_EXITED = ErrorCode.ERR_INSTANCE_EXITED
+ERR_USER_CODE_LOAD = ErrorCode.ERR_USER_CODE_LOAD
+ERR_USER_FUNCTION_EXCEPTION = ErrorCode.ERR_USER_FUNCTION_EXCEPTION
+ERR_INNER_COMMUNICATION = ErrorCode.ERR_INNER_COMMUNICATION
+ERR_INNER_SYSTEM_ERROR = ErrorCode.ERR_INNER_SYSTEM_ERROR
+ERR_INCORRECT_INIT_USAGE = ErrorCode.ERR_INCORRECT_INIT_USAGE
+ERR_INIT_CONNECTION_FAILED = ErrorCode.ERR_INIT_CONNECTION_FAILED
+ERR_GET_OPERATION_FAILED = ErrorCode.ERR_GET_OPERATION_FAILED
+ERR_FINALIZED = ErrorCode.ERR_FINALIZED
 
 
 class YRError(Exception):
@@ -66,7 +75,7 @@ class InitError(YRRuntimeError):
 class RuntimeUnavailableError(YRRuntimeError):
     """The runtime daemon cannot be reached (stopped, crashed or never started)."""
 
-    code = ERR_COMMUNICATION
+    code = ERR_INNER_COMMUNICATION
 
 
 class ResourceUnavailableError(YRRuntimeError):
@@ -95,6 +104,27 @@ class InstanceTerminatedError(YRRuntimeError):
 
 class CancelError(YRError):
     pass
+
+
+# The error kind the runtime sends -> the class raised for it (its `code` is the kind).
+_CLASS_OF_KIND: dict[ErrorCode, type[YRError]] = {
+    ERR_PARAM_INVALID: YRValueError,
+    ERR_RESOURCE_NOT_ENOUGH: ResourceUnavailableError,
+    ERR_RESOURCE_CONFIG_ERROR: ResourceUnavailableError,
+    ERR_INSTANCE_NOT_FOUND: InstanceNotFoundError,
+    ERR_INSTANCE_EXITED: InstanceDiedError,
+    ERR_INNER_COMMUNICATION: RuntimeUnavailableError,
+    ERR_INCORRECT_INIT_USAGE: InitError,
+    ERR_INIT_CONNECTION_FAILED: InitError,
+    ERR_GET_OPERATION_FAILED: YRTimeoutError,
+    ERR_FINALIZED: InstanceTerminatedError,
+}
+
+
+def error_for(kind: ErrorCode | None, message: str) -> YRError:
+    """The yr error for a kind the runtime answered with (None or a kind without a class of
+    its own: a YRRuntimeError), carrying `kind` as its code."""
+    return _CLASS_OF_KIND.get(kind, YRRuntimeError)(message, code=kind)
 
 
 class YRInvokeError(YRRuntimeError):

@@ -3,6 +3,7 @@ import pytest
 
 from yr_runtime.core import cluster as c
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
+from yr_runtime.wire.errors import ErrorCode
 
 
 def make(iid, cpu=500, mem=500, custom=None, **kw):
@@ -42,10 +43,10 @@ def test_create_takes_resources_and_answers_when_assigned(cl):
 
 def test_request_that_can_never_fit_fails_at_once_naming_the_resource(cl):
     (ans,) = answers(cl.create(make("a", cpu=2000), "w", 0))
-    assert ans.error.kind == "insufficient" and "cpu 2000" in str(ans.error)
+    assert ans.error.kind is ErrorCode.ERR_RESOURCE_NOT_ENOUGH and "cpu 2000" in str(ans.error)
     (ans,) = answers(cl.create(make("b", custom={"gpu": 1}), "w", 0))
     # a resource no node declares is a malformed request (openYuanrong: 1006), not a shortage
-    assert ans.error.kind == "unknown_resource" and "invalid resource parameter" in str(ans.error)
+    assert ans.error.kind is ErrorCode.ERR_RESOURCE_CONFIG_ERROR and "invalid resource parameter" in str(ans.error)
     assert "'gpu'" in str(ans.error) and "no node declares it" in str(ans.error)
     (ans,) = answers(cl.create(make("c", custom={"ssd": 2}), "w", 0))
     assert "'ssd'" in str(ans.error)
@@ -68,7 +69,7 @@ def test_pending_instance_times_out_with_a_resource_error(cl):
     cl.create(make("b", cpu=600, schedule_deadline=5.0), "wb", 0)
     assert answers(cl.tick(4.9)) == []
     (ans,) = answers(cl.tick(5.0))
-    assert ans.error.kind == "insufficient" and "timed out waiting for free resources" in str(ans.error)
+    assert ans.error.kind is ErrorCode.ERR_RESOURCE_NOT_ENOUGH and "timed out waiting for free resources" in str(ans.error)
     assert cl.instances["b"].state == c.DEAD
     assert cl.nodes["n"].available.cpu == 0  # a's resources untouched
 
@@ -98,12 +99,12 @@ def test_lookup_waits_for_running_or_times_out(cl):
     cl.worker_assigned("a", "wk", 1, "/ep")
     assert answers(cl.instance_initialized("a")) == [c.Answer("look", "a")]
     (ans,) = answers(cl.lookup("missing", 0, name="nope", timeout=2))
-    assert ans.error.kind == "not_found"
+    assert ans.error.kind is ErrorCode.ERR_INSTANCE_NOT_FOUND
     cl.create(make("b", name="y"), "w", 0)
     cl.lookup("slow", 0, name="y", timeout=2)
     (ans,) = answers(cl.tick(2.0))
     assert ans.waiter == "slow"
-    assert ans.error.kind == "timeout"
+    assert ans.error.kind is ErrorCode.ERR_GET_OPERATION_FAILED
 
 
 def test_restart_keeps_resources_until_budget_is_spent(cl):

@@ -1,10 +1,16 @@
 """Errors reach the caller with their type and traceback; bad input is refused clearly,
 and the instance and runtime keep serving afterwards."""
 import threading
+import time
 
+import grpc
 import pytest
 
 import yr
+from yr._control import map_error
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
 
 
 class MyError(Exception):
@@ -152,3 +158,72 @@ def test_finalize_inside_a_worker_is_refused_and_the_worker_keeps_serving(driver
     with pytest.raises(yr.YRInvokeError, match="may only be called by a driver"):
         yr.get(finalize_in_a_function.invoke())
     assert yr.get(yr.put("driver still initialized")) == "driver still initialized"
+
+
+@yr.instance
+class SlowStart:
+    def __init__(self, seconds):
+        time.sleep(seconds)
+
+    def ping(self):
+        return "pong"
+
+
+def _refusal(call, request):
+    """The kind the master sent with a refused call, and the yr error the SDK makes of it."""
+    with pytest.raises(grpc.RpcError) as info:
+        call(request, timeout=30)
+    return kind_from_metadata(info.value.trailing_metadata()), map_error(info.value, "op")
+
+
+def _spec(iid, cpu=100, custom=None, concurrency=1):
+    return pb.CreateInstanceRequest(spec=pb.InstanceSpec(
+        instance_id=iid, job_id="errors-test", language="python", concurrency=concurrency,
+        resources=pb.Resources(cpu_millis=cpu, memory_mib=100, custom=custom or {})))
+
+
+def test_every_refusal_carries_its_kind_to_the_caller_as_class_and_code(driver):
+    """Each kind the core or master answers with travels in the trailing metadata and
+    becomes the class of yr.exceptions' one table, with the kind as `.code`."""
+    slow = SlowStart.options(yr.InvokeOptions(name="kind-slow")).invoke(30)
+    channel = grpc.insecure_channel(driver.info.master_address)
+    stub = pbg.MasterStub(channel)
+    md = (("yr-token", driver.info.token.decode()),)
+
+    def create(req, timeout):
+        return stub.CreateInstance(req, timeout=timeout, metadata=md)
+
+    def get(req, timeout):
+        return stub.GetInstance(req, timeout=timeout, metadata=md)
+    cases = [
+        (create, _spec("kind-a", concurrency=0), ErrorCode.ERR_PARAM_INVALID, yr.YRValueError),
+        (create, _spec("kind-b", custom={"tpu": 1.0}), ErrorCode.ERR_RESOURCE_CONFIG_ERROR,
+         yr.ResourceUnavailableError),
+        (create, _spec("kind-c", cpu=900_000), ErrorCode.ERR_RESOURCE_NOT_ENOUGH, yr.ResourceUnavailableError),
+        (get, pb.GetInstanceRequest(name="kind-none"), ErrorCode.ERR_INSTANCE_NOT_FOUND, yr.InstanceNotFoundError),
+        (get, pb.GetInstanceRequest(instance_id="kind-none"), ErrorCode.ERR_INSTANCE_NOT_FOUND,
+         yr.InstanceNotFoundError),
+        (get, pb.GetInstanceRequest(name="kind-slow", timeout_s=0.3), ErrorCode.ERR_GET_OPERATION_FAILED,
+         yr.YRTimeoutError),
+    ]
+    try:
+        for call, request, kind, cls in cases:
+            sent, err = _refusal(call, request)
+            assert sent is kind, request
+            assert type(err) is cls and err.code is kind, (request, err)
+        slow.terminate(is_sync=True)
+        sent, err = _refusal(get, pb.GetInstanceRequest(instance_id=slow.instance_id, timeout_s=1))
+        assert sent is ErrorCode.ERR_INSTANCE_EXITED
+        assert type(err) is yr.InstanceDiedError and err.code == 1007 and "is dead" in str(err)
+        sent, err = _refusal(create, _spec(slow.instance_id))
+        assert sent is ErrorCode.ERR_PARAM_INVALID and "already in use" in str(err)
+    finally:
+        channel.close()
+    slow2 = SlowStart.options(yr.InvokeOptions(name="kind-slow-2")).invoke(30)
+    with pytest.raises(yr.YRTimeoutError, match="kind-slow-2") as info:  # the public API, as before
+        yr.get_instance("kind-slow-2", timeout=0.3)
+    assert info.value.code == 4005
+    with pytest.raises(yr.InstanceNotFoundError, match="kind-none") as info:
+        yr.get_instance("kind-none", timeout=0)
+    assert info.value.code == 1003
+    slow2.terminate()

@@ -10,7 +10,9 @@
 
 namespace YR {
 
-// openYuanrong error codes the SDK produces or passes through.
+// openYuanrong error codes the SDK produces or passes through: the same names and numbers as
+// yr_runtime.wire.errors.ErrorCode (Python) and YRException.ERR_* (Java), checked by
+// tests/core/test_error_codes.py.
 enum ErrorCode : int {
     ERR_OK = 0,
     ERR_PARAM_INVALID = 1001,

@@ -34,6 +34,6 @@ public enum Handles implements RemoteTypes {
         if (tag == Codec.REF) {
             return new ObjectRef<Object>(id, null);
         }
-        throw new YRException(YRException.ERR_COMMUNICATION, "bad value tag " + (int) tag);
+        throw new YRException(YRException.ERR_INNER_COMMUNICATION, "bad value tag " + (int) tag);
     }
 }

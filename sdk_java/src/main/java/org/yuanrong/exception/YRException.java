@@ -14,15 +14,21 @@ package org.yuanrong.exception;
 public class YRException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    // The openYuanrong error codes: the same names and numbers as yr_runtime.wire.errors.ErrorCode
+    // (Python) and YR::ErrorCode (C++); tests/core/test_error_codes.py checks that they agree.
+    public static final int ERR_OK = 0;
     public static final int ERR_PARAM_INVALID = 1001;
     public static final int ERR_RESOURCE_NOT_ENOUGH = 1002;
     public static final int ERR_INSTANCE_NOT_FOUND = 1003;
     public static final int ERR_RESOURCE_CONFIG_ERROR = 1006;
     public static final int ERR_INSTANCE_EXITED = 1007;
+    public static final int ERR_USER_CODE_LOAD = 2001;
     public static final int ERR_USER_FUNCTION_EXCEPTION = 2002;
-    public static final int ERR_COMMUNICATION = 3002;
+    public static final int ERR_INNER_COMMUNICATION = 3002;
+    public static final int ERR_INNER_SYSTEM_ERROR = 3003;
     public static final int ERR_INCORRECT_INIT_USAGE = 4001;
-    public static final int ERR_GET_TIMEOUT = 4005;
+    public static final int ERR_INIT_CONNECTION_FAILED = 4002;
+    public static final int ERR_GET_OPERATION_FAILED = 4005;
     public static final int ERR_FINALIZED = 9000;
 
     private final int errorCode;

@@ -36,7 +36,7 @@ public final class Answer {
     /** The value of a decoded ok answer; an error answer becomes its YRException. */
     public static Object unwrap(Object answer) throws YRException {
         if (!(answer instanceof Map)) {
-            throw new YRException(YRException.ERR_COMMUNICATION, "malformed answer from the Python bridge");
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION, "malformed answer from the Python bridge");
         }
         Map<?, ?> m = (Map<?, ?>) answer;
         if (!m.containsKey("err")) {

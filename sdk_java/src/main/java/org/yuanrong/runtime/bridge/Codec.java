@@ -46,7 +46,7 @@ public final class Codec {
 
         @Override
         public Object make(char tag, String id) throws YRException {
-            throw new YRException(YRException.ERR_COMMUNICATION,
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                     "a handle or ref arrived before a link was started (no RemoteTypes registered)");
         }
     };
@@ -71,7 +71,7 @@ public final class Codec {
         ByteBuffer in = ByteBuffer.wrap(data);
         Object value = read(in);
         if (in.hasRemaining()) {
-            throw new YRException(YRException.ERR_COMMUNICATION, "trailing bytes in encoded value");
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION, "trailing bytes in encoded value");
         }
         return value;
     }
@@ -214,7 +214,7 @@ public final class Codec {
             case REF:
                 return remotes.make(tag, str(in));
             default:
-                throw new YRException(YRException.ERR_COMMUNICATION, "bad value tag " + (int) tag);
+                throw new YRException(YRException.ERR_INNER_COMMUNICATION, "bad value tag " + (int) tag);
         }
     }
 }

@@ -2,6 +2,8 @@ package org.yuanrong.runtime.bridge;
 
 import java.net.InetAddress;
 
+import org.yuanrong.exception.YRException;
+
 /**
  * The py4j entry point of a JVM, called by the Python end of its link: first
  * {@link #resetCallback} with the port of Python's callback server, then
@@ -32,7 +34,8 @@ public class JavaEntry {
     /** Worker operations; answers {"ok": value} or {"err": [code, class, message, stack]}. */
     public byte[] call(String op, byte[] payload) {
         if (worker == null) {
-            return Answer.error(1001, "java.lang.IllegalStateException", "not a worker JVM", "");
+            return Answer.error(YRException.ERR_PARAM_INVALID, "java.lang.IllegalStateException",
+                    "not a worker JVM", "");
         }
         return worker.call(op, payload);
     }

@@ -120,7 +120,7 @@ public final class Link {
             Thread.currentThread().interrupt();
         }
         if (server.getListeningPort() <= 0) {
-            throw new YRException(YRException.ERR_COMMUNICATION, "py4j server did not start");
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION, "py4j server did not start");
         }
     }
 
@@ -193,13 +193,13 @@ public final class Link {
                             + "? see its stderr above)");
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new YRException(YRException.ERR_COMMUNICATION,
+                    throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                             "the Python bridge did not connect within " + timeoutSec + " s");
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new YRException(YRException.ERR_COMMUNICATION, "interrupted while starting the bridge", e);
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION, "interrupted while starting the bridge", e);
         }
     }
 
@@ -215,7 +215,7 @@ public final class Link {
         try {
             answer = b.call(op, payload);
         } catch (RuntimeException e) {
-            throw new YRException(YRException.ERR_COMMUNICATION,
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                     "lost the link to the Python bridge during " + op + ": " + e.getMessage(), e);
         }
         return Answer.unwrap(Codec.decode(answer));
@@ -237,7 +237,7 @@ public final class Link {
         try {
             b.call("release", Codec.encode(List.of(ids)));
         } catch (RuntimeException e) {
-            throw new YRException(YRException.ERR_COMMUNICATION, "lost the link to the Python bridge: " + e, e);
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION, "lost the link to the Python bridge: " + e, e);
         }
     }
 

@@ -106,6 +106,6 @@ class CodecTest {
     @Test
     void badInputIsACommunicationError() {
         YRException e = assertThrows(YRException.class, () -> Codec.decode(new byte[] {'?'}));
-        assertEquals(YRException.ERR_COMMUNICATION, e.getErrorCode());
+        assertEquals(YRException.ERR_INNER_COMMUNICATION, e.getErrorCode());
     }
 }
