@@ -16,6 +16,10 @@ Rules it keeps:
   while (the node's available cpu may go below zero; nothing new is placed there until it
   is positive again). Memory and custom resources stay taken. Death or a restart of a
   blocked instance gives back only what it still holds.
+- A terminate of an id the core does not know leaves a tombstone (the newest TOMBSTONES are
+  kept): creates are sent asynchronously, so a terminate sent right after its create can
+  arrive first. A create of a tombstoned id is refused at once and recorded DEAD, so no
+  worker starts for an instance its owner already terminated.
 - Every event method returns the actions the shell must carry out; the clock is passed in.
 """
 from __future__ import annotations
@@ -28,6 +32,8 @@ from yr_runtime.wire.errors import ErrorCode
 from .resources import Resources
 
 PENDING, STARTING, RUNNING, DEAD = "PENDING", "STARTING", "RUNNING", "DEAD"
+TOMBSTONES = 4096
+TERMINATED_BEFORE_CREATED = "terminated by its owner before its creation arrived"
 
 
 class CoreError(Exception):
@@ -117,6 +123,7 @@ class Cluster:
         self.names: dict[tuple[str, str], str] = {}
         self._pending: list[str] = []
         self._waiters: list[_Waiter] = []
+        self._tombstones: dict[str, None] = {}   # ids terminated before their create (oldest first)
 
     # ---- nodes ---------------------------------------------------------------------------
     def add_node(self, node_id: str, total: Resources) -> None:
@@ -132,6 +139,8 @@ class Cluster:
         if inst.id in self.instances:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_PARAM_INVALID,
                                                    f"instance id {inst.id} is already in use"))]
+        if inst.id in self._tombstones:
+            return self._refuse_terminated(inst, waiter)
         unknown = self._undeclared(inst.resources)
         if unknown:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_CONFIG_ERROR,
@@ -187,7 +196,10 @@ class Cluster:
 
     def terminate(self, instance_id: str, now: float) -> list:
         inst = self.instances.get(instance_id)
-        if inst is None or inst.state == DEAD:
+        if inst is None:
+            self._bury(instance_id)
+            return []
+        if inst.state == DEAD:
             return []
         return self._kill(inst, "terminated by its owner", now, stop=True)
 
@@ -241,6 +253,20 @@ class Cluster:
         declared = {k for n in self.nodes.values() for k in n.total.custom}
         unknown = [repr(k) for k in req.custom if k not in declared]
         return f"custom resource {', '.join(unknown)} requested, but no node declares it" if unknown else ""
+
+    def _bury(self, instance_id: str) -> None:
+        """Remembers a terminate that may have overtaken its create (bounded: oldest dropped)."""
+        self._tombstones[instance_id] = None
+        if len(self._tombstones) > TOMBSTONES:
+            del self._tombstones[next(iter(self._tombstones))]
+
+    def _refuse_terminated(self, inst: Instance, waiter: Any) -> list:
+        """The create of an instance already terminated: recorded DEAD, never scheduled."""
+        del self._tombstones[inst.id]
+        inst.state, inst.exit_reason = DEAD, TERMINATED_BEFORE_CREATED
+        self.instances[inst.id] = inst
+        err = CoreError(ErrorCode.ERR_INSTANCE_EXITED, f"instance {inst.id} ({inst.class_name}) is dead: {TERMINATED_BEFORE_CREATED}")
+        return [Answer(waiter, None, err), Publish(inst.id)]
 
     def _never_fits(self, req: Resources) -> str | None:
         reasons = [req.shortfall(n.total) for n in self.nodes.values()]

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "yr/detail/runtime.h"
+#include "yr/detail/string_caster.h"
 #include "yr/exception.h"
 
 namespace YR {

@@ -182,3 +182,26 @@ def test_a_blocked_instance_that_ends_gives_back_exactly_what_it_holds(cl, end):
     assert cl.nodes["n"].available.cpu == 1000 - held.cpu
     assert cl.nodes["n"].available.memory == 1000 - held.memory
     assert cl.instances["a"].blocked is False
+
+
+def test_a_terminate_that_overtakes_its_create_refuses_the_create(cl):
+    assert cl.terminate("a", 0) == []           # the create is still on its way
+    acts = cl.create(make("a"), "wa", 1)
+    (ans,) = answers(acts)
+    assert ans.error.kind == ErrorCode.ERR_INSTANCE_EXITED and c.TERMINATED_BEFORE_CREATED in str(ans.error)
+    assert not any(isinstance(x, c.StartWorker) for x in acts)
+    assert cl.instances["a"].state == c.DEAD
+    assert cl.nodes["n"].available == cl.nodes["n"].total
+    start(cl, "b")                              # other ids are unaffected
+    cl.terminate("a", 2)                        # a second terminate of the dead one: no tombstone
+    acts = cl.create(make("a"), "wa2", 3)
+    assert answers(acts)[0].error.kind == "invalid"   # the id stays used, not reborn
+
+
+def test_tombstones_are_bounded_keeping_the_newest(cl):
+    for i in range(c.TOMBSTONES + 10):
+        cl.terminate(f"gone-{i}", 0)
+    start(cl, "gone-9")                         # the oldest were forgotten
+    newest = f"gone-{c.TOMBSTONES + 9}"
+    assert answers(cl.create(make(newest), "w", 0))[0].error.kind == ErrorCode.ERR_INSTANCE_EXITED
+    assert cl.instances[newest].state == c.DEAD

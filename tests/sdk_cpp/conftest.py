@@ -24,6 +24,25 @@ PROGRAMS = Path(__file__).resolve().parent / "cpp"
 
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("g++") is None,
                                 reason="needs cmake and g++")
+BUILD_FIXTURES = ("cpp_prefix", "programs_dir", "examples_dir")
+BUILD_TIMEOUT = 1200   # seconds a test may spend on top of its own timeout when it runs the builds
+
+
+def pytest_collection_modifyitems(config, items):
+    """The first test that needs a build fixture runs the build (a session fixture) in its
+    setup, which counts against its timeout: libyr plus the test programs take minutes on a
+    busy 2-core machine. That test alone gets BUILD_TIMEOUT more; each build step is bounded
+    by its own subprocess timeout too."""
+    built: set[str] = set()
+    for item in items:
+        needs = set(BUILD_FIXTURES) & set(getattr(item, "fixturenames", ())) - built
+        if not needs:
+            continue
+        built |= needs
+        own = item.get_closest_marker("timeout")
+        base = own.args[0] if own is not None and own.args else float(
+            config.getoption("timeout", None) or config.getini("timeout") or 0)
+        item.add_marker(pytest.mark.timeout(base + BUILD_TIMEOUT), append=False)
 
 
 def _run(cmd, **kw) -> subprocess.CompletedProcess:

@@ -14,7 +14,8 @@ def run_scenario(programs_dir, run_cpp, name: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize("name", ["values", "functions", "instances", "wait", "concurrency", "named", "threads"])
+@pytest.mark.parametrize("name", ["values", "functions", "instances", "wait", "concurrency", "named", "threads",
+                                  "bytes"])
 def test_api(programs_dir, run_cpp, name):
     run_scenario(programs_dir, run_cpp, name)
 
@@ -61,3 +62,19 @@ def test_exit_without_finalize_cleans_up(programs_dir, run_cpp):
 
 def test_recover_retry_times_restarts_the_instance(programs_dir, run_cpp):
     run_scenario(programs_dir, run_cpp, "recover")
+
+
+def test_cpp_strings_reach_python_as_str_when_utf8_else_as_bytes(programs_dir, driver):
+    """What Python (and, through the bridge's codec, Java: String / byte[]) receives from a
+    C++ std::string: text stays text, other byte strings keep every byte."""
+    from yr import _bridge
+    twice = {"language": "cpp", "executable": str(programs_dir / "api_test"), "function": "Twice"}
+
+    def call(arg):
+        return _bridge.get(_bridge.invoke_function(twice, [arg]), 60)
+    assert call("h\u00e9 \u20ac") == "h\u00e9 \u20ac" * 2
+    assert call("") == ""
+    assert call(b"\xff\x00\xfe") == b"\xff\x00\xfe" * 2
+    big = bytes(range(256)) * 8192           # 2 MiB, not UTF-8
+    assert call(big) == big * 2
+    assert call(b"ab") == "abab"             # a std::string does not remember it came as bytes

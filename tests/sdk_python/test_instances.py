@@ -198,3 +198,43 @@ def test_ray_style_keyword_options(driver):
         Env.options(bogus=1)
     with pytest.raises(ValueError, match="runtime_env"):
         Env.options(runtime_env={"pip": ["x"]})
+
+
+def _states(master, ids):
+    """instance id -> its state at the master ("" while its create has not arrived)."""
+    out = {}
+    for iid in ids:
+        try:
+            out[iid] = master.get_instance(instance_id=iid).state
+        except yr.InstanceNotFoundError:
+            out[iid] = ""
+    return out
+
+
+def test_terminate_right_after_create_leaves_nothing_alive(driver):
+    # The create is sent asynchronously, so the terminate may reach the master first; the
+    # instance must still end up dead (not alive until the driver exits) and its worker gone.
+    from yr import _context
+    master = _context.current().master
+    ids = []
+    for _ in range(100):
+        c = Counter.invoke()
+        c.terminate()
+        ids.append(c.instance_id)
+    deadline = time.monotonic() + 20
+    while set((states := _states(master, ids)).values()) != {"DEAD"} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert {i: s for i, s in states.items() if s != "DEAD"} == {}
+    pids = {master.get_instance(instance_id=i).pid for i in ids} - {0}
+    deadline = time.monotonic() + 15
+    while (alive := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive == []
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

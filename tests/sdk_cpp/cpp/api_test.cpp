@@ -154,6 +154,52 @@ int WorkerRules()
 }
 YR_INVOKE(Sum, Scale, Boom, Nested, WorkerRules)
 
+// Byte strings: each returns what the worker received, transformed, so a changed byte shows.
+std::string Twice(std::string s)
+{
+    return s + s;
+}
+
+std::vector<std::string> Reversed(std::vector<std::string> v)
+{
+    return std::vector<std::string>(v.rbegin(), v.rend());
+}
+
+std::map<std::string, std::string> Swapped(std::map<std::string, std::string> m)
+{
+    std::map<std::string, std::string> out;
+    for (auto &kv : m) {
+        out[kv.second] = kv.first;
+    }
+    return out;
+}
+
+int Length(std::string s)
+{
+    return static_cast<int>(s.size());
+}
+
+// An instance whose state (YR_STATE, saved after every call) is a byte string.
+class Blob {
+public:
+    static Blob *FactoryCreate(std::string start)
+    {
+        auto *b = new Blob();
+        b->data = std::move(start);
+        return b;
+    }
+    std::string Append(std::string more)
+    {
+        data += more;
+        return data;
+    }
+    YR_STATE(data);
+
+private:
+    std::string data;
+};
+YR_INVOKE(Twice, Reversed, Swapped, Length, Blob::FactoryCreate, &Blob::Append)
+
 namespace {
 
 // Runs fn, expects a YR::Exception, prints and returns it.
@@ -191,6 +237,45 @@ void Values()
     std::vector<YR::ObjectRef<int>> refs{YR::Put(1), YR::Put(2), YR::Put(3)};
     auto all = YR::Get(refs, 30);
     CHECK(all.size() == 3 && *all[0] == 1 && *all[2] == 3);
+}
+
+// Strings that are not UTF-8 travel as bytes, UTF-8 ones as text; both must round-trip.
+std::vector<std::string> ByteStrings()
+{
+    std::string all;
+    for (int i = 0; i < 256; i++) {
+        all.push_back(static_cast<char>(i));
+    }
+    std::string large;   // > 1 MiB: through shared memory
+    while (large.size() < (3u << 20)) {
+        large += all;
+    }
+    return {std::string("\xff\xfe\x80", 3), std::string("a\0b\0", 4), std::string("x\0\xc3", 3), std::string(),
+            std::string("h\xc3\xa9llo \xe2\x82\xac"), std::string("\xed\xa0\x80", 3), all, large};
+}
+
+void Bytes()
+{
+    auto strings = ByteStrings();
+    for (const auto &s : strings) {
+        CHECK(*YR::Get(YR::Put(s), 60) == s);
+        CHECK(*YR::Get(YR::Function(Twice).Invoke(s), 60) == s + s);
+        CHECK(*YR::Get(YR::Function(Length).Invoke(YR::Put(s)), 60) == static_cast<int>(s.size()));
+    }
+    std::vector<std::string> small(strings.begin(), strings.end() - 1);
+    CHECK(*YR::Get(YR::Put(small)) == small);
+    CHECK(*YR::Get(YR::Function(Reversed).Invoke(small), 60) == std::vector<std::string>(small.rbegin(), small.rend()));
+    std::map<std::string, std::string> m{{strings[0], strings[1]}, {strings[2], std::string("text")}, {"", strings[6]}};
+    CHECK(*YR::Get(YR::Put(m)) == m);
+    std::map<std::string, std::string> swapped{{strings[1], strings[0]}, {"text", strings[2]}, {strings[6], ""}};
+    CHECK(*YR::Get(YR::Function(Swapped).Invoke(m), 60) == swapped);
+    auto blob = YR::Instance(Blob::FactoryCreate).Invoke(strings[0]);
+    std::string expect = strings[0];
+    for (const auto &s : strings) {
+        expect += s;
+        CHECK(*YR::Get(blob.Function(&Blob::Append).Invoke(s), 60) == expect);
+    }
+    blob.Terminate();
 }
 
 void Functions()
@@ -424,6 +509,7 @@ int main(int argc, char *argv[])
         {"terminated", Terminated}, {"instance_died", InstanceDied},   {"unknown_resource", UnknownResource},
         {"concurrency", Concurrency}, {"named", Named},             {"init_rules", [] {}},
         {"threads", Threads},       {"recover", Recover},         {"no_finalize", [] {}},
+        {"bytes", Bytes},
     };
     auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {

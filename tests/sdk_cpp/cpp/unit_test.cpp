@@ -150,6 +150,21 @@ TEST(Casters, ContainersBecomeNeutralValues)
     EXPECT_EQ(RoundTrip(int64_t(1) << 40, "1099511627776"), int64_t(1) << 40);
 }
 
+TEST(Casters, StringsAreTextWhenUtf8ElseBytes)
+{
+    EXPECT_EQ(RoundTrip(std::string("h\xc3\xa9"), "'h\u00e9'"), "h\xc3\xa9");
+    EXPECT_EQ(RoundTrip(std::string(), "''"), "");
+    std::string raw("\xff\x00q", 3);
+    EXPECT_EQ(RoundTrip(raw, "b'\\xff\\x00q'"), raw);
+    EXPECT_EQ(RoundTrip(std::string("\xed\xa0\x80"), "b'\\xed\\xa0\\x80'"), "\xed\xa0\x80");  // a surrogate
+    std::map<std::string, std::string> m{{raw, "v"}};
+    EXPECT_EQ(RoundTrip(m, "{b'\\xff\\x00q': 'v'}"), m);
+    EXPECT_EQ(py::eval("memoryview(b'\\x80\\x00z')").cast<std::string>(), std::string("\x80\x00z", 3));
+    EXPECT_EQ(py::eval("bytearray(b'\\x80')").cast<std::string>(), "\x80");
+    EXPECT_THROW(py::eval("memoryview(b'abcd')[::2]").cast<std::string>(), py::cast_error);  // not contiguous
+    EXPECT_THROW(py::eval("'\\ud800'").cast<std::string>(), py::cast_error);   // a str that is not UTF-8
+}
+
 TEST(Casters, YrStateClassIsTheListOfItsMembers)
 {
     Point p{1.0, 2.5, {"a"}};

@@ -1,7 +1,7 @@
 // Values cross as neutral Python values through pybind11 casters: arithmetic types,
-// std::string, vector, map/unordered_map and their nesting come from pybind11/stl.h; this
-// header adds classes with YR_STATE(members...) (a list of their members), and the argument
-// and result helpers the invokers use.
+// vector, map/unordered_map and their nesting come from pybind11/stl.h, std::string from
+// string_caster.h (str or bytes); this header adds classes with YR_STATE(members...) (a list
+// of their members), and the argument and result helpers the invokers use.
 #pragma once
 
 #include <cstddef>

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "yr/detail/runtime.h"
+#include "yr/detail/string_caster.h"
 #include "yr/exception.h"
 
 namespace YR {
