@@ -195,7 +195,7 @@ def test_a_terminate_that_overtakes_its_create_refuses_the_create(cl):
     start(cl, "b")                              # other ids are unaffected
     cl.terminate("a", 2)                        # a second terminate of the dead one: no tombstone
     acts = cl.create(make("a"), "wa2", 3)
-    assert answers(acts)[0].error.kind == "invalid"   # the id stays used, not reborn
+    assert answers(acts)[0].error.kind == ErrorCode.ERR_PARAM_INVALID   # the id stays used, not reborn
 
 
 def test_tombstones_are_bounded_keeping_the_newest(cl):
