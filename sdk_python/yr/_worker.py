@@ -15,7 +15,9 @@ from os import sched_yield as _sched_yield
 import selectors
 import sys
 import threading
+import time
 import traceback
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from yr_runtime.wire import address, frames, handshake
@@ -31,6 +33,10 @@ from .object_ref import ObjectRef
 BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
 WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
 IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
+FLUSH_AFTER = 0.0003   # s: the result of a quick call waits at most this long for the next ones
+FLUSH_WATCH = 0.001    # s: results pending when a long call starts leave within about this
+WATCH_ROUNDS = 20      # rounds of FLUSH_WATCH without a call started behind results: stop watching
+_now = time.perf_counter
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
@@ -39,15 +45,72 @@ _RECV_VIEW = memoryview(_RECV_BUF)
 
 
 class _CallerConn:
-    __slots__ = ("sock", "decoder", "authed", "lock")
+    __slots__ = ("sock", "decoder", "authed", "lock", "out", "since")
 
     def __init__(self, sock):
         self.sock, self.decoder, self.authed = sock, frames.FrameDecoder(first_max=handshake.MAX_HELLO), False
         self.lock = threading.Lock()
+        self.out: deque = deque()   # result frames not written yet (concurrency 1)
+        self.since = 0.0            # when the oldest of them was made
 
     def send(self, data: bytes) -> None:
         with self.lock:
             self.sock.sendall(data)
+
+    def flush(self) -> None:
+        """Writes the pending results in one system call. The loop thread appends to `out`
+        and both it and the watcher flush: append and popleft are atomic, the lock keeps two
+        flushes from interleaving their writes."""
+        with self.lock:
+            out = self.out
+            n = len(out)
+            if n:
+                self.sock.sendall(out.popleft() if n == 1 else b"".join([out.popleft() for _ in range(n)]))
+
+
+class _Watcher:
+    """Writes the results that wait while a long call runs (concurrency 1).
+
+    The loop thread writes the results of the quick calls of one read together. When it
+    starts a call while results are still pending, it arms this thread, which then writes
+    whatever is pending every FLUSH_WATCH until calls stop coming for WATCH_ROUNDS rounds.
+    So a burst of quick calls still costs few writes and few wake-ups (none while
+    calls come one at a time), and no result waits for a slow call read with it.
+    """
+
+    def __init__(self):
+        self.conn: _CallerConn | None = None
+        self.armed = False
+        self.idle = False
+        self.cond = threading.Condition(threading.Lock())
+        threading.Thread(target=self._run, name="yr-result-watcher", daemon=True).start()
+
+    def watch(self, conn: _CallerConn) -> None:
+        """Called by the loop thread before a call, with results of `conn` pending."""
+        self.conn = conn
+        self.armed = True
+        if self.idle:   # read without the lock: _run sets it before it looks at `armed`
+            with self.cond:
+                self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                self.idle = True
+                while not self.armed:
+                    self.cond.wait()
+                self.idle = False
+            quiet = 0
+            while quiet < WATCH_ROUNDS:
+                self.armed = False
+                time.sleep(FLUSH_WATCH)
+                conn = self.conn
+                if conn is not None and conn.out:
+                    try:
+                        conn.flush()
+                    except OSError:
+                        pass   # the caller is gone; the loop thread drops the connection
+                quiet = 0 if self.armed else quiet + 1
 
 
 class Worker:
@@ -67,6 +130,7 @@ class Worker:
         self.blocked_calls = 0  # calls waiting in yr.get / yr.wait (the agent lends our CPU meanwhile)
         self.lends_when_idle = False   # a stateless executor with concurrency 1: see _sleep
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
+        self.watcher: _Watcher | None = None   # started by the first read of several calls
         self.sel = selectors.DefaultSelector()
         self.listeners = [address.listen(self.endpoint)]
         if boot.get("tcp"):   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
@@ -154,8 +218,9 @@ class Worker:
                 return
             conn.authed = True
             bodies = bodies[1:]
-        out = []
-        self.lone_call = len(bodies) == 1
+        out = conn.out
+        many = len(bodies) > 1
+        self.lone_call = not many
         for body in bodies:
             try:
                 kind, call_id, payload = P.split(body)
@@ -165,21 +230,41 @@ class Worker:
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
             elif self.pool is None:
-                out.append(self._execute(kind, call_id, payload))
+                if out:
+                    self._before_call(conn)
+                frame = self._execute(kind, call_id, payload)
+                if many and not out:
+                    conn.since = _now()
+                out.append(frame)
             else:
                 self.pool.submit(self._execute_and_send, conn, kind, call_id, payload)
         if out:
             try:
-                conn.send(b"".join(out))
+                conn.flush()
             except OSError:
                 self._drop(conn)
+
+    def _before_call(self, conn: _CallerConn) -> None:
+        """Results of this read are pending: write them if they waited long enough, else
+        have them watched, in case the call about to run is a long one."""
+        if _now() - conn.since > FLUSH_AFTER:
+            try:
+                conn.flush()
+            except OSError:
+                pass   # the caller is gone: the end of this read drops the connection
+            return
+        if self.watcher is None:
+            self.watcher = _Watcher()
+        self.watcher.watch(conn)
 
     def _drop(self, conn: _CallerConn) -> None:
         try:
             self.sel.unregister(conn.sock)
         except (KeyError, ValueError):
             pass
-        conn.sock.close()
+        conn.out.clear()
+        with conn.lock:   # not while the watcher writes: the descriptor could be reused
+            conn.sock.close()
 
     # ---- calls -----------------------------------------------------------------------------
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
