@@ -21,9 +21,12 @@ import os
 import pickle
 import signal
 import threading
+import types
 import uuid
+from collections import ChainMap
 
 import cloudpickle
+import cloudpickle.cloudpickle as _cloudpickle
 from yr_runtime.wire import bodies
 
 from .exceptions import SerializationError
@@ -38,6 +41,18 @@ _PLAIN = frozenset((int, float, str, bool, type(None), complex))
 
 
 _SCALARS = frozenset((int, float, str, bool, type(None)))
+
+
+def _code_reduce(code: types.CodeType):
+    """cloudpickle ships every code object as file "<dynamic-code>" (for deterministic bytes
+    across machines); keep the real file name, so that remote tracebacks name the user's
+    file and line, and show its source when the file is there."""
+    ctor, args = _cloudpickle._code_reduce(code)
+    return ctor, tuple(code.co_filename if type(a) is str and a == "<dynamic-code>" else a for a in args)
+
+
+class _Pickler(cloudpickle.Pickler):
+    dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
 
 
 def _plain_call(msg) -> bool:
@@ -123,7 +138,7 @@ def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
 
     out = io.BytesIO()
     try:
-        cloudpickle.Pickler(out, protocol=5, buffer_callback=keep_big).dump(_wrap_big(msg))
+        _Pickler(out, protocol=5, buffer_callback=keep_big).dump(_wrap_big(msg))
     except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     if not buffers:
@@ -143,7 +158,7 @@ def dumps_inline(msg) -> bytes:
     kept long by their receiver, such as saved state, which is loaded again on each restart."""
     out = io.BytesIO()
     try:
-        cloudpickle.Pickler(out, protocol=5).dump(_wrap_big(msg))
+        _Pickler(out, protocol=5).dump(_wrap_big(msg))
     except Exception as e:  # pickling runs arbitrary __reduce__ code: any error is a value error
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     return b"\x00" + out.getvalue()
@@ -267,7 +282,9 @@ def _describe(msg) -> str:
 
 def dumps_function(fn) -> bytes:
     try:
-        return cloudpickle.dumps(fn, protocol=5)
+        out = io.BytesIO()
+        _Pickler(out, protocol=5).dump(fn)
+        return out.getvalue()
     except Exception as e:
         raise SerializationError(f"cannot serialize {getattr(fn, '__qualname__', fn)!r}: {type(e).__name__}: {e}") from e
 
@@ -290,3 +307,68 @@ def as_raw(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _Raw(value)
     return value
+
+
+_FAILED = object()
+
+
+def _dumps_part(x) -> bytes | None:
+    try:
+        out = io.BytesIO()
+        _Pickler(out, protocol=5).dump(x)
+        return out.getvalue()
+    except Exception:
+        return None
+
+
+def _loads_part(b: bytes | None):
+    if b is None:
+        return _FAILED
+    try:
+        return pickle.loads(b)
+    except Exception:
+        return _FAILED
+
+
+def dumps_exception(e: BaseException | None, depth: int = 0) -> dict | None:
+    """Exception `e` as parts that always pickle: its type, args and each attribute pickled
+    on its own (left out where that fails), its text, and its cause. loads_exception
+    rebuilds it from them without calling its __init__ (which may take other arguments),
+    keeping whatever did pickle. A class with its own __reduce__ also travels whole."""
+    if e is None or depth > 3:
+        return None
+    from .exceptions import _qualified_name, exception_state
+    attrs = {k: b for k, v in exception_state(e).items() if (b := _dumps_part(v)) is not None}
+    own_reduce = type(e).__reduce__ is not BaseException.__reduce__ or type(e).__reduce_ex__ is not BaseException.__reduce_ex__
+    try:
+        text = str(e)
+    except Exception:
+        text = ""
+    chained = e.__cause__ if e.__cause__ is not None else None if e.__suppress_context__ else e.__context__
+    return {"type": _dumps_part(type(e)), "name": _qualified_name(type(e)), "args": _dumps_part(tuple(e.args)),
+            "attrs": attrs, "text": text, "whole": _dumps_part(e) if own_reduce else None,
+            "cause": dumps_exception(chained, depth + 1), "suppress": e.__cause__ is not None}
+
+
+def loads_exception(parts: dict | None) -> BaseException | None:
+    """Inverse of dumps_exception; None if the exception's type cannot be rebuilt here."""
+    if not parts:
+        return None
+    from .exceptions import new_exception
+    e = _loads_part(parts.get("whole"))
+    if not isinstance(e, BaseException):
+        cls = _loads_part(parts.get("type"))
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            return None
+        args = _loads_part(parts.get("args"))
+        attrs = {k: v for k, b in parts.get("attrs", {}).items() if (v := _loads_part(b)) is not _FAILED}
+        e = new_exception(cls, cls, args if isinstance(args, tuple) else (parts.get("text", ""),), attrs)
+        if e is None:
+            return None
+    chained = loads_exception(parts.get("cause"))
+    if chained is not None:
+        if parts.get("suppress"):
+            e.__cause__ = chained
+        else:
+            e.__context__ = chained
+    return e

@@ -311,9 +311,7 @@ class Worker:
                 result = _run_coroutine(result)
             if self.autosave and kind == P.CALL:
                 save_state()
-        except BaseException as e:  # user code may raise anything; it goes back to the caller
-            if isinstance(e, (KeyboardInterrupt, SystemExit)) and not isinstance(e, SystemExit):
-                raise
+        except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where)))
         try:
             body = _serialization.dumps(result)

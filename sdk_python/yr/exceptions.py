@@ -11,6 +11,8 @@ a code to the exception class raised for it.
 """
 from __future__ import annotations
 
+import types as _types
+
 from yr_runtime.wire.errors import ErrorCode
 
 # The names of ErrorCode, for `from yr.exceptions import ERR_...` (no numbers here: one table).
@@ -130,17 +132,21 @@ def error_for(kind: ErrorCode | None, message: str) -> YRError:
 class YRInvokeError(YRRuntimeError):
     """User code raised in a remote function, method or constructor.
 
-    `yr.get` raises a subclass of both this and the original exception type, so
-    `except ValueError` still catches a remote ValueError. `str()` carries the remote
-    traceback; `.cause` is the original exception (or None if it could not be pickled).
+    `yr.get` raises a subclass of both this and the original exception type (any
+    BaseException subclass), so `except FileNotFoundError as e` still catches a remote
+    FileNotFoundError, with its args and attributes (`e.errno`, `e.filename`, a user
+    exception's own fields). `str()` carries the remote traceback; `.cause` is the original
+    exception rebuilt on this side, or None if its type could not be (then `type_name` and
+    the traceback still name it).
     """
 
     code = ERR_USER_FUNCTION_EXCEPTION
 
-    def __init__(self, cause: BaseException | None, traceback_str: str, where: str = ""):
+    def __init__(self, cause: BaseException | None, traceback_str: str, where: str = "", type_name: str = ""):
         self.cause = cause
         self.traceback_str = traceback_str
         self.where = where
+        self.type_name = type_name or (_qualified_name(type(cause)) if cause is not None else "")
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -151,24 +157,90 @@ class YRInvokeError(YRRuntimeError):
         return self._text()
 
     def __reduce__(self):
-        return (YRInvokeError, (self.cause, self.traceback_str, self.where))
+        # The cause travels as parts (type, args, attributes), each pickled on its own, and
+        # is rebuilt without calling its __init__, which may take other arguments.
+        from . import _serialization
+        return (_rebuild_invoke_error,
+                (_serialization.dumps_exception(self.cause), self.traceback_str, self.where, self.type_name))
 
     def origin_error(self) -> BaseException:
         """An exception that is both a YRInvokeError and an instance of the original type."""
         cause = self.cause
-        if cause is None or isinstance(cause, YRError) or not isinstance(cause, Exception):
+        if cause is None or isinstance(cause, YRError):
             return self
         cls = _dual_class(type(cause))
-        if cls is None:
+        err = None if cls is None else new_exception(type(cause), cls, cause.args, exception_state(cause))
+        if err is None:
             return self
-        err = cls.__new__(cls)
-        err.args = (self._text(),)
-        err.cause, err.traceback_str, err.where, err.message = cause, self.traceback_str, self.where, self._text()
-        try:
-            err.__dict__.update({k: v for k, v in vars(cause).items() if k not in err.__dict__})
-        except TypeError:
-            pass
+        err.cause, err.traceback_str, err.where, err.type_name = cause, self.traceback_str, self.where, self.type_name
+        if "message" not in vars(err):
+            err.message = self._text()
+        err.__cause__ = cause.__cause__
         return err
+
+
+def _rebuild_invoke_error(parts, traceback_str: str, where: str, type_name: str) -> YRInvokeError:
+    from . import _serialization
+    return YRInvokeError(_serialization.loads_exception(parts), traceback_str, where, type_name)
+
+
+def _qualified_name(cls: type) -> str:
+    module = getattr(cls, "__module__", "")
+    name = getattr(cls, "__qualname__", getattr(cls, "__name__", "?"))
+    return name if module in ("builtins", "__main__", None, "") else f"{module}.{name}"
+
+
+# Attributes every exception has that are not its own state (or are set apart: args).
+_NOT_STATE = frozenset({"args", "__traceback__", "__context__", "__cause__", "__suppress_context__",
+                        "__dict__", "__weakref__", "__class__"})
+
+
+def exception_state(e: BaseException) -> dict:
+    """An exception's attributes beyond its args: those stored in the C struct of builtin
+    types (errno, filename, code, name, ...) and slots, then its __dict__."""
+    state = {}
+    for klass in reversed(type(e).__mro__[:-1]):   # not object: its __class__ is no state
+        for name, d in vars(klass).items():
+            if name not in _NOT_STATE and isinstance(d, (_types.MemberDescriptorType, _types.GetSetDescriptorType)):
+                try:
+                    state[name] = getattr(e, name)
+                except AttributeError:   # e.g. BlockingIOError.characters_written when unset
+                    pass
+    state.update(getattr(e, "__dict__", None) or {})
+    return state
+
+
+def new_exception(orig: type, cls: type, args: tuple, state: dict) -> BaseException | None:
+    """An instance of `cls` (`orig` or a subclass of it) with these args and attributes, made
+    the way pickle makes objects: `__new__` of `orig`, then the attributes; its `__init__`
+    (which may take other arguments) is not called. None if `orig` cannot be made so."""
+    err = None
+    for make in (lambda: orig.__new__(cls, *args), lambda: orig.__new__(cls), lambda: _solid_new(orig)(cls)):
+        try:
+            err = make()
+            break
+        except Exception:
+            continue
+    if not isinstance(err, cls):
+        return None
+    try:
+        err.args = tuple(args)
+    except (TypeError, AttributeError):
+        pass
+    for name, value in state.items():
+        try:
+            setattr(err, name, value)
+        except Exception:   # read-only or validating attributes: keep what can be set
+            pass
+    return err
+
+
+def _solid_new(orig: type):
+    """`__new__` of the builtin base whose instance layout `orig` extends."""
+    for klass in orig.__mro__:
+        if klass.__module__ == "builtins":
+            return klass.__new__
+    return BaseException.__new__
 
 
 _DUAL: dict[type, type] = {}
@@ -179,7 +251,7 @@ def _dual_class(orig: type) -> type | None:
         try:
             _DUAL[orig] = type(f"YRInvokeError({orig.__name__})", (YRInvokeError, orig),
                                {"__str__": YRInvokeError.__str__, "__reduce__": YRInvokeError.__reduce__,
-                                "__init__": YRInvokeError.__init__})
+                                "__init__": YRInvokeError.__init__, "__module__": YRInvokeError.__module__})
         except TypeError:  # e.g. layout conflicts with some builtin exception types
             return None
     return _DUAL[orig]
