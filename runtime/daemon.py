@@ -36,6 +36,7 @@ from yr_runtime.wire.lifetime import die_with_parent
 
 log = logging.getLogger("yr.daemon")
 NODE_ID = "node-0"
+KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kept
 
 
 class Daemon:
@@ -239,7 +240,22 @@ def main(argv=None) -> None:
         sessions.clear_latest(session_dir)
         sessions.remove_socket_dir(session_dir)
         if args.temporary:
+            keep_logs(session_dir, root)
             shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def keep_logs(session_dir: Path, root: Path, keep: int = KEPT_LOGS) -> None:
+    """A temporary runtime's session directory goes away with it; its logs (daemon.log,
+    worker-*.log) move to <root>/logs-kept/<session name>, where the last `keep` stay."""
+    kept = root / "logs-kept"
+    try:
+        kept.mkdir(mode=0o700, exist_ok=True)
+        os.replace(session_dir / "logs", kept / session_dir.name)
+        runs = sorted(kept.iterdir(), key=lambda p: (p.stat().st_mtime, p.name))
+    except OSError:
+        return   # keeping logs is a courtesy: never fail the shutdown over it
+    for old in runs[:-keep] if keep > 0 else runs:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 if __name__ == "__main__":

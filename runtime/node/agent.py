@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import signal
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,8 +233,10 @@ class Agent:
                 processes.signal_process(w.pid, sig)
 
     async def _watch(self, w: WorkerProc) -> None:
-        """Copies the worker's output to its log file and the owner; reports its exit."""
+        """Copies the worker's output to its log file and the owner; reports its exit with
+        the last lines it wrote (often the only trace of why it died)."""
         path = self.session_dir / "logs" / f"worker-{w.id}.log"
+        tail: deque[str] = deque(maxlen=processes.TAIL_LINES)
         with open(path, "ab", buffering=0) as logf:
             partial = b""   # a line written in pieces is forwarded once, when it is complete
             while True:
@@ -245,26 +248,33 @@ class Agent:
                 complete, _, partial = partial.rpartition(b"\n")
                 if len(partial) > 1 << 16:   # a very long line without newline: forward it anyway
                     complete, partial = complete + b"\n" + partial if complete else partial, b""
-                if w.job_id and complete:
-                    self.cb.log(w.job_id, w.label or f"worker pid={w.pid}",
-                                complete.decode(errors="replace").splitlines())
-            if w.job_id and partial:
-                self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", partial.decode(errors="replace").splitlines())
-        rc = await w.proc.wait()
+                if complete:
+                    self._output(w, complete, tail)
+            if partial:
+                self._output(w, partial, tail)
+            rc = await w.proc.wait()
+            reason = processes.exit_report(rc, w.pid, tail)
+            logf.write(f"[yr] {w.label or 'worker'}: {reason}\n".encode())
         self.workers.pop(w.id, None)
         w.gone.set_result(rc)
         if w in self.idle:
             self.idle.remove(w)
         if not w.hello.done():
-            w.hello.set_exception(RuntimeError(f"worker exited before it was ready: {processes.describe_exit(rc)}"))
+            w.hello.set_exception(RuntimeError(f"worker exited before it was ready: {reason}"))
             w.hello.exception()
         if w.writer is not None:
             w.writer.close()
         # A killed worker cannot remove its socket file: do it for it.
         sessions.worker_socket(self.session_dir, w.id).unlink(missing_ok=True)
         if w.instance_id:
-            self.cb.worker_exited(w.instance_id, w.id, processes.describe_exit(rc) + f" (pid {w.pid})")
+            self.cb.worker_exited(w.instance_id, w.id, reason)
         self.refill()
+
+    def _output(self, w: WorkerProc, data: bytes, tail: deque) -> None:
+        lines = data.decode(errors="replace").splitlines()
+        tail.extend(lines)
+        if w.job_id:
+            self.cb.log(w.job_id, w.label or f"worker pid={w.pid}", lines)
 
     def _spawn_task(self, coro) -> None:
         t = asyncio.get_running_loop().create_task(coro)

@@ -52,6 +52,19 @@ def describe_exit(returncode: int | None) -> str:
     return f"its worker process exited with code {returncode}"
 
 
+TAIL_LINES = 20       # lines of a dead worker's last output carried in its exit reason
+TAIL_LINE_CHARS = 300
+
+
+def exit_report(returncode: int | None, pid: int, tail) -> str:
+    """How a worker ended and the last lines it wrote, for its callers and `yr status`."""
+    head = f"{describe_exit(returncode)} (pid {pid})"
+    lines = [line[:TAIL_LINE_CHARS] for line in tail if line.strip()]
+    if not lines:
+        return head + "; it wrote no output"
+    return head + "; its last output:\n" + "\n".join(f"  | {line}" for line in lines)
+
+
 class ForkedProcess:
     """A worker forked by the zygote: the same face as asyncio's Process (pid, stdout, wait)."""
 

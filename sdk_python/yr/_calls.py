@@ -184,7 +184,7 @@ class Target:
                 else:
                     err = InstanceDiedError(f"{self.label} died: {reason}")
                 for c in in_flight:
-                    c.slot.set_error(err)
+                    c.slot.set_error(err if restarting is None or self.terminated else self._died(c, reason))
                 self.fail(err)
                 return
             self._queue.extendleft(reversed(in_flight))   # at least once: they run again first
@@ -195,6 +195,13 @@ class Target:
             return
         self.endpoint = info.endpoint
         self.connect(info.endpoint)
+
+    def _died(self, call: _Call, reason: str) -> InstanceDiedError:
+        """The error of a call that ran when its worker died. It names what was called: the
+        id of the hidden executor that ran a stateless function means nothing to its caller."""
+        if call.kind == P.FUNC:
+            return InstanceDiedError(f"stateless function {call.name.split(':')[0]} died: {reason}")
+        return InstanceDiedError(f"{self.class_name}.{call.name} failed: {self.label} died: {reason}")
 
     def fail(self, err: BaseException) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ concurrency N they run on N threads. It exits when told to, or when its agent go
 """
 from __future__ import annotations
 
+import faulthandler
 import inspect
 import json
 import os
@@ -148,6 +149,7 @@ class Worker:
     # ---- loop --------------------------------------------------------------------------------
     def run(self) -> None:
         select_ = self.sel.select
+        code = 0
         try:
             while True:
                 events = select_(0)
@@ -170,8 +172,11 @@ class Worker:
                             return
                     else:
                         self._on_caller(key.data)
+        except BaseException:   # a bug or a signal: say so in the log and the exit status
+            traceback.print_exc()
+            code = 1
         finally:
-            self._shutdown()
+            self._shutdown(code)
 
     def _sleep(self) -> list:
         """Waits for events. An idle executor holds no cpu (as a task that is not running):
@@ -393,7 +398,7 @@ class Worker:
         except OSError:
             pass   # the agent is gone: the loop sees it and this worker exits
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, code: int = 0) -> None:
         try:
             if self.instance is not None:
                 self.host.shutdown(self.instance)
@@ -403,7 +408,7 @@ class Worker:
             address.close_listener(listener)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
 
 
 def save_state(timeout: float = 30) -> None:
@@ -486,6 +491,7 @@ def serve(host=None, boot: dict | None = None) -> None:
     boot = boot or json.loads(os.environ[BOOTSTRAP_ENV])
     die_with_parent(int(boot.get("parent_pid") or 0))  # no worker outlives its agent
     _serialization.ignore_file_size_signal()   # a value over `ulimit -f` fails, not the worker
+    faulthandler.enable()   # a crash (SIGSEGV, SIGABRT, ...) prints the Python stacks to the log
     if host is not None and not isinstance(host, PythonHost):
         host = ForeignHost(host)
     Worker(host, boot).run()

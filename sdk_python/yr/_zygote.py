@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+import traceback
 
 import msgpack
 
@@ -41,7 +42,11 @@ def _child(sock: socket.socket, boot: dict, out_fd: int, extra_fds) -> None:
     boot = dict(boot, parent_pid=os.getppid())
     try:
         _worker.serve(None, boot)
+    except BaseException:   # serve() exits the process itself; this is a worker that never served
+        traceback.print_exc()
     finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(1)
 
 
