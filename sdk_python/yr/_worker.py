@@ -260,7 +260,9 @@ class Worker:
             return
         if self.watcher is None:
             self.watcher = _Watcher()
-        self.watcher.watch(conn)
+        w = self.watcher
+        if not (w.armed and w.conn is conn):   # armed already: it writes them within FLUSH_WATCH
+            w.watch(conn)
 
     def _drop(self, conn: _CallerConn) -> None:
         try:
