@@ -214,14 +214,8 @@ def new_exception(orig: type, cls: type, args: tuple, state: dict) -> BaseExcept
     """An instance of `cls` (`orig` or a subclass of it) with these args and attributes, made
     the way pickle makes objects: `__new__` of `orig`, then the attributes; its `__init__`
     (which may take other arguments) is not called. None if `orig` cannot be made so."""
-    err = None
-    for make in (lambda: orig.__new__(cls, *args), lambda: orig.__new__(cls), lambda: _solid_new(orig)(cls)):
-        try:
-            err = make()
-            break
-        except Exception:
-            continue
-    if not isinstance(err, cls):
+    err = _allocate(orig, cls, args)
+    if err is None:
         return None
     try:
         err.args = tuple(args)
@@ -233,6 +227,17 @@ def new_exception(orig: type, cls: type, args: tuple, state: dict) -> BaseExcept
         except Exception:   # read-only or validating attributes: keep what can be set
             pass
     return err
+
+
+def _allocate(orig: type, cls: type, args: tuple) -> BaseException | None:
+    for make in (lambda: orig.__new__(cls, *args), lambda: orig.__new__(cls), lambda: _solid_new(orig)(cls)):
+        try:
+            err = make()
+        except Exception:   # a user __new__ wanting other arguments: try the next way
+            continue
+        if isinstance(err, cls):
+            return err
+    return None
 
 
 def _solid_new(orig: type):

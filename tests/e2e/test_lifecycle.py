@@ -105,7 +105,8 @@ def test_temporary_runtime_dies_with_a_killed_driver(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert wait_no_runtime_processes(8, root=str(tmp_path / "s")) == []
-    assert os.listdir(tmp_path / "s") == []   # the temporary session directory is gone
+    assert os.listdir(tmp_path / "s") == ["logs-kept"]   # the temporary session directory is gone,
+    assert os.listdir(tmp_path / "s" / "logs-kept")         # its logs are kept
 
 
 def test_finalize_terminates_the_drivers_instances(daemon):
