@@ -5,14 +5,12 @@ worker in one socket read: the case where a worker used to hold every result of 
 until the last call of that read had run. No timing asserts beyond "clearly before the
 slow call ends".
 """
-import hashlib
 import os
 import time
 
 import pytest
 
 import yr
-from yr import _context, _instances, _serialization
 from yr.config import InvokeOptions
 
 
@@ -41,15 +39,10 @@ class Sleeper:
 
 
 def one_executor(*fns):
-    """The functions as stateless functions whose calls all go to one executor, so that they
-    queue behind each other there (the driver's pool would spread them over several)."""
-    pool = _instances.ExecutorPool(_context.current(), InvokeOptions(), max_size=1)
-
-    def submitter(fn):
-        code = _serialization.dumps_function(fn)
-        key = f"{fn.__qualname__}:{hashlib.sha1(code).hexdigest()[:16]}"
-        return lambda *args: pool.submit(key, code, args, {})
-    return [submitter(fn) for fn in fns]
+    """The functions as stateless functions of a pool that can have one executor only (it
+    needs the runtime's only "ssd"), so that their calls queue behind each other there."""
+    opts = InvokeOptions(custom_resources={"ssd": 1})
+    return [yr.invoke(fn).options(opts).invoke for fn in fns]
 
 
 @pytest.fixture(params=["method", "stateless"])
