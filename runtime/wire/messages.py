@@ -1,0 +1,264 @@
+"""Every message between the processes of a node, defined once and imported by both ends.
+
+Links (each framed by `frames`; an agent connection starts with the hello of `handshake`):
+- worker -> agent: `WorkerHello`, `Initialized`, `TaskBlocked`
+- agent -> worker: `Assign`, `Terminate`
+- SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
+  `StatePut`, `StateGet`
+- agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`
+- agent <-> zygote (a socketpair): `ForkRequest` (sent with one fd: the write end of the new
+  worker's output pipe) ->; <- `Forked`, `ChildExited`
+
+Call frames between callers and workers are not here: they are the hot path, with their
+own fixed binary header (`yr._protocol`).
+
+Each message is a frozen dataclass with a wire tag `T`. `encode()` gives a msgpack map
+`{"t": tag, field: value, ...}`; `decode(body)` checks the tag and the type of every field
+and raises `MessageError` (a ValueError) naming what is wrong. Peers are authenticated, but
+a buggy or hostile one must only lose its own connection, never crash the daemon.
+Unknown fields are ignored (a newer peer may send more); missing ones take their default
+or are an error when the field has none.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import ClassVar
+
+import msgpack
+
+from . import frames
+
+BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"   # JSON `Bootstrap` a worker process is started with
+
+
+class MessageError(ValueError):
+    """Bytes that are not a valid message of this protocol."""
+
+
+_BY_TAG: dict[str, type["Message"]] = {}
+_FIELDS: dict[type, tuple] = {}
+
+
+def message(tag: str):
+    """Class decorator: a frozen dataclass registered under its wire tag."""
+    def register(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        cls.T = tag
+        if tag in _BY_TAG:
+            raise RuntimeError(f"two messages use the tag {tag!r}")
+        _BY_TAG[tag] = cls
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = tuple((f.name, _checker(hints[f.name]), f.default is dataclasses.MISSING
+                              and f.default_factory is dataclasses.MISSING)
+                             for f in dataclasses.fields(cls))
+        return cls
+    return register
+
+
+class Message:
+    T: ClassVar[str] = ""
+
+    def encode(self) -> bytes:
+        body = {"t": self.T}
+        for f in dataclasses.fields(self):
+            body[f.name] = getattr(self, f.name)
+        return msgpack.packb(body, use_bin_type=True)
+
+    def frame(self) -> bytes:
+        """The message as one whole frame, length prefix included."""
+        return frames.encode(self.encode())
+
+
+def decode(body: bytes, *expected: type[Message]) -> Message:
+    """The message in a frame body; with `expected`, only those kinds are accepted."""
+    try:
+        raw = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except (msgpack.UnpackException, ValueError, TypeError) as e:
+        raise MessageError(f"undecodable message: {e}") from None
+    if not isinstance(raw, dict):
+        raise MessageError(f"a message is a map, got {type(raw).__name__}")
+    cls = _BY_TAG.get(raw.get("t"))
+    if cls is None:
+        raise MessageError(f"unknown message type {raw.get('t')!r:.40}")
+    if expected and cls not in expected:
+        raise MessageError(f"unexpected message {cls.T!r} here (expected "
+                           f"{', '.join(c.T for c in expected)})")
+    values = {}
+    for name, check, required in _FIELDS[cls]:
+        if name not in raw:
+            if required:
+                raise MessageError(f"message {cls.T!r} lacks its field {name!r}")
+            continue
+        values[name] = check(raw[name], cls.T, name)
+    return cls(**values)
+
+
+def _checker(hint):
+    """A function (value, tag, field) -> value that accepts only values of `hint`."""
+    args = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        (inner,) = [a for a in args if a is not type(None)]
+        check = _checker(inner)
+        return lambda v, t, n: None if v is None else check(v, t, n)
+    want = origin or hint
+    if want is float:
+        want = (int, float)
+
+    def check(v, tag, name):
+        if not isinstance(v, want) or (isinstance(v, bool) and want is not bool):
+            raise MessageError(f"field {name!r} of message {tag!r} has type {type(v).__name__}, "
+                               f"expected {getattr(hint, '__name__', hint)}")
+        return v
+    return check
+
+
+# ---- worker <-> agent ------------------------------------------------------------------------
+@message("hello")
+class WorkerHello(Message):
+    """A worker started by the agent is ready for an assignment and serves at `endpoint`."""
+    worker_id: str
+    pid: int
+    endpoint: str
+
+
+@message("assign")
+class Assign(Message):
+    """Host this instance (or serve stateless calls): everything a worker needs to start it."""
+    instance_id: str
+    job_id: str
+    language: str = "python"
+    class_name: str = ""
+    code: bytes = b""                 # the SDK's serialized class/spec; opaque to the runtime
+    concurrency: int = 1
+    driver_env: str = ""              # JSON: sys_path, cwd, env_vars of the creating driver
+    executable: str = ""              # C++: the user's program
+    recover_retry_times: int = 0
+    state: bytes | None = None        # a restart: the instance's last saved state
+
+
+@message("initialized")
+class Initialized(Message):
+    """The instance's constructor finished (`error` says how it failed, if it did)."""
+    instance_id: str
+    error: str | None = None
+
+
+@message("blocked")
+class TaskBlocked(Message):
+    """The worker's running call waits for other calls (True) or runs again (False)."""
+    instance_id: str
+    blocked: bool
+
+
+@message("terminate")
+class Terminate(Message):
+    """Shut down: run the instance's shutdown hook and exit."""
+
+
+# ---- SDK <-> agent: node object store and saved state -----------------------------------------
+@message("obj_put")
+class ObjPut(Message):
+    id: str
+    data: bytes
+    error: bool = False
+    job: str = ""
+
+
+@message("obj_get")
+class ObjGet(Message):
+    rid: int
+    id: str
+    timeout: float = -1.0             # seconds; -1 waits until the object is put
+
+
+@message("obj_free")
+class ObjFree(Message):
+    ids: list
+
+
+@message("state_put")
+class StatePut(Message):
+    rid: int
+    instance_id: str
+    data: bytes
+
+
+@message("state_get")
+class StateGet(Message):
+    rid: int
+    instance_id: str
+
+
+@message("obj_value")
+class ObjValue(Message):
+    rid: int
+    data: bytes
+    error: bool = False
+
+
+@message("obj_missing")
+class ObjMissing(Message):
+    """The object was not put within the get's timeout."""
+    rid: int
+
+
+@message("obj_refused")
+class ObjRefused(Message):
+    """The object was not stored (the store was full); `reason` says so."""
+    rid: int
+    reason: str
+
+
+@message("ok")
+class StateSaved(Message):
+    rid: int
+
+
+@message("state")
+class State(Message):
+    rid: int
+    data: bytes | None = None
+
+
+# ---- agent <-> zygote --------------------------------------------------------------------------
+@message("fork")
+class ForkRequest(Message):
+    """Fork a worker with this bootstrap; its output goes to the fd sent with the message."""
+    rid: int
+    boot: dict
+
+
+@message("forked")
+class Forked(Message):
+    rid: int
+    pid: int
+
+
+@message("exit")
+class ChildExited(Message):
+    """A forked worker was reaped; `status` is a returncode (negative: killed by a signal)."""
+    pid: int
+    status: int
+
+
+# ---- bootstrap ---------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Bootstrap:
+    """What a worker process is started with (JSON in $YR_WORKER_BOOTSTRAP, or the zygote's
+    fork request): where its session is, how to reach its agent, who it is."""
+    session_dir: str
+    agent: str
+    worker_id: str
+    language: str = "python"
+    parent_pid: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Bootstrap":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

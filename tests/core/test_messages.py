@@ -1,0 +1,93 @@
+"""The messages of the agent and zygote links: one definition, strict decoding (no sockets)."""
+import dataclasses
+
+import msgpack
+import pytest
+
+from yr_runtime.wire import frames
+from yr_runtime.wire import messages as m
+
+SAMPLES = [
+    m.WorkerHello(worker_id="w1", pid=42, endpoint="unix:/tmp/w1.sock"),
+    m.Assign(instance_id="i1", job_id="j1", language="python", class_name="Counter", code=b"\x00\x01",
+             concurrency=4, driver_env="{}", recover_retry_times=2, state=b"saved"),
+    m.Assign(instance_id="i2", job_id="j1"),
+    m.Initialized(instance_id="i1"),
+    m.Initialized(instance_id="i1", error="ValueError: no"),
+    m.TaskBlocked(instance_id="i1", blocked=True),
+    m.Terminate(),
+    m.ObjPut(id="o1", data=b"x" * 10, error=True, job="j1"),
+    m.ObjGet(rid=1, id="o1", timeout=2.5),
+    m.ObjFree(ids=["a", "b"]),
+    m.StatePut(rid=3, instance_id="i1", data=b"s"),
+    m.StateGet(rid=4, instance_id="i1"),
+    m.ObjValue(rid=1, data=b"v"),
+    m.ObjMissing(rid=1),
+    m.ObjRefused(rid=1, reason="full"),
+    m.StateSaved(rid=3),
+    m.State(rid=4, data=None),
+    m.ForkRequest(rid=9, boot={"worker_id": "w"}),
+    m.Forked(rid=9, pid=77),
+    m.ChildExited(pid=77, status=-9),
+]
+
+
+@pytest.mark.parametrize("msg", SAMPLES, ids=lambda x: type(x).__name__)
+def test_every_message_round_trips(msg):
+    assert m.decode(msg.encode()) == msg
+    (body,) = frames.FrameDecoder().feed(msg.frame())
+    assert m.decode(body) == msg
+
+
+def test_every_registered_message_has_a_sample():
+    assert {type(s) for s in SAMPLES} == set(m._BY_TAG.values())
+
+
+def test_tags_are_unique_and_on_the_wire():
+    assert msgpack.unpackb(m.Terminate().encode())["t"] == "terminate"
+    with pytest.raises(RuntimeError, match="two messages"):
+        m.message("hello")(type("Again", (m.Message,), {"__annotations__": {}}))
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"\xc1", "undecodable"),
+    (msgpack.packb([1, 2]), "is a map"),
+    (msgpack.packb({"t": "nope"}), "unknown message type"),
+    (msgpack.packb({"x": 1}), "unknown message type"),
+    (msgpack.packb({"t": "hello", "worker_id": "w", "pid": "42", "endpoint": "e"}), "'pid'"),
+    (msgpack.packb({"t": "hello", "worker_id": "w", "pid": True, "endpoint": "e"}), "'pid'"),
+    (msgpack.packb({"t": "hello", "worker_id": "w", "endpoint": "e"}), "lacks its field 'pid'"),
+    (msgpack.packb({"t": "obj_put", "id": "o", "data": "text, not bytes"}), "'data'"),
+    (msgpack.packb({"t": "obj_get", "rid": 1, "id": "o", "timeout": "soon"}), "'timeout'"),
+    (msgpack.packb({"t": "obj_free", "ids": "a"}), "'ids'"),
+])
+def test_bad_bodies_raise_a_message_error_naming_the_fault(body, words):
+    with pytest.raises(m.MessageError, match=words):
+        m.decode(body)
+
+
+def test_message_error_is_a_value_error():
+    assert issubclass(m.MessageError, ValueError)
+
+
+def test_expected_kinds_are_enforced():
+    body = m.Terminate().encode()
+    assert m.decode(body, m.Terminate, m.Assign) == m.Terminate()
+    with pytest.raises(m.MessageError, match="unexpected message 'terminate'"):
+        m.decode(body, m.ObjGet)
+
+
+def test_unknown_fields_are_ignored_and_defaults_fill_in():
+    body = msgpack.packb({"t": "obj_get", "rid": 5, "id": "o", "future_field": 1})
+    assert m.decode(body) == m.ObjGet(rid=5, id="o", timeout=-1.0)
+    assert m.decode(msgpack.packb({"t": "obj_get", "rid": 5, "id": "o", "timeout": 3})).timeout == 3
+
+
+def test_messages_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.ObjMissing(rid=1).rid = 2
+
+
+def test_bootstrap_round_trips_and_ignores_unknown_keys():
+    b = m.Bootstrap(session_dir="/s", agent="/s/agent.sock", worker_id="w1", parent_pid=3)
+    assert m.Bootstrap.from_dict(dict(b.to_dict(), extra=1)) == b
