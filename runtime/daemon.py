@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -74,7 +75,7 @@ class Daemon:
     def _start(self, iid: str, restart: bool) -> None:
         spec = self.cluster.instances[iid].payload
         if restart and iid in self.agent.store.states:
-            spec = dict(spec, state=self.agent.store.states[iid])   # resume from yr.save_state
+            spec = dataclasses.replace(spec, state=self.agent.store.states[iid])   # resume from yr.save_state
         w = self.agent.assign_warm(spec)
         if w is None:
             self._task(self._start_worker(iid, spec))

@@ -2,7 +2,8 @@
 
 It listens on one Unix socket (authenticated like every yr connection). Workers say hello
 there and report when their instance's constructor finished; SDKs use it as the node
-object store. Messages are msgpack; the agent never unpickles. Everything runs on the
+object store. The messages are those of `wire.messages`; the agent never unpickles, and a
+connection that sends a bad one is closed (only that one). Everything runs on the
 daemon's event loop; the daemon passes callbacks for what the master must learn.
 """
 from __future__ import annotations
@@ -16,9 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgpack
-
 from yr_runtime.wire import bodies, frames, handshake
+from yr_runtime.wire import messages as m
 from yr_runtime.wire import session as sessions
 
 from . import processes
@@ -27,10 +27,8 @@ log = logging.getLogger("yr.agent")
 STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
 KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
 REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
-
-
-def pack(msg: dict) -> bytes:
-    return frames.encode(msgpack.packb(msg, use_bin_type=True))
+# What workers and SDKs may send the agent; anything else closes their connection.
+_INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.StatePut, m.StateGet)
 
 
 @dataclass
@@ -167,10 +165,8 @@ class Agent:
 
     async def _spawn(self, language: str, executable: str = "") -> WorkerProc:
         wid = f"{os.getpid()}-{next(self._ids)}"
-        boot = {"session_dir": str(self.session_dir), "agent": self.address, "worker_id": wid,
-                "language": language}
-        if self.worker_tcp:
-            boot["tcp"] = self.worker_tcp
+        boot = m.Bootstrap(session_dir=str(self.session_dir), agent=self.address, worker_id=wid,
+                           language=language, tcp=self.worker_tcp)
         if not executable and self.zygote is not None and self.zygote.alive:
             proc = await self.zygote.fork(boot)
         else:
@@ -183,33 +179,33 @@ class Agent:
         self._spawn_task(self._watch(w))
         return w
 
-    def assign_warm(self, spec: dict) -> WorkerProc | None:
+    def assign_warm(self, spec: m.Assign) -> WorkerProc | None:
         """Hands the instance to an idle warm worker at once, if there is one (no awaiting:
         the create is answered in the same turn of the loop)."""
-        if spec["language"] == "cpp" or not self.idle:
+        if spec.language == "cpp" or not self.idle:
             return None
         w = self.idle.pop(0)
         self._hand_over(w, spec)
         return w
 
-    async def assign(self, spec: dict) -> WorkerProc:
+    async def assign(self, spec: m.Assign) -> WorkerProc:
         """Starts a worker for an instance (C++: the user's program), hands it the instance."""
-        language, exe = spec["language"], spec.get("executable", "")
+        language, exe = spec.language, spec.executable
         if language == "cpp":
             if not exe or not os.access(exe, os.X_OK):
                 raise RuntimeError(f"C++ executable {exe!r} does not exist or is not executable")
             w = await self._spawn(language, exe)
         else:
             w = await self._spawn("python")
-        w.instance_id = spec["instance_id"]   # claimed: refill() must not count it as warm
+        w.instance_id = spec.instance_id   # claimed: refill() must not count it as warm
         await asyncio.wait_for(asyncio.shield(w.hello), 60)
         self._hand_over(w, spec)
         return w
 
-    def _hand_over(self, w: WorkerProc, spec: dict) -> None:
-        w.instance_id, w.job_id = spec["instance_id"], spec["job_id"]
-        w.label = f"{spec.get('class_name') or 'worker'} pid={w.pid}"
-        w.writer.write(pack({"t": "assign", **spec}))
+    def _hand_over(self, w: WorkerProc, spec: m.Assign) -> None:
+        w.instance_id, w.job_id = spec.instance_id, spec.job_id
+        w.label = f"{spec.class_name or 'worker'} pid={w.pid}"
+        w.writer.write(spec.frame())
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
         asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
 
@@ -221,7 +217,7 @@ class Agent:
         if w in self.idle:
             self.idle.remove(w)
         if w.writer is not None and not w.writer.is_closing():
-            w.writer.write(pack({"t": "terminate"}))
+            w.writer.write(m.Terminate().frame())
         self._spawn_task(self._escalate(w))
 
     async def _escalate(self, w: WorkerProc) -> None:
@@ -296,62 +292,63 @@ class Agent:
                         handshake.check_hello(body, self.token)
                         authed = True
                         continue
-                    msg = msgpack.unpackb(body, raw=False, strict_map_key=False)
-                    if not isinstance(msg, dict):
-                        raise ValueError("message is not a map")
-                    worker = self._handle(msg, writer, worker)
-        except (handshake.AuthError, frames.FrameError, ValueError, TypeError, KeyError,
-                msgpack.UnpackException) as e:
+                    worker = self._handle(m.decode(body, *_INBOUND), writer, worker)
+        except (handshake.AuthError, frames.FrameError, m.MessageError, ValueError) as e:
             log.warning("closing a connection that sent bad input: %s", e)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
 
-    def _handle(self, msg: dict, writer, worker):
-        t = msg.get("t")
-        if t == "hello":
-            wid = str(msg["worker_id"])
-            w = self.workers.get(wid)
-            if w is None:
-                if len(self._early_hellos) > 1000:
-                    raise ValueError("hello from an unknown worker")
-                self._early_hellos[wid] = (writer, msg)
-                return wid
-            self._greet(w, writer, msg)
-            return wid
-        if t == "initialized" and worker in self.workers:
-            self.cb.initialized(self.workers[worker].instance_id, msg.get("error"))
-        elif t in ("blocked", "unblocked"):
-            if worker in self.workers and self.workers[worker].instance_id:
-                self.cb.blocked(self.workers[worker].instance_id, t == "blocked")
-        elif t == "obj_put":
-            for waiter, rid in self.store.put(str(msg["id"]), bytes(msg["data"]), bool(msg.get("error")),
-                                              str(msg.get("job", ""))):
-                self._reply_object(waiter, rid, str(msg["id"]))
-        elif t == "obj_get":
+    def _handle(self, msg: m.Message, writer, worker: str | None) -> str | None:
+        """Acts on one message of a connection; returns the id of the worker on its other
+        end (set by its hello). Raises ValueError for a message the connection may not send."""
+        if isinstance(msg, m.WorkerHello):
+            return self._on_hello(msg, writer)
+        if isinstance(msg, (m.Initialized, m.TaskBlocked)):
+            self._on_worker_report(msg, self.workers.get(worker))
+        elif isinstance(msg, m.ObjPut):
+            for waiter, rid in self.store.put(msg.id, msg.data, msg.error, msg.job):
+                self._reply_object(waiter, rid, msg.id)
+        elif isinstance(msg, m.ObjGet):
             self._get_object(writer, msg)
-        elif t == "obj_free":
-            self.store.free([str(i) for i in msg["ids"]])
-        elif t == "state_put":
-            self.store.states[str(msg["instance_id"])] = bytes(msg["data"])
-            writer.write(pack({"t": "ok", "rid": int(msg["rid"])}))
-        elif t == "state_get":
-            data = self.store.states.get(str(msg["instance_id"]))
-            writer.write(pack({"t": "state", "rid": int(msg["rid"]), "data": data}))
-        else:
-            raise ValueError(f"unknown message type {t!r}")
+        elif isinstance(msg, m.ObjFree):
+            self.store.free([str(i) for i in msg.ids])
+        elif isinstance(msg, m.StatePut):
+            self.store.states[msg.instance_id] = msg.data
+            writer.write(m.StateSaved(rid=msg.rid).frame())
+        else:   # m.StateGet
+            writer.write(m.State(rid=msg.rid, data=self.store.states.get(msg.instance_id)).frame())
         return worker
 
-    def _greet(self, w: WorkerProc, writer, msg: dict) -> None:
-        if w.pid != msg["pid"]:
-            raise ValueError(f"hello from pid {msg['pid']} for worker {w.id} (pid {w.pid})")
-        w.writer, w.endpoint = writer, str(msg["endpoint"])
+    def _on_hello(self, msg: m.WorkerHello, writer) -> str:
+        w = self.workers.get(msg.worker_id)
+        if w is None:
+            if len(self._early_hellos) > 1000:
+                raise ValueError("hello from an unknown worker")
+            self._early_hellos[msg.worker_id] = (writer, msg)
+        else:
+            self._greet(w, writer, msg)
+        return msg.worker_id
+
+    def _on_worker_report(self, msg: "m.Initialized | m.TaskBlocked", w: WorkerProc | None) -> None:
+        """A report of the worker on this connection (none before its hello: ignored)."""
+        if w is None or not w.instance_id:
+            return
+        if isinstance(msg, m.Initialized):
+            self.cb.initialized(w.instance_id, msg.error)
+        else:
+            self.cb.blocked(w.instance_id, msg.blocked)
+
+    def _greet(self, w: WorkerProc, writer, msg: m.WorkerHello) -> None:
+        if w.pid != msg.pid:
+            raise ValueError(f"hello from pid {msg.pid} for worker {w.id} (pid {w.pid})")
+        w.writer, w.endpoint = writer, msg.endpoint
         if not w.hello.done():
             w.hello.set_result(None)
 
-    def _get_object(self, writer, msg) -> None:
-        oid, rid, timeout = str(msg["id"]), int(msg["rid"]), float(msg.get("timeout", -1))
+    def _get_object(self, writer, msg: m.ObjGet) -> None:
+        oid, rid, timeout = msg.id, msg.rid, msg.timeout
         if oid in self.store.objects or oid in self.store.refused:
             self._reply_object(writer, rid, oid)
             return
@@ -363,14 +360,14 @@ class Agent:
                 if entry in lst:
                     lst.remove(entry)
                     if not writer.is_closing():
-                        writer.write(pack({"t": "obj_missing", "rid": rid}))
+                        writer.write(m.ObjMissing(rid=rid).frame())
             asyncio.get_running_loop().call_later(timeout, expire)
 
     def _reply_object(self, writer, rid: int, oid: str) -> None:
         if writer.is_closing():
             return
         if oid in self.store.refused:
-            writer.write(pack({"t": "obj_refused", "rid": rid, "reason": self.store.refused[oid]}))
+            writer.write(m.ObjRefused(rid=rid, reason=self.store.refused[oid]).frame())
             return
         data, error, _ = self.store.objects[oid]
-        writer.write(pack({"t": "obj_value", "rid": rid, "data": data, "error": error}))
+        writer.write(m.ObjValue(rid=rid, data=data, error=error).frame())

@@ -1,31 +1,31 @@
 """The only module that starts or kills processes.
 
-Workers are started with the bootstrap described in docs/bridge.md (environment variable
-YR_WORKER_BOOTSTRAP), their stdout and stderr merged into one pipe the agent reads. No code
+Workers are started with a `messages.Bootstrap` (docs/bridge.md; environment variable
+`messages.BOOTSTRAP_ENV`), their stdout and stderr merged into one pipe the agent reads. No code
 runs between fork and exec (that would trip gRPC's fork handlers and is slow); a worker
 arms PR_SET_PDEATHSIG itself, first thing, so a crashed daemon does not leave it behind.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
-import json
+import logging
 import os
 import signal
 import socket
 import sys
 
-import msgpack
-
 from yr_runtime.wire import frames
+from yr_runtime.wire import messages as m
 
-BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
+log = logging.getLogger("yr.processes")
 
 
-async def spawn_worker(boot: dict, executable: str = "") -> asyncio.subprocess.Process:
+async def spawn_worker(boot: m.Bootstrap, executable: str = "") -> asyncio.subprocess.Process:
     """Starts a Python worker, or the user's program in worker mode when `executable` is set."""
     env = dict(os.environ)
-    env[BOOTSTRAP_ENV] = json.dumps(dict(boot, parent_pid=os.getpid()))
+    env[m.BOOTSTRAP_ENV] = dataclasses.replace(boot, parent_pid=os.getpid()).to_env()
     env["PYTHONUNBUFFERED"] = "1"
     argv = [executable] if executable else [sys.executable, "-m", "yr._worker"]
     return await asyncio.create_subprocess_exec(
@@ -111,18 +111,17 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None and self.sock is not None
 
-    async def fork(self, boot: dict, timeout: float = 30.0) -> ForkedProcess:
+    async def fork(self, boot: m.Bootstrap, timeout: float = 30.0) -> ForkedProcess:
         async with self._in_flight:
             return await self._fork(boot, timeout)
 
-    async def _fork(self, boot: dict, timeout: float) -> ForkedProcess:
+    async def _fork(self, boot: m.Bootstrap, timeout: float) -> ForkedProcess:
         loop = asyncio.get_running_loop()
         r, w = os.pipe()
         rid = next(self._rids)
         fut = self._replies[rid] = loop.create_future()
         try:
-            body = frames.encode(msgpack.packb({"rid": rid, "boot": boot}, use_bin_type=True))
-            socket.send_fds(self.sock, [body], [w])
+            socket.send_fds(self.sock, [m.ForkRequest(rid=rid, boot=boot.to_dict()).frame()], [w])
         finally:
             os.close(w)
         try:
@@ -147,18 +146,24 @@ class Zygote:
         if not data:
             self._lost()
             return
-        for body in self._decoder.feed(data):
-            msg = msgpack.unpackb(body, raw=False)
-            if "rid" in msg:
-                fut = self._replies.pop(msg["rid"], None)
-                if fut is not None and not fut.done():
-                    fut.set_result(msg["pid"])
-            elif "exit" in msg:
-                child = self._children.pop(msg["exit"], None)
-                if child is None:
-                    self._early_exits[msg["exit"]] = msg["status"]
-                else:
-                    child._exited(msg["status"])
+        try:
+            for body in self._decoder.feed(data):
+                self._on_message(m.decode(body, m.Forked, m.ChildExited))
+        except ValueError as e:   # frames.FrameError, m.MessageError: our own child misbehaves
+            log.error("the zygote sent bad input (%s): no more forks from it", e)
+            self._lost()
+
+    def _on_message(self, msg: "m.Forked | m.ChildExited") -> None:
+        if isinstance(msg, m.Forked):
+            fut = self._replies.pop(msg.rid, None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.pid)
+            return
+        child = self._children.pop(msg.pid, None)
+        if child is None:
+            self._early_exits[msg.pid] = msg.status
+        else:
+            child._exited(msg.status)
 
     def _lost(self) -> None:
         """The zygote died: its children died with it (PDEATHSIG); report them all."""

@@ -10,6 +10,7 @@ from yr_runtime.core.cluster import CoreError, Instance
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
 LANGUAGES = ("python", "cpp", "java")
@@ -69,10 +70,10 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
     except ResourceError as e:
         raise CoreError(ErrorCode.ERR_PARAM_INVALID, str(e)) from None
     deadline = None if spec.schedule_timeout_ms < 0 else now + spec.schedule_timeout_ms / 1000
-    payload = {"instance_id": spec.instance_id, "job_id": spec.job_id, "language": spec.language,
-               "class_name": spec.class_name, "code": spec.code, "concurrency": spec.concurrency,
-               "driver_env": spec.driver_env, "executable": spec.executable,
-               "recover_retry_times": spec.recover_retry_times}
+    payload = m.Assign(instance_id=spec.instance_id, job_id=spec.job_id, language=spec.language,
+                       class_name=spec.class_name, code=spec.code, concurrency=spec.concurrency,
+                       driver_env=spec.driver_env, executable=spec.executable,
+                       recover_retry_times=spec.recover_retry_times)
     return Instance(id=spec.instance_id, job_id=spec.job_id, resources=res, class_name=spec.class_name,
                     language=spec.language, name=spec.name, namespace=spec.namespace, detached=spec.detached,
                     hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,

@@ -22,6 +22,7 @@ or are an error when the field has none.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from typing import ClassVar
@@ -245,6 +246,8 @@ class ChildExited(Message):
 
 
 # ---- bootstrap ---------------------------------------------------------------------------------
+# The C++ SDK (sdk_cpp/src/runtime.cpp) tests for this variable by name to know it runs as a
+# worker; the value is read here only.
 @dataclasses.dataclass(frozen=True)
 class Bootstrap:
     """What a worker process is started with (JSON in $YR_WORKER_BOOTSTRAP, or the zygote's
@@ -254,11 +257,29 @@ class Bootstrap:
     worker_id: str
     language: str = "python"
     parent_pid: int = 0
+    tcp: str = ""                      # a host: the worker also serves calls over TCP there
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Bootstrap":
+        """Raises MessageError when `d` is not a bootstrap (unknown keys are ignored)."""
+        if not isinstance(d, dict):
+            raise MessageError(f"a bootstrap is a map, got {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        try:
+            return cls(**{k: v for k, v in d.items() if k in names})
+        except TypeError as e:
+            raise MessageError(f"bad bootstrap: {e}") from None
+
+    def to_env(self) -> str:
+        """The value of $YR_WORKER_BOOTSTRAP (BOOTSTRAP_ENV)."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_env(cls, text: str) -> "Bootstrap":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as e:
+            raise MessageError(f"${BOOTSTRAP_ENV} is not JSON: {e}") from None

@@ -156,6 +156,8 @@ void Init(const Config &conf, int argc, char **argv)
         return;  // a second Init is ignored, as in openYuanrong
     }
     detail::StartPython(argc, argv);
+    // The variable and its value are defined once, in Python: yr_runtime.wire.messages
+    // (BOOTSTRAP_ENV, Bootstrap); the worker loop it leads to reads them there.
     if (std::getenv("YR_WORKER_BOOTSTRAP") != nullptr) {
         detail::g_state = State::Worker;
         lock.unlock();  // user code served below may call Init or Finalize

@@ -1,17 +1,24 @@
-"""The SDK's link to its node agent: the node object store (put, get with wait, free)."""
+"""The SDK's link to its node agent: the node object store (put, get with wait, free) and
+saved state. The messages are those of `yr_runtime.wire.messages`."""
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 
-from . import _protocol as P
+from yr_runtime.wire import messages as m
+
 from ._transport import Connection
 from .exceptions import GetTimeoutError, ResourceUnavailableError, RuntimeUnavailableError
+
+log = logging.getLogger("yr.agent_client")
+_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State)
+_GONE = "the node agent went away"
 
 
 class AgentClient:
     def __init__(self, path: str, token: bytes):
-        self._pending: dict[int, list] = {}
+        self._pending: dict[int, object] = {}   # rid -> [Event, answer] or a callback
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._closed_reason = None
@@ -21,85 +28,97 @@ class AgentClient:
         self._conn.close()
 
     def put(self, object_id: str, body: bytes, job: str, error: bool = False) -> None:
-        self._send({"t": "obj_put", "id": object_id, "data": body, "error": error, "job": job})
+        self._send(m.ObjPut(id=object_id, data=body, error=error, job=job))
 
     def free(self, object_ids: list[str]) -> None:
         if object_ids:
-            self._send({"t": "obj_free", "ids": object_ids})
+            self._send(m.ObjFree(ids=list(object_ids)))
 
     def put_state(self, instance_id: str, data: bytes, timeout: float) -> None:
-        self._request({"t": "state_put", "instance_id": instance_id, "data": data}, timeout, "save state")
+        self._request(lambda rid: m.StatePut(rid=rid, instance_id=instance_id, data=data), timeout, "save state")
 
     def get_state(self, instance_id: str, timeout: float) -> bytes | None:
-        return self._request({"t": "state_get", "instance_id": instance_id}, timeout, "load state").get("data")
+        return self._request(lambda rid: m.StateGet(rid=rid, instance_id=instance_id), timeout, "load state").data
 
-    def _request(self, msg: dict, timeout: float, what: str) -> dict:
+    def _request(self, make, timeout: float, what: str):
+        """The answer to the message `make(rid)`; GetTimeoutError after `timeout`."""
         rid = next(self._ids)
         box = [threading.Event(), None]
         with self._lock:
             self._pending[rid] = box
-        self._send(dict(msg, rid=rid))
+        self._send(make(rid))
         if not box[0].wait(timeout):
             with self._lock:
                 self._pending.pop(rid, None)
             raise GetTimeoutError(f"{what}: the node agent did not answer within {timeout}s")
-        if box[1]["t"] == "closed":
-            raise RuntimeUnavailableError(f"{what}: {box[1]['reason']}")
+        if box[1] is None:
+            raise RuntimeUnavailableError(f"{what}: {_GONE}")
         return box[1]
 
     def get(self, object_id: str, timeout: float | None) -> tuple[bytes, bool]:
         """(body, is_error) once the object is in the store; GetTimeoutError after `timeout`."""
         rid = next(self._ids)
-        ev = threading.Event()
-        box = [ev, None]
+        box = [threading.Event(), None]
         with self._lock:
             self._pending[rid] = box
-        self._send({"t": "obj_get", "rid": rid, "id": object_id, "timeout": -1 if timeout is None else timeout})
-        if not ev.wait(None if timeout is None else timeout + 5):
+        self._send(m.ObjGet(rid=rid, id=object_id, timeout=-1.0 if timeout is None else float(timeout)))
+        if not box[0].wait(None if timeout is None else timeout + 5):
             with self._lock:
                 self._pending.pop(rid, None)
             raise GetTimeoutError(f"failed to get object {object_id}: the node store did not answer in time")
-        msg = box[1]
-        if msg["t"] == "obj_missing":
+        answer = box[1]
+        if isinstance(answer, m.ObjMissing):
             raise GetTimeoutError(f"failed to get object {object_id}: not ready after {timeout}s")
-        if msg["t"] == "closed":
-            raise RuntimeUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
-        if msg["t"] == "obj_refused":
-            raise ResourceUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
-        return msg["data"], msg["error"]
+        if not isinstance(answer, m.ObjValue):
+            raise fetch_error(object_id, answer)
+        return answer.data, answer.error
 
     def get_async(self, object_id: str, on_answer) -> None:
-        """Asks for an object without waiting: `on_answer(msg)` runs on the connection's
-        reader thread with the agent's answer (obj_value, obj_refused) or {"t": "closed"}."""
+        """Asks for an object without waiting: `on_answer(answer)` runs on the connection's
+        reader thread with an `m.ObjValue`, or the exception the fetch failed with."""
         rid = next(self._ids)
         with self._lock:
-            self._pending[rid] = on_answer
-        self._send({"t": "obj_get", "rid": rid, "id": object_id, "timeout": -1})
+            self._pending[rid] = lambda answer: on_answer(
+                answer if isinstance(answer, m.ObjValue) else fetch_error(object_id, answer))
+        self._send(m.ObjGet(rid=rid, id=object_id, timeout=-1.0))
 
-    def _send(self, msg: dict) -> None:
+    def _send(self, msg: m.Message) -> None:
         try:
-            self._conn.send(P.pack(msg))
+            self._conn.send_encoded(msg.frame())
         except OSError as e:
             raise RuntimeUnavailableError(f"the node agent is unreachable ({e}); is the runtime running?") from None
 
     def _on_frames(self, bodies) -> None:
         for body in bodies:
-            msg = P.unpack(body)
+            try:
+                msg = m.decode(body, *_ANSWERS)
+            except m.MessageError as e:   # the agent is broken: fail what waits on it
+                log.error("the node agent sent a bad message: %s", e)
+                self._conn.close()
+                return
             with self._lock:
-                box = self._pending.pop(msg.get("rid"), None)
-            if callable(box):
-                box(msg)
-            elif box is not None:
-                box[1] = msg
-                box[0].set()
+                box = self._pending.pop(msg.rid, None)
+            _deliver(box, msg)
 
     def _on_close(self, reason, by_us) -> None:
         with self._lock:
             boxes, self._pending = list(self._pending.values()), {}
         for box in boxes:
-            msg = {"t": "closed", "reason": "the node agent went away"}
-            if callable(box):
-                box(msg)
-            else:
-                box[1] = msg
-                box[0].set()
+            _deliver(box, None)
+
+
+def _deliver(box, answer) -> None:
+    """Hands an answer (None: the connection ended) to a waiting box or a callback."""
+    if callable(box):
+        box(answer)
+    elif box is not None:
+        box[1] = answer
+        box[0].set()
+
+
+def fetch_error(object_id: str, answer) -> BaseException:
+    """The exception a get of `object_id` fails with, for an answer that is not a value
+    (None: the agent went away)."""
+    if isinstance(answer, m.ObjRefused):
+        return ResourceUnavailableError(f"failed to get object {object_id}: {answer.reason}")
+    return RuntimeUnavailableError(f"failed to get object {object_id}: {_GONE}")

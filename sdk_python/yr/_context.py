@@ -172,29 +172,20 @@ class _Fetch:
         try:
             current().agent.get_async(self.object_id, self._answer)
         except YRError as e:
-            self._answer({"t": "failed", "error": e})
+            self._answer(e)
 
-    def _answer(self, msg: dict) -> None:
+    def _answer(self, answer) -> None:
+        """`answer`: the agent's ObjValue, or the exception the fetch failed with."""
         slot = self.slot()
         if slot is None or slot.done:
             return
         slot.owns_shm = False   # the node store owns the value's shared memory
-        if msg["t"] == "obj_value" and not msg["error"]:
-            slot.set_body(msg["data"])
+        if isinstance(answer, BaseException):
+            slot.set_error(answer)
+        elif answer.error:
+            slot.set_error(_serialization.loads(answer.data))
         else:
-            slot.set_error(_fetch_error(self.object_id, msg))
-
-
-def _fetch_error(object_id: str, msg: dict) -> BaseException:
-    from .exceptions import ResourceUnavailableError, RuntimeUnavailableError
-    t = msg["t"]
-    if t == "obj_value":
-        return _serialization.loads(msg["data"])
-    if t == "obj_refused":
-        return ResourceUnavailableError(f"failed to get object {object_id}: {msg['reason']}")
-    if t == "failed":
-        return msg["error"]
-    return RuntimeUnavailableError(f"failed to get object {object_id}: {msg.get('reason', t)}")
+            slot.set_body(answer.data)
 
 
 def publish(ref: ObjectRef) -> None:

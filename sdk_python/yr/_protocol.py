@@ -1,17 +1,15 @@
-"""Frames of the data plane (caller <-> worker) and messages of the agent link.
+"""Frames of the data plane (caller <-> worker).
 
 Call frames: 1 kind byte + 8-byte call id + a `_serialization` body.
   caller -> worker: CALL (method, args, kwargs) | FUNC (key, args, kwargs)
                     | DEFINE (raw: key, NUL, code), sent once per function and connection
   worker -> caller: OK (value) | ERR (YRInvokeError or another yr error)
-Agent messages (worker/SDK <-> daemon) are msgpack maps with a "t" field; the daemon
-never unpickles anything.
+Messages of the agent link (worker/SDK <-> daemon) are not frames of this kind: they are
+defined once in `yr_runtime.wire.messages`.
 """
 from __future__ import annotations
 
 import struct
-
-import msgpack
 
 HEADER = struct.Struct("<cQ")
 CALL, FUNC, OK, ERR, DEFINE = b"C", b"F", b"O", b"E", b"D"
@@ -29,13 +27,3 @@ def split(frame: bytes) -> tuple[bytes, int, bytes]:
     kind, call_id = HEADER.unpack_from(frame)
     return kind, call_id, frame[HEADER.size:]
 
-
-def pack(msg: dict) -> bytes:
-    return msgpack.packb(msg, use_bin_type=True)
-
-
-def unpack(body: bytes) -> dict:
-    msg = msgpack.unpackb(body, raw=False, strict_map_key=False)
-    if not isinstance(msg, dict) or "t" not in msg:
-        raise ValueError("agent message is not a map with a type")
-    return msg

@@ -22,6 +22,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from yr_runtime.wire import address, frames, handshake
+from yr_runtime.wire import messages as m
 from yr_runtime.wire.lifetime import die_with_parent
 from yr_runtime.wire.session import worker_socket
 
@@ -31,7 +32,6 @@ from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
 
-BOOTSTRAP_ENV = "YR_WORKER_BOOTSTRAP"
 WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
 IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
 FLUSH_AFTER = 0.0003   # s: the result of a quick call waits at most this long for the next ones
@@ -115,11 +115,11 @@ class _Watcher:
 
 
 class Worker:
-    def __init__(self, host, boot: dict):
+    def __init__(self, host, boot: m.Bootstrap):
         self.host = host
         self.boot = boot
-        self.token = (open(os.path.join(boot["session_dir"], "token"), "rb").read().strip())
-        self.endpoint = address.unix(worker_socket(boot["session_dir"], boot["worker_id"]))
+        self.token = (open(os.path.join(boot.session_dir, "token"), "rb").read().strip())
+        self.endpoint = address.unix(worker_socket(boot.session_dir, boot.worker_id))
         self.instance = None
         self.init_error: BaseException | None = None
         self.class_name = "worker"
@@ -130,17 +130,17 @@ class Worker:
         self.lone_call = False  # the last read carried exactly one call: a synchronous caller
         self.blocked_calls = 0  # calls waiting in yr.get / yr.wait (the agent lends our CPU meanwhile)
         self.lends_when_idle = False   # a stateless executor with concurrency 1: see _sleep
+        self.instance_id = ""
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.watcher: _Watcher | None = None   # started by the first read of several calls
         self.sel = selectors.DefaultSelector()
         self.listeners = [address.listen(self.endpoint)]
-        if boot.get("tcp"):   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
-            self.listeners.append(address.listen(address.tcp(boot["tcp"], 0)))
+        if boot.tcp:   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
+            self.listeners.append(address.listen(address.tcp(boot.tcp, 0)))
             self.endpoint = address.bound_address(self.listeners[-1])   # callers reach it over TCP
-        self.agent = address.dial(boot["agent"], None)
+        self.agent = address.dial(boot.agent, None)
         self.agent.sendall(frames.encode(handshake.hello(self.token)))
-        self._agent_send({"t": "hello", "worker_id": boot["worker_id"], "pid": os.getpid(),
-                          "endpoint": self.endpoint})
+        self._agent_send(m.WorkerHello(worker_id=boot.worker_id, pid=os.getpid(), endpoint=self.endpoint))
         self.agent_decoder = frames.FrameDecoder()
         for listener in self.listeners:
             self.sel.register(listener, selectors.EVENT_READ, "listen")
@@ -198,11 +198,10 @@ class Worker:
         if not data:
             return False  # the agent is gone: nobody can reach or clean up this worker
         for body in self.agent_decoder.feed(data):
-            msg = P.unpack(body)
-            if msg["t"] == "assign":
-                self._assign(msg)
-            elif msg["t"] == "terminate":
+            msg = m.decode(body, m.Assign, m.Terminate)
+            if isinstance(msg, m.Terminate):
                 return False
+            self._assign(msg)
         return True
 
     def _on_caller(self, conn: _CallerConn) -> None:
@@ -342,27 +341,28 @@ class Worker:
             return _serialization.dumps(YRInvokeError(None, repr(err)))
 
     # ---- assignment ----------------------------------------------------------------------
-    def _assign(self, msg: dict) -> None:
-        env = json.loads(msg.get("driver_env") or "{}")
+    def _assign(self, msg: m.Assign) -> None:
+        env = json.loads(msg.driver_env or "{}")
         _apply_driver_env(env)
-        os.environ["INSTANCE_ID"] = msg["instance_id"]  # as in openYuanrong: user code may read it
-        self.class_name = msg.get("class_name") or "instance"
+        os.environ["INSTANCE_ID"] = msg.instance_id  # as in openYuanrong: user code may read it
+        self.instance_id = msg.instance_id
+        self.class_name = msg.class_name or "instance"
         if self.host is None:
-            self.host = host_for(msg.get("language") or "python")
+            self.host = host_for(msg.language or "python")
         from . import _context
-        _context.init_worker(self.boot, self.token, msg["job_id"], msg["instance_id"])
+        _context.init_worker(self.boot.to_dict(), self.token, msg.job_id, msg.instance_id)
         _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
         from . import object_ref
         object_ref._block_hooks = (self._block, self._unblock)
-        concurrency = int(msg.get("concurrency") or 1)
+        concurrency = msg.concurrency or 1
         if concurrency > 1:
             self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")
         global current
         current = self
         try:
-            spec = _serialization.loads(msg["code"])
-            if msg.get("state") is not None:   # a restart: resume from the last yr.save_state()
-                self.instance = self.host.restore_instance(spec, _serialization.loads(msg["state"]))
+            spec = _serialization.loads(msg.code)
+            if msg.state is not None:   # a restart: resume from the last yr.save_state()
+                self.instance = self.host.restore_instance(spec, _serialization.loads(msg.state))
             elif spec.get("executor"):
                 self.lends_when_idle = self.pool is None
             else:
@@ -371,14 +371,14 @@ class Worker:
         except BaseException as e:  # a failing constructor is reported on every call
             self.init_error = _as_invoke_error(e, f"{self.class_name}.__init__")
         # C++ classes declare their state (YR_STATE): with restarts allowed, keep it saved.
-        self.autosave = (int(msg.get("recover_retry_times") or 0) > 0 and isinstance(self.host, ForeignHost)
+        self.autosave = (msg.recover_retry_times > 0 and isinstance(self.host, ForeignHost)
                          and self.host.can_save and self.instance is not None)
-        self._agent_send({"t": "initialized", "instance_id": msg["instance_id"],
-                          "error": None if self.init_error is None else str(self.init_error)[-2000:]})
+        self._agent_send(m.Initialized(
+            instance_id=msg.instance_id, error=None if self.init_error is None else str(self.init_error)[-2000:]))
 
-    def _agent_send(self, msg: dict) -> None:
+    def _agent_send(self, msg: m.Message) -> None:
         with self._agent_lock:
-            self.agent.sendall(frames.encode(P.pack(msg)))
+            self.agent.sendall(msg.frame())
 
     def _block(self) -> None:
         """A call waits for results: the agent lends this worker's CPU out until it resumes
@@ -386,17 +386,17 @@ class Worker:
         with self._agent_lock:
             self.blocked_calls += 1
             if self.blocked_calls == 1:
-                self._tell_agent_locked("blocked")
+                self._tell_agent_locked(True)
 
     def _unblock(self) -> None:
         with self._agent_lock:
             self.blocked_calls -= 1
             if self.blocked_calls == 0:
-                self._tell_agent_locked("unblocked")
+                self._tell_agent_locked(False)
 
-    def _tell_agent_locked(self, kind: str) -> None:
+    def _tell_agent_locked(self, blocked: bool) -> None:
         try:
-            self.agent.sendall(frames.encode(P.pack({"t": kind})))
+            self.agent.sendall(m.TaskBlocked(instance_id=self.instance_id, blocked=blocked).frame())
         except OSError:
             pass   # the agent is gone: the loop sees it and this worker exits
 
@@ -484,14 +484,14 @@ def _apply_driver_env(env: dict) -> None:
     os.environ.update(env.get("env_vars") or {})
 
 
-def serve(host=None, boot: dict | None = None) -> None:
+def serve(host=None, boot: m.Bootstrap | None = None) -> None:
     """Runs the worker loop until the worker is told to exit; then the process exits.
 
     `host` runs the user's code: None picks one from the assignment's language (Python, or
     Java through `yr._java_host`); a C++ program passes its own (see docs/bridge.md).
     """
-    boot = boot or json.loads(os.environ[BOOTSTRAP_ENV])
-    die_with_parent(int(boot.get("parent_pid") or 0))  # no worker outlives its agent
+    boot = boot or m.Bootstrap.from_env(os.environ[m.BOOTSTRAP_ENV])
+    die_with_parent(boot.parent_pid)  # no worker outlives its agent
     _serialization.ignore_file_size_signal()   # a value over `ulimit -f` fails, not the worker
     faulthandler.enable()   # a crash (SIGSEGV, SIGABRT, ...) prints the Python stacks to the log
     if host is not None and not isinstance(host, PythonHost):

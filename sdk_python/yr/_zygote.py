@@ -2,22 +2,22 @@
 
 A fork of a warm interpreter starts in about a millisecond instead of a Python start-up,
 and shares its memory with its siblings copy-on-write. The agent talks to the zygote over
-a socketpair (fd $YR_ZYGOTE_FD): each request is a msgpack frame {"rid", "boot"} carrying one file
-descriptor (the write end of the new worker's output pipe); the zygote answers
-{"rid", "pid"} and later {"exit": pid, "status": returncode} when it reaps a child.
+a socketpair (fd $YR_ZYGOTE_FD): each request is a `messages.ForkRequest` carrying one file
+descriptor (the write end of the new worker's output pipe); the zygote answers `Forked`
+and later `ChildExited` when it reaps a child.
 The zygote is single-threaded, so forking it is safe.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
 import sys
 import traceback
 
-import msgpack
-
 from yr_runtime.wire import frames
+from yr_runtime.wire import messages as m
 from yr_runtime.wire.lifetime import die_with_parent
 
 from . import _worker  # noqa: F401  (imported here so that every fork starts with it loaded)
@@ -25,11 +25,11 @@ from . import _calls, _context, _decorators, _serialization  # noqa: F401
 
 
 
-def _send(sock: socket.socket, msg: dict) -> None:
-    sock.sendall(frames.encode(msgpack.packb(msg, use_bin_type=True)))
+def _send(sock: socket.socket, msg: m.Message) -> None:
+    sock.sendall(msg.frame())
 
 
-def _child(sock: socket.socket, boot: dict, out_fd: int, extra_fds) -> None:
+def _child(sock: socket.socket, boot: m.Bootstrap, out_fd: int, extra_fds) -> None:
     sock.close()
     for fd in extra_fds:
         os.close(fd)
@@ -39,7 +39,7 @@ def _child(sock: socket.socket, boot: dict, out_fd: int, extra_fds) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     from . import object_ref
     object_ref.reseed()   # ids made in this process must not repeat a sibling's
-    boot = dict(boot, parent_pid=os.getppid())
+    boot = dataclasses.replace(boot, parent_pid=os.getppid())
     try:
         _worker.serve(None, boot)
     except BaseException:   # serve() exits the process itself; this is a worker that never served
@@ -58,7 +58,7 @@ def _reap(sock: socket.socket) -> None:
             return
         if pid == 0:
             return
-        _send(sock, {"exit": pid, "status": os.waitstatus_to_exitcode(status)})
+        _send(sock, m.ChildExited(pid=pid, status=os.waitstatus_to_exitcode(status)))
 
 
 def main() -> None:
@@ -85,15 +85,16 @@ def main() -> None:
                 sys.exit(0)   # the agent is gone
             pending_fds += fds
             for body in decoder.feed(data):
-                msg = msgpack.unpackb(body, raw=False)
+                msg = m.decode(body, m.ForkRequest)   # a bad one ends the zygote: the agent broke
+                boot = m.Bootstrap.from_dict(msg.boot)
                 out_fd = pending_fds.pop(0)
                 pid = os.fork()
                 if pid == 0:
                     sel.close()
                     signal.set_wakeup_fd(-1)
-                    _child(sock, msg["boot"], out_fd, [r, w, *pending_fds])
+                    _child(sock, boot, out_fd, [r, w, *pending_fds])
                 os.close(out_fd)
-                _send(sock, {"rid": msg["rid"], "pid": pid})
+                _send(sock, m.Forked(rid=msg.rid, pid=pid))
         _reap(sock)
 
 

@@ -91,3 +91,24 @@ def test_messages_are_frozen():
 def test_bootstrap_round_trips_and_ignores_unknown_keys():
     b = m.Bootstrap(session_dir="/s", agent="/s/agent.sock", worker_id="w1", parent_pid=3)
     assert m.Bootstrap.from_dict(dict(b.to_dict(), extra=1)) == b
+
+
+def test_bootstrap_travels_in_its_environment_variable_and_bad_ones_name_the_fault():
+    b = m.Bootstrap(session_dir="/s", agent="/s/agent.sock", worker_id="w1", tcp="127.0.0.1")
+    assert m.BOOTSTRAP_ENV == "YR_WORKER_BOOTSTRAP"   # sdk_cpp/src/runtime.cpp tests for this name
+    assert m.Bootstrap.from_env(b.to_env()) == b
+    with pytest.raises(m.MessageError, match="not JSON"):
+        m.Bootstrap.from_env("{")
+    with pytest.raises(m.MessageError, match="bad bootstrap"):
+        m.Bootstrap.from_env('{"agent": "a"}')
+    with pytest.raises(m.MessageError, match="is a map"):
+        m.Bootstrap.from_env("[]")
+
+
+def test_no_other_module_spells_a_message_kind():
+    """Every message is built and read through this module: no `"t"` key anywhere else."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2]
+    hits = [f"{p.relative_to(root)}" for d in ("runtime", "sdk_python") for p in (root / d).rglob("*.py")
+            if '"t"' in p.read_text() and p.name != "messages.py"]
+    assert hits == []

@@ -8,13 +8,14 @@ import sys
 import time
 
 import grpc
+import msgpack
 import pytest
 
 import yr
 from yr_testing import Daemon, run_script, runtime_processes, wait_no_runtime_processes
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.wire import address, frames, handshake, session as sessions
+from yr_runtime.wire import address, frames, handshake, messages, session as sessions
 
 DRIVER = """
 import os, sys, time, yr
@@ -147,11 +148,25 @@ def test_agent_socket_refuses_bad_input_and_keeps_serving(daemon, payload):
         yr.finalize()
 
 
-def test_authenticated_garbage_is_refused_too(daemon):
+@pytest.mark.parametrize("body", [
+    b"\xc1\xc1 not msgpack",
+    msgpack.packb({"t": "obj_get", "rid": "one", "id": "o"}),        # a field of the wrong type
+    msgpack.packb({"t": "obj_put", "id": "o"}),                      # a field missing
+    msgpack.packb({"t": "no_such_message"}),
+    messages.Assign(instance_id="i", job_id="j").encode(),           # a message the agent only sends
+    messages.ForkRequest(rid=1, boot={}).encode(),                   # a message of another link
+])
+def test_authenticated_garbage_is_refused_and_only_that_connection_closes(daemon, body):
+    other = _raw_connect(daemon.info.agent_address)
+    other.sendall(frames.encode(handshake.hello(daemon.info.token)))
     s = _raw_connect(daemon.info.agent_address)
-    s.sendall(frames.encode(handshake.hello(daemon.info.token)) + frames.encode(b"\xc1\xc1 not msgpack"))
+    s.sendall(frames.encode(handshake.hello(daemon.info.token)) + frames.encode(body))
     assert s.recv(100) == b""
     s.close()
+    other.sendall(messages.StateGet(rid=7, instance_id="nobody").frame())   # still served
+    (answer,) = frames.FrameDecoder().feed(other.recv(1000))
+    assert messages.decode(answer) == messages.State(rid=7, data=None)
+    other.close()
 
 
 def test_worker_socket_refuses_unauthenticated_callers(driver):
