@@ -1,15 +1,16 @@
-"""The yr daemon: master (gRPC control plane) and node agent in one asyncio process.
+"""The yr daemon: wires a master and its local node into one asyncio process.
 
-It is a thin shell around `core.cluster.Cluster`: gRPC handlers and agent callbacks turn
-into core events, and `execute` carries out the actions the core returns. Started by
-`yr start` or, for a driver with no runtime, by the SDK (`--temporary`): then it stops when
-its owner process ends. It prints `YR_READY <session dir>` on stdout once it serves.
+It builds the `Master` (yr_runtime.master: the cluster core, sessions, saved states), the
+local node (`node.agent.Agent`, the master's NodeLink for this machine), the gRPC server
+whose servicer translates for the master, the ticker and the signal handlers; it decides
+nothing itself. Started by `yr start` or, for a driver with no runtime, by the SDK
+(`--temporary`): then it stops when its owner process ends. It prints
+`YR_READY <session dir>` on stdout once it serves.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import os
@@ -25,108 +26,32 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # the daemon forks workers; gR
 import grpc  # noqa: E402
 import psutil  # noqa: E402
 
-from yr_runtime.core import cluster as core
 from yr_runtime.core.resources import Resources
+from yr_runtime.master import Master
 from yr_runtime.node.agent import Agent
-from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.services.master import MasterService, TokenInterceptor, to_info
+from yr_runtime.services.master import MasterService, TokenInterceptor
 from yr_runtime.wire import address
 from yr_runtime.wire import session as sessions
 from yr_runtime.wire.lifetime import die_with_parent
 
 log = logging.getLogger("yr.daemon")
-NODE_ID = "node-0"
 KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kept
 
 
 class Daemon:
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
-                 worker_tcp: str = ""):
+                 worker_tcp: str = "", node_id: str = "node-0"):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
-        self.cluster = core.Cluster()
-        self.cluster.add_node(NODE_ID, capacity)
-        self.agent = Agent(session_dir, self.token, warm, self, worker_tcp=worker_tcp)
-        self.sessions: dict[str, asyncio.Queue] = {}
+        self.master = Master(time.monotonic, self.request_stop)
+        self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp)
+        self.master.add_node(self.agent, capacity)
         self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._tasks: set = set()
-
-    @staticmethod
-    def now() -> float:
-        return time.monotonic()
-
-    # ---- the shell ---------------------------------------------------------------------------
-    def execute(self, actions) -> None:
-        for a in actions:
-            if isinstance(a, core.StartWorker):
-                self._start(a.instance_id, a.restart)
-            elif isinstance(a, core.StopWorker):
-                self.agent.stop_worker(a.worker_id)
-            elif isinstance(a, core.Answer):
-                if not a.waiter.done():
-                    a.waiter.set_result(a)
-            elif isinstance(a, core.Publish):
-                self._publish(a.instance_id)
-
-    def _start(self, iid: str, restart: bool) -> None:
-        spec = self.cluster.instances[iid].payload
-        if restart and iid in self.agent.store.states:
-            spec = dataclasses.replace(spec, state=self.agent.store.states[iid])   # resume from yr.save_state
-        w = self.agent.assign_warm(spec)
-        if w is None:
-            self._task(self._start_worker(iid, spec))
-        else:
-            self.execute(self.cluster.worker_assigned(iid, w.id, w.pid, w.endpoint))
-
-    async def _start_worker(self, iid: str, spec: dict) -> None:
-        try:
-            w = await self.agent.assign(spec)
-        except (RuntimeError, OSError, asyncio.TimeoutError) as e:
-            log.error("could not start a worker for %s: %s", iid, e)
-            self.execute(self.cluster.worker_exited(iid, "", f"its worker could not start: {e}", self.now()))
-            return
-        self.execute(self.cluster.worker_assigned(iid, w.id, w.pid, w.endpoint))
-        if w.id not in self.agent.workers:  # it died while being assigned
-            self.execute(self.cluster.worker_exited(iid, w.id, "its worker exited during start", self.now()))
-
-    def _publish(self, iid: str) -> None:
-        inst = self.cluster.instances.get(iid)
-        if inst is not None and inst.state == core.DEAD:
-            self.agent.store.states.pop(iid, None)
-        q = self.sessions.get(inst.job_id) if inst else None
-        if q is not None and inst.state == core.DEAD:
-            q.put_nowait(pb.Event(instance=to_info(inst)))
-
-    # ---- agent callbacks -------------------------------------------------------------------------
-    def worker_exited(self, iid: str, wid: str, reason: str) -> None:
-        self.execute(self.cluster.worker_exited(iid, wid, reason, self.now()))
-
-    def initialized(self, iid: str, error) -> None:
-        self.execute(self.cluster.instance_initialized(iid))
-
-    def blocked(self, iid: str, is_blocked: bool) -> None:
-        self.execute(self.cluster.set_blocked(iid, is_blocked, self.now()))
-
-    def log(self, job_id: str, label: str, lines: list[str]) -> None:
-        q = self.sessions.get(job_id)
-        if q is not None and lines:
-            q.put_nowait(pb.Event(log=pb.LogLines(label=label, lines=lines)))
-
-    # ---- sessions --------------------------------------------------------------------------------
-    def open_session(self, job_id: str) -> asyncio.Queue:
-        q = self.sessions[job_id] = asyncio.Queue()
-        return q
-
-    def close_session(self, job_id: str, owns_runtime: bool) -> None:
-        self.sessions.pop(job_id, None)
-        self.execute(self.cluster.job_ended(job_id, self.now()))
-        self.agent.store.free_job(job_id)
-        if owns_runtime:
-            self.request_stop(f"its driver (job {job_id}) ended")
 
     def request_stop(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -142,7 +67,7 @@ class Daemon:
     async def run(self, on_ready) -> None:
         server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)], options=[
             ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20)])
-        pbg.add_MasterServicer_to_server(MasterService(self), server)
+        pbg.add_MasterServicer_to_server(MasterService(self.master, str(self.session_dir), self.pid), server)
         server.add_insecure_port(self.master_address)
         await server.start()
         os.chmod(self.master_address[len("unix:"):], 0o600)
@@ -154,16 +79,14 @@ class Daemon:
         on_ready(self)
         await self._stop.wait()
         log.info("stopping: %s", self._stop_reason)
-        for q in self.sessions.values():
-            q.put_nowait(None)
+        self.master.end_sessions()
         await self.agent.shutdown()
         await server.stop(0)
 
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(0.1)
-            self.execute(self.cluster.tick(self.now()))
-            self.cluster.forget_dead()
+            self.master.tick()
             if self.owner_pid and not sessions.pid_alive(self.owner_pid):
                 self.request_stop(f"its owner process {self.owner_pid} is gone")
 
@@ -201,6 +124,7 @@ def parse_args(argv=None):
     p.add_argument("--worker-tcp", default="", metavar="HOST",
                    help="workers also accept calls over TCP on HOST (a free port each) and are reached "
                         "there; off by default: on one machine no TCP port is opened")
+    p.add_argument("--node-id", default="node-0", help="this node's id in the cluster")
     args = p.parse_args(argv)
     if args.worker_tcp:   # fail here, not in every worker
         try:
@@ -220,7 +144,8 @@ def main(argv=None) -> None:
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
-    daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp)
+    daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
+                    args.node_id)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(

@@ -3,7 +3,9 @@
 It listens on one Unix socket (authenticated like every yr connection). Workers say hello
 there and report when their instance's constructor finished; SDKs use it as the node
 object store. The messages are those of `wire.messages`; the agent never unpickles, and a
-connection that sends a bad one is closed (only that one). Everything runs on the
+connection that sends a bad one is closed (only that one). It is the local implementation of
+`NodeLink` (node/link.py): the master asks it to start and stop workers, and it reports
+back through the master's `NodeEvents`, on the daemon's event loop. Everything runs on the
 daemon's event loop; the daemon passes callbacks for what the master must learn.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from yr_runtime.wire import messages as m
 from yr_runtime.wire import session as sessions
 
 from . import processes
+from .link import NodeEvents, NodeStatus
 
 log = logging.getLogger("yr.agent")
 STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
@@ -100,12 +103,14 @@ def _unlink_shm(body: bytes) -> None:
 
 
 class Agent:
-    def __init__(self, session_dir: Path, token: bytes, warm: int, callbacks, use_zygote: bool = True,
-                 worker_tcp: str = ""):
+    """The node: a NodeLink for the master, which it reports to through `events`."""
+
+    def __init__(self, node_id: str, session_dir: Path, token: bytes, warm: int, events: NodeEvents,
+                 use_zygote: bool = True, worker_tcp: str = ""):
+        self.node_id = node_id
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
         self.worker_tcp = worker_tcp   # a host: workers also listen on TCP there and give that endpoint
-        self.cb = callbacks   # has: worker_exited(iid, wid, reason), initialized(iid, error),
-        #                       blocked(iid, is_blocked), log(job, label, lines)
+        self.cb = events
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
         self.idle: list[WorkerProc] = []
@@ -141,7 +146,7 @@ class Agent:
         if self._server is not None:
             self._server.close()
         for w in list(self.workers.values()):
-            self.stop_worker(w.id)
+            self._stop(w.id)
         if self.workers:
             await asyncio.wait([w.gone for w in self.workers.values()], timeout=STOP_GRACE + KILL_GRACE + 2)
         for w in list(self.workers.values()):
@@ -149,6 +154,42 @@ class Agent:
         if self.zygote is not None:
             await self.zygote.stop()
         self.store.free(list(self.store.objects))
+
+    # ---- NodeLink -------------------------------------------------------------------------------
+    def start_worker(self, assign: m.Assign) -> None:
+        """Hands the instance to a warm worker at once (reported before this returns), or
+        starts a worker for it; the outcome is reported through the events."""
+        if assign.state is not None:   # a restart brings its state: yr.load_state reads it here
+            self.store.states[assign.instance_id] = assign.state
+        w = self.assign_warm(assign)
+        if w is None:
+            self._spawn_task(self._start_worker(assign))
+        else:
+            self.cb.worker_assigned(assign.instance_id, w.id, w.pid, w.endpoint)
+
+    def stop_worker(self, instance_id: str, worker_id: str) -> None:
+        self._stop(worker_id)
+
+    def free_job(self, job_id: str) -> None:
+        self.store.free_job(job_id)
+
+    def forget_state(self, instance_id: str) -> None:
+        self.store.states.pop(instance_id, None)
+
+    def status(self) -> NodeStatus:
+        return NodeStatus(self.node_id, len(self.idle))
+
+    async def _start_worker(self, assign: m.Assign) -> None:
+        iid = assign.instance_id
+        try:
+            w = await self.assign(assign)
+        except (RuntimeError, OSError, asyncio.TimeoutError) as e:
+            log.error("could not start a worker for %s: %s", iid, e)
+            self.cb.worker_exited(iid, "", f"its worker could not start: {e}")
+            return
+        self.cb.worker_assigned(iid, w.id, w.pid, w.endpoint)
+        if w.id not in self.workers:  # it died while being assigned
+            self.cb.worker_exited(iid, w.id, "its worker exited during start")
 
     # ---- workers --------------------------------------------------------------------------------
     async def _start_warm(self) -> None:
@@ -209,7 +250,7 @@ class Agent:
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
         asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
 
-    def stop_worker(self, wid: str) -> None:
+    def _stop(self, wid: str) -> None:
         w = self.workers.get(wid)
         if w is None or w.stopping:
             return
@@ -316,6 +357,7 @@ class Agent:
             self.store.free([str(i) for i in msg.ids])
         elif isinstance(msg, m.StatePut):
             self.store.states[msg.instance_id] = msg.data
+            self.cb.state_saved(msg.instance_id, msg.data)   # the master places restarts
             writer.write(m.StateSaved(rid=msg.rid).frame())
         else:   # m.StateGet
             writer.write(m.State(rid=msg.rid, data=self.store.states.get(msg.instance_id)).frame())

@@ -1,4 +1,5 @@
-"""The Master gRPC service. Handlers translate only; the daemon owns the state."""
+"""The Master gRPC service. Handlers translate only: protobuf in, a call of the `Master`
+(yr_runtime.master, which owns the state); its answer, protobuf out."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ import hmac
 import grpc
 
 from yr_runtime.core.cluster import CoreError, Instance
+from yr_runtime.master import LogLines, Master
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
@@ -81,12 +83,13 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
 
 
 class MasterService(pbg.MasterServicer):
-    def __init__(self, daemon):
-        self.d = daemon
+    def __init__(self, master: Master, session_dir: str, pid: int):
+        self.m, self.session_dir, self.pid = master, session_dir, pid
 
-    async def _answer(self, context, actions_fn):
+    async def _answer(self, context, ask):
+        """Asks the master (`ask(waiter)`) and waits for its answer; a refusal ends the call."""
         waiter = asyncio.get_running_loop().create_future()
-        self.d.execute(actions_fn(waiter))
+        ask(waiter)
         ans = await waiter
         if ans.error is not None:
             await refuse(context, ans.error)
@@ -94,50 +97,54 @@ class MasterService(pbg.MasterServicer):
 
     async def CreateInstance(self, request, context):
         try:
-            inst = instance_from_spec(request.spec, self.d.now())
+            inst = instance_from_spec(request.spec, self.m.now())
         except CoreError as e:
             await refuse(context, e)
-        ans = await self._answer(context, lambda w: self.d.cluster.create(inst, w, self.d.now()))
-        return pb.CreateInstanceReply(instance=to_info(self.d.cluster.instances[ans.instance_id]), existed=ans.existed)
+        ans = await self._answer(context, lambda w: self.m.create(inst, w))
+        return pb.CreateInstanceReply(instance=to_info(self.m.cluster.instances[ans.instance_id]), existed=ans.existed)
 
     async def TerminateInstance(self, request, context):
-        inst = self.d.cluster.instances.get(request.instance_id)
-        alive = inst is not None and inst.state != "DEAD"
-        self.d.execute(self.d.cluster.terminate(request.instance_id, self.d.now()))
-        return pb.TerminateReply(was_alive=alive)
+        return pb.TerminateReply(was_alive=self.m.terminate(request.instance_id))
 
     async def GetInstance(self, request, context):
-        c = self.d.cluster
+        c = self.m.cluster
         if request.timeout_s <= 0 and request.instance_id:
             inst = c.find(request.instance_id)
             if inst is None:
                 await refuse(context, CoreError(ErrorCode.ERR_INSTANCE_NOT_FOUND,
                                                 f"there is no instance with id {request.instance_id}"))
             return to_info(inst)
-        ans = await self._answer(context, lambda w: c.lookup(
-            w, self.d.now(), instance_id=request.instance_id, name=request.name,
+        ans = await self._answer(context, lambda w: self.m.lookup(
+            w, instance_id=request.instance_id, name=request.name,
             namespace=request.namespace, timeout=max(request.timeout_s, 0.0)))
         return to_info(c.instances[ans.instance_id])
 
     async def Status(self, request, context):
-        c = self.d.cluster
+        c = self.m.cluster
         nodes = [pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available))
                  for n in c.nodes.values()]
         return pb.StatusReply(nodes=nodes, instances=[to_info(i) for i in c.instances.values()],
-                              session_dir=str(self.d.session_dir), pid=self.d.pid,
-                              warm_workers=len(self.d.agent.idle))
+                              session_dir=self.session_dir, pid=self.pid,
+                              warm_workers=self.m.warm_workers())
 
     async def Session(self, request, context):
-        queue = self.d.open_session(request.job_id)
+        queue = asyncio.Queue()
+        self.m.open_session(request.job_id, queue)
         try:
             while True:
                 ev = await queue.get()
                 if ev is None:
                     return
-                yield ev
+                yield to_event(ev)
         finally:
-            self.d.close_session(request.job_id, request.owns_runtime)
+            self.m.close_session(request.job_id, request.owns_runtime)
 
     async def Shutdown(self, request, context):
-        self.d.request_stop("asked to shut down")
+        self.m.request_stop("asked to shut down")
         return pb.ShutdownReply()
+
+
+def to_event(ev: "Instance | LogLines") -> pb.Event:
+    if isinstance(ev, LogLines):
+        return pb.Event(log=pb.LogLines(label=ev.label, lines=ev.lines))
+    return pb.Event(instance=to_info(ev))
