@@ -63,8 +63,9 @@ class Master:
     def terminate(self, instance_id: str) -> bool:
         """Kills the instance; True if it was alive."""
         inst = self.cluster.instances.get(instance_id)
+        alive = inst is not None and inst.state != core.DEAD
         self._event(lambda: self.cluster.terminate(instance_id, self.now()))
-        return inst is not None and inst.state != core.DEAD
+        return alive
 
     def lookup(self, waiter, **query) -> None:
         self._event(lambda: self.cluster.lookup(waiter, self.now(), **query))
