@@ -30,7 +30,8 @@ os.environ["YR_SHM_PREFIX"] = SHM_PREFIX   # shared-memory files of this run: /d
 
 import yr  # noqa: E402  (imported after YR_SESSION_ROOT is set)
 from yr import _serialization  # noqa: E402
-from yr_runtime.wire import bodies, session as sessions  # noqa: E402
+from yr_runtime.local import session as sessions
+from yr_runtime.wire import bodies  # noqa: E402
 assert _serialization.SHM_PREFIX == SHM_PREFIX, "yr was imported before yr_testing set YR_SHM_PREFIX"
 
 NODE_CPU = 16000          # logical capacity of the test runtime: room for many 500m instances

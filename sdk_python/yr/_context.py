@@ -13,7 +13,7 @@ import weakref
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING
 
-from yr_runtime.wire import session as sessions
+from yr_runtime.local import session as sessions
 
 from . import _serialization
 from ._agent_client import AgentClient

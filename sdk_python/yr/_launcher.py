@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from yr_runtime.wire import session as sessions
+from yr_runtime.local import session as sessions
 
 from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError
 

@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from yr_runtime.wire import address, frames, handshake
 from yr_runtime.wire import messages as m
-from yr_runtime.wire.lifetime import die_with_parent
-from yr_runtime.wire.session import worker_socket
+from yr_runtime.local.lifetime import die_with_parent
+from yr_runtime.local.session import worker_socket
 
 from . import _protocol as P
 from . import _serialization

@@ -18,7 +18,7 @@ import traceback
 
 from yr_runtime.wire import frames
 from yr_runtime.wire import messages as m
-from yr_runtime.wire.lifetime import die_with_parent
+from yr_runtime.local.lifetime import die_with_parent
 
 from . import _worker  # noqa: F401  (imported here so that every fork starts with it loaded)
 from . import _calls, _context, _decorators, _serialization  # noqa: F401

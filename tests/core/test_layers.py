@@ -18,7 +18,7 @@ def test_import_layers_hold():
     out = subprocess.run([str(lint) if lint.exists() else "lint-imports"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Contracts: 6 kept, 0 broken" in out.stdout
+    assert "Contracts: 7 kept, 0 broken" in out.stdout
 
 
 def test_protobuf_stubs_are_generated_from_proto(tmp_path):
@@ -26,8 +26,8 @@ def test_protobuf_stubs_are_generated_from_proto(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for name in ("control_pb2.py", "control_pb2_grpc.py"):
-        assert filecmp.cmp(tmp_path / name, ROOT / "runtime" / "proto" / name, shallow=False), \
-            f"runtime/proto/{name} is stale: run scripts/gen_proto.sh"
+        assert filecmp.cmp(tmp_path / name, ROOT / "runtime" / "yr_runtime" / "proto" / name, shallow=False), \
+            f"runtime/yr_runtime/proto/{name} is stale: run scripts/gen_proto.sh"
 
 
 def test_public_api_is_pinned():

@@ -15,7 +15,8 @@ import yr
 from yr_testing import Daemon, run_script, runtime_processes, wait_no_runtime_processes
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.wire import address, frames, handshake, messages, session as sessions
+from yr_runtime.local import session as sessions
+from yr_runtime.wire import address, frames, handshake, messages
 
 DRIVER = """
 import os, sys, time, yr

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import yr
 from yr_testing import Daemon, leftover_files, run_script, wait_no_runtime_processes
-from yr_runtime.wire import address, frames, handshake, session as sessions
+from yr_runtime.local import session as sessions
+from yr_runtime.wire import address, frames, handshake
 
 NAMED = """
 import sys, os, yr

@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 import yr
-from yr_runtime.wire import bodies, session as sessions
+from yr_runtime.local import session as sessions
+from yr_runtime.wire import bodies
 from yr_testing import SHM_PREFIX, Daemon, leftover_files, run_script, wait_no_runtime_processes
 from test_examples import yr_cli
 

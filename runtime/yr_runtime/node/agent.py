@@ -21,7 +21,7 @@ from pathlib import Path
 
 from yr_runtime.wire import bodies, frames, handshake
 from yr_runtime.wire import messages as m
-from yr_runtime.wire import session as sessions
+from yr_runtime.local import session as sessions
 
 from . import processes
 from .link import NodeEvents, NodeStatus

@@ -32,8 +32,8 @@ from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.services.master import MasterService, TokenInterceptor
 from yr_runtime.wire import address
-from yr_runtime.wire import session as sessions
-from yr_runtime.wire.lifetime import die_with_parent
+from yr_runtime.local import session as sessions
+from yr_runtime.local.lifetime import die_with_parent
 
 log = logging.getLogger("yr.daemon")
 KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kept

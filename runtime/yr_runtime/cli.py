@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import psutil
 
-from yr_runtime.wire import session as sessions
+from yr_runtime.local import session as sessions
 
 READY_TIMEOUT = 30.0
 MAX_DEAD_SHOWN = 20   # `yr status` lists the last ones; the count says how many there are
