@@ -128,13 +128,16 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
 
 PIPELINE_DEPTH = 64    # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
 PIPELINE_AFTER = 0.02  # seconds a create may take before the pool takes capacity to be short
+CREATE_COST = 0.005    # seconds a new executor costs before it answers (fork, connect, first call)
+_CORES = os.cpu_count() or 1
 
 
 class _Executor:
-    __slots__ = ("target", "inflight", "idle_since")
+    __slots__ = ("target", "inflight", "idle_since", "last_done")
 
     def __init__(self, target: Target):
         self.target, self.inflight, self.idle_since = target, 0, time.monotonic()
+        self.last_done = 0.0
 
 
 class ExecutorPool:
@@ -145,7 +148,13 @@ class ExecutorPool:
       nested); until then it holds no executor, so a call never waits on an executor for
       calls queued behind it.
     - A ready call goes to an executor running fewer calls than its concurrency. If there is
-      none, the pool asks the master for one more executor (one request at a time; the
+      none but the calls of this pool are quick (their measured service time is under
+      CREATE_COST, what one more executor costs before it answers), it is queued on the
+      least busy executor, at most PIPELINE_DEPTH deep (service times are kept per function: the pool
+      serves every function with the same options), and the pool grows only up to the
+      machine's cores: a new executor would answer later than the ones at hand, and more
+      executors than cores cannot run quick calls faster. Otherwise (slow calls, or before
+      any call has finished, when nothing is known) the pool asks for one more executor (one request at a time; the
       scheduler decides whether and when capacity exists), and the call waits for it.
     - Only when no capacity can be made (the create has not been answered for
       PIPELINE_AFTER: the master is holding it until capacity frees) are the calls beyond
@@ -169,6 +178,7 @@ class ExecutorPool:
         self.creating = 0
         self.create_sent = 0.0   # when the outstanding create was sent
         self.waiting: deque[_Call] = deque()
+        self.call_time: dict[str, float] = {}   # function -> moving average of its service time (s)
         self._lock = threading.RLock()
         _Recycler.watch(rt, self)
 
@@ -206,29 +216,31 @@ class ExecutorPool:
         """Pairs waiting calls with executors (under the lock); the caller sends them."""
         sends = []
         while self.waiting:
-            ex = self._free_executor()
+            ex = self._free_executor() or self._executor_when_full()
             if ex is None:
-                self._grow()
-                if (len(self.waiting) <= self.creating * self.concurrency
-                        or time.monotonic() - self.create_sent < PIPELINE_AFTER):
-                    break   # the executor being created will take these, or capacity may still come
-                ex = self._busy_executor()
-                if ex is None:
-                    break
+                break
             ex.inflight += 1
             sends.append((ex, self.waiting.popleft()))
         return sends
 
     def _send(self, sends: list, deferred: bool = False) -> None:
         last = {id(ex): i for i, (ex, _) in enumerate(sends)}
+        now = time.monotonic()
         for i, (ex, call) in enumerate(sends):
-            call.slot.add_callback(lambda _s, e=ex: self._done(e))
+            call.slot.add_callback(lambda _s, e=ex, t=now, k=call.name: self._done(e, t, k))
             # the calls for one executor leave in one write, with its last one
             if not ex.target.enqueue(call, deferred or last[id(ex)] != i):
                 call.slot.set_error(ex.target.error or InstanceDiedError(f"{ex.target.label} is gone"))
 
-    def _done(self, ex: _Executor) -> None:
+    def _done(self, ex: _Executor, sent: float, key: str) -> None:
+        now = time.monotonic()
         with self._lock:
+            # Service time: since the call was sent, or since the executor's previous call
+            # ended if it was queued behind that one.
+            took = now - max(sent, ex.last_done)
+            ex.last_done = now
+            avg = self.call_time.get(key)
+            self.call_time[key] = took if avg is None else 0.8 * avg + 0.2 * took
             ex.inflight -= 1
             if ex.inflight == 0:
                 ex.idle_since = time.monotonic()
@@ -241,6 +253,22 @@ class ExecutorPool:
             if ex.inflight < self.concurrency:
                 return ex
         return None
+
+    def _executor_when_full(self) -> _Executor | None:
+        """No executor has a free slot: queue the next call on a busy one, or ask for one
+        more executor and let the call wait for it (None)."""
+        avg = self.call_time.get(self.waiting[0].name)
+        if avg is not None and avg < CREATE_COST:
+            # Quick calls: a new executor would answer later than the ones at hand, and more
+            # executors than cores cannot run them faster.
+            if len(self.executors) + self.creating < _CORES:
+                self._grow()
+            return self._busy_executor()   # None while every queue is full: _done tops them up
+        self._grow()
+        if (len(self.waiting) <= self.creating * self.concurrency
+                or time.monotonic() - self.create_sent < PIPELINE_AFTER):
+            return None   # the executor being created will take these, or capacity may still come
+        return self._busy_executor()
 
     def _busy_executor(self) -> _Executor | None:
         if not self.executors:

@@ -205,6 +205,20 @@ def test_parallelism_is_not_capped_at_the_machine_cores(driver):
     assert len({pid for pid, _, _ in spans}) == n
 
 
+@yr.invoke
+def quick(x):
+    return x
+
+
+def test_a_burst_of_quick_calls_is_served_by_about_as_many_executors_as_cores(driver):
+    """The test runtime has logical room for 32 executors; quick calls gain nothing from more
+    executors than cores, so a burst is queued on the executors at hand instead."""
+    assert yr.get(quick.invoke(0), timeout=60) == 0     # its service time is now known
+    assert yr.get([quick.invoke(i) for i in range(3000)], timeout=120) == list(range(3000))
+    (pool,) = [p for p in _context.current().pools.values() if p.executors]
+    assert len(pool.executors) <= (os.cpu_count() or 1) + 1
+
+
 def test_concurrency_of_a_function_runs_calls_at_once_on_one_executor(small_node):
     yr.init(small_node.config())
     try:
