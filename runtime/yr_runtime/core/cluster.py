@@ -5,8 +5,10 @@ Rules it keeps:
   the constructor), RUNNING (constructor finished, successfully or not) or DEAD. DEAD is final.
 - Resources are taken when an instance leaves PENDING and given back exactly once, when it
   becomes DEAD. A restart (recover_retry_times) keeps the resources.
-- A request no node can ever satisfy fails at once; one that fits a node's total but not
-  what is free now waits, up to its schedule timeout, first come first served.
+- A request no node can ever satisfy (by total resources, or by its REQUIRED resource
+  affinity against the nodes' labels) fails at once; one that fits a node's total but not
+  what is free now waits, up to its schedule timeout, first come first served. Which node
+  it goes on is placement.py's choice (labels, affinity, local node first, most free).
 - (namespace, name) maps to at most one live instance: a second create with the same name
   returns the existing one.
 - An instance whose calls all wait for other calls' results (yr.get / yr.wait) is
@@ -24,11 +26,13 @@ Rules it keeps:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from yr_runtime.wire.errors import ErrorCode
 
+from . import placement
+from .placement import NO_POLICY, Policy
 from .resources import Resources
 
 PENDING, STARTING, RUNNING, DEAD = "PENDING", "STARTING", "RUNNING", "DEAD"
@@ -67,6 +71,9 @@ class Instance:
     exit_reason: str = ""
     restarts: int = 0
     blocked: bool = False          # its cpu is lent to its node (see the rules above)
+    labels: tuple = ()             # seen by other instances' INSTANCE affinity
+    affinity: Policy = NO_POLICY
+    requester_node: str = ""       # the node of the driver/worker that asked: preferred when it fits
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -114,6 +121,8 @@ class Node:
     id: str
     total: Resources
     available: Resources
+    labels: dict = field(default_factory=dict)
+    instance_labels: dict = field(default_factory=dict)   # label -> how many instances here carry it
 
 
 class Cluster:
@@ -126,8 +135,8 @@ class Cluster:
         self._tombstones: dict[str, None] = {}   # ids terminated before their create (oldest first)
 
     # ---- nodes ---------------------------------------------------------------------------
-    def add_node(self, node_id: str, total: Resources) -> None:
-        self.nodes[node_id] = Node(node_id, total, total)
+    def add_node(self, node_id: str, total: Resources, labels: dict | None = None) -> None:
+        self.nodes[node_id] = Node(node_id, total, total, dict(labels or {}))
 
     # ---- events ----------------------------------------------------------------------------
     def create(self, inst: Instance, waiter: Any, now: float) -> list:
@@ -146,7 +155,7 @@ class Cluster:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_CONFIG_ERROR,
                                                    f"cannot create {inst.class_name or 'instance'}: "
                                                    f"invalid resource parameter: {unknown}"))]
-        reason = self._never_fits(inst.resources)
+        reason = self._never_fits(inst)
         if reason:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH,
                                                    f"cannot create {inst.class_name or 'instance'}: {reason}"))]
@@ -222,9 +231,11 @@ class Cluster:
         for iid in list(self._pending):
             inst = self.instances[iid]
             if inst.schedule_deadline is not None and now >= inst.schedule_deadline:
+                rules = placement.unmet(inst.affinity)
                 actions += self._kill(inst, "timed out waiting for free resources "
-                                            f"({_describe(inst.resources)})", now, stop=False,
-                                      kind=ErrorCode.ERR_RESOURCE_NOT_ENOUGH)
+                                            f"({_describe(inst.resources)})"
+                                            + (f" on a node allowed by its {rules}" if rules else ""),
+                                      now, stop=False, kind=ErrorCode.ERR_RESOURCE_NOT_ENOUGH)
         for w in list(self._waiters):
             if w.deadline is not None and now >= w.deadline:
                 self._waiters.remove(w)
@@ -268,24 +279,35 @@ class Cluster:
         err = CoreError(ErrorCode.ERR_INSTANCE_EXITED, f"instance {inst.id} ({inst.class_name}) is dead: {TERMINATED_BEFORE_CREATED}")
         return [Answer(waiter, None, err), Publish(inst.id)]
 
-    def _never_fits(self, req: Resources) -> str | None:
-        reasons = [req.shortfall(n.total) for n in self.nodes.values()]
-        if not reasons:
+    def _never_fits(self, inst: Instance) -> str | None:
+        if not self.nodes:
             return "there are no nodes"
+        refusal = placement.never_allowed(inst.affinity, self.nodes.values())
+        if refusal:
+            return refusal
+        # only the nodes its required resource affinity allows count (instance affinity may change)
+        static = Policy(tuple(inst.affinity.required(placement.RESOURCE)))
+        reasons = [inst.resources.shortfall(n.total) for n in self.nodes.values()
+                   if placement.allowed(static, n)]
         return None if any(r is None for r in reasons) else reasons[0]
 
     def _schedule(self, now: float) -> list:
         actions = []
-        for iid in list(self._pending):
-            inst = self.instances[iid]
-            fitting = [n for n in self.nodes.values() if inst.resources.fits_in(n.available)]
-            if not fitting:
-                continue
-            node = max(fitting, key=lambda n: (n.available.cpu, n.available.memory))
-            node.available = node.available - inst.resources
-            inst.node_id, inst.state = node.id, STARTING
-            self._pending.remove(iid)
-            actions += [StartWorker(iid, node.id), Publish(iid)]
+        again = True
+        while again:   # an instance placed with labels may let an earlier one (instance affinity) in
+            again = False
+            for iid in list(self._pending):
+                inst = self.instances[iid]
+                node = placement.choose(inst.resources, inst.affinity, inst.requester_node, self.nodes.values())
+                if node is None:
+                    continue
+                node.available = node.available - inst.resources
+                for label in inst.labels:
+                    node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
+                inst.node_id, inst.state = node.id, STARTING
+                self._pending.remove(iid)
+                actions += [StartWorker(iid, node.id), Publish(iid)]
+                again = again or bool(inst.labels)
         return actions
 
     def _kill(self, inst: Instance, reason: str, now: float, *, stop: bool,
@@ -300,6 +322,10 @@ class Cluster:
         else:
             node = self.nodes[inst.node_id]
             node.available = node.available + inst.resources
+            for label in inst.labels:
+                node.instance_labels[label] -= 1
+                if not node.instance_labels[label]:
+                    del node.instance_labels[label]
         if inst.key and self.names.get(inst.key) == inst.id:
             del self.names[inst.key]
         for w in [w for w in self._waiters if w.instance_id == inst.id]:
@@ -339,3 +365,4 @@ class Cluster:
 def _describe(r: Resources) -> str:
     extra = "".join(f", {k}={v:g}" for k, v in r.custom.items())
     return f"cpu={r.cpu}m, memory={r.memory}MiB{extra}"
+
