@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import psutil
 
+from yr_runtime.core import placement
 from yr_runtime.local import session as sessions
 
 READY_TIMEOUT = 30.0
@@ -85,6 +86,14 @@ def main() -> None:
     """yr: a runtime for stateful and stateless functions."""
 
 
+def _checked_labels(text: str) -> str:
+    try:
+        placement.parse_labels(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--labels") from None
+    return text
+
+
 @main.command()
 @click.option("--master", is_flag=True, help="Start a master with its node agent (the only mode for now).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -93,12 +102,13 @@ def main() -> None:
               help="Node capacity in millicores, >= 1 (default: cores x 1000).")
 @click.option("--memory", type=click.IntRange(min=1), default=None,
               help="Node capacity in MiB, >= 1 (default: the machine's memory).")
+@click.option("--labels", default="", metavar="K=V[,K=V...]", help="This node's labels, for resource affinity.")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=None,
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
+def start(master: bool, settings, cpu, memory, labels, block, log_dir_prefix) -> None:
     """Start a runtime on this machine; drivers' yr.init() then find it by themselves."""
     if not master:
         raise click.UsageError("joining another master is not supported yet: use `yr start --master`")
@@ -117,6 +127,8 @@ def start(master: bool, settings, cpu, memory, block, log_dir_prefix) -> None:
         cmd += ["--cpu", str(cpu)]
     if memory is not None:
         cmd += ["--memory", str(memory)]
+    if labels:
+        cmd += ["--labels", _checked_labels(labels)]
     if block == "true":
         os.execv(sys.executable, cmd)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

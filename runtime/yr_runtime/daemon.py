@@ -26,6 +26,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # the daemon forks workers; gR
 import grpc  # noqa: E402
 import psutil  # noqa: E402
 
+from yr_runtime.core import placement
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import Master
 from yr_runtime.node.agent import Agent
@@ -41,13 +42,13 @@ KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kep
 
 class Daemon:
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
-                 worker_tcp: str = "", node_id: str = "node-0"):
+                 worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
         self.master = Master(time.monotonic, self.request_stop)
         self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp)
-        self.master.add_node(self.agent, capacity)
+        self.master.add_node(self.agent, capacity, labels)
         self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
         self._stop_reason = ""
@@ -110,6 +111,13 @@ def _at_least(least: int):
     return parse
 
 
+def _labels(text: str) -> dict:
+    try:
+        return placement.parse_labels(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m yr_runtime.daemon")
     p.add_argument("--temporary", action="store_true")
@@ -125,6 +133,7 @@ def parse_args(argv=None):
                    help="workers also accept calls over TCP on HOST (a free port each) and are reached "
                         "there; off by default: on one machine no TCP port is opened")
     p.add_argument("--node-id", default="node-0", help="this node's id in the cluster")
+    p.add_argument("--labels", type=_labels, default={}, metavar="K=V[,K=V...]", help="this node's labels")
     args = p.parse_args(argv)
     if args.worker_tcp:   # fail here, not in every worker
         try:
@@ -145,7 +154,7 @@ def main(argv=None) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
     daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
-                    args.node_id)
+                    args.node_id, args.labels)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(

@@ -49,9 +49,9 @@ class Master:
         self._draining = False
 
     # ---- nodes --------------------------------------------------------------------------------
-    def add_node(self, link: NodeLink, capacity: Resources) -> None:
+    def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None) -> None:
         self.links[link.node_id] = link
-        self.cluster.add_node(link.node_id, capacity)
+        self.cluster.add_node(link.node_id, capacity, labels)
 
     def warm_workers(self) -> int:
         return sum(link.status().warm_workers for link in self.links.values())

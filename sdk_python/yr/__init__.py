@@ -6,6 +6,7 @@
 """
 from ._api import (ClientInfo, finalize, get, get_instance, init, is_initialized, kill_instance, load_state,
                    put, resources, save_state, wait)
+from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
 from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, instance, invoke
 from .config import Config, InvokeOptions
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
@@ -24,4 +25,5 @@ __all__ = [
     "YRError", "YRRuntimeError", "YRValueError", "YRTypeError", "YRTimeoutError", "GetTimeoutError",
     "YRInvokeError", "InitError", "InstanceDiedError", "InstanceTerminatedError", "InstanceNotFoundError",
     "ResourceUnavailableError", "RuntimeUnavailableError", "SerializationError", "CancelError",
+    "Affinity", "AffinityKind", "AffinityType", "AffinityScope", "LabelOperator", "OperatorType",
 ]

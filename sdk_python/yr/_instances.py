@@ -46,7 +46,22 @@ def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language
         name=opts.name, namespace=opts.namespace or (rt.namespace if opts.name else ""),
         recover_retry_times=opts.recover_retry_times, detached=opts.detached,
         schedule_timeout_ms=int(opts.schedule_timeout_ms), executable=executable,
-        driver_env=driver_env(opts, rt.config and rt.config.custom_envs, rt.recycle_time), hidden=hidden)
+        driver_env=driver_env(opts, rt.config and rt.config.custom_envs, rt.recycle_time), hidden=hidden,
+        **placement_fields(rt, opts, pb))
+
+
+def placement_fields(rt, opts: InvokeOptions, pb) -> dict:
+    """The spec's placement fields: labels, affinity rules (by their enum names) and this
+    process's node, which the master tries first (unknown until the session names it)."""
+    fields = {"requester_node_id": getattr(rt.info, "node_id", "") or ""}
+    if opts.labels or opts.schedule_affinities:
+        fields.update(labels=opts.labels, preferred_by_count=not opts.preferred_priority,
+                      required_priority=opts.required_priority,
+                      preferred_anti_other_labels=opts.preferred_anti_other_labels,
+                      affinities=[pb.Affinity(kind=a.affinity_kind.name, type=a.affinity_type.name, operators=[
+                          pb.LabelOperator(op=o.operator_type.name, key=o.key, values=o.values)
+                          for o in a.label_operators]) for a in opts.schedule_affinities])
+    return fields
 
 
 def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec: dict | None = None) -> bytes:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional, Union
 
 from ._checks import check_env_vars, check_field_types
+from .affinity import Affinity, check_affinities
 from .exceptions import YRValueError
 
 DEFAULT_RECYCLE_TIME = 2          # seconds an idle stateless worker is kept (openYuanrong's default)
@@ -139,7 +140,11 @@ class InvokeOptions:
     schedule_timeout_ms: int = 30000
     custom_extensions: Dict[str, Union[str, int]] = field(default_factory=dict)
     env_vars: Dict[str, str] = field(default_factory=dict)
-    labels: List[str] = field(default_factory=list)   # not supported yet: refused when non-empty
+    labels: List[str] = field(default_factory=list)   # this instance's labels, for others' INSTANCE affinity
+    schedule_affinities: List[Affinity] = field(default_factory=list)
+    preferred_priority: bool = True             # preferred rules weigh in the order given (else: how many hold)
+    required_priority: bool = False             # the earliest REQUIRED rule a node matches wins
+    preferred_anti_other_labels: bool = False   # only nodes satisfying some preferred rule may be chosen
     need_order: Optional[bool] = None
     get_if_exists: bool = False
 
@@ -167,13 +172,13 @@ class InvokeOptions:
             if len(getattr(self, fname)) > 256:
                 raise YRValueError(f"invalid InvokeOptions: {fname} must be a string of at most 256 characters")
         check_env_vars(self.env_vars, "InvokeOptions.env_vars")
+        if not all(self.labels):
+            raise YRValueError(f"invalid InvokeOptions.labels: labels must be non-empty strings, got {self.labels!r}")
+        check_affinities(self.schedule_affinities, "InvokeOptions.schedule_affinities")
         self._check_not_built()
         return self
 
     def _check_not_built(self) -> None:
-        if self.labels:
-            raise YRValueError("InvokeOptions.labels is not supported by yr yet (no label scheduling); "
-                               f"leave it empty, got {self.labels!r}")
         lifecycle = self.custom_extensions.get("lifecycle")
         if lifecycle is not None and lifecycle != "detached":
             raise YRValueError("invalid InvokeOptions.custom_extensions['lifecycle']: only 'detached' is supported, "

@@ -38,7 +38,8 @@ def test_public_api_is_pinned():
         "StatelessFunction", "YRError", "YRRuntimeError", "YRValueError", "YRTypeError", "YRTimeoutError",
         "GetTimeoutError", "YRInvokeError", "InitError", "InstanceDiedError", "InstanceTerminatedError",
         "InstanceNotFoundError", "ResourceUnavailableError", "RuntimeUnavailableError", "SerializationError",
-        "CancelError"])
+        "CancelError", "Affinity", "AffinityKind", "AffinityType", "AffinityScope", "LabelOperator",
+        "OperatorType"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

@@ -135,6 +135,8 @@ BAD_TYPES = [
     ("env_vars", {1: "a"}), ("cpu", "x"), ("cpu", True), ("memory", None), ("labels", 5), ("labels", [1]),
     ("schedule_timeout_ms", "x"), ("concurrency", "2"), ("recover_retry_times", "1"), ("retry_times", 1.5),
     ("need_order", 1), ("get_if_exists", "yes"), ("custom_resources", {"ssd": "1"}), ("custom_resources", []),
+    ("labels", "gpu"), ("schedule_affinities", "x"), ("schedule_affinities", [{"kind": "RESOURCE"}]),
+    ("preferred_priority", 1), ("required_priority", "no"), ("preferred_anti_other_labels", None),
 ]
 
 
@@ -172,7 +174,6 @@ def test_refused_env_vars_never_reach_a_worker(driver):
 
 
 @pytest.mark.parametrize("opt,word", [
-    (dict(labels=["gpu-node"]), "labels.*not supported"),
     (dict(custom_extensions={"lifecycle": "weird"}), "lifecycle.*'weird'"),
     (dict(retry_times=2), "retry_times.*not supported for instances"),
     (dict(schedule_timeout_ms=-2), "schedule_timeout_ms"),
@@ -184,9 +185,57 @@ def test_options_not_built_are_refused_for_instances(opt, word):
         yr.instance(invoke_options=yr.InvokeOptions(**opt))(_Plain)
 
 
-def test_labels_are_refused_for_functions_too():
-    with pytest.raises(ValueError, match="labels.*not supported"):
-        yr.invoke(lambda_env).options(yr.InvokeOptions(labels=["x"]))
+def _aff(kind="RESOURCE", type_="REQUIRED", op="LABEL_IN", key="zone", values=("a",)):
+    return yr.Affinity(getattr(yr.AffinityKind, kind), getattr(yr.AffinityType, type_),
+                       [yr.LabelOperator(getattr(yr.OperatorType, op), key, list(values))])
+
+
+def test_labels_and_affinities_are_accepted_for_instances_and_functions():
+    opts = yr.InvokeOptions(labels=["gpu-node"], schedule_affinities=[
+        _aff(), _aff("INSTANCE", "PREFERRED_ANTI", "LABEL_EXISTS", "db", ()),
+        yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.PREFERRED,
+                    [yr.LabelOperator(yr.OperatorType.LABEL_NOT_EXISTS, "gpu")], yr.AffinityScope.NODE)],
+        required_priority=True, preferred_anti_other_labels=False)
+    Probe.options(opts)
+    yr.invoke(lambda_env).options(opts)
+    assert opts.check() is opts and opts.preferred_priority is True
+
+
+def test_openyuanrong_affinity_names_and_values():
+    assert [t.value for t in yr.AffinityType] == [1, 2, 3, 4]
+    assert [k.name for k in yr.AffinityKind] == ["RESOURCE", "INSTANCE"]
+    assert [o.name for o in yr.OperatorType] == ["LABEL_IN", "LABEL_NOT_IN", "LABEL_EXISTS", "LABEL_NOT_EXISTS"]
+    op = yr.LabelOperator(yr.OperatorType.LABEL_EXISTS, "k")
+    assert (op.operator_type, op.key, op.values) == (yr.OperatorType.LABEL_EXISTS, "k", [])
+    a = yr.Affinity(yr.AffinityKind.INSTANCE, yr.AffinityType.REQUIRED, [op])
+    assert (a.affinity_kind, a.affinity_type, a.label_operators, a.affinity_scope) == \
+        (yr.AffinityKind.INSTANCE, yr.AffinityType.REQUIRED, [op], None)
+
+
+@pytest.mark.parametrize("affinity, error, word", [
+    (yr.Affinity("RESOURCE", yr.AffinityType.REQUIRED, []), TypeError, "affinity_kind.*yr.AffinityKind"),
+    (yr.Affinity(yr.AffinityKind.RESOURCE, 3, []), TypeError, "affinity_type.*yr.AffinityType"),
+    (yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.REQUIRED, []), TypeError, "label_operators"),
+    (yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.REQUIRED, ["zone"]), TypeError, "yr.LabelOperator"),
+    (yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.REQUIRED,
+                 [yr.LabelOperator("LABEL_IN", "zone", ["a"])]), TypeError, "operator_type"),
+    (_aff(key=""), TypeError, r"\.key"),
+    (_aff(values=(1,)), TypeError, "values"),
+    (_aff(values=()), ValueError, "LABEL_IN needs at least one value"),
+    (_aff(kind="INSTANCE"), ValueError, "INSTANCE affinity takes LABEL_EXISTS or LABEL_NOT_EXISTS"),
+    (yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.REQUIRED,
+                 [yr.LabelOperator(yr.OperatorType.LABEL_EXISTS, "k")], "NODE"), TypeError, "affinity_scope"),
+])
+def test_malformed_affinities_are_refused_naming_the_field(affinity, error, word):
+    with pytest.raises(error, match=r"schedule_affinities\[0\]"):
+        yr.InvokeOptions(schedule_affinities=[affinity]).check()
+    with pytest.raises(error, match=word):
+        Probe.options(yr.InvokeOptions(schedule_affinities=[affinity]))
+
+
+def test_empty_labels_are_refused():
+    with pytest.raises(ValueError, match="labels"):
+        Probe.options(yr.InvokeOptions(labels=["ok", ""]))
 
 
 def test_options_keywords_set_only_real_fields():

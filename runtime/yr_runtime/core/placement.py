@@ -162,3 +162,18 @@ def unmet(policy: Policy) -> str:
 
 def _fmt(labels: dict) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"
+
+
+def parse_labels(text: str) -> dict:
+    """`k=v,k2=v2` (from `--labels`) as a dict; ValueError names a malformed item. NODE_ID is
+    the node's id, never set by hand."""
+    labels = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"label {item!r} is not of the form key=value")
+        if key == NODE_ID:
+            raise ValueError(f"label {NODE_ID} is the node's id and cannot be set")
+        labels[key] = value
+    return labels

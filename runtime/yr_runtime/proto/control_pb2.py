@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eyr_runtime/proto/control.proto\x12\x05yr.v1\"\x90\x01\n\tResources\x12\x12\n\ncpu_millis\x18\x01 \x01(\x03\x12\x12\n\nmemory_mib\x18\x02 \x01(\x03\x12,\n\x06\x63ustom\x18\x03 \x03(\x0b\x32\x1c.yr.v1.Resources.CustomEntry\x1a-\n\x0b\x43ustomEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xc6\x02\n\x0cInstanceSpec\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\nclass_name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\x0c\x12#\n\tresources\x18\x06 \x01(\x0b\x32\x10.yr.v1.Resources\x12\x13\n\x0b\x63oncurrency\x18\x07 \x01(\x05\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x11\n\tnamespace\x18\t \x01(\t\x12\x1b\n\x13recover_retry_times\x18\n \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0b \x01(\x08\x12\x1b\n\x13schedule_timeout_ms\x18\x0c \x01(\x03\x12\x12\n\nexecutable\x18\r \x01(\t\x12\x12\n\ndriver_env\x18\x0e \x01(\t\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\":\n\x15\x43reateInstanceRequest\x12!\n\x04spec\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceSpec\"\xa7\x02\n\x0cInstanceInfo\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x05 \x01(\t\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\x05\x12\x0e\n\x06job_id\x18\x08 \x01(\t\x12\x0f\n\x07node_id\x18\t \x01(\t\x12\x13\n\x0b\x65xit_reason\x18\n \x01(\t\x12#\n\tresources\x18\x0b \x01(\x0b\x32\x10.yr.v1.Resources\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x10\n\x08restarts\x18\r \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0e \x01(\x08\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\"M\n\x13\x43reateInstanceReply\x12%\n\x08instance\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x0f\n\x07\x65xisted\x18\x02 \x01(\x08\"\'\n\x10TerminateRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"#\n\x0eTerminateReply\x12\x11\n\twas_alive\x18\x01 \x01(\x08\"]\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"\x0f\n\rStatusRequest\"a\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1f\n\x05total\x18\x02 \x01(\x0b\x32\x10.yr.v1.Resources\x12#\n\tavailable\x18\x03 \x01(\x0b\x32\x10.yr.v1.Resources\"\x8d\x01\n\x0bStatusReply\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.yr.v1.NodeInfo\x12&\n\tinstances\x18\x02 \x03(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x13\n\x0bsession_dir\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x14\n\x0cwarm_workers\x18\x05 \x01(\x05\"C\n\x0eSessionRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x14\n\x0cowns_runtime\x18\x03 \x01(\x08\"=\n\x08LogLines\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05lines\x18\x03 \x03(\t\"X\n\x05\x45vent\x12\x1e\n\x03log\x18\x01 \x01(\x0b\x32\x0f.yr.v1.LogLinesH\x00\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x13.yr.v1.InstanceInfoH\x00\x42\x06\n\x04kind\"\x11\n\x0fShutdownRequest\"\x0f\n\rShutdownReply2\xf8\x02\n\x06Master\x12\x30\n\x07Session\x12\x15.yr.v1.SessionRequest\x1a\x0c.yr.v1.Event0\x01\x12J\n\x0e\x43reateInstance\x12\x1c.yr.v1.CreateInstanceRequest\x1a\x1a.yr.v1.CreateInstanceReply\x12\x43\n\x11TerminateInstance\x12\x17.yr.v1.TerminateRequest\x1a\x15.yr.v1.TerminateReply\x12=\n\x0bGetInstance\x12\x19.yr.v1.GetInstanceRequest\x1a\x13.yr.v1.InstanceInfo\x12\x32\n\x06Status\x12\x14.yr.v1.StatusRequest\x1a\x12.yr.v1.StatusReply\x12\x38\n\x08Shutdown\x12\x16.yr.v1.ShutdownRequest\x1a\x14.yr.v1.ShutdownReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eyr_runtime/proto/control.proto\x12\x05yr.v1\"\x90\x01\n\tResources\x12\x12\n\ncpu_millis\x18\x01 \x01(\x03\x12\x12\n\nmemory_mib\x18\x02 \x01(\x03\x12,\n\x06\x63ustom\x18\x03 \x03(\x0b\x32\x1c.yr.v1.Resources.CustomEntry\x1a-\n\x0b\x43ustomEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xf2\x03\n\x0cInstanceSpec\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\nclass_name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\x0c\x12#\n\tresources\x18\x06 \x01(\x0b\x32\x10.yr.v1.Resources\x12\x13\n\x0b\x63oncurrency\x18\x07 \x01(\x05\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x11\n\tnamespace\x18\t \x01(\t\x12\x1b\n\x13recover_retry_times\x18\n \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0b \x01(\x08\x12\x1b\n\x13schedule_timeout_ms\x18\x0c \x01(\x03\x12\x12\n\nexecutable\x18\r \x01(\t\x12\x12\n\ndriver_env\x18\x0e \x01(\t\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\x12\x0e\n\x06labels\x18\x10 \x03(\t\x12#\n\naffinities\x18\x11 \x03(\x0b\x32\x0f.yr.v1.Affinity\x12\x1a\n\x12preferred_by_count\x18\x12 \x01(\x08\x12\x19\n\x11required_priority\x18\x13 \x01(\x08\x12#\n\x1bpreferred_anti_other_labels\x18\x14 \x01(\x08\x12\x19\n\x11requester_node_id\x18\x15 \x01(\t\"O\n\x08\x41\x66\x66inity\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\'\n\toperators\x18\x03 \x03(\x0b\x32\x14.yr.v1.LabelOperator\"8\n\rLabelOperator\x12\n\n\x02op\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\":\n\x15\x43reateInstanceRequest\x12!\n\x04spec\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceSpec\"\xa7\x02\n\x0cInstanceInfo\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x05 \x01(\t\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\x05\x12\x0e\n\x06job_id\x18\x08 \x01(\t\x12\x0f\n\x07node_id\x18\t \x01(\t\x12\x13\n\x0b\x65xit_reason\x18\n \x01(\t\x12#\n\tresources\x18\x0b \x01(\x0b\x32\x10.yr.v1.Resources\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x10\n\x08restarts\x18\r \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0e \x01(\x08\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\"M\n\x13\x43reateInstanceReply\x12%\n\x08instance\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x0f\n\x07\x65xisted\x18\x02 \x01(\x08\"\'\n\x10TerminateRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"#\n\x0eTerminateReply\x12\x11\n\twas_alive\x18\x01 \x01(\x08\"]\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"\x0f\n\rStatusRequest\"\xbd\x01\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1f\n\x05total\x18\x02 \x01(\x0b\x32\x10.yr.v1.Resources\x12#\n\tavailable\x18\x03 \x01(\x0b\x32\x10.yr.v1.Resources\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.yr.v1.NodeInfo.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x0bStatusReply\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.yr.v1.NodeInfo\x12&\n\tinstances\x18\x02 \x03(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x13\n\x0bsession_dir\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x14\n\x0cwarm_workers\x18\x05 \x01(\x05\"C\n\x0eSessionRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x14\n\x0cowns_runtime\x18\x03 \x01(\x08\"=\n\x08LogLines\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05lines\x18\x03 \x03(\t\"X\n\x05\x45vent\x12\x1e\n\x03log\x18\x01 \x01(\x0b\x32\x0f.yr.v1.LogLinesH\x00\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x13.yr.v1.InstanceInfoH\x00\x42\x06\n\x04kind\"\x11\n\x0fShutdownRequest\"\x0f\n\rShutdownReply2\xf8\x02\n\x06Master\x12\x30\n\x07Session\x12\x15.yr.v1.SessionRequest\x1a\x0c.yr.v1.Event0\x01\x12J\n\x0e\x43reateInstance\x12\x1c.yr.v1.CreateInstanceRequest\x1a\x1a.yr.v1.CreateInstanceReply\x12\x43\n\x11TerminateInstance\x12\x17.yr.v1.TerminateRequest\x1a\x15.yr.v1.TerminateReply\x12=\n\x0bGetInstance\x12\x19.yr.v1.GetInstanceRequest\x1a\x13.yr.v1.InstanceInfo\x12\x32\n\x06Status\x12\x14.yr.v1.StatusRequest\x1a\x12.yr.v1.StatusReply\x12\x38\n\x08Shutdown\x12\x16.yr.v1.ShutdownRequest\x1a\x14.yr.v1.ShutdownReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,40 +33,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RESOURCES_CUSTOMENTRY']._loaded_options = None
   _globals['_RESOURCES_CUSTOMENTRY']._serialized_options = b'8\001'
+  _globals['_NODEINFO_LABELSENTRY']._loaded_options = None
+  _globals['_NODEINFO_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_RESOURCES']._serialized_start=42
   _globals['_RESOURCES']._serialized_end=186
   _globals['_RESOURCES_CUSTOMENTRY']._serialized_start=141
   _globals['_RESOURCES_CUSTOMENTRY']._serialized_end=186
   _globals['_INSTANCESPEC']._serialized_start=189
-  _globals['_INSTANCESPEC']._serialized_end=515
-  _globals['_CREATEINSTANCEREQUEST']._serialized_start=517
-  _globals['_CREATEINSTANCEREQUEST']._serialized_end=575
-  _globals['_INSTANCEINFO']._serialized_start=578
-  _globals['_INSTANCEINFO']._serialized_end=873
-  _globals['_CREATEINSTANCEREPLY']._serialized_start=875
-  _globals['_CREATEINSTANCEREPLY']._serialized_end=952
-  _globals['_TERMINATEREQUEST']._serialized_start=954
-  _globals['_TERMINATEREQUEST']._serialized_end=993
-  _globals['_TERMINATEREPLY']._serialized_start=995
-  _globals['_TERMINATEREPLY']._serialized_end=1030
-  _globals['_GETINSTANCEREQUEST']._serialized_start=1032
-  _globals['_GETINSTANCEREQUEST']._serialized_end=1125
-  _globals['_STATUSREQUEST']._serialized_start=1127
-  _globals['_STATUSREQUEST']._serialized_end=1142
-  _globals['_NODEINFO']._serialized_start=1144
-  _globals['_NODEINFO']._serialized_end=1241
-  _globals['_STATUSREPLY']._serialized_start=1244
-  _globals['_STATUSREPLY']._serialized_end=1385
-  _globals['_SESSIONREQUEST']._serialized_start=1387
-  _globals['_SESSIONREQUEST']._serialized_end=1454
-  _globals['_LOGLINES']._serialized_start=1456
-  _globals['_LOGLINES']._serialized_end=1517
-  _globals['_EVENT']._serialized_start=1519
-  _globals['_EVENT']._serialized_end=1607
-  _globals['_SHUTDOWNREQUEST']._serialized_start=1609
-  _globals['_SHUTDOWNREQUEST']._serialized_end=1626
-  _globals['_SHUTDOWNREPLY']._serialized_start=1628
-  _globals['_SHUTDOWNREPLY']._serialized_end=1643
-  _globals['_MASTER']._serialized_start=1646
-  _globals['_MASTER']._serialized_end=2022
+  _globals['_INSTANCESPEC']._serialized_end=687
+  _globals['_AFFINITY']._serialized_start=689
+  _globals['_AFFINITY']._serialized_end=768
+  _globals['_LABELOPERATOR']._serialized_start=770
+  _globals['_LABELOPERATOR']._serialized_end=826
+  _globals['_CREATEINSTANCEREQUEST']._serialized_start=828
+  _globals['_CREATEINSTANCEREQUEST']._serialized_end=886
+  _globals['_INSTANCEINFO']._serialized_start=889
+  _globals['_INSTANCEINFO']._serialized_end=1184
+  _globals['_CREATEINSTANCEREPLY']._serialized_start=1186
+  _globals['_CREATEINSTANCEREPLY']._serialized_end=1263
+  _globals['_TERMINATEREQUEST']._serialized_start=1265
+  _globals['_TERMINATEREQUEST']._serialized_end=1304
+  _globals['_TERMINATEREPLY']._serialized_start=1306
+  _globals['_TERMINATEREPLY']._serialized_end=1341
+  _globals['_GETINSTANCEREQUEST']._serialized_start=1343
+  _globals['_GETINSTANCEREQUEST']._serialized_end=1436
+  _globals['_STATUSREQUEST']._serialized_start=1438
+  _globals['_STATUSREQUEST']._serialized_end=1453
+  _globals['_NODEINFO']._serialized_start=1456
+  _globals['_NODEINFO']._serialized_end=1645
+  _globals['_NODEINFO_LABELSENTRY']._serialized_start=1600
+  _globals['_NODEINFO_LABELSENTRY']._serialized_end=1645
+  _globals['_STATUSREPLY']._serialized_start=1648
+  _globals['_STATUSREPLY']._serialized_end=1789
+  _globals['_SESSIONREQUEST']._serialized_start=1791
+  _globals['_SESSIONREQUEST']._serialized_end=1858
+  _globals['_LOGLINES']._serialized_start=1860
+  _globals['_LOGLINES']._serialized_end=1921
+  _globals['_EVENT']._serialized_start=1923
+  _globals['_EVENT']._serialized_end=2011
+  _globals['_SHUTDOWNREQUEST']._serialized_start=2013
+  _globals['_SHUTDOWNREQUEST']._serialized_end=2030
+  _globals['_SHUTDOWNREPLY']._serialized_start=2032
+  _globals['_SHUTDOWNREPLY']._serialized_end=2047
+  _globals['_MASTER']._serialized_start=2050
+  _globals['_MASTER']._serialized_end=2426
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ import hmac
 
 import grpc
 
+from yr_runtime.core import placement
 from yr_runtime.core.cluster import CoreError, Instance
 from yr_runtime.master import LogLines, Master
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
@@ -79,7 +80,36 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
     return Instance(id=spec.instance_id, job_id=spec.job_id, resources=res, class_name=spec.class_name,
                     language=spec.language, name=spec.name, namespace=spec.namespace, detached=spec.detached,
                     hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,
-                    schedule_deadline=deadline, payload=payload)
+                    schedule_deadline=deadline, payload=payload, labels=tuple(spec.labels),
+                    affinity=policy_from_spec(spec), requester_node=spec.requester_node_id)
+
+
+def policy_from_spec(spec: pb.InstanceSpec) -> placement.Policy:
+    """The spec's affinity rules as the core's Policy; CoreError (ERR_PARAM_INVALID) names a bad one."""
+    if any(not label for label in spec.labels):
+        raise CoreError(ErrorCode.ERR_PARAM_INVALID, "instance labels must be non-empty strings")
+    if not spec.affinities and not spec.preferred_anti_other_labels and not spec.required_priority:
+        return placement.NO_POLICY
+    rules = []
+    for i, a in enumerate(spec.affinities):
+        where = f"affinity {i}"
+        if a.kind not in placement.KINDS or a.type not in placement.TYPES or not a.operators:
+            raise CoreError(ErrorCode.ERR_PARAM_INVALID, f"{where}: unknown kind {a.kind!r} or type {a.type!r}, "
+                                                         "or no label operators")
+        ops = []
+        for o in a.operators:
+            with_values = o.op in (placement.LABEL_IN, placement.LABEL_NOT_IN)
+            if o.op not in placement.OPERATORS or not o.key or (with_values and not o.values):
+                raise CoreError(ErrorCode.ERR_PARAM_INVALID,
+                                f"{where}: bad label operator {o.op!r} on key {o.key!r} (IN/NOT_IN need values)")
+            if with_values and a.kind == placement.INSTANCE:
+                raise CoreError(ErrorCode.ERR_PARAM_INVALID, f"{where}: instance labels are keys only, so "
+                                                             "INSTANCE affinity takes LABEL_EXISTS or LABEL_NOT_EXISTS")
+            ops.append(placement.Operator(o.op, o.key, tuple(o.values)))
+        rules.append(placement.Rule(a.kind, a.type, tuple(ops)))
+    return placement.Policy(tuple(rules), preferred_priority=not spec.preferred_by_count,
+                            required_priority=spec.required_priority,
+                            preferred_anti_other_labels=spec.preferred_anti_other_labels)
 
 
 class MasterService(pbg.MasterServicer):
@@ -121,8 +151,8 @@ class MasterService(pbg.MasterServicer):
 
     async def Status(self, request, context):
         c = self.m.cluster
-        nodes = [pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available))
-                 for n in c.nodes.values()]
+        nodes = [pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available),
+                             labels=n.labels) for n in c.nodes.values()]
         return pb.StatusReply(nodes=nodes, instances=[to_info(i) for i in c.instances.values()],
                               session_dir=self.session_dir, pid=self.pid,
                               warm_workers=self.m.warm_workers())
