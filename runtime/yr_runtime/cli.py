@@ -86,7 +86,7 @@ def main() -> None:
     """yr: a runtime for stateful and stateless functions."""
 
 
-def _checked_labels(text: str) -> str:
+def _checked_labels(ctx, param, text: str) -> str:
     try:
         placement.parse_labels(text)
     except ValueError as e:
@@ -102,7 +102,8 @@ def _checked_labels(text: str) -> str:
               help="Node capacity in millicores, >= 1 (default: cores x 1000).")
 @click.option("--memory", type=click.IntRange(min=1), default=None,
               help="Node capacity in MiB, >= 1 (default: the machine's memory).")
-@click.option("--labels", default="", metavar="K=V[,K=V...]", help="This node's labels, for resource affinity.")
+@click.option("--labels", default="", metavar="K=V[,K=V...]", callback=_checked_labels,
+              help="This node's labels, for resource affinity.")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=None,
               help="Where the session directory (with its logs) is made; default: your session root "
@@ -128,7 +129,7 @@ def start(master: bool, settings, cpu, memory, labels, block, log_dir_prefix) ->
     if memory is not None:
         cmd += ["--memory", str(memory)]
     if labels:
-        cmd += ["--labels", _checked_labels(labels)]
+        cmd += ["--labels", labels]
     if block == "true":
         os.execv(sys.executable, cmd)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -231,7 +231,7 @@ class FunctionProxy:
 
 def _pool(rt, opts: InvokeOptions, language: str = "python", executable: str = "", spec=None):
     key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
-           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency())
+           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key())
     pool = rt.pools.get(key)
     if pool is None:
         pool = rt.pools[key] = _instances.ExecutorPool(rt, opts, language, executable, spec)

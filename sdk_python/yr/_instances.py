@@ -301,7 +301,8 @@ class ExecutorPool:
         label = "stateless" if self.language == "python" else f"stateless-{self.language}"
         opts = InvokeOptions(cpu=self.opts.cpu, memory=self.opts.memory,
                              custom_resources=dict(self.opts.custom_resources),
-                             env_vars=dict(self.opts.env_vars), schedule_timeout_ms=self.opts.schedule_timeout_ms)
+                             env_vars=dict(self.opts.env_vars), schedule_timeout_ms=self.opts.schedule_timeout_ms,
+                             **self.opts.placement_options())
         spec = make_spec(self.rt, label, code, opts, language=self.language,
                          executable=self.executable, hidden=True, concurrency=self.concurrency)
         try:

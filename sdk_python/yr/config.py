@@ -196,6 +196,22 @@ class InvokeOptions:
         except ValueError:
             raise YRValueError(f"invalid InvokeOptions: custom_extensions['Concurrency'] must be an int, got {legacy!r}") from None
 
+    def placement_key(self) -> tuple:
+        """labels and affinity as a hashable value (executors are pooled by it); () if none."""
+        if not self.labels and not self.schedule_affinities:
+            return ()
+        rules = tuple((a.affinity_kind.name, a.affinity_type.name,
+                       tuple((o.operator_type.name, o.key, tuple(o.values)) for o in a.label_operators))
+                      for a in self.schedule_affinities)
+        return (tuple(self.labels), rules, self.preferred_priority, self.required_priority,
+                self.preferred_anti_other_labels)
+
+    def placement_options(self) -> dict:
+        """The fields placement_key covers, to copy them into another InvokeOptions."""
+        return dict(labels=list(self.labels), schedule_affinities=list(self.schedule_affinities),
+                    preferred_priority=self.preferred_priority, required_priority=self.required_priority,
+                    preferred_anti_other_labels=self.preferred_anti_other_labels)
+
     def concurrency_is_set(self) -> bool:
         return self.concurrency is not None or "Concurrency" in self.custom_extensions
 

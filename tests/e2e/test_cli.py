@@ -51,3 +51,9 @@ def test_bad_settings_are_refused(root):
     assert out.returncode != 0 and "positive" in out.stderr
     out = yr_cli("start", "--master", "-s", "foo.bar=1", env=root)
     assert out.returncode != 0 and "unknown setting" in out.stderr
+
+
+@pytest.mark.parametrize("labels, word", [("zone", "key=value"), ("=a", "key=value"), ("NODE_ID=n1", "NODE_ID")])
+def test_malformed_node_labels_are_refused(root, labels, word):
+    out = yr_cli("start", "--master", "--labels", labels, env=root)
+    assert out.returncode != 0 and "--labels" in out.stderr and word in out.stderr
