@@ -25,6 +25,44 @@ const std::string &Executable()
     return path;
 }
 
+// Labels and affinity as the bridge takes them (yr._bridge._affinity); only when set.
+void AddPlacement(const InvokeOptions &opts, py::dict &d)
+{
+    if (opts.labels.empty() && opts.scheduleAffinities.empty()) {
+        return;
+    }
+    py::list labels;
+    for (const auto &l : opts.labels) {
+        labels.append(py::str(l));
+    }
+    d["labels"] = labels;
+    py::list rules;
+    for (const auto &a : opts.scheduleAffinities) {
+        py::list ops;
+        for (const auto &o : a.GetLabelOperators()) {
+            py::list values;
+            for (const auto &v : o.GetValues()) {
+                values.append(py::str(v));
+            }
+            py::dict op;
+            op["type"] = o.GetOperatorType();
+            op["key"] = o.GetKey();
+            op["values"] = values;
+            ops.append(op);
+        }
+        py::dict rule;
+        rule["kind"] = a.GetAffinityKind();
+        rule["type"] = a.GetAffinityType();
+        rule["operators"] = ops;
+        rule["scope"] = a.GetAffinityScope();
+        rules.append(rule);
+    }
+    d["schedule_affinities"] = rules;
+    d["required_priority"] = opts.requiredPriority;
+    d["preferred_priority"] = opts.preferredPriority;
+    d["preferred_anti_other_labels"] = opts.preferredAntiOtherLabels;
+}
+
 py::dict OptionsDict(const InvokeOptions &opts)
 {
     py::dict d;
@@ -54,6 +92,7 @@ py::dict OptionsDict(const InvokeOptions &opts)
     if (opts.recoverRetryTimes != 0) {
         d["recover_retry_times"] = opts.recoverRetryTimes;
     }
+    AddPlacement(opts, d);
     return d;
 }
 

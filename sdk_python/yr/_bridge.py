@@ -11,13 +11,21 @@ import json
 from . import _api, _context, _instances
 from . import _protocol as P
 from ._decorators import InstanceProxy, _pool
+from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
 from .config import Config, InvokeOptions
 from .exceptions import YRTypeError, YRValueError
 from .object_ref import ObjectRef
 
 _CONFIG_KEYS = {"server_address", "ns", "log_level", "num_cpus", "connect_timeout", "job_id", "log_to_driver"}
 _OPTION_KEYS = {"cpu", "memory", "custom_resources", "concurrency", "name", "namespace",
-                "recover_retry_times", "schedule_timeout_ms", "env_vars"}
+                "recover_retry_times", "schedule_timeout_ms", "env_vars", "labels", "schedule_affinities",
+                "preferred_priority", "required_priority", "preferred_anti_other_labels"}
+# The C++ and Java SDKs' spellings of affinity kinds, types and operators (openYuanrong's
+# constants), besides the Python enum names.
+_SPELLINGS = {"Resource": "RESOURCE", "Instance": "INSTANCE", "PreferredAffinity": "PREFERRED",
+              "PreferredAntiAffinity": "PREFERRED_ANTI", "RequiredAffinity": "REQUIRED",
+              "RequiredAntiAffinity": "REQUIRED_ANTI", "LabelIn": "LABEL_IN", "LabelNotIn": "LABEL_NOT_IN",
+              "LabelExists": "LABEL_EXISTS", "LabelDoesNotExist": "LABEL_NOT_EXISTS"}
 
 
 def init(config: dict | None = None) -> None:
@@ -42,9 +50,27 @@ def options(opts: dict | None) -> InvokeOptions:
     unknown = set(opts) - _OPTION_KEYS
     if unknown:
         raise YRValueError(f"unknown invoke options: {', '.join(sorted(unknown))}")
+    if opts.get("schedule_affinities"):
+        opts["schedule_affinities"] = [_affinity(a) for a in opts["schedule_affinities"]]
+    if opts.get("labels") is not None:
+        opts["labels"] = list(opts["labels"])
     o = InvokeOptions(**{k: v for k, v in opts.items() if v is not None})
     o.custom_resources = {str(k): float(v) for k, v in o.custom_resources.items()}
     return o.check()
+
+
+def _affinity(a: dict) -> Affinity:
+    """{"kind", "type", "operators": [{"type", "key", "values"}], "scope"?} as a yr.Affinity."""
+    def enum(cls, name):
+        try:
+            return cls[_SPELLINGS.get(name, name)]
+        except (KeyError, TypeError):
+            raise YRValueError(f"unknown {cls.__name__} {name!r} in an affinity") from None
+    ops = [LabelOperator(enum(OperatorType, o.get("type")), o.get("key"), list(o.get("values") or []))
+           for o in a.get("operators") or []]
+    scope = a.get("scope")
+    return Affinity(enum(AffinityKind, a.get("kind")), enum(AffinityType, a.get("type")), ops,
+                    enum(AffinityScope, scope.upper()) if scope else None)
 
 
 def _check_spec(spec: dict, kind: str) -> str:

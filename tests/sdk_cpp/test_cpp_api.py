@@ -15,7 +15,7 @@ def run_scenario(programs_dir, run_cpp, name: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["values", "functions", "instances", "wait", "concurrency", "named", "threads",
-                                  "bytes"])
+                                  "bytes", "affinity"])
 def test_api(programs_dir, run_cpp, name):
     run_scenario(programs_dir, run_cpp, name)
 

@@ -1,11 +1,15 @@
 // YR::InvokeOptions: resources and scheduling options of a creation or call.
 //
 // Only fields the runtime honours are here (see docs/cpp.md): cpu, memory,
-// customResources, customExtensions["Concurrency"], recoverRetryTimes.
+// customResources, customExtensions["Concurrency"], recoverRetryTimes, labels and affinity.
 #pragma once
 
+#include <list>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include "yr/affinity.h"
 
 namespace YR {
 
@@ -20,6 +24,24 @@ struct InvokeOptions {
     std::unordered_map<std::string, std::string> customExtensions;
     // How many times a dead instance is restarted (from its YR_STATE when it has one).
     int recoverRetryTimes = 0;
+    // This instance's labels, seen by other instances' INSTANCE affinity.
+    std::vector<std::string> labels;
+    // Placement rules (yr/affinity.h); AddAffinity appends.
+    std::list<Affinity> scheduleAffinities;
+    bool requiredPriority = false;         // the earliest REQUIRED rule a node matches wins
+    bool preferredPriority = true;         // preferred rules weigh in order (else: how many hold)
+    bool preferredAntiOtherLabels = false; // only nodes satisfying some preferred rule may be chosen
+
+    InvokeOptions &AddAffinity(const std::list<Affinity> &affinities)
+    {
+        scheduleAffinities.insert(scheduleAffinities.end(), affinities.begin(), affinities.end());
+        return *this;
+    }
+    InvokeOptions &AddAffinity(const Affinity &affinity)
+    {
+        scheduleAffinities.push_back(affinity);
+        return *this;
+    }
 };
 
 }  // namespace YR

@@ -407,6 +407,30 @@ void UnknownResource()
     CHECK(Contains(e.Msg(), "no_such_resource"));
 }
 
+void Affinity()
+{
+    YR::InvokeOptions labelled;
+    labelled.labels = {"cpp-db"};
+    labelled.AddAffinity(YR::ResourceRequiredAffinity(YR::LabelInOperator("NODE_ID", {"node-0"})));
+    auto db = YR::Instance(Counter::FactoryCreate).Options(labelled).Invoke();
+    CHECK(*YR::Get(db.Function(&Counter::Add).Invoke(1), 30) == 1);
+    YR::InvokeOptions near;
+    near.AddAffinity({YR::InstanceRequiredAffinity(YR::LabelExistsOperator("cpp-db")),
+                      YR::Affinity(YR::RESOURCE, YR::PREFERRED_ANTI, {YR::LabelDoesNotExistOperator("NODE_ID")})});
+    auto n = YR::Instance(Counter::FactoryCreate).Options(near).Invoke();
+    CHECK(*YR::Get(n.Function(&Counter::Add).Invoke(2), 30) == 2);
+    YR::InvokeOptions mars;
+    mars.AddAffinity(YR::ResourceRequiredAffinity(YR::LabelInOperator("zone", {"mars"})));
+    auto e = ExpectError("affinity", [&] {
+        auto c = YR::Instance(Counter::FactoryCreate).Options(mars).Invoke();
+        YR::Get(c.Function(&Counter::Add).Invoke(1), 30);
+    });
+    CHECK(e.Code() == YR::ERR_RESOURCE_NOT_ENOUGH);
+    CHECK(Contains(e.Msg(), "REQUIRED RESOURCE affinity [LABEL_IN(zone, [mars])]"));
+    db.Terminate();
+    n.Terminate();
+}
+
 void Concurrency()
 {
     YR::InvokeOptions opt;
@@ -509,7 +533,7 @@ int main(int argc, char *argv[])
         {"terminated", Terminated}, {"instance_died", InstanceDied},   {"unknown_resource", UnknownResource},
         {"concurrency", Concurrency}, {"named", Named},             {"init_rules", [] {}},
         {"threads", Threads},       {"recover", Recover},         {"no_finalize", [] {}},
-        {"bytes", Bytes},
+        {"bytes", Bytes},           {"affinity", Affinity},
     };
     auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {
