@@ -72,7 +72,8 @@ class EtcdStore(MetaStore):
 
     async def delete(self, key):
         raw = check_key(key)
-        return (await self._call(self._c().delete(raw))).deleted > 0
+        gone = await self._call(self._c().delete(raw))
+        return gone is not None and gone.deleted > 0   # aetcd answers None when nothing was deleted
 
     async def range(self, prefix):
         got = await self._call(self._c().get_prefix(check_prefix(prefix), sort_order="ascend"))
