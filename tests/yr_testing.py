@@ -39,7 +39,7 @@ NODE_MEMORY = 64000
 
 
 def runtime_processes(root: str | None = None) -> list[psutil.Process]:
-    """Daemons and workers started by this test run (they inherit YR_TEST_RUN); with `root`,
+    """Daemons, workers and etcd servers started by this test run (they inherit YR_TEST_RUN); with `root`,
     only those of runtimes under that session root."""
     found = []
     for p in psutil.process_iter(["cmdline", "environ"]):
@@ -51,7 +51,8 @@ def runtime_processes(root: str | None = None) -> list[psutil.Process]:
         if p.pid == os.getpid():
             continue
         ours = env.get("YR_TEST_RUN") == RUN_ID and (
-            "YR_WORKER_BOOTSTRAP" in env or "yr_runtime.daemon" in cmd or "yr._bridge_py4j" in cmd)
+            "YR_WORKER_BOOTSTRAP" in env or "yr_runtime.daemon" in cmd or "yr._bridge_py4j" in cmd
+            or os.path.basename((p.info["cmdline"] or [""])[0]) == "etcd")   # --etcd auto's server
         if ours and root is not None:
             ours = env.get("YR_SESSION_ROOT") == str(root) or str(root) in env.get("YR_WORKER_BOOTSTRAP", "")
         if ours:
