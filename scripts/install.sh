@@ -7,6 +7,18 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 PYTHON=${PYTHON:-python3}
 
+if ! command -v etcd >/dev/null && [ ! -x /usr/bin/etcd ]; then
+  # `yr start --master --etcd auto` runs its own etcd from Debian's etcd-server package; the
+  # system service the package enables (on hosts with systemd) is not needed: stopped again.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== etcd (Debian package etcd-server)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  else
+    echo "note: etcd is not installed; --etcd auto needs it: sudo apt-get install etcd-server" >&2
+  fi
+fi
+
 echo "== Python package"
 "$PYTHON" -m pip install --disable-pip-version-check -q -e ".[test]"
 

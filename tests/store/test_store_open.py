@@ -129,3 +129,12 @@ def test_keys_are_laid_out_under_the_cluster_and_names_cannot_escape_their_segme
         keys.node_key("c1", "")
     with pytest.raises(TypeError, match="instance id is a str, got int"):
         keys.instance_key("c1", 5)
+
+
+def test_the_embedded_store_loads_no_etcd_client():
+    """The single-machine default pays nothing for etcd: aetcd (and gRPC's asyncio) load only
+    when an etcd backend is asked for."""
+    out = subprocess.run([sys.executable, "-c", "import sys, asyncio, yr_runtime.store as s; "
+                          "asyncio.run(s.open_store('', None)); print('aetcd' in sys.modules)"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
