@@ -218,9 +218,10 @@ def test_watch_sees_puts_and_deletes_under_its_prefix_in_order(backend):
 def test_watch_sees_a_lease_expire_without_other_calls(backend):
     async def body(s, cid):
         node = keys.node_key(cid, "n1")
-        lease = await s.grant(1)
-        await s.put(node, b"alive", lease=lease)
         async with s.watch(keys.nodes_prefix(cid)) as w:
+            lease = await s.grant(1)
+            await s.put(node, b"alive", lease=lease)
+            assert await next_event(w) == WatchEvent("put", node, b"alive")
             await backend.elapse(1.5)
             assert await next_event(w) == WatchEvent("delete", node, None)
     run(backend, body)
