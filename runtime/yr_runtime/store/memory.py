@@ -45,7 +45,7 @@ class MemoryStore(MetaStore):
         return entry[0] if entry else None
 
     async def put(self, key, value, lease=None):
-        check_key(key), check_value(value), check_lease(lease)
+        _check_entry(key, value, lease)
         self._sweep()
         self._set(key, value, lease)
 
@@ -60,7 +60,7 @@ class MemoryStore(MetaStore):
         return sorted((k, v[0]) for k, v in self._data.items() if k.startswith(prefix))
 
     async def create(self, key, value, lease=None):
-        check_key(key), check_value(value), check_lease(lease)
+        _check_entry(key, value, lease)
         self._sweep()
         entry = self._data.get(key)
         if entry is not None:
@@ -149,6 +149,12 @@ class MemoryStore(MetaStore):
         for w in self._watches:
             if event.key.startswith(w.prefix):
                 w._events.put_nowait(event)
+
+
+def _check_entry(key, value, lease) -> None:
+    check_key(key)
+    check_value(value)
+    check_lease(lease)
 
 
 class _MemoryWatch(Watch):
