@@ -133,18 +133,31 @@ class _Call:
 
 
 class Target:
-    """Everything this process knows about one instance, and its ordered outbox."""
+    """Everything this process knows about one instance, and its ordered outbox.
+
+    Its state, all declared here (only `_instances` and this module set it):
+    - `endpoint`: the address of the instance's worker once known ("" before); a pickled
+      handle carries it, so that the receiver connects without asking the master.
+    - `detached`: created with lifetime="detached": this process's finalize leaves it running.
+    - `attaching`: a connect (or a lookup of the endpoint) has started: `attach` starts one only.
+    - `channel`: the connection to its worker while connected; `error`: set once it can take
+      no calls; `terminated`: terminated by this process.
+    - `on_lost`: executors only: on_lost(target, channel, calls) replaces recovery (ExecutorPool).
+    """
 
     def __init__(self, rt, instance_id: str, class_name: str):
         self.rt = rt
         self.instance_id = instance_id
         self.class_name = class_name
+        self.endpoint = ""
+        self.detached = False
+        self.attaching = False
         self.channel: Channel | None = None
         self.error: BaseException | None = None
         self.terminated = False
         self._queue: deque[_Call] = deque()
         self._lock = threading.RLock()
-        self.on_lost = None   # executors: on_lost(target, calls) replaces recovery (see ExecutorPool)
+        self.on_lost = None
 
     @property
     def label(self) -> str:
@@ -152,6 +165,8 @@ class Target:
 
     # ---- lifecycle --------------------------------------------------------------------------
     def connect(self, endpoint: str) -> None:
+        """Connects to the instance's worker at `endpoint` and sends what is queued."""
+        self.endpoint = endpoint
         try:
             ch = self.rt.channel(endpoint, self)
         except YRError as e:
@@ -193,7 +208,6 @@ class Target:
         except YRError as e:
             self.fail(InstanceDiedError(f"{self.label} died ({reason}) and did not come back: {e}"))
             return
-        self.endpoint = info.endpoint
         self.connect(info.endpoint)
 
     def _died(self, call: _Call, reason: str) -> InstanceDiedError:

@@ -115,7 +115,7 @@ class Runtime:
         self.closed = True
         futs = list(self.pending_terminations)
         for t in list(self.created.values()):
-            if not t.terminated and not getattr(t, "detached", False):
+            if not t.terminated and not t.detached:
                 t.mark_terminated()
                 if self.temp_process is None:  # a temporary runtime stops everything itself
                     futs.append(self.master.terminate(t.instance_id))

@@ -188,7 +188,7 @@ class InstanceProxy:
 
     def __reduce__(self):
         t = self._target
-        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, getattr(t, "endpoint", "")))
+        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, t.endpoint))
 
 
 def _rebuild_proxy(instance_id, class_name, methods, endpoint):

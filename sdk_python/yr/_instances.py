@@ -95,7 +95,6 @@ def create(rt, spec, on_answer=None) -> Target:
         if not reply.existed:
             rt.created[target.instance_id] = target
         if target.channel is None:
-            target.endpoint = reply.instance.endpoint
             target.connect(reply.instance.endpoint)
         return target
     target = rt.target(spec.instance_id, spec.class_name)
@@ -110,7 +109,6 @@ def create(rt, spec, on_answer=None) -> Target:
             if on_answer is not None:
                 on_answer(target, e)
             return
-        target.endpoint = info.endpoint
         target.connect(info.endpoint)
         if on_answer is not None:
             on_answer(target, None)
@@ -121,11 +119,10 @@ def create(rt, spec, on_answer=None) -> Target:
 def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
     """The Target for an instance this process did not create (a handle that arrived)."""
     target = rt.target(instance_id, class_name)
-    if target.channel is not None or getattr(target, "_attaching", False):
+    if target.channel is not None or target.attaching:
         return target
-    target._attaching = True
+    target.attaching = True
     if endpoint:
-        target.endpoint = endpoint
         target.connect(endpoint)
         return target
 
@@ -135,7 +132,6 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
         except YRError as e:
             target.fail(e)
             return
-        target.endpoint = info.endpoint
         target.connect(info.endpoint)
     threading.Thread(target=lookup, name="yr-attach", daemon=True).start()
     return target
