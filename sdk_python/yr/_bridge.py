@@ -10,7 +10,7 @@ import json
 
 from . import _api, _context, _instances
 from . import _protocol as P
-from ._decorators import InstanceProxy, _pool
+from ._decorators import InstanceProxy
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
 from .config import Config, InvokeOptions
 from .exceptions import YRTypeError, YRValueError
@@ -114,7 +114,7 @@ def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectR
         code = json.dumps(spec, sort_keys=True).encode()
         key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
         where = spec.get("executable") or spec.get("classpath", "")
-        hit = (key, code, _pool(rt, options(opts), spec["language"], where, spec))
+        hit = (key, code, _instances.pool(rt, options(opts), spec["language"], where, spec))
         if memo is not None:
             if len(_function_cache) > 256:
                 _function_cache.clear()

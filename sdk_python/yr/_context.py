@@ -41,12 +41,9 @@ class Runtime:
         self._agent: AgentClient | None = None
         self._channels: dict[str, Channel] = {}
         self.targets: "weakref.WeakValueDictionary[str, Target]" = weakref.WeakValueDictionary()
-        self.created: dict[str, Target] = {}     # instances this process created (finalize ends them)
-        self.pools: dict = {}
+        self.instances = None   # _instances.Registry (created instances, executor pools), made on first use
         self.recycle_time: float = getattr(config, "recycle_time", None) or 2.0   # idle executors end after it
-        self.recycler = None   # the thread that ends idle executors (_instances._Recycler), once a pool exists
         self.published: set[str] = set()
-        self.pending_terminations: list = []    # grpc futures of asynchronous terminates
         self._lock = threading.RLock()
         self.closed = False
 
@@ -113,12 +110,9 @@ class Runtime:
     # ---- shutdown --------------------------------------------------------------------------
     def close(self) -> None:
         self.closed = True
-        futs = list(self.pending_terminations)
-        for t in list(self.created.values()):
-            if not t.terminated and not t.detached:
-                t.mark_terminated()
-                if self.temp_process is None:  # a temporary runtime stops everything itself
-                    futs.append(self.master.terminate(t.instance_id))
+        futs = []
+        if self.instances is not None:   # a temporary runtime stops everything itself
+            futs = self.instances.close(terminate=self.temp_process is None)
         if futs:
             wait_futures([_as_cf(f) for f in futs], timeout=10)
         for ch in list(self._channels.values()):

@@ -173,15 +173,8 @@ class InstanceProxy:
 
     def terminate(self, is_sync: bool = False) -> None:
         """Stops the instance. Calls not yet answered fail; later calls raise at once."""
-        t = self._target
-        if t.terminated:
-            return
-        t.mark_terminated()
-        rt = _context.current()
-        rt.created.pop(t.instance_id, None)
-        fut = rt.master.terminate(t.instance_id, wait=is_sync)
-        if not is_sync:
-            rt.pending_terminations.append(fut)
+        if not self._target.terminated:
+            _instances.terminate(_context.current(), self._target, is_sync)
 
     def __repr__(self) -> str:
         return f"<yr instance {self._target.class_name} {self._target.instance_id}>"
@@ -220,22 +213,13 @@ class FunctionProxy:
         if self._code is None:
             self._code = _serialization.dumps_function(self.__yr_wrapped__)
             self._key = f"{self.__yr_wrapped__.__qualname__}:{hashlib.sha1(self._code).hexdigest()[:16]}"
-        return _pool(rt, self._options).submit(self._key, self._code, args, kwargs, self._options.retry_times)
+        return _instances.pool(rt, self._options).submit(self._key, self._code, args, kwargs, self._options.retry_times)
 
     def get_original_func(self):
         return self.__yr_wrapped__
 
     def __reduce__(self):
         return (FunctionProxy, (self.__yr_wrapped__, self._options))
-
-
-def _pool(rt, opts: InvokeOptions, language: str = "python", executable: str = "", spec=None):
-    key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
-           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key())
-    pool = rt.pools.get(key)
-    if pool is None:
-        pool = rt.pools[key] = _instances.ExecutorPool(rt, opts, language, executable, spec)
-    return pool
 
 
 def instance(cls=None, *, invoke_options: InvokeOptions | None = None):

@@ -1,4 +1,5 @@
-"""Creating instances and stateless-function executors through the master."""
+"""Instances through the master: create, attach, terminate, and the executor pools that run
+stateless calls. What one runtime context made lives in its `Registry` (finalize ends it)."""
 from __future__ import annotations
 
 import json
@@ -10,13 +11,49 @@ from collections import deque
 
 from . import _protocol as P
 from . import _serialization
-from ._calls import Target, _Call, instance_fate, serialize
+from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
 from .config import InvokeOptions
 from .exceptions import InstanceDiedError, SerializationError, YRError
 from .object_ref import ObjectRef, _Slot, new_id
 
 
 _env_cache: dict = {}
+_registry_lock = threading.Lock()
+
+
+class Registry:
+    """The instances one runtime context created and its executor pools. One per context
+    (`registry(rt)` makes it on first use, as `rt.instances`); the context's close() calls
+    `close`, which ends the instances created here (detached ones stay)."""
+
+    def __init__(self, rt):
+        self.rt = rt
+        self.created: dict[str, Target] = {}   # instances this process created, until terminated
+        self.pools: dict[tuple, ExecutorPool] = {}   # by options: see `pool`
+        self.pending: list = []                # gRPC futures of asynchronous terminates
+        self.recycler: threading.Thread | None = None   # ends idle executors, once a pool exists
+
+    def close(self, terminate: bool) -> list:
+        """Marks every created, non-detached instance terminated and (if `terminate`) asks the
+        master to stop it; returns the futures to wait for, the pending terminates included."""
+        futs = list(self.pending)
+        for t in list(self.created.values()):
+            if not t.terminated and not t.detached:
+                t.mark_terminated()
+                if terminate:
+                    futs.append(self.rt.master.terminate(t.instance_id))
+        return futs
+
+
+def registry(rt) -> Registry:
+    """The Registry of runtime context `rt` (made on first use)."""
+    reg = rt.instances
+    if reg is None:
+        with _registry_lock:
+            if rt.instances is None:
+                rt.instances = Registry(rt)
+            reg = rt.instances
+    return reg
 
 
 def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_time: float = 2.0) -> str:
@@ -93,13 +130,13 @@ def create(rt, spec, on_answer=None) -> Target:
         target = rt.target(reply.instance.instance_id, reply.instance.class_name)
         target.detached = reply.instance.detached
         if not reply.existed:
-            rt.created[target.instance_id] = target
+            registry(rt).created[target.instance_id] = target
         if target.channel is None:
             target.connect(reply.instance.endpoint)
         return target
     target = rt.target(spec.instance_id, spec.class_name)
     target.detached = spec.detached
-    rt.created[target.instance_id] = target
+    registry(rt).created[target.instance_id] = target
 
     def done(f):
         try:
@@ -135,6 +172,31 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
         target.connect(info.endpoint)
     threading.Thread(target=lookup, name="yr-attach", daemon=True).start()
     return target
+
+
+def terminate(rt, target: Target, wait: bool = False) -> None:
+    """Stops an instance: its calls not yet answered fail, later calls raise at once. Returns
+    at once unless `wait`; finalize waits for the asynchronous ones. Idempotent."""
+    if target.terminated:
+        return
+    target.mark_terminated()
+    reg = registry(rt)
+    reg.created.pop(target.instance_id, None)
+    fut = rt.master.terminate(target.instance_id, wait=wait)
+    if not wait:
+        reg.pending.append(fut)
+
+
+def pool(rt, opts: InvokeOptions, language: str = "python", executable: str = "", spec=None) -> "ExecutorPool":
+    """The executor pool of runtime context `rt` for these options (made on first use):
+    stateless calls with equal resources, env vars and concurrency share executors."""
+    key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
+           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key())
+    pools = registry(rt).pools
+    found = pools.get(key)
+    if found is None:
+        found = pools[key] = ExecutorPool(rt, opts, language, executable, spec)
+    return found
 
 
 PIPELINE_DEPTH = 64    # calls queued on a busy executor beyond its concurrency (see ExecutorPool)
@@ -197,7 +259,7 @@ class ExecutorPool:
     def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0) -> ObjectRef:
         call = _Call(P.FUNC, key, args, kwargs, _Slot(), code, retries)
         ref = ObjectRef(new_id(), call.slot)
-        serialize_now = not _calls_has_pending(args, kwargs)
+        serialize_now = not _has_pending_deps(args, kwargs)
         if serialize_now:
             serialize(call, eager=True)
         if call.ready():
@@ -330,7 +392,7 @@ class ExecutorPool:
 
     def _reroute(self, target: Target, ch, calls: list) -> None:
         _, reason = instance_fate(self.rt, target.instance_id, ch.endpoint)
-        self.rt.created.pop(target.instance_id, None)
+        registry(self.rt).created.pop(target.instance_id, None)
         err = InstanceDiedError(f"{target.label} died while running {{}}: {reason}")
         for i, call in enumerate(calls):
             ran = i < self.concurrency and call.slot.conn is ch.conn
@@ -350,16 +412,11 @@ class ExecutorPool:
         for ex in idle:
             t = ex.target
             t.mark_terminated()
-            self.rt.created.pop(t.instance_id, None)
+            registry(self.rt).created.pop(t.instance_id, None)
             try:   # waits (on the recycler's thread): an abandoned gRPC future may be cancelled
                 self.rt.master.terminate(t.instance_id, wait=True)
             except Exception:  # noqa: BLE001  runtime unreachable or context closed: the job's end stops it
                 pass
-
-
-def _calls_has_pending(args, kwargs) -> bool:
-    from ._calls import _has_pending_deps
-    return _has_pending_deps(args, kwargs)
 
 
 class _Recycler:
@@ -367,15 +424,16 @@ class _Recycler:
 
     @classmethod
     def watch(cls, rt, pool: ExecutorPool) -> None:
-        if rt.recycler is None:
-            rt.recycler = threading.Thread(target=cls._run, args=(rt,), name="yr-recycle", daemon=True)
-            rt.recycler.start()
+        reg = registry(rt)
+        if reg.recycler is None:
+            reg.recycler = threading.Thread(target=cls._run, args=(rt, reg), name="yr-recycle", daemon=True)
+            reg.recycler.start()
 
     @staticmethod
-    def _run(rt) -> None:
+    def _run(rt, reg: Registry) -> None:
         idle_for = rt.recycle_time
         while not rt.closed:
             time.sleep(min(idle_for / 2, 1.0))
             now = time.monotonic()
-            for pool in list(rt.pools.values()):
+            for pool in list(reg.pools.values()):
                 pool.recycle(now, idle_for)
