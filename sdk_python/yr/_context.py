@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from yr_runtime.local import session as sessions
 
-from . import _serialization
+from . import _serialization, _transport
+from . import object_ref as _refs
 from ._agent_client import AgentClient
 from ._calls import Channel, Target
 from .exceptions import ERR_FINALIZED, ERR_INIT_CONNECTION_FAILED, InitError, YRError, YRValueError
@@ -186,6 +187,10 @@ def publish(ref: ObjectRef) -> None:
     rt = _rt
     if rt is not None:
         rt.publish(ref)
+
+
+# Refs are values; what they need of the runtime comes from here (see object_ref.set_hooks).
+_refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all)
 
 
 def current() -> Runtime:

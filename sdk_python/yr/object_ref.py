@@ -4,6 +4,12 @@ Each ref points at a `_Slot` that is filled exactly once, with a serialized body
 error. Bodies are deserialized lazily, on the getter's thread, once. Refs compare and hash
 by id. A ref pickled into another process's arguments is *published*: once its value is
 ready the owner copies it to the node's object store, where the receiver finds it.
+
+Refs and slots are values: this module imports no connection, context or call code. The
+runtime context registers what needs the runtime (`set_hooks`): publishing a pickled ref,
+rebuilding one that arrived, and writing out deferred calls before a wait. A slot whose
+result arrives on a connection is given that connection (`conn`, duck-typed) by the sender;
+a synchronous wait reads it on the waiting thread (see `_Slot._wait_reading`).
 """
 from __future__ import annotations
 
@@ -15,8 +21,7 @@ from _thread import allocate_lock as _allocate_lock
 from os import sched_yield as _sched_yield
 
 from . import _serialization
-from ._transport import flush_all as _flush_all
-from .exceptions import GetTimeoutError, YRError, YRInvokeError, YRTypeError, YRValueError
+from .exceptions import GetTimeoutError, RuntimeUnavailableError, YRError, YRInvokeError, YRTypeError, YRValueError
 
 _glock = threading.Lock()
 SPIN_YIELDS = int(os.environ.get("YR_SPIN_YIELDS", "30"))
@@ -28,6 +33,31 @@ _nested = threading.local()
 # BLOCK_AFTER seconds, so that the runtime lends the task's CPU out while it waits.
 _block_hooks = None
 BLOCK_AFTER = 0.005
+
+
+def _no_op(*_args) -> None:
+    pass
+
+
+def _unbound_ref(object_id: str) -> "ObjectRef":
+    slot = _Slot()
+    slot.set_error(RuntimeUnavailableError(f"object {object_id} arrived in a process with no yr runtime context"))
+    return ObjectRef(object_id, slot)
+
+
+# The hooks of the runtime context (see set_hooks). Module globals, read once per use: the
+# wait path pays one global lookup, as it did for a direct import.
+_publish = _no_op          # publish(ref): a pickled ref's value must become findable by others
+_rebuild = _unbound_ref    # rebuild(object_id) -> ObjectRef: a ref unpickled here (picklable by name)
+_flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
+
+
+def set_hooks(*, publish, rebuild, flush_all) -> None:
+    """Registers the runtime context's side of refs (called once, when the context module
+    loads): `publish(ref)` when a ref is pickled, `rebuild(object_id)` when one is unpickled
+    (a module-level function: pickles name it), `flush_all()` before every blocking wait."""
+    global _publish, _rebuild, _flush_all
+    _publish, _rebuild, _flush_all = publish, rebuild, flush_all
 
 
 def new_id() -> str:
@@ -107,7 +137,9 @@ class _Slot:
         return self._wait_woken(timeout)
 
     def _wait_reading(self, conn, timeout: float | None) -> bool:
-        """Waits by reading the result's connection on this thread (no hand-off)."""
+        """Waits by reading the result's connection on this thread (no hand-off to a reader
+        thread: the shortcut that makes a synchronous call one round trip). `conn` is the
+        sender's connection, duck-typed: enter_wait/read_for/leave_wait/ended."""
         deadline = None if timeout is None else time.monotonic() + timeout
         conn.enter_wait()
         try:
@@ -215,12 +247,11 @@ class ObjectRef:
         return f"ObjectRef({self.id})"
 
     def __reduce__(self):
-        from . import _context
-        _context.publish(self)
+        _publish(self)
         found = getattr(_nested, "slots", None)
         if found is not None:
             found.append(self._slot)
-        return (_context.remote_ref, (self.id,))
+        return (_rebuild, (self.id,))
 
 
 def _check_timeout(timeout) -> float | None:
