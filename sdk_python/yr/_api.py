@@ -6,8 +6,9 @@ import os
 
 from . import _context, _instances
 from . import object_ref as _refs
+from ._decorators import InstanceProxy
 from .config import Config
-from .exceptions import InstanceNotFoundError, YRError, YRTypeError, YRValueError
+from .exceptions import YRTypeError, YRValueError
 from .object_ref import ObjectRef
 
 
@@ -91,24 +92,10 @@ def wait(refs, wait_num: int | None = None, timeout: float | None = None):
     return _refs.wait(refs, wait_num, timeout)
 
 
-def get_instance(name: str, namespace: str = "", timeout: float = 60):
+def get_instance(name: str, namespace: str = "", timeout: float = 60) -> InstanceProxy:
     """The handle of the named instance, once it is running. Raises InstanceNotFoundError if
     there is none, YRTimeoutError if it is not running within `timeout` seconds."""
-    from ._decorators import InstanceProxy
-    if not isinstance(name, str) or not isinstance(namespace, str):
-        raise YRTypeError(f"get_instance: name and namespace must be str, got {type(name).__name__} "
-                          f"and {type(namespace).__name__}")
-    if not name:
-        raise YRValueError("get_instance: name must be a non-empty string")
-    rt = _context.current()
-    full = f"{namespace}-{name}" if namespace else name
-    try:   # the prefix is openYuanrong's, which programs match on
-        info = rt.master.get_instance(name=name, namespace=namespace, timeout=float(timeout))
-    except YRError as e:
-        raise type(e)(f"failed to get instance: {full} by name, {e}", code=e.code) from None
-    if info.state == "DEAD":
-        raise InstanceNotFoundError(f"failed to get instance: {full} by name, it is dead: {info.exit_reason}")
-    return InstanceProxy(_instances.attach(rt, info.instance_id, info.class_name, info.endpoint))
+    return InstanceProxy(_instances.find_named(_context.current(), name, namespace, timeout))
 
 
 def kill_instance(instance_id: str) -> None:
@@ -132,15 +119,13 @@ def save_state(timeout_sec: int = 30) -> None:
     """Inside a method: saves the instance so that a restart (recover_retry_times) resumes
     from this state instead of running the constructor again. Raises YRTypeError
     ("an integer is required", as openYuanrong) if timeout_sec is not an int."""
-    from ._worker import save_state as _save
-    _save(_check_timeout(timeout_sec))
+    _context.save_state(_check_timeout(timeout_sec))
 
 
 def load_state(timeout_sec: int = 30) -> None:
     """Inside a method: puts back the state saved last by yr.save_state. Raises
     YRRuntimeError "Failed to load state ..." if nothing was saved."""
-    from ._worker import load_state as _load
-    _load(_check_timeout(timeout_sec))
+    _context.load_state(_check_timeout(timeout_sec))
 
 
 def _check_timeout(timeout_sec) -> int:

@@ -19,7 +19,7 @@ from . import _serialization, _transport
 from . import object_ref as _refs
 from ._agent_client import AgentClient
 from ._calls import Channel, Target
-from .exceptions import ERR_FINALIZED, ERR_INIT_CONNECTION_FAILED, InitError, YRError, YRValueError
+from .exceptions import ERR_FINALIZED, ERR_INIT_CONNECTION_FAILED, InitError, YRError, YRRuntimeError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
 
 if TYPE_CHECKING:  # gRPC loads only in processes that talk to the master
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # gRPC loads only in processes that talk to the master
 _rt: "Runtime | None" = None
 _rt_lock = threading.RLock()
 _was_finalized = False
+_instance_state = None   # in a worker: (save, load) of the instance it hosts, set by the worker
 
 
 class Runtime:
@@ -191,6 +192,28 @@ def publish(ref: ObjectRef) -> None:
 
 # Refs are values; what they need of the runtime comes from here (see object_ref.set_hooks).
 _refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all)
+
+
+def set_instance_state(save, load) -> None:
+    """The worker registers how yr.save_state/yr.load_state reach the instance it hosts
+    (`save(timeout)`, `load(timeout)`); in a driver nothing is registered."""
+    global _instance_state
+    _instance_state = (save, load)
+
+
+def save_state(timeout: float) -> None:
+    _state_op("save_state", 0)(timeout)
+
+
+def load_state(timeout: float) -> None:
+    _state_op("load_state", 1)(timeout)
+
+
+def _state_op(what: str, i: int):
+    ops = _instance_state
+    if ops is None:
+        raise YRRuntimeError(f"yr.{what} can only be called inside a method of an instance")
+    return ops[i]
 
 
 def current() -> Runtime:

@@ -87,8 +87,8 @@ class InstanceCreator:
         return InstanceProxy(_instances.create(rt, spec), self._methods)
 
     def get_instance(self, name: str, namespace: str = "", timeout: float = 60) -> "InstanceProxy":
-        from ._api import get_instance
-        return get_instance(name, namespace, timeout)
+        """The handle of the named instance (as `yr.get_instance`)."""
+        return InstanceProxy(_instances.find_named(_context.current(), name, namespace, timeout))
 
     def __reduce__(self):
         return (InstanceCreator, (self.__yr_wrapped__, self._options))

@@ -13,7 +13,7 @@ from . import _protocol as P
 from . import _serialization
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
 from .config import InvokeOptions
-from .exceptions import InstanceDiedError, SerializationError, YRError
+from .exceptions import InstanceDiedError, InstanceNotFoundError, SerializationError, YRError, YRTypeError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
 
 
@@ -197,6 +197,25 @@ def pool(rt, opts: InvokeOptions, language: str = "python", executable: str = ""
     if found is None:
         found = pools[key] = ExecutorPool(rt, opts, language, executable, spec)
     return found
+
+
+def find_named(rt, name: str, namespace: str, timeout: float) -> Target:
+    """The Target of the named instance, once it is running (see yr.get_instance): raises
+    InstanceNotFoundError if there is none or it is dead, YRTimeoutError if it is not
+    running within `timeout` seconds."""
+    if not isinstance(name, str) or not isinstance(namespace, str):
+        raise YRTypeError(f"get_instance: name and namespace must be str, got {type(name).__name__} "
+                          f"and {type(namespace).__name__}")
+    if not name:
+        raise YRValueError("get_instance: name must be a non-empty string")
+    full = f"{namespace}-{name}" if namespace else name
+    try:   # the prefix is openYuanrong's, which programs match on
+        info = rt.master.get_instance(name=name, namespace=namespace, timeout=float(timeout))
+    except YRError as e:
+        raise type(e)(f"failed to get instance: {full} by name, {e}", code=e.code) from None
+    if info.state == "DEAD":
+        raise InstanceNotFoundError(f"failed to get instance: {full} by name, it is dead: {info.exit_reason}")
+    return attach(rt, info.instance_id, info.class_name, info.endpoint)
 
 
 PIPELINE_DEPTH = 64    # calls queued on a busy executor beyond its concurrency (see ExecutorPool)

@@ -354,6 +354,7 @@ class Worker:
         _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
         from . import object_ref
         object_ref._block_hooks = (self._block, self._unblock)
+        _context.set_instance_state(save_state, load_state)   # how yr.save_state/load_state reach it
         concurrency = msg.concurrency or 1
         if concurrency > 1:
             self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")
