@@ -29,6 +29,7 @@ import cloudpickle
 import cloudpickle.cloudpickle as _cloudpickle
 from yr_runtime.wire import bodies
 
+from . import exceptions
 from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
@@ -372,3 +373,6 @@ def loads_exception(parts: dict | None) -> BaseException | None:
         else:
             e.__context__ = chained
     return e
+
+
+exceptions.set_cause_codec(dumps_exception, loads_exception)   # YRInvokeError's cause travels as parts

@@ -159,9 +159,8 @@ class YRInvokeError(YRRuntimeError):
     def __reduce__(self):
         # The cause travels as parts (type, args, attributes), each pickled on its own, and
         # is rebuilt without calling its __init__, which may take other arguments.
-        from . import _serialization
         return (_rebuild_invoke_error,
-                (_serialization.dumps_exception(self.cause), self.traceback_str, self.where, self.type_name))
+                (_cause_codec[0](self.cause), self.traceback_str, self.where, self.type_name))
 
     def origin_error(self) -> BaseException:
         """An exception that is both a YRInvokeError and an instance of the original type."""
@@ -180,8 +179,17 @@ class YRInvokeError(YRRuntimeError):
 
 
 def _rebuild_invoke_error(parts, traceback_str: str, where: str, type_name: str) -> YRInvokeError:
-    from . import _serialization
-    return YRInvokeError(_serialization.loads_exception(parts), traceback_str, where, type_name)
+    return YRInvokeError(_cause_codec[1](parts), traceback_str, where, type_name)
+
+
+# (dumps_exception, loads_exception): how a YRInvokeError's cause travels. Registered by
+# _serialization (the only module that pickles) when it loads: this module imports no yr module.
+_cause_codec: tuple = (lambda cause: None, lambda parts: None)
+
+
+def set_cause_codec(dumps, loads) -> None:
+    global _cause_codec
+    _cause_codec = (dumps, loads)
 
 
 def _qualified_name(cls: type) -> str:
