@@ -12,7 +12,7 @@ import weakref
 import pytest
 
 import yr
-from yr import _context
+from yr import _context, _instances
 
 
 @yr.invoke
@@ -215,7 +215,7 @@ def test_a_burst_of_quick_calls_is_served_by_about_as_many_executors_as_cores(dr
     executors than cores, so a burst is queued on the executors at hand instead."""
     assert yr.get(quick.invoke(0), timeout=60) == 0     # its service time is now known
     assert yr.get([quick.invoke(i) for i in range(3000)], timeout=120) == list(range(3000))
-    (pool,) = [p for p in _context.current().pools.values() if p.executors]
+    (pool,) = [p for p in _instances.registry(_context.current()).pools.values() if p.executors]
     assert len(pool.executors) <= (os.cpu_count() or 1) + 1
 
 
