@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -95,7 +96,18 @@ def _checked_labels(ctx, param, text: str) -> str:
 
 
 @main.command()
-@click.option("--master", is_flag=True, help="Start a master with its node agent (the only mode for now).")
+@click.option("--master", is_flag=True, help="Start a master with its node agent; it also listens for nodes "
+                                            "and remote drivers on --node-ip:--port.")
+@click.option("--master_address", "--master-address", "master_address", default=None, metavar="IP:PORT",
+              help="Start a node that joins the master listening there (`yr start --master` prints it).")
+@click.option("--node-ip", default=None, help="The address this node (and a master: its join port) listens on "
+                                              "(default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="The master's join port (default 22770 or the next free one).")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False),
+              help="With --master_address: the cluster token's file (default: $YR_CLUSTER_TOKEN_FILE, else "
+                   "found in the master's session on this machine).")
+@click.option("--node-id", default=None, help="With --master_address: this node's id (default node-<random>).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
 @click.option("--cpu", type=click.IntRange(min=1), default=None,
@@ -109,20 +121,36 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, settings, cpu, memory, labels, block, log_dir_prefix) -> None:
-    """Start a runtime on this machine; drivers' yr.init() then find it by themselves."""
-    if not master:
-        raise click.UsageError("joining another master is not supported yet: use `yr start --master`")
+def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels, block,
+          log_dir_prefix) -> None:
+    """Start a runtime on this machine (--master), or a node that joins one (--master_address);
+    drivers' yr.init() on this machine then find the master by themselves."""
+    if master == bool(master_address):
+        raise click.UsageError("say either `yr start --master` (start a master) or "
+                               "`yr start --master_address IP:PORT` (join one)")
+    if master and (token_file or node_id):
+        raise click.UsageError("--token-file and --node-id are for a joining node (--master_address)")
+    if master_address and port:
+        raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
     daemon_args = settings_to_daemon_args(parse_set(settings))
     user_root = sessions.ensure_root()
     root = sessions.ensure_root(Path(log_dir_prefix).absolute()) if log_dir_prefix else user_root
-    running = sessions.find_running(user_root)
-    if running is not None:
-        raise click.ClickException(f"a yr runtime is already running (pid {running.pid}, {running.session_dir}); "
-                                   "stop it with `yr stop` first")
+    if master:
+        running = sessions.find_running(user_root)
+        if running is not None:
+            raise click.ClickException(f"a yr runtime is already running (pid {running.pid}, "
+                                       f"{running.session_dir}); stop it with `yr stop` first")
     for stale in {*sessions.remove_stale(user_root), *sessions.remove_stale(root)}:
         click.echo(f"removed the stale session {stale} (its runtime is gone)")
-    cmd = [sys.executable, "-m", "yr_runtime.daemon", "--mark-latest", "--session-root", str(root)]
+    cmd = [sys.executable, "-m", "yr_runtime.daemon", "--session-root", str(root)]
+    if master:
+        cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1"] + (["--port", str(port)] if port else [])
+        if node_ip:   # workers reachable from other machines; on loopback they stay on Unix sockets
+            cmd += ["--worker-tcp", node_ip]
+    else:
+        _check_address(master_address)
+        cmd += ["--join", master_address, "--token-file", _token_file(master_address, token_file, user_root),
+                "--node-id", node_id or f"node-{secrets.token_hex(3)}", "--worker-tcp", node_ip or "127.0.0.1"]
     cmd += daemon_args
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]
@@ -135,15 +163,50 @@ def start(master: bool, settings, cpu, memory, labels, block, log_dir_prefix) ->
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     line = proc.stdout.readline().decode(errors="replace").strip()
+    if line.startswith("YR_FAILED "):
+        proc.wait(10)
+        raise click.ClickException(line.split(" ", 1)[1])
     if not line.startswith("YR_READY "):
         proc.kill()
         raise click.ClickException(f"the runtime did not start (it said {line!r}); see {root}/*/logs/daemon.log")
     session_dir = line.split(" ", 1)[1]
+    info = sessions.read_info(Path(session_dir))
+    if master_address:
+        click.echo(f"yr node {info.node_id} joined the master at {master_address} (pid {proc.pid}).\n"
+                   f"  session: {session_dir}\n"
+                   f"  status: yr status    stop this node: yr stop --node {info.node_id}")
+        return
     click.echo(f"yr runtime started (pid {proc.pid}).\n"
+               f"  join another node: yr start --master_address {info.tcp_address}\n"
                f"  session: {session_dir}\n"
                f"  your drivers on this machine connect by themselves: yr.init()\n"
                f"  or explicitly: yr.init(yr.Config(server_address={session_dir!r}))\n"
                f"  status: yr status    stop: yr stop")
+
+
+def _check_address(address: str) -> None:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{address!r}: expected IP:PORT, e.g. 127.0.0.1:22770",
+                                 param_hint="--master_address")
+
+
+def _token_file(master_address: str, token_file: str | None, user_root: Path) -> str:
+    """Where the cluster token is: --token-file, $YR_CLUSTER_TOKEN_FILE, or the session of the
+    master on this machine that listens on master_address. Only its path goes on the daemon's
+    command line, never the token."""
+    path = token_file or os.environ.get("YR_CLUSTER_TOKEN_FILE")
+    if path:
+        if not Path(path).is_file():
+            raise click.ClickException(f"the cluster token file {path} does not exist")
+        return str(Path(path).absolute())
+    found = sessions.find_master(master_address, user_root)
+    if found is None:
+        raise click.ClickException(
+            f"no master listening on {master_address} runs on this machine in {user_root}; for a master "
+            "elsewhere give its token file: --token-file PATH or $YR_CLUSTER_TOKEN_FILE "
+            "(the file `token` in the master's session directory)")
+    return str(Path(found.session_dir) / sessions.TOKEN_FILE)
 
 
 def _connect(session_file: str | None):
@@ -165,7 +228,8 @@ def _connect(session_file: str | None):
 
 @main.command()
 @click.option("-f", "--file", "session_file", default=None, help="A session directory or its session.json.")
-def status(session_file) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the same as JSON.")
+def status(session_file, as_json) -> None:
     """Show nodes, resources and instances of the running runtime."""
     import grpc
     from yr_runtime.proto import control_pb2 as pb
@@ -179,11 +243,22 @@ def status(session_file) -> None:
         raise click.ClickException(f"the runtime (pid {info.pid}) did not answer: {e.details()}")
     finally:
         channel.close()
-    click.echo(f"runtime pid {st.pid}, session {st.session_dir}, warm workers {st.warm_workers}")
-    click.echo("nodes:")
+    if as_json:
+        from google.protobuf.json_format import MessageToDict
+        data = MessageToDict(st, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+        data["tcp_address"] = info.tcp_address
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"runtime pid {st.pid}, session {st.session_dir}, warm workers {st.warm_workers}"
+               + (f", joined at {info.tcp_address}" if info.tcp_address else ""))
+    click.echo(f"nodes: {len(st.nodes)}")
     for n in st.nodes:
-        click.echo(f"  {n.node_id}  cpu {n.available.cpu_millis}/{n.total.cpu_millis} millicores available  "
-                   f"memory {n.available.memory_mib}/{n.total.memory_mib} MiB available")
+        where = f"  {n.address}" if n.address else ""
+        labels = f"  labels {','.join(f'{k}={v}' for k, v in sorted(n.labels.items()))}" if n.labels else ""
+        alive = sum(1 for i in st.instances if i.node_id == n.node_id and i.state != "DEAD")
+        click.echo(f"  {n.node_id}{where}  {n.state or 'ALIVE'}{labels}  "
+                   f"cpu {n.available.cpu_millis}/{n.total.cpu_millis} millicores available  "
+                   f"memory {n.available.memory_mib}/{n.total.memory_mib} MiB available  instances {alive}")
         for k in sorted(n.total.custom):
             click.echo(f"    {k}: {n.available.custom.get(k, 0):g}/{n.total.custom[k]:g} available")
     _print_instances([i for i in st.instances if not i.hidden])
@@ -207,7 +282,7 @@ def _print_instances(shown) -> None:
 def _print_instance(i) -> None:
     name = f" name={i.namespace + '/' if i.namespace else ''}{i.name}" if i.name else ""
     why = f"  ({i.exit_reason})" if i.state == "DEAD" else ""
-    click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}{name}  "
+    click.echo(f"  {i.instance_id}  {i.class_name}  {i.state}  pid={i.pid}  node={i.node_id}{name}  "
                f"cpu={i.resources.cpu_millis} mem={i.resources.memory_mib}{why}")
 
 
@@ -223,9 +298,29 @@ def _print_executors(executors) -> None:
 @click.option("-f", "--file", "session_file", default=None, help="A session directory or its session.json.")
 @click.option("--force", is_flag=True, help="Kill at once (SIGKILL) instead of a clean stop.")
 @click.option("--timeout", default=20.0, show_default=True, help="Seconds to wait for a clean stop.")
-def stop(session_file, force, timeout) -> None:
-    """Stop the running runtime and every worker it started."""
-    info = _connect(session_file)
+@click.option("--node", "node_id", default=None, help="Stop only this node (one joined on this machine).")
+def stop(session_file, force, timeout, node_id) -> None:
+    """Stop every yr runtime and node started on this machine (or one: -f, --node) and their workers."""
+    if session_file:
+        return _stop_one(_connect(session_file), force, timeout)
+    running = sessions.sessions_of()
+    latest = sessions.find_running()   # made elsewhere with --log-dir-prefix, found through `latest`
+    if latest is not None and latest.session_dir not in {i.session_dir for i in running}:
+        running.append(latest)
+    if node_id is not None:
+        chosen = [i for i in running if i.node_id == node_id and i.joined]
+        if not chosen:
+            master = " (the master's own node stops with the master: `yr stop`)" if any(
+                i.node_id == node_id for i in running) else ""
+            raise click.ClickException(f"no node {node_id!r} joined from this machine{master}")
+        running = chosen
+    if not running:
+        _connect(None)   # says that nothing runs, and where it looked
+    for info in sorted(running, key=lambda i: not i.joined):   # nodes first, then their masters
+        _stop_one(info, force, timeout)
+
+
+def _stop_one(info, force: bool, timeout: float) -> None:
     proc = sessions.daemon_process(info)
     if proc is None:   # its pid is gone, or reused by a process that is not this session's daemon
         sessions.clear_latest(Path(info.session_dir))
@@ -238,7 +333,8 @@ def stop(session_file, force, timeout) -> None:
         proc.kill()
         click.echo(f"the runtime (pid {info.pid}) did not stop within {timeout:g}s and was killed")
     sessions.clear_latest(Path(info.session_dir))
-    click.echo(f"yr runtime stopped (pid {info.pid})")
+    what = f"yr node {info.node_id}" if info.joined else "yr runtime"
+    click.echo(f"{what} stopped (pid {info.pid})")
 
 
 if __name__ == "__main__":

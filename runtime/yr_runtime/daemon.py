@@ -31,7 +31,11 @@ from yr_runtime.core.resources import Resources
 from yr_runtime.master import Master
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.services import uplink
 from yr_runtime.services.master import MasterService, TokenInterceptor
+from yr_runtime.services.uplink import Uplink
+from yr_runtime.wire.handshake import PROTOCOL_VERSION
 from yr_runtime.wire import address
 from yr_runtime.local import session as sessions
 from yr_runtime.local.lifetime import die_with_parent
@@ -40,16 +44,33 @@ log = logging.getLogger("yr.daemon")
 KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kept
 
 
+DEFAULT_PORT = 22770    # `yr start --master` listens here, or on the next free port
+PORTS_TRIED = 100
+
+
 class Daemon:
+    """A master with its local node; or, with `join` (the master's HOST:PORT), a node that
+    joins that master and runs its workers for it (no master, no gRPC server of its own)."""
+
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
-                 worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None):
+                 worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None, listen: str = "",
+                 port: int = 0, join: str = ""):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
-        self.master = Master(time.monotonic, self.request_stop)
-        self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp)
-        self.master.add_node(self.agent, capacity, labels)
-        self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
+        self.listen, self.port, self.join, self.capacity = listen, port, join, capacity
+        self.tcp_address = ""   # HOST:PORT the master listens on, once it does
+        self.node_id, self.labels = node_id, dict(labels or {})
+        if join:
+            self.master = None
+            self.uplink = Uplink()
+            self.agent = Agent(node_id, session_dir, self.token, warm, self.uplink, worker_tcp=worker_tcp)
+            self.master_address = join   # the node's workers reach the master there
+        else:
+            self.master = Master(time.monotonic, self.request_stop)
+            self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp)
+            self.master.add_node(self.agent, capacity, self.labels)
+            self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._tasks: set = set()
@@ -66,23 +87,63 @@ class Daemon:
 
     # ---- main ---------------------------------------------------------------------------------------
     async def run(self, on_ready) -> None:
+        if self.join:
+            return await self._run_node(on_ready)
         server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)], options=[
-            ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20)])
+            ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
+            ("grpc.so_reuseport", 0)])   # a port in use must fail, not be shared with another master
         pbg.add_MasterServicer_to_server(MasterService(self.master, str(self.session_dir), self.pid), server)
         server.add_insecure_port(self.master_address)
+        if self.listen:
+            self.tcp_address = _listen_tcp(server, self.listen, self.port)
         await server.start()
         os.chmod(self.master_address[len("unix:"):], 0o600)
         await self.agent.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop, f"received {signal.Signals(sig).name}")
+        self._on_signals()
         self._task(self._ticker())
         on_ready(self)
         await self._stop.wait()
         log.info("stopping: %s", self._stop_reason)
         self.master.end_sessions()
+        for link in list(self.master.links.values()):
+            if link is not self.agent:
+                await link.shutdown()   # joined nodes stop with their master
         await self.agent.shutdown()
-        await server.stop(0)
+        await server.stop(1)
+
+    def _on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, f"received {signal.Signals(sig).name}")
+
+    async def _run_node(self, on_ready) -> None:
+        """A joined node: its agent, and its stream to the master, until either ends."""
+        await self.agent.start()
+        self._on_signals()
+        register = pb.Register(
+            node_id=self.node_id, protocol_version=PROTOCOL_VERSION, address=self.agent.worker_tcp,
+            resources=pb.Resources(cpu_millis=self.capacity.cpu, memory_mib=self.capacity.memory,
+                                   custom=self.capacity.custom),
+            labels=self.labels, session_dir=str(self.session_dir), pid=self.pid)
+        link = asyncio.get_running_loop().create_task(uplink.serve(
+            self.agent, self.uplink, self.join, self.token, register, lambda reg: on_ready(self)))
+        link.add_done_callback(lambda t: self.request_stop(
+            t.result() if not t.cancelled() and t.exception() is None else f"{t.exception()}"))
+        self._task(self._node_ticker())
+        await self._stop.wait()
+        log.info("stopping: %s", self._stop_reason)
+        link.cancel()
+        await self.agent.shutdown()
+        if link.done() and not link.cancelled() and isinstance(link.exception(), uplink.JoinError):
+            raise link.exception()
+
+    async def _node_ticker(self) -> None:
+        warm = -1
+        while True:
+            await asyncio.sleep(0.5)
+            if self.agent.status().warm_workers != warm:
+                warm = self.agent.status().warm_workers
+                self.uplink.status(warm)
 
     async def _ticker(self) -> None:
         while True:
@@ -90,6 +151,18 @@ class Daemon:
             self.master.tick()
             if self.owner_pid and not sessions.pid_alive(self.owner_pid):
                 self.request_stop(f"its owner process {self.owner_pid} is gone")
+
+
+def _listen_tcp(server, host: str, port: int) -> str:
+    """Adds HOST:PORT to the server (port 0: DEFAULT_PORT or the next free one); returns it."""
+    ports = [port] if port else range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED)
+    for p in ports:
+        try:
+            if server.add_insecure_port(f"{host}:{p}") == p:
+                return f"{host}:{p}"
+        except RuntimeError:
+            continue
+    raise OSError(f"cannot listen on {host}:{port or f'{DEFAULT_PORT}-{DEFAULT_PORT + PORTS_TRIED - 1}'}: in use")
 
 
 def default_capacity(cpu: int | None, memory: int | None, custom: dict) -> Resources:
@@ -134,7 +207,15 @@ def parse_args(argv=None):
                         "there; off by default: on one machine no TCP port is opened")
     p.add_argument("--node-id", default="node-0", help="this node's id in the cluster")
     p.add_argument("--labels", type=_labels, default={}, metavar="K=V[,K=V...]", help="this node's labels")
+    p.add_argument("--listen", default="", metavar="HOST",
+                   help="the master also listens for nodes and remote drivers on HOST (TCP); off by default")
+    p.add_argument("--port", type=_at_least(0), default=0,
+                   help=f"with --listen: the port (default {DEFAULT_PORT} or the next free one)")
+    p.add_argument("--join", default="", metavar="HOST:PORT", help="run a node that joins the master there")
+    p.add_argument("--token-file", default="", help="with --join: the file holding the cluster token")
     args = p.parse_args(argv)
+    if args.join and not args.token_file:
+        p.error("--join needs --token-file (the cluster token is never on a command line)")
     if args.worker_tcp:   # fail here, not in every worker
         try:
             address.parse(address.tcp(args.worker_tcp, 0))
@@ -149,17 +230,19 @@ def main(argv=None) -> None:
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
     root = Path(args.session_root) if args.session_root else sessions.default_root()
-    session_dir = sessions.make_session_dir(root)
+    token = Path(args.token_file).read_bytes().strip() if args.join else None
+    session_dir = sessions.make_session_dir(root, token=token)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
     daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
-                    args.node_id, args.labels)
+                    args.node_id, args.labels, args.listen, args.port, args.join)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(
             session_dir=str(session_dir), master_address=d.master_address,
-            agent_address=d.agent.address, pid=d.pid, temporary=args.temporary))
+            agent_address=d.agent.address, pid=d.pid, temporary=args.temporary,
+            tcp_address=d.tcp_address, node_id=d.node_id, joined=d.join))
         if args.mark_latest:
             sessions.mark_latest(session_dir)   # in the user's root, where status/stop/init look
         sys.stdout.write(f"YR_READY {session_dir}\n")
@@ -169,6 +252,11 @@ def main(argv=None) -> None:
         os.close(devnull)
     try:
         asyncio.run(daemon.run(ready))
+    except (uplink.JoinError, OSError) as e:   # said on stdout, where `yr start` waits for YR_READY
+        log.error("%s", e)
+        sys.stdout.write(f"YR_FAILED {e}\n")
+        sys.stdout.flush()
+        sys.exit(1)
     finally:
         logging.raiseExceptions = False   # late log lines must not fail once the session is gone
         logging.shutdown()

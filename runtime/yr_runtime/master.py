@@ -53,6 +53,11 @@ class Master:
         self.links[link.node_id] = link
         self.cluster.add_node(link.node_id, capacity, labels)
 
+    def remove_node(self, node_id: str, reason: str) -> None:
+        """The node is gone: no more starts go there; its instances die with `reason`."""
+        if self.links.pop(node_id, None) is not None:
+            self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
+
     def warm_workers(self) -> int:
         return sum(link.status().warm_workers for link in self.links.values())
 
@@ -156,7 +161,9 @@ class Master:
         assign = inst.payload
         if a.restart and a.instance_id in self.states:   # resume from yr.save_state
             assign = dataclasses.replace(assign, state=self.states[a.instance_id])
-        self.links[a.node_id].start_worker(assign)
+        link = self.links.get(a.node_id)
+        if link is not None:   # else its node left meanwhile, and the instance died with it
+            link.start_worker(assign)
 
     def _publish(self, instance_id: str) -> None:
         inst = self.cluster.instances.get(instance_id)

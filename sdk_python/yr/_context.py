@@ -6,6 +6,7 @@ runtime, and the channels, targets and executor pools this process uses.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import sys
 import threading
@@ -288,6 +289,8 @@ def _finalize_at_exit() -> None:
 
 def _locate_runtime(config):
     address = config.server_address or os.environ.get("YR_SERVER_ADDRESS", "")
+    if address and _is_host_port(address):
+        return _cluster_session(address), None
     if address:
         try:
             return sessions.read_info(address), None
@@ -305,6 +308,27 @@ def _locate_runtime(config):
         return found, None
     from ._launcher import start_temporary
     return start_temporary(config)
+
+
+def _is_host_port(address: str) -> bool:
+    host, sep, port = address.rpartition(":")
+    return bool(sep and host and port.isdigit()) and "/" not in address
+
+
+def _cluster_session(address: str):
+    """A master's HOST:PORT: the driver talks to it over TCP. The session on this machine of that
+    master, or of a node joined to it, gives the token and the local node (its object store).
+    A driver on a machine with neither is not supported yet (yr.put and yr.get need a node)."""
+    try:
+        info = sessions.find_master(address) or next(
+            (i for i in sessions.sessions_of() if i.joined == address), None)   # a node of it here
+    except sessions.SessionRootError as e:
+        raise InitError(str(e), code=ERR_INIT_CONNECTION_FAILED) from None
+    if info is None:
+        raise InitError(f"cannot use server_address {address!r}: no yr master listening there runs on this "
+                        f"machine (in {sessions.default_root()}); start one with `yr start --master`, or give "
+                        "its session directory", code=ERR_INIT_CONNECTION_FAILED)
+    return dataclasses.replace(info, master_address=address)
 
 
 def _on_event(ev) -> None:

@@ -254,3 +254,24 @@ def test_schedule_timeouts_come_from_the_passed_clock():
     clock.t = 6.0
     master.tick()
     assert w.result().error.kind == ErrorCode.ERR_RESOURCE_NOT_ENOUGH
+
+
+def test_a_removed_node_takes_its_instances_down_and_gets_nothing_more(cluster):
+    master, small, big = cluster
+    q = Queue()
+    master.open_session("j1", q)
+    live = [instance(f"b{i}", cpu=3000, retries=2) for i in range(2)]   # fit only the big node
+    for inst in live:
+        master.create(inst, Future())
+        master.worker_assigned(inst.id, f"w-{inst.id}", 7, "tcp:h:1")
+    assert all(i.node_id == "big" and i.state == c.STARTING for i in live)
+    master.remove_node("big", "its node big was lost (its connection broke)")
+    assert all(i.state == c.DEAD and "node big was lost" in i.exit_reason for i in live)   # no restart
+    assert "big" not in master.cluster.nodes and "big" not in master.links
+    late = Future()
+    master.create(instance("later", cpu=3000), late)   # fits no node left
+    assert late.result().error.kind == ErrorCode.ERR_RESOURCE_NOT_ENOUGH
+    master.worker_exited("b0", "w-b0", "late report")   # reports of a gone node change nothing
+    master.remove_node("big", "again")
+    assert [s.id for s in q if isinstance(s, c.Instance) and s.state == c.DEAD] == ["b0", "b1"]
+    assert len(big.starts()) == 2 and small.starts() == []

@@ -138,6 +138,20 @@ class Cluster:
     def add_node(self, node_id: str, total: Resources, labels: dict | None = None) -> None:
         self.nodes[node_id] = Node(node_id, total, total, dict(labels or {}))
 
+    def remove_node(self, node_id: str, reason: str, now: float) -> list:
+        """A node is gone (its connection broke, or it was stopped): nothing is placed there
+        any more and its instances become DEAD with `reason` (no restart: a restart on
+        another node needs its saved state off-node, not in this step). Pending instances
+        stay pending: another node may join."""
+        if self.nodes.pop(node_id, None) is None:
+            return []
+        actions = []
+        for inst in list(self.instances.values()):
+            if inst.node_id == node_id and inst.state in (STARTING, RUNNING):
+                inst.blocked = False   # its node's books are gone with it
+                actions += self._kill(inst, reason, now, stop=False)
+        return actions
+
     # ---- events ----------------------------------------------------------------------------
     def create(self, inst: Instance, waiter: Any, now: float) -> list:
         """A driver asks for an instance; the waiter is answered once its endpoint is known."""
@@ -319,7 +333,7 @@ class Cluster:
         inst.state, inst.exit_reason = DEAD, reason
         if was == PENDING:
             self._pending.remove(inst.id)
-        else:
+        elif inst.node_id in self.nodes:   # (not on a removed node)
             node = self.nodes[inst.node_id]
             node.available = node.available + inst.resources
             for label in inst.labels:

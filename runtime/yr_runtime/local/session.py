@@ -90,13 +90,18 @@ class SessionInfo:
     agent_address: str    # framed socket path of the node agent (workers, object store)
     pid: int
     temporary: bool = False
+    tcp_address: str = ""  # the master's HOST:PORT for nodes and remote drivers ("": none, the default)
+    node_id: str = "node-0"
+    joined: str = ""       # a joined node: the master's HOST:PORT it joined ("" for a master)
 
     @property
     def token(self) -> bytes:
         return read_token(Path(self.session_dir))
 
 
-def make_session_dir(root: Path | None = None) -> Path:
+def make_session_dir(root: Path | None = None, token: bytes | None = None) -> Path:
+    """A new session directory with its token: a new random one, or `token` (a joined node
+    keeps its cluster's token, so callers from other nodes authenticate to its workers)."""
     root = ensure_root(root)
     name = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
     d = root / name
@@ -111,7 +116,7 @@ def make_session_dir(root: Path | None = None) -> Path:
         sock.mkdir(mode=0o700)
     fd = os.open(d / TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
+        f.write(token.decode() if token is not None else secrets.token_hex(32))
     return d
 
 
@@ -137,6 +142,33 @@ def remove_socket_dir(session_dir) -> None:
         shutil.rmtree(target, ignore_errors=True)
     else:
         shutil.rmtree(sock, ignore_errors=True)
+
+
+def sessions_of(root: Path | None = None) -> list[SessionInfo]:
+    """Every session under `root` (default: the user's) whose daemon is running: the master
+    and the nodes started on this machine."""
+    root = Path(root) if root is not None else default_root()
+    found = []
+    if not root.is_dir():
+        return found
+    for d in sorted(root.iterdir()):
+        if d.is_symlink() or not (d / INFO_FILE).exists():
+            continue
+        try:
+            info = read_info(d)
+        except (OSError, ValueError, TypeError):
+            continue
+        if runtime_alive(info):
+            found.append(info)
+    return found
+
+
+def find_master(tcp_address: str, root: Path | None = None) -> SessionInfo | None:
+    """The running master on this machine that listens on `tcp_address` (HOST:PORT), if any."""
+    for info in sessions_of(root):
+        if info.tcp_address == tcp_address and not info.joined:
+            return info
+    return None
 
 
 def read_token(session_dir: Path) -> bytes:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eyr_runtime/proto/control.proto\x12\x05yr.v1\"\x90\x01\n\tResources\x12\x12\n\ncpu_millis\x18\x01 \x01(\x03\x12\x12\n\nmemory_mib\x18\x02 \x01(\x03\x12,\n\x06\x63ustom\x18\x03 \x03(\x0b\x32\x1c.yr.v1.Resources.CustomEntry\x1a-\n\x0b\x43ustomEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xf2\x03\n\x0cInstanceSpec\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\nclass_name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\x0c\x12#\n\tresources\x18\x06 \x01(\x0b\x32\x10.yr.v1.Resources\x12\x13\n\x0b\x63oncurrency\x18\x07 \x01(\x05\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x11\n\tnamespace\x18\t \x01(\t\x12\x1b\n\x13recover_retry_times\x18\n \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0b \x01(\x08\x12\x1b\n\x13schedule_timeout_ms\x18\x0c \x01(\x03\x12\x12\n\nexecutable\x18\r \x01(\t\x12\x12\n\ndriver_env\x18\x0e \x01(\t\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\x12\x0e\n\x06labels\x18\x10 \x03(\t\x12#\n\naffinities\x18\x11 \x03(\x0b\x32\x0f.yr.v1.Affinity\x12\x1a\n\x12preferred_by_count\x18\x12 \x01(\x08\x12\x19\n\x11required_priority\x18\x13 \x01(\x08\x12#\n\x1bpreferred_anti_other_labels\x18\x14 \x01(\x08\x12\x19\n\x11requester_node_id\x18\x15 \x01(\t\"O\n\x08\x41\x66\x66inity\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\'\n\toperators\x18\x03 \x03(\x0b\x32\x14.yr.v1.LabelOperator\"8\n\rLabelOperator\x12\n\n\x02op\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\":\n\x15\x43reateInstanceRequest\x12!\n\x04spec\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceSpec\"\xa7\x02\n\x0cInstanceInfo\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x05 \x01(\t\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\x05\x12\x0e\n\x06job_id\x18\x08 \x01(\t\x12\x0f\n\x07node_id\x18\t \x01(\t\x12\x13\n\x0b\x65xit_reason\x18\n \x01(\t\x12#\n\tresources\x18\x0b \x01(\x0b\x32\x10.yr.v1.Resources\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x10\n\x08restarts\x18\r \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0e \x01(\x08\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\"M\n\x13\x43reateInstanceReply\x12%\n\x08instance\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x0f\n\x07\x65xisted\x18\x02 \x01(\x08\"\'\n\x10TerminateRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"#\n\x0eTerminateReply\x12\x11\n\twas_alive\x18\x01 \x01(\x08\"]\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"\x0f\n\rStatusRequest\"\xbd\x01\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1f\n\x05total\x18\x02 \x01(\x0b\x32\x10.yr.v1.Resources\x12#\n\tavailable\x18\x03 \x01(\x0b\x32\x10.yr.v1.Resources\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.yr.v1.NodeInfo.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x0bStatusReply\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.yr.v1.NodeInfo\x12&\n\tinstances\x18\x02 \x03(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x13\n\x0bsession_dir\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x14\n\x0cwarm_workers\x18\x05 \x01(\x05\"C\n\x0eSessionRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x14\n\x0cowns_runtime\x18\x03 \x01(\x08\"=\n\x08LogLines\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05lines\x18\x03 \x03(\t\"X\n\x05\x45vent\x12\x1e\n\x03log\x18\x01 \x01(\x0b\x32\x0f.yr.v1.LogLinesH\x00\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x13.yr.v1.InstanceInfoH\x00\x42\x06\n\x04kind\"\x11\n\x0fShutdownRequest\"\x0f\n\rShutdownReply2\xf8\x02\n\x06Master\x12\x30\n\x07Session\x12\x15.yr.v1.SessionRequest\x1a\x0c.yr.v1.Event0\x01\x12J\n\x0e\x43reateInstance\x12\x1c.yr.v1.CreateInstanceRequest\x1a\x1a.yr.v1.CreateInstanceReply\x12\x43\n\x11TerminateInstance\x12\x17.yr.v1.TerminateRequest\x1a\x15.yr.v1.TerminateReply\x12=\n\x0bGetInstance\x12\x19.yr.v1.GetInstanceRequest\x1a\x13.yr.v1.InstanceInfo\x12\x32\n\x06Status\x12\x14.yr.v1.StatusRequest\x1a\x12.yr.v1.StatusReply\x12\x38\n\x08Shutdown\x12\x16.yr.v1.ShutdownRequest\x1a\x14.yr.v1.ShutdownReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eyr_runtime/proto/control.proto\x12\x05yr.v1\"\x90\x01\n\tResources\x12\x12\n\ncpu_millis\x18\x01 \x01(\x03\x12\x12\n\nmemory_mib\x18\x02 \x01(\x03\x12,\n\x06\x63ustom\x18\x03 \x03(\x0b\x32\x1c.yr.v1.Resources.CustomEntry\x1a-\n\x0b\x43ustomEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xf2\x03\n\x0cInstanceSpec\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\nclass_name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\x0c\x12#\n\tresources\x18\x06 \x01(\x0b\x32\x10.yr.v1.Resources\x12\x13\n\x0b\x63oncurrency\x18\x07 \x01(\x05\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x11\n\tnamespace\x18\t \x01(\t\x12\x1b\n\x13recover_retry_times\x18\n \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0b \x01(\x08\x12\x1b\n\x13schedule_timeout_ms\x18\x0c \x01(\x03\x12\x12\n\nexecutable\x18\r \x01(\t\x12\x12\n\ndriver_env\x18\x0e \x01(\t\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\x12\x0e\n\x06labels\x18\x10 \x03(\t\x12#\n\naffinities\x18\x11 \x03(\x0b\x32\x0f.yr.v1.Affinity\x12\x1a\n\x12preferred_by_count\x18\x12 \x01(\x08\x12\x19\n\x11required_priority\x18\x13 \x01(\x08\x12#\n\x1bpreferred_anti_other_labels\x18\x14 \x01(\x08\x12\x19\n\x11requester_node_id\x18\x15 \x01(\t\"O\n\x08\x41\x66\x66inity\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\'\n\toperators\x18\x03 \x03(\x0b\x32\x14.yr.v1.LabelOperator\"8\n\rLabelOperator\x12\n\n\x02op\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\":\n\x15\x43reateInstanceRequest\x12!\n\x04spec\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceSpec\"\xa7\x02\n\x0cInstanceInfo\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x05 \x01(\t\x12\x12\n\nclass_name\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\x05\x12\x0e\n\x06job_id\x18\x08 \x01(\t\x12\x0f\n\x07node_id\x18\t \x01(\t\x12\x13\n\x0b\x65xit_reason\x18\n \x01(\t\x12#\n\tresources\x18\x0b \x01(\x0b\x32\x10.yr.v1.Resources\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x10\n\x08restarts\x18\r \x01(\x05\x12\x10\n\x08\x64\x65tached\x18\x0e \x01(\x08\x12\x0e\n\x06hidden\x18\x0f \x01(\x08\"M\n\x13\x43reateInstanceReply\x12%\n\x08instance\x18\x01 \x01(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x0f\n\x07\x65xisted\x18\x02 \x01(\x08\"\'\n\x10TerminateRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"#\n\x0eTerminateReply\x12\x11\n\twas_alive\x18\x01 \x01(\x08\"]\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"\x0f\n\rStatusRequest\"\xf3\x01\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1f\n\x05total\x18\x02 \x01(\x0b\x32\x10.yr.v1.Resources\x12#\n\tavailable\x18\x03 \x01(\x0b\x32\x10.yr.v1.Resources\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.yr.v1.NodeInfo.LabelsEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12\x14\n\x0cwarm_workers\x18\x07 \x01(\x05\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x0bStatusReply\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.yr.v1.NodeInfo\x12&\n\tinstances\x18\x02 \x03(\x0b\x32\x13.yr.v1.InstanceInfo\x12\x13\n\x0bsession_dir\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x14\n\x0cwarm_workers\x18\x05 \x01(\x05\"C\n\x0eSessionRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x14\n\x0cowns_runtime\x18\x03 \x01(\x08\"=\n\x08LogLines\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05lines\x18\x03 \x03(\t\"X\n\x05\x45vent\x12\x1e\n\x03log\x18\x01 \x01(\x0b\x32\x0f.yr.v1.LogLinesH\x00\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x13.yr.v1.InstanceInfoH\x00\x42\x06\n\x04kind\"\x11\n\x0fShutdownRequest\"\x0f\n\rShutdownReply\"\xe9\x01\n\x08Register\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12#\n\tresources\x18\x03 \x01(\x0b\x32\x10.yr.v1.Resources\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.yr.v1.Register.LabelsEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x13\n\x0bsession_dir\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\x05\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe3\x01\n\x0c\x41ssignWorker\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\nclass_name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\x0c\x12\x13\n\x0b\x63oncurrency\x18\x06 \x01(\x05\x12\x12\n\ndriver_env\x18\x07 \x01(\t\x12\x12\n\nexecutable\x18\x08 \x01(\t\x12\x1b\n\x13recover_retry_times\x18\t \x01(\x05\x12\x11\n\thas_state\x18\n \x01(\x08\x12\r\n\x05state\x18\x0b \x01(\x0c\"W\n\x0eWorkerAssigned\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\"F\n\x0cWorkerExited\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"I\n\x13InstanceInitialized\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x02 \x01(\x08\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"7\n\x0fInstanceBlocked\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62locked\x18\x02 \x01(\x08\"/\n\nStateSaved\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"7\n\x07NodeLog\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05lines\x18\x03 \x03(\t\"\"\n\nNodeStatus\x12\x14\n\x0cwarm_workers\x18\x01 \x01(\x05\"\xe1\x02\n\x06NodeUp\x12#\n\x08register\x18\x01 \x01(\x0b\x32\x0f.yr.v1.RegisterH\x00\x12\x30\n\x0fworker_assigned\x18\x02 \x01(\x0b\x32\x15.yr.v1.WorkerAssignedH\x00\x12,\n\rworker_exited\x18\x03 \x01(\x0b\x32\x13.yr.v1.WorkerExitedH\x00\x12\x31\n\x0binitialized\x18\x04 \x01(\x0b\x32\x1a.yr.v1.InstanceInitializedH\x00\x12)\n\x07\x62locked\x18\x05 \x01(\x0b\x32\x16.yr.v1.InstanceBlockedH\x00\x12(\n\x0bstate_saved\x18\x06 \x01(\x0b\x32\x11.yr.v1.StateSavedH\x00\x12\x1d\n\x03log\x18\x07 \x01(\x0b\x32\x0e.yr.v1.NodeLogH\x00\x12#\n\x06status\x18\x08 \x01(\x0b\x32\x11.yr.v1.NodeStatusH\x00\x42\x06\n\x04kind\"B\n\nRegistered\x12\x18\n\x10protocol_version\x18\x01 \x01(\x05\x12\x1a\n\x12master_session_dir\x18\x02 \x01(\t\"4\n\nStopWorker\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\"\x19\n\x07\x46reeJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\"\n\x0b\x46orgetState\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"\x1e\n\x0cNodeShutdown\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x8b\x02\n\x08NodeDown\x12\'\n\nregistered\x18\x01 \x01(\x0b\x32\x11.yr.v1.RegisteredH\x00\x12+\n\x0cstart_worker\x18\x02 \x01(\x0b\x32\x13.yr.v1.AssignWorkerH\x00\x12(\n\x0bstop_worker\x18\x03 \x01(\x0b\x32\x11.yr.v1.StopWorkerH\x00\x12\"\n\x08\x66ree_job\x18\x04 \x01(\x0b\x32\x0e.yr.v1.FreeJobH\x00\x12*\n\x0c\x66orget_state\x18\x05 \x01(\x0b\x32\x12.yr.v1.ForgetStateH\x00\x12\'\n\x08shutdown\x18\x06 \x01(\x0b\x32\x13.yr.v1.NodeShutdownH\x00\x42\x06\n\x04kind2\xab\x03\n\x06Master\x12\x30\n\x07Session\x12\x15.yr.v1.SessionRequest\x1a\x0c.yr.v1.Event0\x01\x12J\n\x0e\x43reateInstance\x12\x1c.yr.v1.CreateInstanceRequest\x1a\x1a.yr.v1.CreateInstanceReply\x12\x43\n\x11TerminateInstance\x12\x17.yr.v1.TerminateRequest\x1a\x15.yr.v1.TerminateReply\x12=\n\x0bGetInstance\x12\x19.yr.v1.GetInstanceRequest\x1a\x13.yr.v1.InstanceInfo\x12\x32\n\x06Status\x12\x14.yr.v1.StatusRequest\x1a\x12.yr.v1.StatusReply\x12\x38\n\x08Shutdown\x12\x16.yr.v1.ShutdownRequest\x1a\x14.yr.v1.ShutdownReply\x12\x31\n\x0bNodeSession\x12\r.yr.v1.NodeUp\x1a\x0f.yr.v1.NodeDown(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOURCES_CUSTOMENTRY']._serialized_options = b'8\001'
   _globals['_NODEINFO_LABELSENTRY']._loaded_options = None
   _globals['_NODEINFO_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_REGISTER_LABELSENTRY']._loaded_options = None
+  _globals['_REGISTER_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_RESOURCES']._serialized_start=42
   _globals['_RESOURCES']._serialized_end=186
   _globals['_RESOURCES_CUSTOMENTRY']._serialized_start=141
@@ -60,21 +62,55 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=1438
   _globals['_STATUSREQUEST']._serialized_end=1453
   _globals['_NODEINFO']._serialized_start=1456
-  _globals['_NODEINFO']._serialized_end=1645
-  _globals['_NODEINFO_LABELSENTRY']._serialized_start=1600
-  _globals['_NODEINFO_LABELSENTRY']._serialized_end=1645
-  _globals['_STATUSREPLY']._serialized_start=1648
-  _globals['_STATUSREPLY']._serialized_end=1789
-  _globals['_SESSIONREQUEST']._serialized_start=1791
-  _globals['_SESSIONREQUEST']._serialized_end=1858
-  _globals['_LOGLINES']._serialized_start=1860
-  _globals['_LOGLINES']._serialized_end=1921
-  _globals['_EVENT']._serialized_start=1923
-  _globals['_EVENT']._serialized_end=2011
-  _globals['_SHUTDOWNREQUEST']._serialized_start=2013
-  _globals['_SHUTDOWNREQUEST']._serialized_end=2030
-  _globals['_SHUTDOWNREPLY']._serialized_start=2032
-  _globals['_SHUTDOWNREPLY']._serialized_end=2047
-  _globals['_MASTER']._serialized_start=2050
-  _globals['_MASTER']._serialized_end=2426
+  _globals['_NODEINFO']._serialized_end=1699
+  _globals['_NODEINFO_LABELSENTRY']._serialized_start=1654
+  _globals['_NODEINFO_LABELSENTRY']._serialized_end=1699
+  _globals['_STATUSREPLY']._serialized_start=1702
+  _globals['_STATUSREPLY']._serialized_end=1843
+  _globals['_SESSIONREQUEST']._serialized_start=1845
+  _globals['_SESSIONREQUEST']._serialized_end=1912
+  _globals['_LOGLINES']._serialized_start=1914
+  _globals['_LOGLINES']._serialized_end=1975
+  _globals['_EVENT']._serialized_start=1977
+  _globals['_EVENT']._serialized_end=2065
+  _globals['_SHUTDOWNREQUEST']._serialized_start=2067
+  _globals['_SHUTDOWNREQUEST']._serialized_end=2084
+  _globals['_SHUTDOWNREPLY']._serialized_start=2086
+  _globals['_SHUTDOWNREPLY']._serialized_end=2101
+  _globals['_REGISTER']._serialized_start=2104
+  _globals['_REGISTER']._serialized_end=2337
+  _globals['_REGISTER_LABELSENTRY']._serialized_start=1654
+  _globals['_REGISTER_LABELSENTRY']._serialized_end=1699
+  _globals['_ASSIGNWORKER']._serialized_start=2340
+  _globals['_ASSIGNWORKER']._serialized_end=2567
+  _globals['_WORKERASSIGNED']._serialized_start=2569
+  _globals['_WORKERASSIGNED']._serialized_end=2656
+  _globals['_WORKEREXITED']._serialized_start=2658
+  _globals['_WORKEREXITED']._serialized_end=2728
+  _globals['_INSTANCEINITIALIZED']._serialized_start=2730
+  _globals['_INSTANCEINITIALIZED']._serialized_end=2803
+  _globals['_INSTANCEBLOCKED']._serialized_start=2805
+  _globals['_INSTANCEBLOCKED']._serialized_end=2860
+  _globals['_STATESAVED']._serialized_start=2862
+  _globals['_STATESAVED']._serialized_end=2909
+  _globals['_NODELOG']._serialized_start=2911
+  _globals['_NODELOG']._serialized_end=2966
+  _globals['_NODESTATUS']._serialized_start=2968
+  _globals['_NODESTATUS']._serialized_end=3002
+  _globals['_NODEUP']._serialized_start=3005
+  _globals['_NODEUP']._serialized_end=3358
+  _globals['_REGISTERED']._serialized_start=3360
+  _globals['_REGISTERED']._serialized_end=3426
+  _globals['_STOPWORKER']._serialized_start=3428
+  _globals['_STOPWORKER']._serialized_end=3480
+  _globals['_FREEJOB']._serialized_start=3482
+  _globals['_FREEJOB']._serialized_end=3507
+  _globals['_FORGETSTATE']._serialized_start=3509
+  _globals['_FORGETSTATE']._serialized_end=3543
+  _globals['_NODESHUTDOWN']._serialized_start=3545
+  _globals['_NODESHUTDOWN']._serialized_end=3575
+  _globals['_NODEDOWN']._serialized_start=3578
+  _globals['_NODEDOWN']._serialized_end=3845
+  _globals['_MASTER']._serialized_start=3848
+  _globals['_MASTER']._serialized_end=4275
 # @@protoc_insertion_point(module_scope)

@@ -64,6 +64,11 @@ class MasterStub:
                 request_serializer=yr__runtime_dot_proto_dot_control__pb2.ShutdownRequest.SerializeToString,
                 response_deserializer=yr__runtime_dot_proto_dot_control__pb2.ShutdownReply.FromString,
                 _registered_method=True)
+        self.NodeSession = channel.stream_stream(
+                '/yr.v1.Master/NodeSession',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.NodeUp.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.NodeDown.FromString,
+                _registered_method=True)
 
 
 class MasterServicer:
@@ -107,6 +112,13 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NodeSession(self, request_iterator, context):
+        """A joined node's lifeline (see NodeUp / NodeDown above).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +151,11 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.Shutdown,
                     request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ShutdownRequest.FromString,
                     response_serializer=yr__runtime_dot_proto_dot_control__pb2.ShutdownReply.SerializeToString,
+            ),
+            'NodeSession': grpc.stream_stream_rpc_method_handler(
+                    servicer.NodeSession,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.NodeUp.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.NodeDown.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -303,6 +320,33 @@ class Master:
             '/yr.v1.Master/Shutdown',
             yr__runtime_dot_proto_dot_control__pb2.ShutdownRequest.SerializeToString,
             yr__runtime_dot_proto_dot_control__pb2.ShutdownReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NodeSession(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/yr.v1.Master/NodeSession',
+            yr__runtime_dot_proto_dot_control__pb2.NodeUp.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.NodeDown.FromString,
             options,
             channel_credentials,
             insecure,

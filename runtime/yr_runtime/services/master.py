@@ -13,6 +13,7 @@ from yr_runtime.master import LogLines, Master
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.services import nodes
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
@@ -36,7 +37,8 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         md = dict(details.invocation_metadata or ())
         if hmac.compare_digest(md.get("yr-token", ""), self._token):
             return await continuation(details)
-        return self._deny_stream if details.method.endswith("/Session") else self._deny_unary
+        streamed = details.method.endswith(("/Session", "/NodeSession"))
+        return self._deny_stream if streamed else self._deny_unary
 
 
 async def refuse(context, error: CoreError) -> None:
@@ -151,11 +153,20 @@ class MasterService(pbg.MasterServicer):
 
     async def Status(self, request, context):
         c = self.m.cluster
-        nodes = [pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available),
-                             labels=n.labels) for n in c.nodes.values()]
+        nodes = [self._node_info(n) for n in c.nodes.values()]
         return pb.StatusReply(nodes=nodes, instances=[to_info(i) for i in c.instances.values()],
                               session_dir=self.session_dir, pid=self.pid,
                               warm_workers=self.m.warm_workers())
+
+    def _node_info(self, n) -> pb.NodeInfo:
+        link = self.m.links.get(n.id)
+        return pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available),
+                           address=getattr(link, "host", ""), labels=n.labels,
+                           state="ALIVE", warm_workers=link.status().warm_workers if link else 0)
+
+    async def NodeSession(self, request_iterator, context):
+        async for down in nodes.node_session(self.m, self.session_dir, request_iterator, context):
+            yield down
 
     async def Session(self, request, context):
         queue = asyncio.Queue()

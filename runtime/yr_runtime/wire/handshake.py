@@ -25,3 +25,7 @@ def check_hello(body: bytes, token: bytes) -> None:
         raise AuthError("connection did not start with a yr hello")
     if not hmac.compare_digest(body[len(MAGIC):], token):
         raise AuthError("wrong session token")
+
+# The version of what nodes and the master say to each other (NodeSession). A node of another
+# version is refused at register with a message naming both: bump it on any incompatible change.
+PROTOCOL_VERSION = 1

@@ -1,0 +1,198 @@
+"""Several nodes joined to one master, on one machine over loopback: `yr start --master` and
+three `yr start --master_address`, each node with its own session directory, ports and cpu.
+
+Checks: join and `yr status --json`; instances spread over all nodes by cpu and called over
+TCP (from the driver and from an instance on another node); a stateless function; `yr stop
+--node` kills that node's instances naming it; a bad token and a bad protocol version are
+refused on the master's TCP port; the default `yr.init()` runtime opens no TCP port; nothing is
+left running at the end.
+"""
+import json
+import os
+import re
+
+import grpc
+import pytest
+
+from yr_testing import run_script, runtime_processes, wait_no_runtime_processes
+from test_examples import yr_cli
+from yr_runtime.proto import control_pb2 as pb
+from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.wire.handshake import PROTOCOL_VERSION
+
+NODE_CPU = 2000
+JOINED = ("n1", "n2", "n3")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    root = tmp_path_factory.mktemp("multinode") / "sessions"
+    env = {"YR_SESSION_ROOT": str(root)}
+    out = yr_cli("start", "--master", "--cpu", str(NODE_CPU), env=env)
+    assert out.returncode == 0, out.stderr
+    address = re.search(r"yr start --master_address (\S+)", out.stdout).group(1)
+    try:
+        for i, node in enumerate(JOINED):
+            flag = "--master_address" if i % 2 == 0 else "--master-address"   # both spellings
+            out = yr_cli("start", flag, address, "--cpu", str(NODE_CPU), "--node-id", node, env=env)
+            assert out.returncode == 0, out.stderr
+            assert f"yr node {node} joined" in out.stdout
+        yield {"env": env, "address": address, "root": str(root)}
+    finally:
+        stop = yr_cli("stop", env=env)
+        assert stop.returncode == 0, stop.stderr
+        assert wait_no_runtime_processes(15, root=str(root)) == []
+
+
+def status(cluster) -> dict:
+    out = yr_cli("status", "--json", env=cluster["env"])
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_nodes_join_and_status_lists_them(cluster):
+    st = status(cluster)
+    nodes = {n["node_id"]: n for n in st["nodes"]}
+    assert set(nodes) == {"node-0", *JOINED}
+    for n in nodes.values():
+        assert int(n["total"]["cpu_millis"]) == NODE_CPU and n["state"] == "ALIVE"
+    assert all(nodes[n]["address"] == "127.0.0.1" for n in JOINED)
+    assert st["tcp_address"] == cluster["address"]
+    token = open(os.path.join(st["session_dir"], "token")).read().strip()
+    procs = runtime_processes(cluster["root"])
+    assert len(procs) >= 4 and not [p for p in procs if token in " ".join(p.cmdline())]
+    text = yr_cli("status", env=cluster["env"]).stdout
+    assert "nodes: 4" in text and all(f"  {n}  127.0.0.1  ALIVE" in text for n in JOINED)
+
+
+def test_instances_spread_over_nodes_and_are_called_over_tcp(cluster):
+    code = """
+import json, subprocess, sys, yr
+yr.init()
+@yr.instance
+class Counter:
+    def __init__(self): self.n = 0
+    def add(self, x):
+        self.n += x
+        return self.n
+    def call_other(self, other, x):
+        return yr.get(other.add.invoke(x))
+hs = [Counter.options(cpu=1000, memory=100).invoke() for _ in range(8)]
+print("SUMS", [yr.get(h.add.invoke(i)) for i, h in enumerate(hs)])
+print("VIA", [yr.get(hs[i].call_other.invoke(hs[(i + 3) % 8], 10)) for i in range(8)])
+st = json.loads(subprocess.run([sys.executable, "-m", "yr_runtime.cli", "status", "--json"],
+                               capture_output=True, text=True).stdout)
+live = [i for i in st["instances"] if i["state"] == "RUNNING" and i["class_name"] == "Counter"]
+print("PLACED", json.dumps(sorted([i["node_id"], i["endpoint"]] for i in live)))
+for h in hs[:2]:
+    h.terminate()
+@yr.invoke
+def double(x): return 2 * x
+print("STATELESS", yr.get([double.invoke(i) for i in range(6)]))
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert "SUMS [0, 1, 2, 3, 4, 5, 6, 7]" in res.stdout
+    # each instance i holds i; instance (i+3)%8 gets 10 added by instance i (on another node, mostly)
+    assert "VIA [13, 14, 15, 16, 17, 10, 11, 12]" in res.stdout
+    placed = json.loads(res.stdout.split("PLACED ", 1)[1].splitlines()[0])
+    assert len(placed) == 8
+    assert {node for node, _ in placed} == {"node-0", *JOINED}
+    for node, endpoint in placed:   # joined nodes' workers are reached over TCP, the master's on Unix
+        assert endpoint.startswith("tcp:127.0.0.1:" if node in JOINED else "unix:"), (node, endpoint)
+    assert "STATELESS [0, 2, 4, 6, 8, 10]" in res.stdout
+
+
+def test_driver_connects_to_the_master_by_its_tcp_address(cluster):
+    code = """
+import yr
+yr.init(yr.Config(server_address=%r))
+@yr.instance
+class A:
+    def ping(self): return "pong"
+print("GOT", yr.get(A.options(cpu=1000).invoke().ping.invoke()))
+yr.finalize()
+""" % cluster["address"]
+    res = run_script(code, env=dict(cluster["env"], YR_SERVER_ADDRESS=""), timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "GOT pong" in res.stdout
+    bad = run_script("import yr\nyr.init(yr.Config(server_address='127.0.0.1:1'))\n", env=cluster["env"])
+    assert bad.returncode != 0 and "no yr master listening there" in bad.stderr
+
+
+def test_bad_token_and_bad_version_are_refused_on_the_tcp_port(cluster):
+    channel = grpc.insecure_channel(cluster["address"])
+    stub = pbg.MasterStub(channel)
+    try:
+        for md in ((("yr-token", "0" * 64),), ()):
+            with pytest.raises(grpc.RpcError) as e:
+                stub.Status(pb.StatusRequest(), timeout=10, metadata=md)
+            assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            reg = pb.NodeUp(register=pb.Register(node_id="intruder", protocol_version=PROTOCOL_VERSION))
+            with pytest.raises(grpc.RpcError) as e:
+                list(stub.NodeSession(iter([reg]), timeout=10, metadata=md))
+            assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        token = open(os.path.join(status(cluster)["session_dir"], "token")).read().strip()
+        old = pb.NodeUp(register=pb.Register(node_id="old", protocol_version=PROTOCOL_VERSION + 41))
+        with pytest.raises(grpc.RpcError) as e:
+            list(stub.NodeSession(iter([old]), timeout=10, metadata=(("yr-token", token),)))
+        assert f"version {PROTOCOL_VERSION + 41}" in e.value.details()
+        assert f"version {PROTOCOL_VERSION}:" in e.value.details()
+    finally:
+        channel.close()
+    assert {n["node_id"] for n in status(cluster)["nodes"]} == {"node-0", *JOINED}
+
+
+def test_stop_node_kills_its_instances_naming_it(cluster):
+    code = """
+import yr
+yr.init()
+@yr.instance
+class Stay:
+    def ping(self): return 1
+hs = [Stay.options(cpu=1000, memory=100, lifetime="detached").invoke() for _ in range(8)]
+print("OK", sum(yr.get([h.ping.invoke() for h in hs])))
+"""
+    res = run_script(code, env=cluster["env"], timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert "OK 8" in res.stdout
+    on_n3 = [i["instance_id"] for i in status(cluster)["instances"]
+             if i["node_id"] == "n3" and i["state"] == "RUNNING" and i["class_name"] == "Stay"]
+    assert len(on_n3) == 2
+    out = yr_cli("stop", "--node", "n3", env=cluster["env"])
+    assert out.returncode == 0 and "yr node n3 stopped" in out.stdout, out.stderr
+    st = status(cluster)
+    assert {n["node_id"] for n in st["nodes"]} == {"node-0", "n1", "n2"}
+    dead = {i["instance_id"]: i for i in st["instances"] if i["instance_id"] in on_n3}
+    assert all(i["state"] == "DEAD" and "node n3" in i["exit_reason"] for i in dead.values()), dead
+    unknown = yr_cli("stop", "--node", "nope", env=cluster["env"])
+    assert unknown.returncode != 0 and "no node 'nope'" in unknown.stderr
+
+
+def test_join_needs_a_token_it_can_find(tmp_path):
+    env = {"YR_SESSION_ROOT": str(tmp_path / "sessions"), "YR_CLUSTER_TOKEN_FILE": ""}
+    out = yr_cli("start", "--master_address", "127.0.0.1:1", env=env)
+    assert out.returncode != 0 and "--token-file" in out.stderr
+    out = yr_cli("start", "--master", "--master_address", "127.0.0.1:1", env=env)
+    assert out.returncode != 0 and "say either" in out.stderr
+
+
+def test_default_temporary_runtime_opens_no_tcp_port(tmp_path):
+    code = """
+import psutil, yr
+yr.init()
+@yr.instance
+class A:
+    def ping(self): return 1
+a = A.invoke()
+assert yr.get(a.ping.invoke()) == 1
+procs = [psutil.Process()] + psutil.Process().children(recursive=True)
+assert len(procs) >= 3, procs   # the driver, its temporary daemon, its workers
+tcp = [(p.pid, c) for p in procs for c in p.net_connections(kind="inet")]
+print("PROCS", len(procs), "TCP", tcp)
+yr.finalize()
+"""
+    res = run_script(code, env={"YR_SESSION_ROOT": str(tmp_path / "sessions")}, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "TCP []" in res.stdout
