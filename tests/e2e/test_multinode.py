@@ -4,18 +4,23 @@ three `yr start --master_address`, each node with its own session directory, por
 Checks: join and `yr status --json`; instances spread over all nodes by cpu and called over
 TCP (from the driver and from an instance on another node); a stateless function; `yr stop
 --node` kills that node's instances naming it; a bad token and a bad protocol version are
-refused on the master's TCP port; the default `yr.init()` runtime opens no TCP port; nothing is
-left running at the end.
+refused on the master's TCP port; a node killed outright is removed with its instances and workers; the
+default `yr.init()` runtime opens no TCP port; nothing is left running at the end.
 """
 import json
 import os
 import re
+import signal
+import time
+from pathlib import Path
 
 import grpc
+import psutil
 import pytest
 
 from yr_testing import run_script, runtime_processes, wait_no_runtime_processes
 from test_examples import yr_cli
+from yr_runtime.local import session as sessions
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
@@ -31,10 +36,16 @@ def cluster(tmp_path_factory):
     out = yr_cli("start", "--master", "--cpu", str(NODE_CPU), env=env)
     assert out.returncode == 0, out.stderr
     address = re.search(r"yr start --master_address (\S+)", out.stdout).group(1)
+    token_file = os.path.join(re.search(r"session: (\S+)", out.stdout).group(1), "token")
+    # n1 finds the token in the master's session here; n2 is told its file by the environment,
+    # n3 by --token-file (as on another machine)
+    how = {"n1": ((), {}), "n2": ((), {"YR_CLUSTER_TOKEN_FILE": token_file}), "n3": (("--token-file", token_file), {})}
     try:
         for i, node in enumerate(JOINED):
             flag = "--master_address" if i % 2 == 0 else "--master-address"   # both spellings
-            out = yr_cli("start", flag, address, "--cpu", str(NODE_CPU), "--node-id", node, env=env)
+            extra, extra_env = how[node]
+            out = yr_cli("start", flag, address, "--cpu", str(NODE_CPU), "--node-id", node, *extra,
+                         env=dict(env, **extra_env))
             assert out.returncode == 0, out.stderr
             assert f"yr node {node} joined" in out.stdout
         yield {"env": env, "address": address, "root": str(root)}
@@ -196,3 +207,27 @@ yr.finalize()
     res = run_script(code, env={"YR_SESSION_ROOT": str(tmp_path / "sessions")}, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "TCP []" in res.stdout
+
+
+def test_a_node_killed_outright_is_removed_and_its_workers_end(cluster):
+    """Runs after test_stop_node_...: its detached instances still live on node-0, n1 and n2."""
+    st = status(cluster)
+    on_n2 = [i for i in st["instances"] if i["node_id"] == "n2" and i["state"] == "RUNNING"]
+    assert len(on_n2) == 2
+    n2 = next(i for i in sessions.sessions_of(Path(cluster["root"])) if i.node_id == "n2")
+    os.kill(n2.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30   # generous: only proves that the removal happens
+    while "n2" in {n["node_id"] for n in status(cluster)["nodes"]} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    st = status(cluster)
+    assert {n["node_id"] for n in st["nodes"]} == {"node-0", "n1"}
+    dead = [i for i in st["instances"] if i["instance_id"] in {d["instance_id"] for d in on_n2}]
+    assert all(i["state"] == "DEAD" and "node n2 was lost" in i["exit_reason"] for i in dead), dead
+    for i in on_n2:   # its workers do not outlive their node
+        try:
+            psutil.Process(i["pid"]).wait(20)
+        except psutil.NoSuchProcess:
+            pass
+        assert not psutil.pid_exists(i["pid"]) or psutil.Process(i["pid"]).status() == psutil.STATUS_ZOMBIE
+    # what the killed daemon could not clean up goes at the next `yr start` / `yr.init()`
+    assert [str(d) for d in sessions.remove_stale(Path(cluster["root"]))] == [n2.session_dir]
