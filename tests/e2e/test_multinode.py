@@ -39,7 +39,9 @@ def cluster(tmp_path_factory):
     token_file = os.path.join(re.search(r"session: (\S+)", out.stdout).group(1), "token")
     # n1 finds the token in the master's session here; n2 is told its file by the environment,
     # n3 by --token-file (as on another machine)
-    how = {"n1": ((), {}), "n2": ((), {"YR_CLUSTER_TOKEN_FILE": token_file}), "n3": (("--token-file", token_file), {})}
+    ssd = 'function_agent.args.custom_resources="{\\"ssd\\":2}"'
+    how = {"n1": ((), {}), "n2": ((), {"YR_CLUSTER_TOKEN_FILE": token_file}),
+           "n3": (("--token-file", token_file, "-s", ssd), {})}
     try:
         for i, node in enumerate(JOINED):
             flag = "--master_address" if i % 2 == 0 else "--master-address"   # both spellings
@@ -68,6 +70,7 @@ def test_nodes_join_and_status_lists_them(cluster):
     for n in nodes.values():
         assert int(n["total"]["cpu_millis"]) == NODE_CPU and n["state"] == "ALIVE"
     assert all(nodes[n]["address"] == "127.0.0.1" for n in JOINED)
+    assert nodes["n3"]["total"]["custom"] == {"ssd": 2.0} and nodes["n1"]["total"]["custom"] == {}
     assert st["tcp_address"] == cluster["address"]
     token = open(os.path.join(st["session_dir"], "token")).read().strip()
     procs = runtime_processes(cluster["root"])
@@ -185,6 +188,11 @@ def test_join_needs_a_token_it_can_find(tmp_path):
     env = {"YR_SESSION_ROOT": str(tmp_path / "sessions"), "YR_CLUSTER_TOKEN_FILE": ""}
     out = yr_cli("start", "--master_address", "127.0.0.1:1", env=env)
     assert out.returncode != 0 and "--token-file" in out.stderr
+    token = tmp_path / "token"
+    token.write_text("0" * 64)
+    out = yr_cli("start", "--master_address", "127.0.0.1:1", "--token-file", str(token), env=env)
+    assert out.returncode != 0 and "cannot reach a yr master at 127.0.0.1:1" in out.stderr, out.stderr
+    assert wait_no_runtime_processes(10, root=env["YR_SESSION_ROOT"]) == []
     out = yr_cli("start", "--master", "--master_address", "127.0.0.1:1", env=env)
     assert out.returncode != 0 and "say either" in out.stderr
 

@@ -94,6 +94,8 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
         except asyncio.TimeoutError:
             raise JoinError(f"the master at {master_address} did not answer within {REGISTER_TIMEOUT:g}s") from None
         except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                raise JoinError(f"cannot reach a yr master at {master_address} ({e.details()})") from None
             raise JoinError(f"the master at {master_address} refused this node: {e.details()}") from None
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
