@@ -40,7 +40,7 @@ def cluster(tmp_path_factory):
     # n1 finds the token in the master's session here; n2 is told its file by the environment,
     # n3 by --token-file (as on another machine)
     ssd = 'function_agent.args.custom_resources="{\\"ssd\\":2}"'
-    how = {"n1": ((), {}), "n2": ((), {"YR_CLUSTER_TOKEN_FILE": token_file}),
+    how = {"n1": (("--labels", "zone=b"), {}), "n2": ((), {"YR_CLUSTER_TOKEN_FILE": token_file}),
            "n3": (("--token-file", token_file, "-s", ssd), {})}
     try:
         for i, node in enumerate(JOINED):
@@ -71,12 +71,14 @@ def test_nodes_join_and_status_lists_them(cluster):
         assert int(n["total"]["cpu_millis"]) == NODE_CPU and n["state"] == "ALIVE"
     assert all(nodes[n]["address"] == "127.0.0.1" for n in JOINED)
     assert nodes["n3"]["total"]["custom"] == {"ssd": 2.0} and nodes["n1"]["total"]["custom"] == {}
+    assert nodes["n1"]["labels"] == {"zone": "b"} and nodes["n2"]["labels"] == {}
     assert st["tcp_address"] == cluster["address"]
     token = open(os.path.join(st["session_dir"], "token")).read().strip()
     procs = runtime_processes(cluster["root"])
     assert len(procs) >= 4 and not [p for p in procs if token in " ".join(p.cmdline())]
     text = yr_cli("status", env=cluster["env"]).stdout
     assert "nodes: 4" in text and all(f"  {n}  127.0.0.1  ALIVE" in text for n in JOINED)
+    assert "  n1  127.0.0.1  ALIVE  labels zone=b  " in text
 
 
 def test_instances_spread_over_nodes_and_are_called_over_tcp(cluster):
