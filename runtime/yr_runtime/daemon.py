@@ -105,11 +105,11 @@ class Daemon:
         await self._stop.wait()
         log.info("stopping: %s", self._stop_reason)
         self.master.end_sessions()
-        for link in list(self.master.links.values()):
-            if link is not self.agent:
-                await link.shutdown()   # joined nodes stop with their master
+        joined = [link for link in self.master.links.values() if link is not self.agent]
+        for link in joined:
+            await link.shutdown()   # joined nodes stop with their master
         await self.agent.shutdown()
-        await server.stop(1)
+        await server.stop(1 if joined else 0)   # (a grace to send them that, only if there are any)
 
     def _on_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -162,7 +162,8 @@ def _listen_tcp(server, host: str, port: int) -> str:
                 return f"{host}:{p}"
         except RuntimeError:
             continue
-    raise OSError(f"cannot listen on {host}:{port or f'{DEFAULT_PORT}-{DEFAULT_PORT + PORTS_TRIED - 1}'}: in use")
+    tried = port or f"{DEFAULT_PORT}-{DEFAULT_PORT + PORTS_TRIED - 1}"
+    raise OSError(f"cannot listen on {host}:{tried}: in use, or {host} is not an address of this machine")
 
 
 def default_capacity(cpu: int | None, memory: int | None, custom: dict) -> Resources:
