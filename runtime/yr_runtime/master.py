@@ -51,10 +51,11 @@ class Master:
     # ---- nodes --------------------------------------------------------------------------------
     def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None) -> None:
         self.links[link.node_id] = link
-        self.cluster.add_node(link.node_id, capacity, labels)
+        self._event(lambda: self.cluster.add_node(link.node_id, capacity, labels, self.now()))
 
     def remove_node(self, node_id: str, reason: str) -> None:
-        """The node is gone: no more starts go there; its instances die with `reason`."""
+        """The node is gone: no more starts go there; its instances with restarts left start
+        on other nodes from their last saved state (see core/cluster.py), the others die with `reason`."""
         if self.links.pop(node_id, None) is not None:
             self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
 

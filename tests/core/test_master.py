@@ -6,6 +6,7 @@ from concurrent.futures import Future
 import pytest
 
 from yr_runtime.core import cluster as c
+from yr_runtime.core import placement as P
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import LogLines, Master
 from yr_runtime.node.link import NodeLink, NodeStatus
@@ -266,7 +267,7 @@ def test_a_removed_node_takes_its_instances_down_and_gets_nothing_more(cluster):
         master.worker_assigned(inst.id, f"w-{inst.id}", 7, "tcp:h:1")
     assert all(i.node_id == "big" and i.state == c.STARTING for i in live)
     master.remove_node("big", "its node big was lost (its connection broke)")
-    assert all(i.state == c.DEAD and "node big was lost" in i.exit_reason for i in live)   # no restart
+    assert all(i.state == c.DEAD and "node big was lost" in i.exit_reason for i in live)   # none fits the small one
     assert "big" not in master.cluster.nodes and "big" not in master.links
     late = Future()
     master.create(instance("later", cpu=3000), late)   # fits no node left
@@ -275,3 +276,96 @@ def test_a_removed_node_takes_its_instances_down_and_gets_nothing_more(cluster):
     master.remove_node("big", "again")
     assert [s.id for s in q if isinstance(s, c.Instance) and s.state == c.DEAD] == ["b0", "b1"]
     assert len(big.starts()) == 2 and small.starts() == []
+
+
+@pytest.fixture
+def three():
+    """A master with three nodes of 2000 millicores each."""
+    master = Master(Clock())
+    nodes = {n: FakeNode(n, master) for n in ("n1", "n2", "n3")}
+    for node in nodes.values():
+        master.add_node(node, Resources(2000, 1000))
+    return master, nodes
+
+
+def _running(master, inst):
+    master.create(inst, Future())
+    master.worker_assigned(inst.id, f"w-{inst.id}", 7, f"tcp:{inst.node_id}:1")
+    master.initialized(inst.id, None)
+    return inst
+
+
+def test_a_lost_nodes_instance_with_restarts_starts_elsewhere_from_its_saved_state(three):
+    master, nodes = three
+    q = Queue()
+    master.open_session("j1", q)
+    a = _running(master, instance("a", cpu=1500, retries=1))
+    lost = a.node_id
+    master.state_saved("a", b"counter=3")
+    master.remove_node(lost, f"its node {lost} was lost")
+    assert a.state == c.STARTING and a.node_id not in ("", lost) and a.restarts == 1
+    assert a.exit_reason == f"its node {lost} was lost" and a.resources == Resources(1500, 100)
+    (restart,) = nodes[a.node_id].starts()
+    assert restart.instance_id == "a" and restart.state == b"counter=3"
+    assert restart.recover_retry_times == 1
+    free = {n.id: n.available.cpu for n in master.cluster.nodes.values()}
+    assert free[a.node_id] == 500 and sum(free.values()) == 2000 + 500   # taken once, on the new node
+    master.worker_assigned("a", "w2", 8, "tcp:new:1")
+    master.initialized("a", None)
+    assert a.state == c.RUNNING and a.endpoint == "tcp:new:1"
+    master.worker_exited("a", "w2", "crashed")   # its one restart is used up
+    assert a.state == c.DEAD and "a" not in master.states
+    assert all(n.available.cpu == 2000 for n in master.cluster.nodes.values())   # given back once
+
+
+def test_a_lost_nodes_instance_waits_pending_for_room_and_starts_when_a_node_joins(three):
+    master, nodes = three
+    a = _running(master, instance("a", cpu=2000, retries=3, schedule_timeout=10.0, schedule_deadline=10.0))
+    others = [_running(master, instance(f"f{i}", cpu=2000)) for i in range(2)]   # fill the other two
+    assert {a.node_id} | {o.node_id for o in others} == set(nodes)
+    lost = a.node_id
+    master.state_saved("a", b"s1")
+    master.now.t = 8.0
+    master.remove_node(lost, f"its node {lost} was lost")
+    assert a.state == c.PENDING and a.node_id == "" and a.restarts == 1 and a.endpoint == ""
+    master.now.t = 17.0   # past the create's deadline, within the one counted from the loss
+    master.tick()
+    assert a.state == c.PENDING
+    late = FakeNode("n4", master)
+    master.add_node(late, Resources(2000, 1000))
+    assert a.state == c.STARTING and a.node_id == "n4"
+    (restart,) = late.starts()
+    assert restart.state == b"s1"
+    assert master.cluster.nodes["n4"].available.cpu == 0
+
+
+def test_a_lost_nodes_pending_restart_times_out_naming_what_it_waited_for(three):
+    master, nodes = three
+    a = _running(master, instance("a", cpu=2000, retries=1, schedule_timeout=5.0, schedule_deadline=5.0))
+    for i in range(2):
+        _running(master, instance(f"f{i}", cpu=2000))
+    master.remove_node(a.node_id, f"its node {a.node_id} was lost")
+    master.now.t = 5.0
+    master.tick()
+    assert a.state == c.DEAD and "timed out waiting for free resources (cpu=2000m" in a.exit_reason
+
+
+def test_a_lost_nodes_instances_without_restarts_or_room_die_naming_the_node(three):
+    master, nodes = three
+    q = Queue()
+    master.open_session("j1", q)
+    pinned = c.Policy((P.Rule(P.RESOURCE, P.REQUIRED, (P.Operator(P.LABEL_IN, P.NODE_ID, ("n1",)),)),))
+    plain = _running(master, instance("plain", cpu=500, affinity=pinned))
+    used = _running(master, instance("used", cpu=500, retries=1, affinity=pinned))
+    master.worker_exited("used", "w-used", "crashed")   # restarted in place: its one restart is used
+    master.worker_assigned("used", "w2", 9, "tcp:n1:2")
+    only_n1 = _running(master, instance("only_n1", cpu=500, retries=2, affinity=pinned))
+    assert {i.node_id for i in (plain, used, only_n1)} == {"n1"}
+    master.remove_node("n1", "its node n1 was lost")
+    assert plain.state == used.state == only_n1.state == c.DEAD
+    assert plain.exit_reason == used.exit_reason == "its node n1 was lost"
+    assert only_n1.exit_reason.startswith("its node n1 was lost; it cannot be restarted elsewhere: ")
+    assert "NODE_ID" in only_n1.exit_reason and only_n1.restarts == 0
+    assert [s.id for s in q if isinstance(s, c.Instance) and s.state == c.DEAD] == ["plain", "used", "only_n1"]
+    assert all(n.available.cpu == 2000 for n in master.cluster.nodes.values())
+    assert nodes["n2"].starts() == nodes["n3"].starts() == []

@@ -9,6 +9,13 @@ Rules it keeps:
   affinity against the nodes' labels) fails at once; one that fits a node's total but not
   what is free now waits, up to its schedule timeout, first come first served. Which node
   it goes on is placement.py's choice (labels, affinity, local node first, most free).
+- When a node is lost, its instances with `recover_retry_times` left are restarted on other
+  nodes: each counts a restart, keeps its request and goes back to PENDING, placed like a
+  create among the remaining nodes (waiting up to its schedule timeout, counted again from
+  the loss, if none has room now), and its start is a restart (the shell adds its last
+  saved state). Those with no restarts left, or that no remaining node can ever fit, become
+  DEAD with a reason naming the node (and what does not fit). Their resources went with
+  the node's books; the new node's are taken when placed, and given back at death as usual.
 - (namespace, name) maps to at most one live instance: a second create with the same name
   returns the existing one.
 - An instance whose calls all wait for other calls' results (yr.get / yr.wait) is
@@ -62,6 +69,7 @@ class Instance:
     hidden: bool = False
     recover_retry_times: int = 0
     schedule_deadline: float | None = None
+    schedule_timeout: float | None = None   # seconds; a restart on another node waits this long again
     payload: Any = None            # the shell's spec; the core never looks inside
     state: str = PENDING
     node_id: str = ""
@@ -135,22 +143,41 @@ class Cluster:
         self._tombstones: dict[str, None] = {}   # ids terminated before their create (oldest first)
 
     # ---- nodes ---------------------------------------------------------------------------
-    def add_node(self, node_id: str, total: Resources, labels: dict | None = None) -> None:
+    def add_node(self, node_id: str, total: Resources, labels: dict | None = None, now: float = 0.0) -> list:
+        """A node joins; pending instances (waiting creates, restarts of a lost node's
+        instances) may now fit there."""
         self.nodes[node_id] = Node(node_id, total, total, dict(labels or {}))
+        return self._schedule(now)
 
     def remove_node(self, node_id: str, reason: str, now: float) -> list:
         """A node is gone (its connection broke, or it was stopped): nothing is placed there
-        any more and its instances become DEAD with `reason` (no restart: a restart on
-        another node needs its saved state off-node, not in this step). Pending instances
-        stay pending: another node may join."""
+        any more. Its instances with restarts left go back to PENDING (counting a restart,
+        keeping their request) and are placed among the remaining nodes as a create is (the
+        shell's StartWorker(restart=True) carries their saved state); the others, and those
+        no remaining node can ever fit, become DEAD naming the node. Pending instances stay
+        pending: another node may join."""
         if self.nodes.pop(node_id, None) is None:
             return []
         actions = []
         for inst in list(self.instances.values()):
             if inst.node_id == node_id and inst.state in (STARTING, RUNNING):
                 inst.blocked = False   # its node's books are gone with it
-                actions += self._kill(inst, reason, now, stop=False)
-        return actions
+                actions += self._move_or_kill(inst, reason, now)
+        return actions + self._schedule(now)
+
+    def _move_or_kill(self, inst: Instance, reason: str, now: float) -> list:
+        """An instance whose node is gone: back to PENDING for another node, or DEAD."""
+        never = self._never_fits(inst) if inst.restarts < inst.recover_retry_times else None
+        if inst.restarts >= inst.recover_retry_times or never:
+            why = reason if not never else f"{reason}; it cannot be restarted elsewhere: {never}"
+            return self._kill(inst, why, now, stop=False)
+        inst.restarts += 1
+        inst.state, inst.node_id, inst.worker_id, inst.pid, inst.endpoint = PENDING, "", "", 0, ""
+        inst.exit_reason = reason
+        if inst.schedule_timeout is not None:
+            inst.schedule_deadline = now + inst.schedule_timeout   # its wait starts again now
+        self._pending.append(inst.id)
+        return [Publish(inst.id)]
 
     # ---- events ----------------------------------------------------------------------------
     def create(self, inst: Instance, waiter: Any, now: float) -> list:
@@ -320,7 +347,8 @@ class Cluster:
                     node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
                 inst.node_id, inst.state = node.id, STARTING
                 self._pending.remove(iid)
-                actions += [StartWorker(iid, node.id), Publish(iid)]
+                # a pending instance with restarts lost its node: its start is a restart
+                actions += [StartWorker(iid, node.id, restart=inst.restarts > 0), Publish(iid)]
                 again = again or bool(inst.labels)
         return actions
 

@@ -82,7 +82,8 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
     return Instance(id=spec.instance_id, job_id=spec.job_id, resources=res, class_name=spec.class_name,
                     language=spec.language, name=spec.name, namespace=spec.namespace, detached=spec.detached,
                     hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,
-                    schedule_deadline=deadline, payload=payload, labels=tuple(spec.labels),
+                    schedule_deadline=deadline, payload=payload,
+                    schedule_timeout=None if deadline is None else spec.schedule_timeout_ms / 1000, labels=tuple(spec.labels),
                     affinity=policy_from_spec(spec), requester_node=spec.requester_node_id)
 
 
