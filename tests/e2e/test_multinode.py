@@ -4,7 +4,8 @@ three `yr start --master_address`, each node with its own session directory, por
 Checks: join and `yr status --json`; instances spread over all nodes by cpu and called over
 TCP (from the driver and from an instance on another node); a stateless function; `yr stop
 --node` kills that node's instances naming it; a bad token and a bad protocol version are
-refused on the master's TCP port; a node killed outright is removed with its instances and workers; the
+refused on the master's TCP port; a node killed outright is removed with its instances and workers; an
+instance with a restart on a stopped node resumes on another node from its saved state; the
 default `yr.init()` runtime opens no TCP port; nothing is left running at the end.
 """
 import json
@@ -241,3 +242,51 @@ def test_a_node_killed_outright_is_removed_and_its_workers_end(cluster):
         assert not psutil.pid_exists(i["pid"]) or psutil.Process(i["pid"]).status() == psutil.STATUS_ZOMBIE
     # what the killed daemon could not clean up goes at the next `yr start` / `yr.init()`
     assert [str(d) for d in sessions.remove_stale(Path(cluster["root"]))] == [n2.session_dir]
+
+
+def test_a_stopped_nodes_instance_with_a_restart_resumes_on_another_node_from_its_saved_state(cluster):
+    """Runs after test_a_node_killed_...: node-0 and n1 are full of detached instances, so the
+    instance goes on one of two fresh nodes, and its restart on the other."""
+    token_file = os.path.join(status(cluster)["session_dir"], "token")
+    for node in ("n4", "n5"):
+        out = yr_cli("start", "--master_address", cluster["address"], "--cpu", str(NODE_CPU),
+                     "--node-id", node, "--token-file", token_file, env=cluster["env"])
+        assert out.returncode == 0 and f"yr node {node} joined" in out.stdout, out.stderr
+    code = """
+import json, os, subprocess, sys, yr
+yr.init()
+@yr.instance
+class Keeper:
+    def __init__(self): self.n = 0
+    def inc(self):
+        self.n += 1
+        yr.save_state()
+        return self.n
+    def value(self): return self.n, os.getpid()
+def node_of(iid):
+    st = json.loads(subprocess.run([sys.executable, "-m", "yr_runtime.cli", "status", "--json"],
+                                   capture_output=True, text=True).stdout)
+    return next(i["node_id"] for i in st["instances"] if i["instance_id"] == iid)
+k = Keeper.options(cpu=1500, memory=100, recover_retry_times=1).invoke()
+print("COUNTED", [yr.get(k.inc.invoke()) for _ in range(3)])
+first = node_of(k.instance_id)
+_, pid = yr.get(k.value.invoke())
+out = subprocess.run([sys.executable, "-m", "yr_runtime.cli", "stop", "--node", first],
+                     capture_output=True, text=True)
+assert out.returncode == 0, out.stderr
+n, new_pid = yr.get(k.value.invoke(), timeout=120)
+print("MOVED", json.dumps([first, node_of(k.instance_id), n, new_pid != pid]))
+print("AGAIN", yr.get(k.inc.invoke()))
+k.terminate()
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=240)
+    assert res.returncode == 0, res.stderr
+    assert "COUNTED [1, 2, 3]" in res.stdout
+    first, second, n, new_process = json.loads(res.stdout.split("MOVED ", 1)[1].splitlines()[0])
+    assert {first, second} == {"n4", "n5"} and n == 3 and new_process
+    assert "AGAIN 4" in res.stdout
+    st = status(cluster)
+    assert first not in {n["node_id"] for n in st["nodes"]}
+    (rec,) = [i for i in st["instances"] if i["class_name"] == "Keeper"]
+    assert rec["restarts"] == 1, rec
