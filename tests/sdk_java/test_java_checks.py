@@ -66,6 +66,20 @@ def test_errors_are_yrexceptions_in_bounded_time(sdk, programs, backend):
     assert out["finalized"] == "true"
 
 
+def test_labels_and_affinities_reach_the_scheduler(sdk, programs, daemon):
+    """Java's addResourceAffinity / addInstanceAffinity / addLabel on the real runtime (the
+    fake bridge has no scheduler): a rule the node satisfies runs; one no node can ever
+    satisfy fails at once (a ten-minute schedule timeout) naming the rule."""
+    env = dict(os.environ, YR_SERVER_ADDRESS=str(daemon.session_dir), YR_BACKEND="runtime")
+    env.pop("YR_BRIDGE_MODULE", None)
+    out = check(sdk, programs, env, "affinity")
+    assert (out["node_id"], out["labelled"], out["near"]) == ("1", "2", "3")
+    for key in ("missing", "not_exists", "anti"):
+        assert out.get(f"{key}.names_it") == "true", out
+        assert float(out[f"{key}.seconds"]) < 30, out
+    assert out["finalized"] == "true"
+
+
 def test_handles_are_usable_in_functions_and_methods(sdk, programs, backend):
     out = check(sdk, programs, backend, "handles")
     assert out == {"add": "3", "function_with_handle": "3", "method_with_handle": "7", "after": "7",

@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import org.yuanrong.Config;
 import org.yuanrong.InvokeOptions;
+import org.yuanrong.affinity.AffinityType;
+import org.yuanrong.affinity.LabelOperator;
+import org.yuanrong.affinity.OperatorType;
 import org.yuanrong.api.YR;
 import org.yuanrong.call.InstanceHandler;
 import org.yuanrong.exception.YRException;
@@ -87,6 +90,9 @@ public class Checks {
                 InstanceHandler c = YR.instance(Counter::new).invoke();
                 out("no_finalize", YR.get(c.function(Counter::add).invoke(5), 30));
                 return; // no terminate, no Finalize: the shutdown hook must clean up
+            case "affinity":
+                affinity();
+                break;
             case "killed":
                 InstanceHandler k = YR.instance(Counter::new).invoke();
                 out("killed.ready", YR.get(k.function(Counter::add).invoke(1), 30));
@@ -233,6 +239,48 @@ public class Checks {
             error("jvm_died", e);
         }
         box.terminate();
+    }
+
+    /** Labels and affinities against the shared test runtime: one node, no labels but NODE_ID. */
+    private static void affinity() throws YRException {
+        InvokeOptions onANode = new InvokeOptions.Builder().addResourceAffinity(AffinityType.REQUIRED,
+                List.of(new LabelOperator(OperatorType.LABEL_EXISTS, "NODE_ID"))).build();
+        InstanceHandler ok = YR.instance(Counter::new).options(onANode).invoke();
+        out("node_id", YR.get(ok.function(Counter::add).invoke(1), 30));
+        InstanceHandler db = YR.instance(Counter::new).options(new InvokeOptions.Builder()
+                .addLabel("javadb").build()).invoke();
+        out("labelled", YR.get(db.function(Counter::add).invoke(2), 30));
+        InstanceHandler near = YR.instance(Counter::new).options(new InvokeOptions.Builder()
+                .addInstanceAffinity(AffinityType.REQUIRED,
+                        List.of(new LabelOperator(OperatorType.LABEL_EXISTS, "javadb"))).build()).invoke();
+        out("near", YR.get(near.function(Counter::add).invoke(3), 30));
+        // Rules no node can ever satisfy, with a ten-minute schedule timeout: the error must
+        // come from the labels at once, not from the timeout.
+        String[][] impossible = {
+            {"missing", "REQUIRED", "LABEL_IN", "zone", "mars"},
+            {"not_exists", "REQUIRED", "LABEL_NOT_EXISTS", "NODE_ID"},
+            {"anti", "REQUIRED_ANTI", "LABEL_EXISTS", "NODE_ID"},
+        };
+        for (String[] r : impossible) {
+            t0 = System.nanoTime();
+            List<String> values = r.length > 4 ? List.of(r[4]) : List.of();
+            InvokeOptions opt = new InvokeOptions.Builder().scheduleTimeoutMs(600_000)
+                    .addResourceAffinity(AffinityType.valueOf(r[1]),
+                            List.of(new LabelOperator(OperatorType.valueOf(r[2]), r[3], values))).build();
+            try {
+                InstanceHandler h = YR.instance(Counter::new).options(opt).invoke();
+                YR.get(h.function(Counter::add).invoke(1), 60);
+                out(r[0], "no exception");
+            } catch (YRException e) {
+                error(r[0], e);
+                String rule = r[2] + "(" + r[3] + (values.isEmpty() ? "" : ", " + values) + ")";
+                out(r[0] + ".names_it", e.getMessage().contains(r[1] + " RESOURCE affinity")
+                        && e.getMessage().contains(rule));
+            }
+        }
+        for (InstanceHandler h : List.of(near, db, ok)) {
+            h.terminate();
+        }
     }
 
     private static void handles() throws YRException {

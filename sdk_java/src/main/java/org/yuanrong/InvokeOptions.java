@@ -1,15 +1,28 @@
 package org.yuanrong;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.yuanrong.affinity.Affinity;
+import org.yuanrong.affinity.AffinityKind;
+import org.yuanrong.affinity.AffinityScope;
+import org.yuanrong.affinity.AffinityType;
+import org.yuanrong.affinity.LabelOperator;
 
 /**
  * Resources and scheduling options of an instance or a call.
  *
  * <p>Defaults as in openYuanrong: cpu 500 millicores, memory 500 MiB. Concurrency may be
  * given with {@code concurrency(n)} or as openYuanrong's custom extension "Concurrency".
+ * {@code labels} are the instance's own labels (what INSTANCE affinities of later instances
+ * look at); {@code scheduleAffinities} are the rules for placing it (docs/architecture.md,
+ * "Placement").
  */
 public class InvokeOptions {
+    /** How long a creation may wait for room on a node (openYuanrong's default); -1 waits forever. */
+    public static final int DEFAULT_SCHEDULE_TIMEOUT_MS = 30000;
+
     private int cpu = 500;
     private int memory = 500;
     private Map<String, Float> customResources = new LinkedHashMap<>();
@@ -18,6 +31,9 @@ public class InvokeOptions {
     private String name = "";
     private String namespace = "";
     private int recoverRetryTimes = 0;
+    private int scheduleTimeoutMs = DEFAULT_SCHEDULE_TIMEOUT_MS;
+    private List<String> labels = new ArrayList<>();
+    private List<Affinity> scheduleAffinities = new ArrayList<>();
 
     public InvokeOptions() {
     }
@@ -32,6 +48,9 @@ public class InvokeOptions {
         this.name = other.name;
         this.namespace = other.namespace;
         this.recoverRetryTimes = other.recoverRetryTimes;
+        this.scheduleTimeoutMs = other.scheduleTimeoutMs;
+        this.labels = new ArrayList<>(other.labels);
+        this.scheduleAffinities = new ArrayList<>(other.scheduleAffinities);
     }
 
     public static Builder builder() {
@@ -115,11 +134,39 @@ public class InvokeOptions {
         return this;
     }
 
+    public int getScheduleTimeoutMs() {
+        return scheduleTimeoutMs;
+    }
+
+    public InvokeOptions setScheduleTimeoutMs(int scheduleTimeoutMs) {
+        this.scheduleTimeoutMs = scheduleTimeoutMs;
+        return this;
+    }
+
+    public List<String> getLabels() {
+        return labels;
+    }
+
+    public InvokeOptions setLabels(List<String> labels) {
+        this.labels = new ArrayList<>(labels);
+        return this;
+    }
+
+    public List<Affinity> getScheduleAffinities() {
+        return scheduleAffinities;
+    }
+
+    public InvokeOptions setScheduleAffinities(List<Affinity> affinities) {
+        this.scheduleAffinities = new ArrayList<>(affinities);
+        return this;
+    }
+
     @Override
     public String toString() {
         return "InvokeOptions{cpu=" + cpu + ", memory=" + memory + ", customResources="
                 + customResources + ", concurrency=" + getConcurrency() + ", name='" + name
-                + "', namespace='" + namespace + "', recoverRetryTimes=" + recoverRetryTimes + "}";
+                + "', namespace='" + namespace + "', recoverRetryTimes=" + recoverRetryTimes
+                + ", scheduleTimeoutMs=" + scheduleTimeoutMs + ", labels=" + labels + ", scheduleAffinities=" + scheduleAffinities + "}";
     }
 
     /** {@code new InvokeOptions.Builder().cpu(1000).memory(1024).addCustomResource("ssd", 1.0f).build()}. */
@@ -173,6 +220,50 @@ public class InvokeOptions {
 
         public Builder recoverRetryTimes(int times) {
             options.setRecoverRetryTimes(times);
+            return this;
+        }
+
+        public Builder scheduleTimeoutMs(int scheduleTimeoutMs) {
+            options.setScheduleTimeoutMs(scheduleTimeoutMs);
+            return this;
+        }
+
+        /** One label of the instance (INSTANCE affinities of other instances look at these keys). */
+        public Builder addLabel(String label) {
+            options.labels.add(label);
+            return this;
+        }
+
+        public Builder labels(List<String> labels) {
+            options.labels.addAll(labels);
+            return this;
+        }
+
+        /** A rule on the node's labels: {@code addResourceAffinity(AffinityType.REQUIRED, List.of(op))}. */
+        public Builder addResourceAffinity(AffinityType type, List<LabelOperator> operators) {
+            return addScheduleAffinity(new Affinity(AffinityKind.RESOURCE, type, operators));
+        }
+
+        public Builder addResourceAffinity(AffinityType type, List<LabelOperator> operators, AffinityScope scope) {
+            return addScheduleAffinity(new Affinity(AffinityKind.RESOURCE, type, operators, scope));
+        }
+
+        /** A rule on the labels of the instances on a node (LABEL_EXISTS / LABEL_NOT_EXISTS only). */
+        public Builder addInstanceAffinity(AffinityType type, List<LabelOperator> operators) {
+            return addScheduleAffinity(new Affinity(AffinityKind.INSTANCE, type, operators));
+        }
+
+        public Builder addInstanceAffinity(AffinityType type, List<LabelOperator> operators, AffinityScope scope) {
+            return addScheduleAffinity(new Affinity(AffinityKind.INSTANCE, type, operators, scope));
+        }
+
+        public Builder addScheduleAffinity(Affinity affinity) {
+            options.scheduleAffinities.add(java.util.Objects.requireNonNull(affinity, "affinity"));
+            return this;
+        }
+
+        public Builder scheduleAffinities(List<Affinity> affinities) {
+            affinities.forEach(this::addScheduleAffinity);
             return this;
         }
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * bottom layer may be used by all. Bottom to top:
  *
  * <pre>
- *   base      org.yuanrong (Config, InvokeOptions), exception, function
+ *   base      org.yuanrong (Config, InvokeOptions), affinity, exception, function
  *   bridge    runtime.bridge: the py4j link, the codec, conversions, lambda resolution
  *   client    runtime.client: ObjectRef and the object calls (get, wait, put)
  *   handles   call (InstanceHandler, the function handlers), storage (WaitResult)
@@ -36,7 +36,7 @@ class ArchitectureTest {
 
     /** Bottom to top: {layer name, packages...}. A new package must be placed here. */
     private static final String[][] LAYERS = {
-        {"base", ROOT, ROOT + ".exception", ROOT + ".function"},
+        {"base", ROOT, ROOT + ".affinity", ROOT + ".exception", ROOT + ".function"},
         {"bridge", ROOT + ".runtime.bridge"},
         {"client", ROOT + ".runtime.client"},
         {"handles", ROOT + ".call", ROOT + ".storage"},

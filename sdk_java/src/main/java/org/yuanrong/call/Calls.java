@@ -1,9 +1,13 @@
 package org.yuanrong.call;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.yuanrong.InvokeOptions;
+import org.yuanrong.affinity.Affinity;
+import org.yuanrong.affinity.LabelOperator;
 import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.bridge.FuncMeta;
 import org.yuanrong.runtime.bridge.Link;
@@ -50,7 +54,38 @@ final class Calls {
         if (o.getRecoverRetryTimes() > 0) {
             m.put("recover_retry_times", o.getRecoverRetryTimes());
         }
+        if (o.getScheduleTimeoutMs() != InvokeOptions.DEFAULT_SCHEDULE_TIMEOUT_MS) {
+            m.put("schedule_timeout_ms", o.getScheduleTimeoutMs());
+        }
+        if (!o.getLabels().isEmpty()) {
+            m.put("labels", new ArrayList<>(o.getLabels()));
+        }
+        if (!o.getScheduleAffinities().isEmpty()) {
+            List<Object> rules = new ArrayList<>();
+            o.getScheduleAffinities().forEach(a -> rules.add(affinityMap(a)));
+            m.put("schedule_affinities", rules);
+        }
         return m;
+    }
+
+    /** The affinity dict yr._bridge reads (enum names as in Python's yr.affinity): {"kind", "type", "operators": [{"type", "key", "values"}], "scope"?}. */
+    private static Map<String, Object> affinityMap(Affinity a) {
+        List<Object> ops = new ArrayList<>();
+        for (LabelOperator op : a.getLabelOperators()) {
+            Map<String, Object> om = new LinkedHashMap<>();
+            om.put("type", op.getOperatorType().name());
+            om.put("key", op.getKey());
+            om.put("values", new ArrayList<>(op.getValues()));
+            ops.add(om);
+        }
+        Map<String, Object> am = new LinkedHashMap<>();
+        am.put("kind", a.getAffinityKind().name());
+        am.put("type", a.getAffinityType().name());
+        am.put("operators", ops);
+        if (a.getAffinityScope() != null) {
+            am.put("scope", a.getAffinityScope().name());
+        }
+        return am;
     }
 
     private static Map<String, Object> spec(FuncMeta meta) {

@@ -1,10 +1,19 @@
 package org.yuanrong.call;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.yuanrong.InvokeOptions;
+import org.yuanrong.affinity.Affinity;
+import org.yuanrong.affinity.AffinityKind;
+import org.yuanrong.affinity.AffinityScope;
+import org.yuanrong.affinity.AffinityType;
+import org.yuanrong.affinity.LabelOperator;
+import org.yuanrong.affinity.OperatorType;
 
 class CallsTest {
     @Test
@@ -21,5 +30,42 @@ class CallsTest {
         assertEquals(2, m.get("recover_retry_times"));
         Map<String, Object> defaults = Calls.optionsMap(new InvokeOptions(), null, null);
         assertEquals(Map.of("cpu", 500, "memory", 500), defaults);
+    }
+
+    @Test
+    void labelsAndAffinitiesGoIntoTheOptionsMapInTheBridgeSpelling() {
+        InvokeOptions.Builder b = new InvokeOptions.Builder().addLabel("web").scheduleTimeoutMs(600_000)
+                .addResourceAffinity(AffinityType.REQUIRED,
+                        List.of(new LabelOperator(OperatorType.LABEL_IN, "zone", List.of("a", "b")),
+                                new LabelOperator(OperatorType.LABEL_EXISTS, "NODE_ID")))
+                .addInstanceAffinity(AffinityType.PREFERRED_ANTI,
+                        List.of(new LabelOperator(OperatorType.LABEL_NOT_EXISTS, "db")), AffinityScope.NODE)
+                .addScheduleAffinity(new Affinity(AffinityKind.RESOURCE, AffinityType.REQUIRED_ANTI,
+                        List.of(new LabelOperator(OperatorType.LABEL_NOT_IN, "gpu", List.of("none")))));
+        InvokeOptions o = b.build();
+        b.addLabel("later");  // the built options are a copy
+        Map<String, Object> m = Calls.optionsMap(o, null, null);
+        assertEquals(List.of("web"), m.get("labels"));
+        assertEquals(600_000, m.get("schedule_timeout_ms"));
+        assertEquals(List.of(
+                Map.of("kind", "RESOURCE", "type", "REQUIRED", "operators", List.of(
+                        Map.of("type", "LABEL_IN", "key", "zone", "values", List.of("a", "b")),
+                        Map.of("type", "LABEL_EXISTS", "key", "NODE_ID", "values", List.of()))),
+                Map.of("kind", "INSTANCE", "type", "PREFERRED_ANTI", "scope", "NODE", "operators", List.of(
+                        Map.of("type", "LABEL_NOT_EXISTS", "key", "db", "values", List.of()))),
+                Map.of("kind", "RESOURCE", "type", "REQUIRED_ANTI", "operators", List.of(
+                        Map.of("type", "LABEL_NOT_IN", "key", "gpu", "values", List.of("none"))))),
+                m.get("schedule_affinities"));
+        assertEquals(List.of("web"), new InvokeOptions(o).getLabels());
+        assertEquals(3, new InvokeOptions(o).getScheduleAffinities().size());
+    }
+
+    @Test
+    void anAffinityWithoutItsPartsIsRefusedWhenMade() {
+        NullPointerException e = assertThrows(NullPointerException.class,
+                () -> new InvokeOptions.Builder().addResourceAffinity(null, List.of()));
+        assertTrue(e.getMessage().contains("Affinity type"), e.getMessage());
+        e = assertThrows(NullPointerException.class, () -> new LabelOperator(OperatorType.LABEL_IN, null));
+        assertTrue(e.getMessage().contains("key"), e.getMessage());
     }
 }
