@@ -14,6 +14,7 @@ import json
 import os
 from os import sched_yield as _sched_yield
 import selectors
+import signal
 import sys
 import threading
 import time
@@ -495,9 +496,18 @@ def serve(host=None, boot: m.Bootstrap | None = None) -> None:
     die_with_parent(boot.parent_pid)  # no worker outlives its agent
     _serialization.ignore_file_size_signal()   # a value over `ulimit -f` fails, not the worker
     faulthandler.enable()   # a crash (SIGSEGV, SIGABRT, ...) prints the Python stacks to the log
+    _interrupt_as_usual()
     if host is not None and not isinstance(host, PythonHost):
         host = ForeignHost(host)
     Worker(host, boot).run()
+
+
+def _interrupt_as_usual() -> None:
+    """SIGINT raises KeyboardInterrupt in a worker (its loop then ends with code 1) however
+    the runtime was started: a shell's background job inherits SIGINT ignored, and so would
+    every worker. A handler a host program installed is left alone."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main() -> None:
