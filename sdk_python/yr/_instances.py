@@ -319,10 +319,16 @@ class ExecutorPool:
         last = {id(ex): i for i, (ex, _) in enumerate(sends)}
         now = time.monotonic()
         for i, (ex, call) in enumerate(sends):
-            call.slot.add_callback(lambda _s, e=ex, t=now, k=call.name: self._done(e, t, k))
             # the calls for one executor leave in one write, with its last one
             if not ex.target.enqueue(call, deferred or last[id(ex)] != i):
-                call.slot.set_error(ex.target.error or InstanceDiedError(f"{ex.target.label} is gone"))
+                # The executor died (or was recycled) between assignment and sending: the
+                # call never reached it, so it goes to another one, retries untouched.
+                with self._lock:
+                    ex.inflight -= 1
+                    self.executors = [e for e in self.executors if e is not ex]
+                self._dispatch(call, front=True)
+                continue
+            call.slot.add_callback(lambda _s, e=ex, t=now, k=call.name: self._done(e, t, k))
 
     def _done(self, ex: _Executor, sent: float, key: str) -> None:
         now = time.monotonic()
