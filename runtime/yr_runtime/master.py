@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from yr_runtime.core import cluster as core
+from yr_runtime.core import kv, streams
 from yr_runtime.core.resources import Resources
 from yr_runtime.node.link import NodeLink
 
@@ -47,6 +48,8 @@ class Master:
         self.states: dict[str, bytes] = {}       # instance id -> its last saved state
         self._queue: deque = deque()             # actions, and events (callables) that came meanwhile
         self._draining = False
+        self.kv = kv.KVStore()                   # yr.kv_* (docs/kv.md)
+        self.streams = streams.Streams()         # yr.create_stream_producer/consumer
 
     # ---- nodes --------------------------------------------------------------------------------
     def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None) -> None:
@@ -82,6 +85,7 @@ class Master:
     def close_session(self, job_id: str, owns_runtime: bool) -> None:
         self.sessions.pop(job_id, None)
         self._event(lambda: self.cluster.job_ended(job_id, self.now()))
+        self.streams.job_ended(job_id)
         for link in self.links.values():
             link.free_job(job_id)
         if owns_runtime:
@@ -95,6 +99,8 @@ class Master:
     def tick(self) -> None:
         self._event(lambda: self.cluster.tick(self.now()))
         self.cluster.forget_dead()
+        self.kv.expire(self.now())
+        self.streams.expire(self.now())
 
     # ---- NodeEvents ---------------------------------------------------------------------------------
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> None:

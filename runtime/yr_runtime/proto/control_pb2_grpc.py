@@ -69,6 +69,56 @@ class MasterStub:
                 request_serializer=yr__runtime_dot_proto_dot_control__pb2.NodeUp.SerializeToString,
                 response_deserializer=yr__runtime_dot_proto_dot_control__pb2.NodeDown.FromString,
                 _registered_method=True)
+        self.KvWrite = channel.stream_unary(
+                '/yr.v1.Master/KvWrite',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.KvWriteChunk.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvWriteReply.FromString,
+                _registered_method=True)
+        self.KvRead = channel.unary_stream(
+                '/yr.v1.Master/KvRead',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.KvReadRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvReadChunk.FromString,
+                _registered_method=True)
+        self.KvDel = channel.unary_unary(
+                '/yr.v1.Master/KvDel',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.KvDelRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvDelReply.FromString,
+                _registered_method=True)
+        self.StreamOpen = channel.unary_unary(
+                '/yr.v1.Master/StreamOpen',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamOpenRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+                _registered_method=True)
+        self.StreamClose = channel.unary_unary(
+                '/yr.v1.Master/StreamClose',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamCloseRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+                _registered_method=True)
+        self.StreamSend = channel.unary_unary(
+                '/yr.v1.Master/StreamSend',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamSendRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamSendReply.FromString,
+                _registered_method=True)
+        self.StreamReceive = channel.unary_unary(
+                '/yr.v1.Master/StreamReceive',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReceiveRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReceiveReply.FromString,
+                _registered_method=True)
+        self.StreamAck = channel.unary_unary(
+                '/yr.v1.Master/StreamAck',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamAckRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+                _registered_method=True)
+        self.StreamDelete = channel.unary_unary(
+                '/yr.v1.Master/StreamDelete',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+                _registered_method=True)
+        self.StreamCounts = channel.unary_unary(
+                '/yr.v1.Master/StreamCounts',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamCount.FromString,
+                _registered_method=True)
 
 
 class MasterServicer:
@@ -119,6 +169,67 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def KvWrite(self, request_iterator, context):
+        """KV and streams (docs/kv.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KvRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KvDel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamOpen(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamClose(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSend(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamReceive(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamAck(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamDelete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamCounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +267,56 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.NodeSession,
                     request_deserializer=yr__runtime_dot_proto_dot_control__pb2.NodeUp.FromString,
                     response_serializer=yr__runtime_dot_proto_dot_control__pb2.NodeDown.SerializeToString,
+            ),
+            'KvWrite': grpc.stream_unary_rpc_method_handler(
+                    servicer.KvWrite,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvWriteChunk.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.KvWriteReply.SerializeToString,
+            ),
+            'KvRead': grpc.unary_stream_rpc_method_handler(
+                    servicer.KvRead,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvReadRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.KvReadChunk.SerializeToString,
+            ),
+            'KvDel': grpc.unary_unary_rpc_method_handler(
+                    servicer.KvDel,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.KvDelRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.KvDelReply.SerializeToString,
+            ),
+            'StreamOpen': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamOpen,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamOpenRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.SerializeToString,
+            ),
+            'StreamClose': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamClose,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamCloseRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.SerializeToString,
+            ),
+            'StreamSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamSend,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamSendRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamSendReply.SerializeToString,
+            ),
+            'StreamReceive': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamReceive,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamReceiveRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReceiveReply.SerializeToString,
+            ),
+            'StreamAck': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamAck,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamAckRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.SerializeToString,
+            ),
+            'StreamDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamDelete,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamReply.SerializeToString,
+            ),
+            'StreamCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.StreamCounts,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamCount.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +508,276 @@ class Master:
             '/yr.v1.Master/NodeSession',
             yr__runtime_dot_proto_dot_control__pb2.NodeUp.SerializeToString,
             yr__runtime_dot_proto_dot_control__pb2.NodeDown.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KvWrite(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/yr.v1.Master/KvWrite',
+            yr__runtime_dot_proto_dot_control__pb2.KvWriteChunk.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.KvWriteReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KvRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/yr.v1.Master/KvRead',
+            yr__runtime_dot_proto_dot_control__pb2.KvReadRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.KvReadChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KvDel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/KvDel',
+            yr__runtime_dot_proto_dot_control__pb2.KvDelRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.KvDelReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamOpen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamOpen',
+            yr__runtime_dot_proto_dot_control__pb2.StreamOpenRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamClose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamClose',
+            yr__runtime_dot_proto_dot_control__pb2.StreamCloseRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamSend',
+            yr__runtime_dot_proto_dot_control__pb2.StreamSendRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamSendReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamReceive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamReceive',
+            yr__runtime_dot_proto_dot_control__pb2.StreamReceiveRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamReceiveReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamAck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamAck',
+            yr__runtime_dot_proto_dot_control__pb2.StreamAckRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamDelete',
+            yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/StreamCounts',
+            yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.StreamCount.FromString,
             options,
             channel_credentials,
             insecure,

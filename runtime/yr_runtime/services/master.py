@@ -13,7 +13,7 @@ from yr_runtime.master import LogLines, Master
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.services import nodes
+from yr_runtime.services import data, nodes
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
@@ -115,7 +115,7 @@ def policy_from_spec(spec: pb.InstanceSpec) -> placement.Policy:
                             preferred_anti_other_labels=spec.preferred_anti_other_labels)
 
 
-class MasterService(pbg.MasterServicer):
+class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: services/data.py
     def __init__(self, master: Master, session_dir: str, pid: int):
         self.m, self.session_dir, self.pid = master, session_dir, pid
 
