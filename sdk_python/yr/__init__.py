@@ -14,6 +14,11 @@ from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedEr
                          SerializationError, YRError, YRInvokeError, YRRuntimeError, YRTimeoutError,
                          YRTypeError, YRValueError)
 from .object_ref import ObjectRef
+from .kv import kv_del, kv_get, kv_get_with_param, kv_m_write_tx, kv_read, kv_set, kv_write, kv_write_with_param
+from .params import (CacheType, ConsistencyType, CreateParam, ExistenceOpt, GetParam, GetParams, MSetParam, SetParam,
+                     WriteMode)
+from .stream import (Element, ProducerConfig, SubscriptionConfig, create_stream_consumer, create_stream_producer,
+                     delete_stream, query_global_consumers_num, query_global_producers_num)
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
@@ -26,4 +31,8 @@ __all__ = [
     "YRInvokeError", "InitError", "InstanceDiedError", "InstanceTerminatedError", "InstanceNotFoundError",
     "ResourceUnavailableError", "RuntimeUnavailableError", "SerializationError", "CancelError",
     "Affinity", "AffinityKind", "AffinityType", "AffinityScope", "LabelOperator", "OperatorType",
+    "kv_write", "kv_read", "kv_set", "kv_get", "kv_get_with_param", "kv_del", "kv_m_write_tx", "kv_write_with_param",
+    "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt", "WriteMode", "CacheType",
+    "ConsistencyType", "create_stream_producer", "create_stream_consumer", "delete_stream", "ProducerConfig",
+    "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
 ]

@@ -10,6 +10,7 @@ from ._decorators import InstanceProxy
 from .config import Config
 from .exceptions import YRTypeError, YRValueError
 from .object_ref import ObjectRef
+from .params import CreateParam, check_create_param
 
 
 class ClientInfo:
@@ -65,9 +66,12 @@ def is_initialized() -> bool:
     return _context.is_initialized()
 
 
-def put(obj) -> ObjectRef:
-    """Stores a value and returns a ref to it. bytes-like values come back as memoryview."""
+def put(obj, create_param: CreateParam | None = None) -> ObjectRef:
+    """Stores a value and returns a ref to it. bytes-like values come back as memoryview.
+    create_param (yr.CreateParam): either consistency is kept (one store per node);
+    CacheType.DISK is refused (not supported)."""
     rt = _context.current()
+    check_create_param(create_param)
     if obj is None:
         raise YRValueError("yr.put: cannot put None")
     if isinstance(obj, ObjectRef):

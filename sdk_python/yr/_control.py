@@ -65,6 +65,10 @@ class MasterClient:
         except grpc.FutureTimeoutError:
             raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s") from None
 
+    def rpc(self):
+        """(stub, metadata) for the KV and stream calls of yr._data, which map their own errors."""
+        return self._stub, self._md
+
     # ---- calls ---------------------------------------------------------------------------------
     def create_instance_async(self, spec: pb.InstanceSpec, timeout: float | None):
         """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error."""

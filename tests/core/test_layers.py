@@ -61,7 +61,12 @@ def test_public_api_is_pinned():
         "GetTimeoutError", "YRInvokeError", "InitError", "InstanceDiedError", "InstanceTerminatedError",
         "InstanceNotFoundError", "ResourceUnavailableError", "RuntimeUnavailableError", "SerializationError",
         "CancelError", "Affinity", "AffinityKind", "AffinityType", "AffinityScope", "LabelOperator",
-        "OperatorType"])
+        "OperatorType",
+        "kv_write", "kv_read", "kv_set", "kv_get", "kv_get_with_param", "kv_del", "kv_m_write_tx",
+        "kv_write_with_param", "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt",
+        "WriteMode", "CacheType", "ConsistencyType", "create_stream_producer", "create_stream_consumer",
+        "delete_stream", "ProducerConfig", "SubscriptionConfig", "Element", "query_global_producers_num",
+        "query_global_consumers_num"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 
