@@ -140,7 +140,12 @@ class Producer:
             self._pending_bytes += len(data)
             delay = self._config.delay_flush_time
             if delay == 0 or self._pending_bytes >= self._config.page_size:
-                self._flush(timeout)
+                try:
+                    self._flush(timeout)
+                except BaseException:
+                    self._pending.pop()   # this element was not sent; those before it stay buffered
+                    self._pending_bytes -= len(data)
+                    raise
             elif delay > 0 and self._timer is None:
                 self._timer = threading.Timer(delay / 1000, self._auto_flush)
                 self._timer.daemon = True
