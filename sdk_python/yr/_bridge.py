@@ -8,13 +8,16 @@ from __future__ import annotations
 import hashlib
 import json
 
-from . import _api, _context, _instances
+import msgpack
+
+from . import _api, _context, _instances, kv
 from . import _protocol as P
 from ._decorators import InstanceProxy
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
 from .config import Config, InvokeOptions
 from .exceptions import YRTypeError, YRValueError
 from .object_ref import ObjectRef
+from .params import CacheType, ExistenceOpt, GetParam, GetParams, MSetParam, SetParam, WriteMode
 
 _CONFIG_KEYS = {"server_address", "ns", "log_level", "num_cpus", "connect_timeout", "job_id", "log_to_driver"}
 _OPTION_KEYS = {"cpu", "memory", "custom_resources", "concurrency", "name", "namespace",
@@ -152,6 +155,51 @@ def ref_id(ref: ObjectRef) -> str:
 
 def instance_id(handle: InstanceProxy) -> str:
     return handle.instance_id
+
+
+# ---- KV (C++ YR::KV(), Java YR.kv()): bytes in, bytes out; enums as their int values -------------
+def _set_param(cls, existence: int, ttl: int, write_mode: int, cache_type: int):
+    try:
+        return cls(ExistenceOpt(existence), WriteMode(write_mode), int(ttl), CacheType(cache_type))
+    except ValueError as e:
+        raise YRValueError(f"bad KV write parameter: {e}") from None
+
+
+def kv_write(key: str, value: bytes, existence: int = 0, ttl: int = 0, write_mode: int = 0, cache_type: int = 0) -> None:
+    kv.kv_write_with_param(key, value, _set_param(SetParam, existence, ttl, write_mode, cache_type))
+
+
+def kv_m_write_tx(keys: list, values: list, existence: int = 1, ttl: int = 0, write_mode: int = 0,
+                  cache_type: int = 0) -> None:
+    kv.kv_m_write_tx(list(keys), list(values), _set_param(MSetParam, existence, ttl, write_mode, cache_type))
+
+
+def kv_read(keys: list, timeout: float = 300, allow_partial: bool = False) -> list:
+    """bytes per key; None for a missing one with allow_partial."""
+    if allow_partial:
+        return kv.kv_read_partial(list(keys), timeout)
+    return kv.kv_read(list(keys), timeout)
+
+
+def kv_get_with_param(keys: list, offsets: list, sizes: list, timeout: float = 300) -> list:
+    params = GetParams([GetParam(int(o), int(n)) for o, n in zip(offsets, sizes)])
+    return kv.kv_get_with_param(list(keys), params, timeout)
+
+
+def kv_del(keys: list) -> list:
+    """Deletes the keys; returns those that failed (none: a missing key is no failure)."""
+    kv.kv_del(list(keys))
+    return []
+
+
+def kv_write_value(key: str, value, existence: int = 0, ttl: int = 0, write_mode: int = 0, cache_type: int = 0) -> None:
+    """C++ Write<T> / Java write(Object): a neutral value, stored as msgpack (as openYuanrong)."""
+    kv_write(key, msgpack.packb(value, use_bin_type=True), existence, ttl, write_mode, cache_type)
+
+
+def kv_read_values(keys: list, timeout: float = 300, allow_partial: bool = False) -> list:
+    return [None if v is None else msgpack.unpackb(v, raw=False, strict_map_key=False)
+            for v in kv_read(keys, timeout, allow_partial)]
 
 
 def serve_worker(host) -> None:

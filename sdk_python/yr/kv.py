@@ -100,7 +100,7 @@ def kv_read(key: Union[str, List[str]], timeout: int = DEFAULT_GET_TIMEOUT):
 def kv_get(key: Union[str, List[str]], timeout: int = DEFAULT_GET_TIMEOUT):
     """kv_read, with timeout > 0 or -1 (as openYuanrong checks)."""
     if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout <= 0 and timeout != -1:
-        raise ValueError("Parameter 'timeout' should be greater than 0 or equal to -1 (no timeout)")
+        raise YRValueError("Parameter 'timeout' should be greater than 0 or equal to -1 (no timeout)")
     return _read(key, _timeout(timeout, "kv_get", zero_ok=False), "kv_get")
 
 
@@ -120,13 +120,13 @@ def kv_get_with_param(keys: List[str], get_params: GetParams, timeout: int = DEF
     """A slice of each value: get_params.get_params[i] (offset, size; size 0: to the end) for keys[i]."""
     what = "kv_get_with_param"
     if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < -1:
-        raise ValueError("Parameter 'timeout' should be greater than or equal to -1 (no timeout).")
+        raise YRValueError("Parameter 'timeout' should be greater than or equal to -1 (no timeout).")
     if not isinstance(get_params, GetParams):
         raise YRTypeError(f"{what}: get_params must be a yr.GetParams, got {type(get_params).__name__}")
     if len(get_params.get_params) == 0:
-        raise ValueError("Get params does not accept empty list")
+        raise YRValueError("Get params does not accept empty list")
     if not isinstance(keys, (list, tuple)) or len(get_params.get_params) != len(keys):
-        raise ValueError("Get params size is not equal to keys size")
+        raise YRValueError("Get params size is not equal to keys size")
     offsets, sizes = [], []
     for p in get_params.get_params:
         for name in ("offset", "size"):

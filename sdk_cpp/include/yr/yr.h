@@ -10,6 +10,7 @@
 #include "yr/exception.h"
 #include "yr/function_handler.h"
 #include "yr/invoke_options.h"
+#include "yr/kv.h"
 #include "yr/named_instance.h"
 #include "yr/object_ref.h"
 #include "yr/yr_invoke.h"
