@@ -25,6 +25,7 @@ import org.yuanrong.function.YRFuncVoid4;
 import org.yuanrong.function.YRFuncVoid5;
 import org.yuanrong.runtime.bridge.FuncMeta;
 import org.yuanrong.runtime.bridge.Link;
+import org.yuanrong.runtime.client.KVManager;
 import org.yuanrong.runtime.client.ObjectRef;
 import org.yuanrong.runtime.client.ObjectStore;
 import org.yuanrong.storage.WaitResult;
@@ -247,6 +248,11 @@ public final class YR {
             (isReady[i] ? r : u).add(refs.get(i));
         }
         return new WaitResult(r, u);
+    }
+
+    /** The runtime's key-value store, shared by every driver and worker (docs/kv.md). */
+    public static KVManager kv() {
+        return KVManager.getSingleton();
     }
 
     /**
