@@ -204,3 +204,27 @@ def test_keys_outlive_the_driver_that_wrote_them(daemon):
         yr.kv_del("t11-persist")
     finally:
         yr.finalize()
+
+
+def test_kv_and_stream_calls_need_the_session_token(driver):
+    """The master's token check covers the new RPCs, streaming ones included."""
+    import grpc
+    from yr import _context
+    from yr_runtime.proto import control_pb2_grpc as pbg
+    yr.kv_write("t12-secret", b"s")
+    channel = grpc.insecure_channel(_context.current().info.master_address)
+    stub, bad = pbg.MasterStub(channel), (("yr-token", "wrong"),)
+    try:
+        calls = [lambda: list(stub.KvRead(pb.KvReadRequest(keys=["t12-secret"]), timeout=10, metadata=bad)),
+                 lambda: stub.KvWrite(iter([pb.KvWriteChunk(header=pb.KvWriteHeader(keys=["t12-secret"], sizes=[1])),
+                                            pb.KvWriteChunk(data=b"x")]), timeout=10, metadata=bad),
+                 lambda: stub.KvDel(pb.KvDelRequest(keys=["t12-secret"]), timeout=10, metadata=bad),
+                 lambda: stub.StreamCounts(pb.StreamQuery(stream="s"), timeout=10, metadata=bad)]
+        for call in calls:
+            with pytest.raises(grpc.RpcError) as e:
+                call()
+            assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        channel.close()
+    assert yr.kv_read("t12-secret") == b"s"
+    yr.kv_del("t12-secret")
