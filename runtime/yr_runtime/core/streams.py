@@ -204,7 +204,11 @@ class Streams:
         s.sends.append(w)
         self._admit(s)
         if s.sends and s.sends[-1] is w:
-            self._arm(w, now)
+            if deadline <= now:   # no wait asked for: fail now rather than at the next tick
+                s.sends.pop()
+                _answer(w, self._full(s))
+            else:
+                self._arm(w, now)
 
     def receive(self, consumer_id: str, expect_num: int | None, waiter, now: float, deadline: float,
                 max_bytes: int = RECEIVE_MAX_BYTES) -> None:
@@ -250,15 +254,19 @@ class Streams:
                 continue
             if w in s.sends:
                 s.sends.remove(w)
-                _answer(w, StreamError(ErrorCode.ERR_GET_OPERATION_FAILED,
-                                       f"stream {s.name!r} is full ({s.used} of {s.max_size} bytes held for "
-                                       "consumers that have not acked them); the send timed out"))
+                _answer(w, self._full(s))
                 self._admit(s)
             elif s.receives.get(w.owner) is w:
                 del s.receives[w.owner]
                 _answer(w, self._take(s, s.subs[self.consumers[w.owner][1]], w))
 
     # ---- inside ---------------------------------------------------------------------------
+    @staticmethod
+    def _full(s: Stream) -> StreamError:
+        return StreamError(ErrorCode.ERR_GET_OPERATION_FAILED,
+                           f"stream {s.name!r} is full ({s.used} of {s.max_size} bytes held for consumers that "
+                           "have not acked them); the send timed out")
+
     def _producer_stream(self, producer_id: str) -> Stream:
         entry = self.producers.get(producer_id)
         if entry is None:

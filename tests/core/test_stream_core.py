@@ -76,6 +76,10 @@ def test_back_pressure_blocks_sends_until_acks_free_room_and_times_out():
     assert [i for i, _ in recv(st, "c").result(0)] == [3, 4]   # the timed-out send was not accepted
     with pytest.raises(StreamError, match="do not fit"):
         send(st, "p", [b"z" * (65 * KB)])
+    st.ack("c", 4)
+    send(st, "p", [page, page])
+    now = send(st, "p", [b"w"], now=5.0, deadline=5.0)   # no wait asked for: answered at once
+    assert isinstance(now.result(0), StreamError) and not st.streams["s"].sends
 
 
 def test_without_subscriptions_elements_are_dropped_unless_retained():
