@@ -144,13 +144,13 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         click.echo(f"removed the stale session {stale} (its runtime is gone)")
     cmd = [sys.executable, "-m", "yr_runtime.daemon", "--session-root", str(root)]
     if master:
-        cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1"] + (["--port", str(port)] if port else [])
-        if node_ip:   # workers reachable from other machines; on loopback they stay on Unix sockets
-            cmd += ["--worker-tcp", node_ip]
+        # It listens on TCP for nodes anyway; its data port lets them reach its workers and objects.
+        cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1", "--data-port", node_ip or "127.0.0.1"]
+        cmd += ["--port", str(port)] if port else []
     else:
         _check_address(master_address)
         cmd += ["--join", master_address, "--token-file", _token_file(master_address, token_file, user_root),
-                "--node-id", node_id or f"node-{secrets.token_hex(3)}", "--worker-tcp", node_ip or "127.0.0.1"]
+                "--node-id", node_id or f"node-{secrets.token_hex(3)}", "--data-port", node_ip or "127.0.0.1"]
     cmd += daemon_args
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]

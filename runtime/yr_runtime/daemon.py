@@ -54,7 +54,7 @@ class Daemon:
 
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
                  worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None, listen: str = "",
-                 port: int = 0, join: str = ""):
+                 port: int = 0, join: str = "", data_host: str = ""):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
@@ -64,11 +64,13 @@ class Daemon:
         if join:
             self.master = None
             self.uplink = Uplink()
-            self.agent = Agent(node_id, session_dir, self.token, warm, self.uplink, worker_tcp=worker_tcp)
+            self.agent = Agent(node_id, session_dir, self.token, warm, self.uplink, worker_tcp=worker_tcp,
+                               data_host=data_host)
             self.master_address = join   # the node's workers reach the master there
         else:
             self.master = Master(time.monotonic, self.request_stop)
-            self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp)
+            self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp,
+                               data_host=data_host)
             self.master.add_node(self.agent, capacity, self.labels)
             self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
@@ -121,7 +123,7 @@ class Daemon:
         await self.agent.start()
         self._on_signals()
         register = pb.Register(
-            node_id=self.node_id, protocol_version=PROTOCOL_VERSION, address=self.agent.worker_tcp,
+            node_id=self.node_id, protocol_version=PROTOCOL_VERSION, address=self.agent.data_host or self.agent.worker_tcp,
             resources=pb.Resources(cpu_millis=self.capacity.cpu, memory_mib=self.capacity.memory,
                                    custom=self.capacity.custom),
             labels=self.labels, session_dir=str(self.session_dir), pid=self.pid)
@@ -206,6 +208,9 @@ def parse_args(argv=None):
     p.add_argument("--worker-tcp", default="", metavar="HOST",
                    help="workers also accept calls over TCP on HOST (a free port each) and are reached "
                         "there; off by default: on one machine no TCP port is opened")
+    p.add_argument("--data-port", default="", metavar="HOST",
+                   help="the node listens on one TCP data port at HOST (a free port) for callers of its "
+                        "workers and object pulls from other nodes; off by default")
     p.add_argument("--node-id", default="node-0", help="this node's id in the cluster")
     p.add_argument("--labels", type=_labels, default={}, metavar="K=V[,K=V...]", help="this node's labels")
     p.add_argument("--listen", default="", metavar="HOST",
@@ -217,12 +222,13 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.join and not args.token_file:
         p.error("--join needs --token-file (the cluster token is never on a command line)")
-    if args.worker_tcp:   # fail here, not in every worker
-        try:
-            address.parse(address.tcp(args.worker_tcp, 0))
-            socket.getaddrinfo(args.worker_tcp, 0, type=socket.SOCK_STREAM)
-        except (ValueError, OSError) as e:
-            p.error(f"--worker-tcp {args.worker_tcp!r}: {e}")
+    for flag, host in (("--worker-tcp", args.worker_tcp), ("--data-port", args.data_port)):
+        if host:   # fail here, not in every worker
+            try:
+                address.parse(address.tcp(host, 0))
+                socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+            except (ValueError, OSError) as e:
+                p.error(f"{flag} {host!r}: {e}")
     return args
 
 
@@ -237,13 +243,14 @@ def main(argv=None) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
     daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
-                    args.node_id, args.labels, args.listen, args.port, args.join)
+                    args.node_id, args.labels, args.listen, args.port, args.join, args.data_port)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(
             session_dir=str(session_dir), master_address=d.master_address,
             agent_address=d.agent.address, pid=d.pid, temporary=args.temporary,
-            tcp_address=d.tcp_address, node_id=d.node_id, joined=d.join))
+            tcp_address=d.tcp_address, node_id=d.node_id, joined=d.join,
+            data_address=d.agent.data_address))
         if args.mark_latest:
             sessions.mark_latest(session_dir)   # in the user's root, where status/stop/init look
         sys.stdout.write(f"YR_READY {session_dir}\n")

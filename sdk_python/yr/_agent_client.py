@@ -9,10 +9,10 @@ import threading
 from yr_runtime.wire import messages as m
 
 from ._transport import Connection
-from .exceptions import GetTimeoutError, ResourceUnavailableError, RuntimeUnavailableError
+from .exceptions import GetTimeoutError, ObjectLostError, ResourceUnavailableError, RuntimeUnavailableError
 
 log = logging.getLogger("yr.agent_client")
-_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State)
+_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost)
 _GONE = "the node agent went away"
 
 
@@ -73,14 +73,15 @@ class AgentClient:
             raise fetch_error(object_id, answer)
         return answer.data, answer.error
 
-    def get_async(self, object_id: str, on_answer) -> None:
+    def get_async(self, object_id: str, on_answer, owner: str = "", owner_node: str = "") -> None:
         """Asks for an object without waiting: `on_answer(answer)` runs on the connection's
-        reader thread with an `m.ObjValue`, or the exception the fetch failed with."""
+        reader thread with an `m.ObjValue`, or the exception the fetch failed with. With
+        `owner` (a data address), the agent pulls it from that node if it has no copy."""
         rid = next(self._ids)
         with self._lock:
             self._pending[rid] = lambda answer: on_answer(
                 answer if isinstance(answer, m.ObjValue) else fetch_error(object_id, answer))
-        self._send(m.ObjGet(rid=rid, id=object_id, timeout=-1.0))
+        self._send(m.ObjGet(rid=rid, id=object_id, timeout=-1.0, owner=owner, owner_node=owner_node))
 
     def _send(self, msg: m.Message) -> None:
         try:
@@ -121,4 +122,6 @@ def fetch_error(object_id: str, answer) -> BaseException:
     (None: the agent went away)."""
     if isinstance(answer, m.ObjRefused):
         return ResourceUnavailableError(f"failed to get object {object_id}: {answer.reason}")
+    if isinstance(answer, m.ObjLost):
+        return ObjectLostError(f"failed to get object {object_id}: {answer.reason}")
     return RuntimeUnavailableError(f"failed to get object {object_id}: {_GONE}")

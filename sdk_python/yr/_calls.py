@@ -29,7 +29,9 @@ from .object_ref import ObjectRef, _Slot, _nested, new_id
 
 
 class Channel:
-    def __init__(self, endpoint: str, token: bytes, label: str, on_lost):
+    def __init__(self, endpoint: str, token: bytes, label: str, on_lost, via: str = ""):
+        """`via`: the address actually dialed, when it differs from the worker's reported
+        endpoint (a worker of this node is reached on its Unix socket, not the data port)."""
         self.label, self.endpoint = label, endpoint
         self._on_lost = on_lost  # (channel, calls in flight) -> None, when the worker goes away
         self._pending: dict[int, "_Call"] = {}
@@ -37,7 +39,7 @@ class Channel:
         self.sent_functions: set[str] = set()
         self.dead: BaseException | None = None
         self.terminated = False
-        self.conn = Connection(endpoint, token, self._on_frames, self._on_close, label)
+        self.conn = Connection(via or endpoint, token, self._on_frames, self._on_close, label)
 
     def send(self, call: "_Call", prelude: bytes | None = None, deferred: bool = False) -> None:
         if self.dead is not None:

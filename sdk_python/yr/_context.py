@@ -47,6 +47,9 @@ class Runtime:
         self.instances = None   # _instances.Registry (created instances, executor pools), made on first use
         self.recycle_time: float = getattr(config, "recycle_time", None) or 2.0   # idle executors end after it
         self.published: set[str] = set()
+        # Where this node's store is reached from other nodes (pickled refs carry it): its
+        # data port's address and its id; () on a node without a data port (one machine).
+        self.owner: tuple = (info.data_address, info.node_id) if info.data_address else ()
         self._lock = threading.RLock()
         self.closed = False
 
@@ -74,9 +77,17 @@ class Runtime:
             if ch is None or ch.dead is not None:
                 if len(self._channels) >= 256:   # forget connections to workers that are gone
                     self._channels = {k: c for k, c in self._channels.items() if c.dead is None}
-                ch = Channel(endpoint, self.token, target.label, target.channel_lost)
+                ch = Channel(endpoint, self.token, target.label, target.channel_lost, self._local_route(endpoint))
                 self._channels[endpoint] = ch
             return ch
+
+    def _local_route(self, endpoint: str) -> str:
+        """The Unix socket of a worker of this node reported behind its data port
+        (`tcp:HOST:PORT/WORKER`): same-node calls stay on Unix sockets. "" otherwise."""
+        own = self.owner
+        if own and endpoint.startswith(own[0] + "/"):
+            return f"unix:{sessions.worker_socket(self.info.session_dir, endpoint[len(own[0]) + 1:])}"
+        return ""
 
     def target(self, instance_id: str, class_name: str) -> Target:
         with self._lock:
@@ -92,10 +103,14 @@ class Runtime:
         slot.set_body(_serialization.dumps(_serialization.as_raw(value)))
         return ObjectRef(new_id(), slot)
 
-    def publish(self, ref: ObjectRef) -> None:
-        """Makes a ref's value findable by other processes once it is ready."""
-        if ref._slot.fetch is not None or ref.id in self.published:
-            return
+    def publish(self, ref: ObjectRef) -> tuple:
+        """Makes a ref's value findable by other processes once it is ready; returns where
+        they find it (see `owner`)."""
+        fetch = ref._slot.fetch
+        if fetch is not None:   # a ref that came from elsewhere: its value stays where it is
+            return fetch.owner or self.owner
+        if ref.id in self.published:
+            return self.owner
         self.published.add(ref.id)
 
         def store(slot):
@@ -109,6 +124,7 @@ class Runtime:
                 slot.owns_shm = False  # the node store frees it now
                 self.agent.put(ref.id, slot.body, self.job_id)
         ref._slot.add_callback(store)
+        return self.owner
 
     # ---- shutdown --------------------------------------------------------------------------
     def close(self) -> None:
@@ -142,12 +158,16 @@ def _as_cf(grpc_future):
 _remote_slots: "weakref.WeakValueDictionary[str, _Slot]" = weakref.WeakValueDictionary()
 
 
-def remote_ref(object_id: str) -> ObjectRef:
-    """Rebuilds a ref that arrived from another process; its value is fetched on demand."""
+def remote_ref(object_id: str, owner: str = "", owner_node: str = "") -> ObjectRef:
+    """Rebuilds a ref that arrived from another process; its value is fetched on demand from
+    this node's store, which pulls it from the `owner` node's data port when it lives there."""
     slot = _remote_slots.get(object_id)
     if slot is None:
+        rt = _rt
+        if rt is not None and rt.owner and rt.owner[0] == owner:
+            owner = ""   # published on this very node
         slot = _Slot()
-        slot.fetch = _Fetch(object_id, slot)
+        slot.fetch = _Fetch(object_id, slot, (owner, owner_node) if owner else ())
         _remote_slots[object_id] = slot
     return ObjectRef(object_id, slot)
 
@@ -157,17 +177,18 @@ class _Fetch:
     wait, answered on the agent connection's reader thread (no thread per wait). It holds
     its slot weakly: a strong reference would make a cycle that keeps the value's shared
     memory mapped until the cycle collector runs."""
-    __slots__ = ("object_id", "slot", "started")
+    __slots__ = ("object_id", "slot", "started", "owner")
 
-    def __init__(self, object_id: str, slot: _Slot):
+    def __init__(self, object_id: str, slot: _Slot, owner: tuple = ()):
         self.object_id, self.slot, self.started = object_id, weakref.ref(slot), False
+        self.owner = owner   # (data address, node id) of the node that holds it; (): this node
 
     def __call__(self) -> None:
         if self.started:
             return
         self.started = True   # a racing second request would only be answered twice
         try:
-            current().agent.get_async(self.object_id, self._answer)
+            current().agent.get_async(self.object_id, self._answer, *self.owner)
         except YRError as e:
             self._answer(e)
 
@@ -185,10 +206,9 @@ class _Fetch:
             slot.set_body(answer.data)
 
 
-def publish(ref: ObjectRef) -> None:
+def publish(ref: ObjectRef) -> tuple:
     rt = _rt
-    if rt is not None:
-        rt.publish(ref)
+    return rt.publish(ref) if rt is not None else ()
 
 
 # Refs are values; what they need of the runtime comes from here (see object_ref.set_hooks).

@@ -173,8 +173,9 @@ def check_size(body: bytes, what: str) -> None:
             "travels through shared memory when it is bytes, bytearray or a numpy array (or pass a yr.put ref)")
 
 
-def loads(body: bytes):
-    """Inverse of dumps. A shared-memory (or spill) file named in the body is unlinked once mapped."""
+def loads(body: bytes, unlink: bool = True):
+    """Inverse of dumps. A shared-memory (or spill) file named in the body is unlinked once
+    mapped, unless `unlink` is false (a ref's slot: others may still read that file)."""
     if body[:1] == b"\x00":   # bodies.INLINE, spelled as a constant: this runs for every result
         return pickle.loads(memoryview(body)[1:])
     if body[:1] != bodies.MAPPED:
@@ -183,7 +184,7 @@ def loads(body: bytes):
         desc, at = bodies.split_mapped(body)
     except ValueError as e:
         raise SerializationError(str(e)) from None
-    return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc))
+    return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc, unlink))
 
 
 class _NoRoom(Exception):
@@ -253,7 +254,7 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
     return {"path": path, "sizes": sizes}
 
 
-def _map_shm(desc: dict) -> list[memoryview]:
+def _map_shm(desc: dict, unlink: bool = True) -> list[memoryview]:
     path = desc["path"]
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -261,7 +262,8 @@ def _map_shm(desc: dict) -> list[memoryview]:
         m = mmap.mmap(fd, total, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
-        os.unlink(path)
+        if unlink:
+            os.unlink(path)
     view = memoryview(m)
     out, pos = [], 0
     for n in desc["sizes"]:

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from yr_runtime.wire import address, frames, handshake
+from yr_runtime.wire import address, frames, preamble
 
 from .exceptions import RuntimeUnavailableError
 
@@ -105,7 +105,7 @@ class Connection:
         self._out_bytes = 0
         self._dirty = False
         self._closed = False
-        self._sock.sendall(frames.encode(handshake.hello(token)))
+        self._sock.sendall(preamble.first_frame(peer, token))
         self._decoder = frames.FrameDecoder()
         # recv_into a reused buffer: recv(256 KiB) would mmap and munmap a fresh buffer per call
         self._rbuf = bytearray(RECV_CHUNK)

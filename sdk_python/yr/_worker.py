@@ -15,6 +15,7 @@ import os
 from os import sched_yield as _sched_yield
 import selectors
 import signal
+import socket
 import sys
 import threading
 import time
@@ -139,6 +140,9 @@ class Worker:
         if boot.tcp:   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
             self.listeners.append(address.listen(address.tcp(boot.tcp, 0)))
             self.endpoint = address.bound_address(self.listeners[-1])   # callers reach it over TCP
+        if boot.data:   # callers on other nodes reach it through its node's data port
+            self.endpoint = f"{boot.data}/{boot.worker_id}"
+        self._handed: deque = deque()   # fds of caller connections the agent passed (SCM_RIGHTS)
         self.agent = address.dial(boot.agent, None)
         self.agent.sendall(frames.encode(handshake.hello(self.token)))
         self._agent_send(m.WorkerHello(worker_id=boot.worker_id, pid=os.getpid(), endpoint=self.endpoint))
@@ -195,15 +199,30 @@ class Worker:
             self._unblock()
 
     def _on_agent(self) -> bool:
-        data = self.agent.recv(1 << 16)
+        data, fds, _, _ = socket.recv_fds(self.agent, 1 << 16, 16)
+        self._handed.extend(fds)
         if not data:
             return False  # the agent is gone: nobody can reach or clean up this worker
         for body in self.agent_decoder.feed(data):
-            msg = m.decode(body, m.Assign, m.Terminate)
+            msg = m.decode(body, m.Assign, m.Terminate, m.CallerHandoff)
             if isinstance(msg, m.Terminate):
                 return False
-            self._assign(msg)
+            if isinstance(msg, m.CallerHandoff):
+                self._adopt_caller()
+            else:
+                self._assign(msg)
         return True
+
+    def _adopt_caller(self) -> None:
+        """A caller accepted on the node's data port: the agent checked its preamble and
+        passed its fd with the message (it arrived with the message's first byte)."""
+        if not self._handed:
+            return
+        sock = socket.socket(fileno=self._handed.popleft())
+        sock.setblocking(True)   # the agent's event loop had made it non-blocking
+        conn = _CallerConn(sock)
+        conn.authed = True
+        self.sel.register(sock, selectors.EVENT_READ, conn)
 
     def _on_caller(self, conn: _CallerConn) -> None:
         try:

@@ -88,6 +88,13 @@ class ResourceUnavailableError(YRRuntimeError):
     code = ERR_RESOURCE_NOT_ENOUGH
 
 
+class ObjectLostError(YRRuntimeError):
+    """The object lived on another node, which is gone or cannot be reached; the message
+    names the object and the node."""
+
+    code = ERR_GET_OPERATION_FAILED
+
+
 class InstanceNotFoundError(YRRuntimeError):
     code = ERR_INSTANCE_NOT_FOUND
 

@@ -39,7 +39,7 @@ def _no_op(*_args) -> None:
     pass
 
 
-def _unbound_ref(object_id: str) -> "ObjectRef":
+def _unbound_ref(object_id: str, *_owner) -> "ObjectRef":
     slot = _Slot()
     slot.set_error(RuntimeUnavailableError(f"object {object_id} arrived in a process with no yr runtime context"))
     return ObjectRef(object_id, slot)
@@ -47,15 +47,17 @@ def _unbound_ref(object_id: str) -> "ObjectRef":
 
 # The hooks of the runtime context (see set_hooks). Module globals, read once per use: the
 # wait path pays one global lookup, as it did for a direct import.
-_publish = _no_op          # publish(ref): a pickled ref's value must become findable by others
-_rebuild = _unbound_ref    # rebuild(object_id) -> ObjectRef: a ref unpickled here (picklable by name)
+_publish = _no_op          # publish(ref) -> owner: a pickled ref's value must become findable by others
+_rebuild = _unbound_ref    # rebuild(object_id, *owner) -> ObjectRef: a ref unpickled here (picklable by name)
 _flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
 
 
 def set_hooks(*, publish, rebuild, flush_all) -> None:
     """Registers the runtime context's side of refs (called once, when the context module
-    loads): `publish(ref)` when a ref is pickled, `rebuild(object_id)` when one is unpickled
-    (a module-level function: pickles name it), `flush_all()` before every blocking wait."""
+    loads): `publish(ref)` when a ref is pickled, which returns where its value can be
+    fetched from (a tuple of strings, the owner node's data address and id; empty on one
+    machine), `rebuild(object_id, *owner)` when one is unpickled (a module-level function:
+    pickles name it), `flush_all()` before every blocking wait."""
     global _publish, _rebuild, _flush_all
     _publish, _rebuild, _flush_all = publish, rebuild, flush_all
 
@@ -188,7 +190,9 @@ class _Slot:
         if not self._loaded:
             with _glock:
                 if not self._loaded:
-                    self._value = _serialization.loads(self.body)
+                    # The file stays: the node store may serve it to others once the ref is
+                    # published; whoever owns it (this slot's finalizer, or the store) unlinks it.
+                    self._value = _serialization.loads(self.body, unlink=False)
                     self._loaded = True
         return self._value
 
@@ -247,11 +251,11 @@ class ObjectRef:
         return f"ObjectRef({self.id})"
 
     def __reduce__(self):
-        _publish(self)
+        owner = _publish(self)
         found = getattr(_nested, "slots", None)
         if found is not None:
             found.append(self._slot)
-        return (_rebuild, (self.id,))
+        return (_rebuild, (self.id, *owner) if owner else (self.id,))
 
 
 def _check_timeout(timeout) -> float | None:

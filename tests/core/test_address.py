@@ -18,6 +18,8 @@ from yr_runtime.wire.address import MEM, TCP, UNIX, Address
     ("tcp:[::1]:65535", Address(TCP, "::1", 65535)),
     ("tcp:[fe80::1%eth0]:80", Address(TCP, "fe80::1%eth0", 80)),
     ("mem:worker-1", Address(MEM, "worker-1")),
+    ("tcp:127.0.0.1:7000/123-4", Address(TCP, "127.0.0.1", 7000, "123-4")),   # a worker behind a data port
+    ("tcp:[::1]:7000/w", Address(TCP, "::1", 7000, "w")),
 ])
 def test_addresses_parse(text, parsed):
     assert address.parse(text) == parsed
@@ -27,7 +29,8 @@ def test_formatting_round_trips():
     assert address.unix("/a/b.sock") == "unix:/a/b.sock"
     assert address.tcp("10.0.0.1", 5) == "tcp:10.0.0.1:5"
     assert address.tcp("::1", 5) == "tcp:[::1]:5"
-    for text in ("unix:/a/b.sock", "tcp:10.0.0.1:5", "tcp:[::1]:5", "tcp:host:1", "mem:x"):
+    assert address.tcp("10.0.0.1", 5, "9-1") == "tcp:10.0.0.1:5/9-1"
+    for text in ("unix:/a/b.sock", "tcp:10.0.0.1:5", "tcp:[::1]:5", "tcp:host:1", "mem:x", "tcp:h:1/9-1"):
         assert str(address.parse(text)) == text
     assert str(address.parse("/bare.sock")) == "unix:/bare.sock"
 

@@ -29,6 +29,13 @@ SAMPLES = [
     m.ForkRequest(rid=9, boot={"worker_id": "w"}),
     m.Forked(rid=9, pid=77),
     m.ChildExited(pid=77, status=-9),
+    m.ObjGet(rid=2, id="o1", owner="tcp:10.0.0.2:4000", owner_node="n2"),
+    m.ObjLost(rid=2, reason="object o1 is lost: its node n2 is gone"),
+    m.CallerHandoff(),
+    m.PullObject(rid=1, id="o1", timeout=-1.0),
+    m.PulledObject(rid=1, data=b"pickle", job="j1", desc={"sizes": [5, 7]}, size=12),
+    m.PulledObject(rid=1, data=b"\x00inline", error=True),
+    m.PullChunk(offset=1 << 33, length=4 << 20),
 ]
 
 

@@ -15,6 +15,8 @@ import itertools
 import logging
 import os
 import signal
+import socket
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from yr_runtime.wire import bodies, frames, handshake
 from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
 
-from . import processes
+from . import dataport, processes
 from .link import NodeEvents, NodeStatus
 
 log = logging.getLogger("yr.agent")
@@ -106,10 +108,14 @@ class Agent:
     """The node: a NodeLink for the master, which it reports to through `events`."""
 
     def __init__(self, node_id: str, session_dir: Path, token: bytes, warm: int, events: NodeEvents,
-                 use_zygote: bool = True, worker_tcp: str = ""):
+                 use_zygote: bool = True, worker_tcp: str = "", data_host: str = ""):
         self.node_id = node_id
         self.session_dir, self.token, self.warm_target = session_dir, token, warm
         self.worker_tcp = worker_tcp   # a host: workers also listen on TCP there and give that endpoint
+        self.data_host = data_host     # a host: the node's one TCP data port listens there ("": none)
+        self.data_address = ""         # tcp:HOST:PORT of the data port, once it listens
+        self.dataport: dataport.DataPort | None = None
+        self._pulls: set[str] = set()  # objects being pulled from other nodes
         self.cb = events
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
@@ -127,6 +133,10 @@ class Agent:
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=self.address, limit=1 << 20)
         os.chmod(self.address, 0o600)
+        if self.data_host:
+            self.dataport = dataport.DataPort(self, self.data_host)
+            await self.dataport.start()
+            self.data_address = self.dataport.address
         if self.zygote is not None:
             await self.zygote.start()
         self.refill()
@@ -145,6 +155,8 @@ class Agent:
         self._closing = True
         if self._server is not None:
             self._server.close()
+        if self.dataport is not None:
+            self.dataport.close()
         for w in list(self.workers.values()):
             self._stop(w.id)
         if self.workers:
@@ -207,7 +219,7 @@ class Agent:
     async def _spawn(self, language: str, executable: str = "") -> WorkerProc:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = m.Bootstrap(session_dir=str(self.session_dir), agent=self.address, worker_id=wid,
-                           language=language, tcp=self.worker_tcp)
+                           language=language, tcp=self.worker_tcp, data=self.data_address)
         if not executable and self.zygote is not None and self.zygote.alive:
             proc = await self.zygote.fork(boot)
         else:
@@ -396,6 +408,8 @@ class Agent:
             return
         entry = (writer, rid)
         self.store.waiters.setdefault(oid, []).append(entry)
+        if msg.owner and msg.owner != self.data_address and oid not in self._pulls:
+            self._start_pull(msg)
         if timeout >= 0:
             def expire():
                 lst = self.store.waiters.get(oid, [])
@@ -404,6 +418,82 @@ class Agent:
                     if not writer.is_closing():
                         writer.write(m.ObjMissing(rid=rid).frame())
             asyncio.get_running_loop().call_later(timeout, expire)
+
+    get_object_for = _get_object   # the data port's pull server asks through this
+
+    def job_of(self, oid: str) -> str:
+        item = self.store.objects.get(oid)
+        return item[2] if item is not None else ""
+
+    # ---- objects of other nodes and the data port ----------------------------------------------
+    def _start_pull(self, msg: m.ObjGet) -> None:
+        """Pulls an object from the node that holds it (a thread: blocking I/O, and the owner
+        may still be computing it); the answer fills this node's store and its waiters."""
+        oid = msg.id
+        self._pulls.add(oid)
+        loop = asyncio.get_running_loop()
+        where = f"node {msg.owner_node or '?'} ({msg.owner})"
+
+        def run():
+            try:
+                got = dataport.pull(msg.owner, self.token, oid, msg.timeout, self.session_dir)
+            except dataport.ObjectLost as e:
+                got = m.ObjLost(rid=0, reason=f"object {oid} is lost: its {where} is gone or unreachable ({e})")
+            except Exception as e:   # a bug must not leave the getters waiting forever
+                log.exception("pulling %s from %s", oid, where)
+                got = m.ObjLost(rid=0, reason=f"object {oid} could not be pulled from {where}: {e!r}")
+            loop.call_soon_threadsafe(self._pulled, oid, got)
+        threading.Thread(target=run, name="yr-pull", daemon=True).start()
+
+    def _pulled(self, oid: str, got: m.Message) -> None:
+        self._pulls.discard(oid)
+        if self._closing:
+            if isinstance(got, m.PulledObject):
+                bodies.unlink_file(got.data)
+            return
+        if isinstance(got, m.PulledObject):   # kept here too: later getters on this node read it at once
+            for waiter, rid in self.store.put(oid, got.data, got.error, got.job):
+                self._reply_object(waiter, rid, oid)
+            return
+        for waiter, rid in self.store.waiters.pop(oid, []):   # missing, refused or lost: not cached
+            if waiter.is_closing():
+                continue
+            if isinstance(got, m.ObjMissing):
+                waiter.write(m.ObjMissing(rid=rid).frame())
+            elif isinstance(got, m.ObjRefused):
+                waiter.write(m.ObjRefused(rid=rid, reason=got.reason).frame())
+            else:
+                waiter.write(m.ObjLost(rid=rid, reason=got.reason).frame())
+
+    def hand_caller(self, worker_id: str, sock: socket.socket, tries: int = 100) -> None:
+        """Passes a caller connection accepted on the data port to its worker, with the
+        CallerHandoff message, over the worker's link (SCM_RIGHTS). Sent only when nothing
+        else waits in that link's buffer, so the fd rides on this message's own bytes."""
+        w = self.workers.get(worker_id)
+        if w is None or w.writer is None or w.writer.is_closing() or w.stopping:
+            log.info("data port: no worker %r here for a caller", worker_id[:40])
+            sock.close()
+            return
+        if w.writer.transport.get_write_buffer_size() and tries:
+            asyncio.get_running_loop().call_later(0.001, self.hand_caller, worker_id, sock, tries - 1)
+            return
+        frame = m.CallerHandoff().frame()
+        link = socket.socket(fileno=w.writer.get_extra_info("socket").fileno())
+        try:
+            n = socket.send_fds(link, [frame], [sock.fileno()])
+        except BlockingIOError:
+            n = -1
+        except OSError as e:
+            log.info("data port: could not hand a caller to worker %s: %s", worker_id, e)
+            n = len(frame)
+        finally:
+            link.detach()
+        if n < 0 and tries:
+            asyncio.get_running_loop().call_later(0.001, self.hand_caller, worker_id, sock, tries - 1)
+            return
+        if 0 <= n < len(frame):
+            w.writer.write(frame[n:])
+        sock.close()   # the worker holds its own copy now
 
     def _reply_object(self, writer, rid: int, oid: str) -> None:
         if writer.is_closing():

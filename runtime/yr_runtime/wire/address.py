@@ -7,6 +7,8 @@ a string, passed through the master and the agent as an opaque value:
     unix:/path/to.sock     a Unix socket (the default for everything on one machine)
     tcp:HOST:PORT          TCP; HOST is an IPv4 address, a name or a bracketed IPv6
                            address (tcp:[::1]:7000); TCP sockets get TCP_NODELAY
+    tcp:HOST:PORT/WORKER   a worker behind its node's data port: the connection starts
+                           with a data-port preamble naming WORKER (see wire.preamble)
     mem:NAME               an in-process endpoint (tests): `serve_in_memory(NAME, accept)`
                            registers it; `dial` returns one end of a socketpair and hands
                            the other end to `accept`
@@ -34,10 +36,11 @@ class Address:
     scheme: str      # UNIX, TCP or MEM
     where: str       # the path (unix), the host (tcp, without brackets) or the name (mem)
     port: int = 0    # tcp only
+    target: str = "" # tcp only: the worker behind a node's data port ("" for none)
 
     def __str__(self) -> str:
         if self.scheme == TCP:
-            return tcp(self.where, self.port)
+            return tcp(self.where, self.port, self.target)
         return f"{self.scheme}:{self.where}"
 
 
@@ -46,9 +49,11 @@ def unix(path) -> str:
     return f"unix:{os.fspath(path)}"
 
 
-def tcp(host: str, port: int) -> str:
-    """The address of a TCP endpoint; an IPv6 host is bracketed."""
-    return f"tcp:[{host}]:{port}" if ":" in host else f"tcp:{host}:{port}"
+def tcp(host: str, port: int, target: str = "") -> str:
+    """The address of a TCP endpoint (with `target`: a worker behind a node's data port); an
+    IPv6 host is bracketed."""
+    base = f"tcp:[{host}]:{port}" if ":" in host else f"tcp:{host}:{port}"
+    return f"{base}/{target}" if target else base
 
 
 def parse(address: str) -> Address:
@@ -82,6 +87,9 @@ def _unix_address(address: str, path: str) -> Address:
 
 
 def _tcp_address(address: str, rest: str) -> Address:
+    rest, slash, target = rest.partition("/")
+    if slash and not target:
+        raise ValueError(f"bad address {address!r}: nothing after '/' (expected tcp:HOST:PORT/WORKER)")
     if rest.startswith("["):
         host, close, tail = rest[1:].partition("]")
         if not close or not tail.startswith(":"):
@@ -97,7 +105,7 @@ def _tcp_address(address: str, rest: str) -> Address:
         raise ValueError(f"bad address {address!r}: the host is missing (tcp:HOST:PORT)")
     if not port_text.isdigit() or int(port_text) > 65535:
         raise ValueError(f"bad address {address!r}: the port must be a number from 0 to 65535, not {port_text!r}")
-    return Address(TCP, host, int(port_text))
+    return Address(TCP, host, int(port_text), target)
 
 
 # ---- sockets ------------------------------------------------------------------------------

@@ -173,6 +173,8 @@ class ObjGet(Message):
     rid: int
     id: str
     timeout: float = -1.0             # seconds; -1 waits until the object is put
+    owner: str = ""                   # the data address (tcp:HOST:PORT) of the node that holds it; "": this one
+    owner_node: str = ""              # that node's id (named when it is lost)
 
 
 @message("obj_free")
@@ -224,6 +226,19 @@ class State(Message):
     data: bytes | None = None
 
 
+@message("obj_lost")
+class ObjLost(Message):
+    """The object lived on another node, which cannot be reached (gone); `reason` says so."""
+    rid: int
+    reason: str
+
+
+@message("caller")
+class CallerHandoff(Message):
+    """Agent -> worker: a caller connection accepted on the node's data port comes with this
+    message (its fd rides on the message's bytes, SCM_RIGHTS); its preamble was checked."""
+
+
 # ---- agent <-> zygote --------------------------------------------------------------------------
 @message("fork")
 class ForkRequest(Message):
@@ -245,6 +260,36 @@ class ChildExited(Message):
     status: int
 
 
+# ---- node <-> node: object pulls on the data port (wire.preamble purpose OBJECTS) -----------
+# The puller sends PullObject, then PullChunk for each piece of a mapped body's file (several
+# in flight); each chunk is answered by one raw frame: b"\x00" + the bytes, or b"\x01" + why.
+@message("pull")
+class PullObject(Message):
+    rid: int
+    id: str
+    timeout: float = -1.0
+
+
+@message("pulled")
+class PulledObject(Message):
+    """An INLINE body (`desc` None: `data` is the whole body), or a MAPPED one: `data` is its
+    pickle, `desc` its descriptor (the path is the owner's), `size` the bytes of its file,
+    to be pulled with PullChunk. Not found in time: ObjMissing; not stored: ObjRefused."""
+    rid: int
+    data: bytes
+    error: bool = False
+    job: str = ""
+    desc: dict | None = None
+    size: int = 0
+
+
+@message("chunk")
+class PullChunk(Message):
+    """A piece of the file of the object last answered with PulledObject on this connection."""
+    offset: int
+    length: int
+
+
 # ---- bootstrap ---------------------------------------------------------------------------------
 # The C++ SDK (sdk_cpp/src/runtime.cpp) tests for this variable by name to know it runs as a
 # worker; the value is read here only.
@@ -258,6 +303,7 @@ class Bootstrap:
     language: str = "python"
     parent_pid: int = 0
     tcp: str = ""                      # a host: the worker also serves calls over TCP there
+    data: str = ""                     # the node's data port (tcp:HOST:PORT): the worker is reached there
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
