@@ -4,7 +4,10 @@ three `yr start --master_address`, each node with its own session directory, por
 Checks: join and `yr status --json`; instances spread over all nodes by cpu and called over
 TCP (from the driver and from an instance on another node); a stateless function; `yr stop
 --node` kills that node's instances naming it; a bad token and a bad protocol version are
-refused on the master's TCP port; a node killed outright is removed with its instances and workers; an
+refused on the master's TCP port; objects across nodes (puts of 41, 5 MB and 100 MB passed
+nested and top level, refs made on a node, results made on another node); the data port
+refusing bad preambles; one TCP data port per node; an object whose node is gone is lost,
+naming both; a node killed outright is removed with its instances and workers; an
 instance with a restart on a stopped node resumes on another node from its saved state; the
 default `yr.init()` runtime opens no TCP port; nothing is left running at the end.
 """
@@ -15,6 +18,11 @@ import signal
 import time
 from pathlib import Path
 
+import socket
+import struct
+import subprocess
+import sys
+
 import grpc
 import psutil
 import pytest
@@ -22,6 +30,9 @@ import pytest
 from yr_testing import run_script, runtime_processes, wait_no_runtime_processes
 from test_examples import yr_cli
 from yr_runtime.local import session as sessions
+from yr_runtime.node import dataport
+from yr_runtime.wire import address, frames, handshake, preamble
+from yr_runtime.wire.messages import ObjMissing
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
@@ -116,8 +127,12 @@ yr.finalize()
     placed = json.loads(res.stdout.split("PLACED ", 1)[1].splitlines()[0])
     assert len(placed) == 8
     assert {node for node, _ in placed} == {"node-0", *JOINED}
-    for node, endpoint in placed:   # joined nodes' workers are reached over TCP, the master's on Unix
-        assert endpoint.startswith("tcp:127.0.0.1:" if node in JOINED else "unix:"), (node, endpoint)
+    ports = {}   # every node's workers are reached through that node's one data port
+    for node, endpoint in placed:
+        m = re.fullmatch(r"tcp:127\.0\.0\.1:(\d+)/\S+", endpoint)
+        assert m, (node, endpoint)
+        ports.setdefault(node, set()).add(m.group(1))
+    assert all(len(p) == 1 for p in ports.values()) and len(set().union(*ports.values())) == 4, ports
     assert "STATELESS [0, 2, 4, 6, 8, 10]" in res.stdout
 
 
@@ -136,6 +151,174 @@ yr.finalize()
     assert "GOT pong" in res.stdout
     bad = run_script("import yr\nyr.init(yr.Config(server_address='127.0.0.1:1'))\n", env=cluster["env"])
     assert bad.returncode != 0 and "no yr master listening there" in bad.stderr
+
+
+# ---- objects across nodes and the data port ----------------------------------------------------
+PIN = """
+import os, numpy as np, yr
+def on(node):
+    rule = yr.Affinity(yr.AffinityKind.RESOURCE, yr.AffinityType.REQUIRED,
+                       [yr.LabelOperator(yr.OperatorType.LABEL_IN, "NODE_ID", [node])])
+    return yr.InvokeOptions(cpu=500, memory=100, schedule_affinities=[rule])
+"""
+
+
+def test_objects_cross_nodes_by_ref_nested_and_as_results(cluster):
+    code = PIN + """
+yr.init()
+@yr.instance
+class Box:
+    def total(self, refs, named):   # refs nested in a list and a dict: fetched here, on this node
+        return [int(np.asarray(yr.get(r)).sum()) for r in refs] + [int(np.asarray(yr.get(r)).sum()) for r in named.values()]
+    def top(self, x):               # a top-level ref arrives as its value
+        return int(np.asarray(x).sum())
+    def make(self, n):              # a yr.put on this node, handed out as a ref
+        return yr.put(np.full(n, 3, np.uint8))
+    def produce(self, n):           # a large result made on this node
+        return np.full(n, 2, np.uint8)
+    def node(self): return os.environ["INSTANCE_ID"]
+boxes = {n: Box.options(on(n)).invoke() for n in ("n1", "n2", "n3")}
+small, mid, big = 41, np.ones(5 << 20, np.uint8), np.ones(100 << 20, np.uint8)
+refs = [yr.put(small), yr.put(mid), yr.put(big)]
+for n, b in boxes.items():
+    got = yr.get(b.total.invoke([refs[0], refs[1]], {"big": refs[2]}), timeout=120)
+    assert got == [41, 5 << 20, 100 << 20], (n, got)
+    assert yr.get(b.top.invoke(refs[2]), timeout=120) == 100 << 20
+print("DRIVER-PUTS-OK")
+made = yr.get(boxes["n1"].make.invoke(6 << 20))          # lives in n1's store
+assert int(yr.get(made, timeout=120).sum()) == 3 * (6 << 20)   # pulled by the driver (node-0)
+assert yr.get(boxes["n2"].total.invoke([made], {}), timeout=120) == [3 * (6 << 20)]   # by n2, nested
+assert yr.get(boxes["n3"].top.invoke(made), timeout=120) == 3 * (6 << 20)             # by n3's caller
+small_made = yr.get(boxes["n2"].make.invoke(10))
+assert int(yr.get(small_made).sum()) == 30 and yr.get(boxes["n1"].total.invoke([small_made], {})) == [30]
+print("NODE-PUTS-OK")
+res = boxes["n3"].produce.invoke(3 << 20)                 # a result made on n3, fetched on node-0
+assert int(yr.get(res, timeout=120).sum()) == 2 * (3 << 20)
+assert yr.get(boxes["n1"].total.invoke([res], {}), timeout=120) == [2 * (3 << 20)]   # and passed on to n1
+print("RESULTS-OK")
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "DRIVER-PUTS-OK" in res.stdout and "NODE-PUTS-OK" in res.stdout and "RESULTS-OK" in res.stdout
+
+
+def _node_session(cluster, node_id: str):
+    return next(i for i in sessions.sessions_of(Path(cluster["root"])) if i.node_id == node_id)
+
+
+def _closed_by_peer(sock) -> bool:
+    sock.settimeout(30)   # generous: only proves that the node closes it
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_data_port_refuses_a_bad_preamble_and_keeps_serving(cluster):
+    info = _node_session(cluster, "n1")
+    data = address.parse(info.data_address)
+    token = sessions.read_token(Path(info.session_dir))
+    bad = [
+        frames.encode(preamble.encode(b"0" * 64, preamble.CALLER, "1-1")),           # wrong token
+        struct.pack("<I", 0xFFFFFFF0) + b"x" * 1000,                                  # huge length prefix
+        struct.pack("<I", preamble.MAX_PREAMBLE + 1) + b"YRD1",                       # just too long
+        frames.encode(handshake.hello(token)),                                        # a Unix-socket hello
+        frames.encode(preamble.encode(token, preamble.CALLER, "no-such-worker")),     # nobody to hand it to
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    for first in bad:
+        with socket.create_connection((data.where, data.port), timeout=10) as s:
+            s.sendall(first)
+            assert _closed_by_peer(s), first[:20]
+    # object pulls: the right token is served; an unknown object is missing, not an error
+    assert isinstance(dataport.pull(info.data_address, token, "no-such-object", 0.2, info.session_dir), ObjMissing)
+    with pytest.raises(dataport.ObjectLost):
+        dataport.pull(info.data_address, b"1" * 64, "no-such-object", 0.2, info.session_dir)
+    assert psutil.pid_exists(info.pid)
+    code = PIN + """
+yr.init()
+@yr.instance
+class A:
+    def ping(self, x): return x + 1
+a = A.options(on("n1")).invoke()
+print("PING", yr.get(a.ping.invoke(1)), yr.get(a.ping.invoke(yr.put(41))))
+a.terminate()
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "PING 2 42" in res.stdout
+    log = (Path(info.session_dir) / "logs" / "daemon.log").read_text()
+    assert "wrong cluster token" in log and "4294967280 bytes" in log
+
+
+def test_each_node_listens_on_one_tcp_data_port_and_its_workers_on_none(cluster):
+    code = PIN + """
+yr.init()
+@yr.instance
+class A:
+    def ping(self): return 1
+hs = [A.options(on(n)).invoke() for n in ("node-0", "n1", "n2", "n3")]
+assert yr.get([h.ping.invoke() for h in hs]) == [1, 1, 1, 1]
+import sys; sys.stdout.write("UP\\n"); sys.stdout.flush()
+sys.stdin.readline()
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, **cluster["env"]),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "UP\n"
+        for node in ("node-0", *JOINED):
+            info = _node_session(cluster, node)
+            daemon = psutil.Process(info.pid)
+            procs = [daemon] + daemon.children(recursive=True)
+            assert len(procs) >= 3, (node, procs)   # the daemon, its zygote, its workers
+            listening = {(p.pid, c.laddr.port) for p in procs for c in p.net_connections(kind="inet")
+                         if c.status == psutil.CONN_LISTEN}
+            expected = {(info.pid, address.parse(info.data_address).port)}
+            if node == "node-0":   # the master's own control port for nodes and drivers
+                expected.add((info.pid, int(cluster["address"].rsplit(":", 1)[1])))
+            assert listening == expected, (node, listening)
+    finally:
+        proc.stdin.close()
+        proc.wait(60)
+    assert proc.returncode == 0
+
+
+def test_an_object_whose_node_is_gone_is_lost_naming_it(cluster):
+    token_file = os.path.join(status(cluster)["session_dir"], "token")
+    out = yr_cli("start", "--master_address", cluster["address"], "--cpu", "1000", "--node-id", "gone1",
+                 "--token-file", token_file, env=cluster["env"])
+    assert out.returncode == 0, out.stderr
+    code = PIN + """
+import subprocess, sys
+yr.init()
+@yr.instance
+class Maker:
+    def make(self, n): return yr.put(np.full(n, 7, np.uint8))
+m = Maker.options(on("gone1")).invoke()
+small, large = yr.get(m.make.invoke(10)), yr.get(m.make.invoke(2 << 20))
+out = subprocess.run([sys.executable, "-m", "yr_runtime.cli", "stop", "--node", "gone1"], capture_output=True, text=True)
+assert out.returncode == 0, out.stderr
+for r in (small, large):
+    try:
+        yr.get(r, timeout=60)
+        print("NOT LOST")
+    except yr.exceptions.ObjectLostError as e:
+        print("LOST", r.id in str(e) and "node gone1" in str(e), e.code, str(e))
+@yr.instance
+class Reader:
+    def read(self, refs): return int(yr.get(refs[0]).sum())
+try:
+    yr.get(Reader.options(on("n1")).invoke().read.invoke([large]), timeout=60)
+except yr.exceptions.ObjectLostError as e:
+    print("LOST-THERE", large.id in str(e) and "node gone1" in str(e))
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("LOST True 4005") == 2, res.stdout
+    assert "LOST-THERE True" in res.stdout, res.stdout
 
 
 def test_bad_token_and_bad_version_are_refused_on_the_tcp_port(cluster):
