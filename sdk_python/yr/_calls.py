@@ -33,6 +33,9 @@ class Channel:
         """`via`: the address actually dialed, when it differs from the worker's reported
         endpoint (a worker of this node is reached on its Unix socket, not the data port)."""
         self.label, self.endpoint = label, endpoint
+        # A worker on another node (reached over TCP) cannot map this machine's shared memory:
+        # bodies with large buffers travel inline to it.
+        self.remote = not via and endpoint.startswith("tcp:")
         self._on_lost = on_lost  # (channel, calls in flight) -> None, when the worker goes away
         self._pending: dict[int, "_Call"] = {}
         self._ids = itertools.count(1)
@@ -45,6 +48,12 @@ class Channel:
         if self.dead is not None:
             call.slot.set_error(self.dead)
             return
+        if self.remote and call.body[:1] == b"\x01":   # bodies.MAPPED
+            try:
+                call.body = _serialization.to_inline(call.body, f"the arguments of {call.name}")
+            except SerializationError as e:
+                call.slot.set_error(e)
+                return
         call_id = next(self._ids)
         self._pending[call_id] = call
         call.slot.conn = self.conn

@@ -165,6 +165,17 @@ def dumps_inline(msg) -> bytes:
     return b"\x00" + out.getvalue()
 
 
+def to_inline(body: bytes, what: str) -> bytes:
+    """A body holding everything itself, for a receiver on another machine (which cannot map
+    this one's shared memory); the file of a MAPPED `body` is freed. SerializationError if it
+    does not fit in a frame."""
+    if body[:1] != bodies.MAPPED:
+        return body
+    out = dumps_inline(loads(body))
+    check_size(out, what)
+    return out
+
+
 def check_size(body: bytes, what: str) -> None:
     """Raises SerializationError if a body cannot travel in one frame."""
     if len(body) > MAX_INLINE - 64:

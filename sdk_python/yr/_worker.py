@@ -48,10 +48,11 @@ _RECV_VIEW = memoryview(_RECV_BUF)
 
 
 class _CallerConn:
-    __slots__ = ("sock", "decoder", "authed", "lock", "out", "since")
+    __slots__ = ("sock", "decoder", "authed", "lock", "out", "since", "remote")
 
-    def __init__(self, sock):
+    def __init__(self, sock, remote: bool = False):
         self.sock, self.decoder, self.authed = sock, frames.FrameDecoder(first_max=handshake.MAX_HELLO), False
+        self.remote = remote   # a caller on another machine: results travel inline (no shared memory)
         self.lock = threading.Lock()
         self.out: deque = deque()   # result frames not written yet (concurrency 1)
         self.since = 0.0            # when the oldest of them was made
@@ -171,7 +172,7 @@ class Worker:
                 for key, _ in events or self._sleep():
                     if key.data == "listen":
                         sock, _ = key.fileobj.accept()
-                        self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock))
+                        self.sel.register(sock, selectors.EVENT_READ, _CallerConn(sock, sock.family != socket.AF_UNIX))
                     elif key.data == "agent":
                         if not self._on_agent():
                             return
@@ -220,7 +221,7 @@ class Worker:
             return
         sock = socket.socket(fileno=self._handed.popleft())
         sock.setblocking(True)   # the agent's event loop had made it non-blocking
-        conn = _CallerConn(sock)
+        conn = _CallerConn(sock, remote=True)
         conn.authed = True
         self.sel.register(sock, selectors.EVENT_READ, conn)
 
@@ -256,7 +257,7 @@ class Worker:
             elif self.pool is None:
                 if out:
                     self._before_call(conn)
-                frame = self._execute(kind, call_id, payload)
+                frame = self._execute(kind, call_id, payload, conn.remote)
                 if many and not out:
                     conn.since = _now()
                 out.append(frame)
@@ -294,7 +295,7 @@ class Worker:
 
     # ---- calls -----------------------------------------------------------------------------
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
-        out = self._execute(kind, call_id, payload)
+        out = self._execute(kind, call_id, payload, conn.remote)
         try:
             conn.send(out)
         except OSError:
@@ -314,7 +315,7 @@ class Worker:
                 raise err
             self.functions[key] = failing
 
-    def _execute(self, kind: bytes, call_id: int, payload: bytes) -> bytes:
+    def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False) -> bytes:
         where = self.class_name
         try:
             msg = _serialization.loads(payload)
@@ -340,7 +341,7 @@ class Worker:
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where)))
         try:
-            body = _serialization.dumps(result)
+            body = (_serialization.dumps_inline if remote else _serialization.dumps)(result)
             _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body)
         except SerializationError as e:

@@ -194,6 +194,11 @@ assert int(yr.get(small_made).sum()) == 30 and yr.get(boxes["n1"].total.invoke([
 print("NODE-PUTS-OK")
 res = boxes["n3"].produce.invoke(3 << 20)                 # a result made on n3, fetched on node-0
 assert int(yr.get(res, timeout=120).sum()) == 2 * (3 << 20)
+here = Box.options(on("node-0")).invoke().produce.invoke(3 << 20)
+assert int(yr.get(here, timeout=120).sum()) == 2 * (3 << 20)
+# another machine cannot map this one's shared memory: from another node a result comes inline
+# (flag 0), from this node's worker through shared memory (flag 1)
+assert (res._slot.body[:1], here._slot.body[:1]) == (b"\\x00", b"\\x01"), (res._slot.body[:1], here._slot.body[:1])
 assert yr.get(boxes["n1"].total.invoke([res], {}), timeout=120) == [2 * (3 << 20)]   # and passed on to n1
 print("RESULTS-OK")
 yr.finalize()
