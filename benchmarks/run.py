@@ -283,6 +283,11 @@ def main() -> None:
         table["startup"] = {"yr": startup(STARTUP_YR), "unit": "s"}
         if RayApi in apis:
             table["startup"]["ray"] = startup(STARTUP_RAY, 1)
+    if not only or "cross_node" in only:   # a master and a joined node on loopback (benchmarks/crossnode.py)
+        import crossnode
+        for key, value in crossnode.measure(args.quick).items():
+            unit = "ratio" if "_over_" in key else "GiB/s" if key.startswith("pull") else "calls/s"
+            table[f"cross_node_{key}"] = {"yr": value, "unit": unit}
     if not only or "idle_rss" in only:
         table["idle_rss"] = {"yr": yr_idle_rss(), "unit": "MB"}
     if not only or "java" in only:

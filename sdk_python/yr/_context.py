@@ -268,6 +268,7 @@ def init_driver(config) -> Runtime:
                 stop_temporary(temp)
             raise
         _rt = rt
+        _refs.keep_files(bool(rt.owner))
         _serialization.set_session(info.session_dir)
         _serialization.ignore_file_size_signal()
         atexit.register(_finalize_at_exit)
@@ -280,7 +281,10 @@ def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None
         if _rt is not None:
             return
         info = sessions.read_info(boot["session_dir"])
+        if boot.get("data"):   # the node's data port, as the agent told this worker
+            info = dataclasses.replace(info, data_address=boot["data"])
         _rt = Runtime(info, token, job_id, is_driver=False, instance_id=instance_id)
+        _refs.keep_files(bool(_rt.owner))
         _serialization.set_session(info.session_dir)
 
 

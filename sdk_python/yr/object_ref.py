@@ -50,6 +50,16 @@ def _unbound_ref(object_id: str, *_owner) -> "ObjectRef":
 _publish = _no_op          # publish(ref) -> owner: a pickled ref's value must become findable by others
 _rebuild = _unbound_ref    # rebuild(object_id, *owner) -> ObjectRef: a ref unpickled here (picklable by name)
 _flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
+# Whether loading a value unlinks its shared-memory file. On one machine it does (the first
+# reader frees what nobody will map again). In a cluster the node store serves the file to
+# other nodes until the job ends, so readers leave it and its owner (the slot's finalizer or
+# the store) unlinks it. Set by the runtime context (`keep_files`).
+_unlink_on_load = True
+
+
+def keep_files(keep: bool) -> None:
+    global _unlink_on_load
+    _unlink_on_load = not keep
 
 
 def set_hooks(*, publish, rebuild, flush_all) -> None:
@@ -190,9 +200,7 @@ class _Slot:
         if not self._loaded:
             with _glock:
                 if not self._loaded:
-                    # The file stays: the node store may serve it to others once the ref is
-                    # published; whoever owns it (this slot's finalizer, or the store) unlinks it.
-                    self._value = _serialization.loads(self.body, unlink=False)
+                    self._value = _serialization.loads(self.body, unlink=_unlink_on_load)
                     self._loaded = True
         return self._value
 
