@@ -303,6 +303,7 @@ class Maker:
     def make(self, n): return yr.put(np.full(n, 7, np.uint8))
 m = Maker.options(on("gone1")).invoke()
 small, large = yr.get(m.make.invoke(10)), yr.get(m.make.invoke(2 << 20))
+assert int(yr.get(yr.get(m.make.invoke(5))).sum()) == 35   # node-0 now keeps a connection to gone1
 out = subprocess.run([sys.executable, "-m", "yr_runtime.cli", "stop", "--node", "gone1"], capture_output=True, text=True)
 assert out.returncode == 0, out.stderr
 for r in (small, large):

@@ -208,28 +208,71 @@ def _send_chunk(sock, fd: int, msg: m.PullChunk) -> None:
 def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.Message:
     """The object `oid` from the node whose data port is `owner`: an `m.PulledObject` whose
     `data` is a whole local body (a MAPPED one points at a new local file), or the owner's
-    ObjMissing / ObjRefused. Raises ObjectLost when the owner cannot be reached or breaks off."""
+    ObjMissing / ObjRefused. Raises ObjectLost when the owner cannot be reached or breaks off.
+    Connections to an owner are kept for later pulls (at most MAX_IDLE idle ones each); a kept
+    one that went stale is replaced once before the object is declared lost."""
+    for attempt in (0, 1):
+        sock, reused = _take(owner, token)
+        try:
+            got = _pull_on(sock, oid, timeout, session_dir)
+        except NoRoom as e:   # chunk answers may still be in flight: this connection is done
+            sock.close()
+            return m.ObjRefused(rid=1, reason=f"object {oid} could not be pulled here: {e}")
+        except (OSError, EOFError, m.MessageError, frames.FrameError) as e:
+            sock.close()
+            if reused and attempt == 0:
+                continue
+            raise ObjectLost(f"the connection to {owner} broke: {e}") from None
+        except BaseException:
+            sock.close()
+            raise
+        _give_back((owner, token), sock)
+        return got
+    raise AssertionError("unreachable")
+
+
+MAX_IDLE = 4
+_idle: dict[tuple, list] = {}   # (owner, token) -> idle connections past their preamble
+_idle_lock = threading.Lock()
+
+
+def _take(owner: str, token: bytes) -> tuple[socket.socket, bool]:
+    """(a connection to `owner` past its preamble, whether it was kept from an earlier pull)."""
+    with _idle_lock:
+        kept = _idle.get((owner, token))
+        if kept:
+            return kept.pop(), True
     try:
         sock = address.dial(owner, CONNECT_TIMEOUT)
     except OSError as e:
         raise ObjectLost(f"cannot reach it at {owner}: {e.strerror or e}") from None
     try:
         sock.sendall(frames.encode(preamble.encode(token, preamble.OBJECTS)))
-        sock.sendall(m.PullObject(rid=1, id=oid, timeout=timeout).frame())
-        sock.settimeout(None if timeout < 0 else timeout + IO_TIMEOUT)   # the object may still be computed
-        meta = m.decode(_recv_frame(sock), m.PulledObject, m.ObjMissing, m.ObjRefused)
-        if not isinstance(meta, m.PulledObject) or meta.desc is None:
-            return meta
-        sock.settimeout(IO_TIMEOUT)
-        path = _fill_file(sock, meta.size, session_dir)
-        body = bodies.mapped_header(dict(meta.desc, path=path)) + meta.data
-        return m.PulledObject(rid=meta.rid, data=body, error=meta.error, job=meta.job)
-    except NoRoom as e:
-        return m.ObjRefused(rid=1, reason=f"object {oid} could not be pulled here: {e}")
-    except (OSError, EOFError, m.MessageError, frames.FrameError) as e:
-        raise ObjectLost(f"the connection to {owner} broke: {e}") from None
-    finally:
+    except OSError as e:
         sock.close()
+        raise ObjectLost(f"cannot reach it at {owner}: {e.strerror or e}") from None
+    return sock, False
+
+
+def _give_back(key: tuple, sock: socket.socket) -> None:
+    with _idle_lock:
+        kept = _idle.setdefault(key, [])
+        if len(kept) < MAX_IDLE:
+            kept.append(sock)
+            return
+    sock.close()
+
+
+def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir) -> m.Message:
+    sock.sendall(m.PullObject(rid=1, id=oid, timeout=timeout).frame())
+    sock.settimeout(None if timeout < 0 else timeout + IO_TIMEOUT)   # the object may still be computed
+    meta = m.decode(_recv_frame(sock), m.PulledObject, m.ObjMissing, m.ObjRefused)
+    if not isinstance(meta, m.PulledObject) or meta.desc is None:
+        return meta
+    sock.settimeout(IO_TIMEOUT)
+    path = _fill_file(sock, meta.size, session_dir)
+    body = bodies.mapped_header(dict(meta.desc, path=path)) + meta.data
+    return m.PulledObject(rid=meta.rid, data=body, error=meta.error, job=meta.job)
 
 
 def _recv_frame(sock) -> bytes:
