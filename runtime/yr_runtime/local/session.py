@@ -93,6 +93,7 @@ class SessionInfo:
     tcp_address: str = ""  # the master's HOST:PORT for nodes and remote drivers ("": none, the default)
     node_id: str = "node-0"
     joined: str = ""       # a joined node: the master's HOST:PORT it joined ("" for a master)
+    dashboard: str = ""    # the master's dashboard and /metrics, http://HOST:PORT ("": none)
 
     @property
     def token(self) -> bytes:
