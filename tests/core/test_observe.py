@@ -67,6 +67,16 @@ def test_select_filters_as_text_limits_and_names_bad_columns():
     assert state.select(rows, {}, 2) == (rows[:2], 3)
     with pytest.raises(state.ListError, match="colour.*id, state, n, ok"):
         state.select(rows, {"colour": "red"}, 0)
+    with pytest.raises(state.ListError, match="colour.*instance_id"):   # no rows: the kind's columns
+        state.select([], {"colour": "red"}, 0, state.COLUMNS["instances"])
+    m = Master(lambda: 0.0)
+    for kind in state.KINDS:   # the columns declared are the rows' columns
+        m.book.node_report("n", report(("w", "i", "C", {"f": counts(1, 1, 0, 0.1)}, 0, [])), 0.0)
+        m.book.nodes["n"]["listed_objects"] = [["o1", 10, "j", False]]
+        m.book.job_started("j", 1, 0.0)
+        m.add_node(_Link(), Resources(1000, 100, {}))
+        for row in state.rows(m, kind):
+            assert tuple(row) == state.COLUMNS[kind], kind
     with pytest.raises(state.ListError, match="limit"):
         state.select(rows, {}, -1)
     with pytest.raises(state.ListError, match="widgets"):

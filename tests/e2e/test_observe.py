@@ -18,6 +18,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from yr_runtime.observe.state import COLUMNS
 from yr_testing import wait_no_runtime_processes
 from test_examples import yr_cli
 
@@ -161,9 +162,11 @@ def test_yr_list_shows_nodes_instances_functions_objects_and_jobs(cluster, workl
     assert set(nodes) == {"node-0", *NODES}
     assert nodes["obs-b"]["cpu_total"] == 2000 and nodes["obs-b"]["cpu_used"] >= 500   # talker-b holds 500
     a, b = instance(cluster, "talker-a"), instance(cluster, "talker-b")
+    assert tuple(a) == COLUMNS["instances"] and tuple(nodes["obs-a"]) == COLUMNS["nodes"]
     assert (a["class"], a["namespace"], a["state"], a["restarts"]) == ("Talker", "obs", "RUNNING", 0)
     assert b["node_id"] == "obs-b" and b["job_id"] == a["job_id"] and b["cpu"] == 500
     jobs = {j["job_id"]: j for j in yr_list(cluster, "jobs")}
+    assert all(tuple(j) == COLUMNS["jobs"] for j in jobs.values())
     assert jobs[a["job_id"]]["state"] == "RUNNING" and jobs[a["job_id"]]["instances_alive"] == 2
     assert jobs[a["job_id"]]["driver_pid"] == workload["proc"].pid
     funcs = wait_for(lambda: [f for f in yr_list(cluster, "functions") if f["function"] == "square"
@@ -286,3 +289,11 @@ def test_logs_follow_ends_with_the_instance(cluster):
         assert not [line for line in rest.splitlines() if line.startswith("tick")]
     finally:
         proc.communicate(timeout=30)
+
+
+def test_wait_nodes_returns_when_they_are_there_and_shows_progress_until_its_timeout(cluster):
+    out = yr_cli("wait-nodes", "3", env=cluster["env"])
+    assert out.returncode == 0 and "3 nodes in the cluster" in out.stdout
+    out = yr_cli("wait-nodes", "5", "--timeout", "3", env=cluster["env"])
+    assert out.returncode != 0 and "only 3 of 5 nodes joined within 3s" in out.stderr
+    assert "waiting for nodes: 3 of 5 nodes" in out.stderr   # progress, not silence

@@ -121,6 +121,37 @@ def logs(instance_id, follow, tail, session_file) -> None:
         channel.close()
 
 
+@click.command("wait-nodes")
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait before failing.")
+@click.option("-f", "--file", "session_file", default=None, help="A session directory or its session.json.")
+def wait_nodes(count, timeout, session_file) -> None:
+    """Wait until the cluster has COUNT nodes (the master's own included), showing progress."""
+    import grpc
+    from yr_runtime.observe.progress import Progress
+    from yr_runtime.proto import control_pb2 as pb
+    info, channel, stub, md = _stub(session_file)
+    shown, deadline = Progress("waiting for nodes", after=0.5), time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                have = stub.List(pb.ListRequest(kind="nodes"), timeout=RPC_TIMEOUT, metadata=md).total
+            except grpc.RpcError as e:
+                raise click.ClickException(f"the runtime (pid {info.pid}) did not answer: {e.details()}") from None
+            if have >= count:
+                shown.done(f"{have} nodes")
+                click.echo(f"{have} nodes in the cluster")
+                return
+            if time.monotonic() >= deadline:
+                raise click.ClickException(f"only {have} of {count} nodes joined within {timeout:g}s")
+            shown.update(f"{have} of {count} nodes")
+            time.sleep(0.5)
+    finally:
+        channel.close()
+
+
 def register(group: click.Group) -> None:
     group.add_command(list_cmd)
     group.add_command(logs)
+    group.add_command(wait_nodes)

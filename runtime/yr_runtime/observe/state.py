@@ -8,6 +8,15 @@ Stateless executors are runtime-internal: they appear under `functions`, not `in
 from __future__ import annotations
 
 KINDS = ("nodes", "instances", "functions", "objects", "jobs")
+COLUMNS = {   # every column of each kind's rows (what --filter may name)
+    "nodes": ("node_id", "address", "state", "labels", "cpu_total", "cpu_used", "memory_total_mib",
+              "memory_used_mib", "custom_total", "custom_used", "instances", "warm_workers", "objects", "object_bytes"),
+    "instances": ("instance_id", "class", "name", "namespace", "node_id", "state", "restarts", "exit_reason", "cpu",
+                  "memory_mib", "custom", "job_id", "pid", "language", "detached"),
+    "functions": ("function", "executors", "calls_started", "calls_finished", "calls_failed"),
+    "objects": ("object_id", "node_id", "size_bytes", "job_id", "error"),
+    "jobs": ("job_id", "driver_pid", "state", "started", "ended", "instances_alive", "instances"),
+}
 
 
 class ListError(ValueError):
@@ -20,13 +29,14 @@ def rows(master, kind: str) -> list[dict]:
     return globals()[f"_{kind}"](master)
 
 
-def select(found: list[dict], filters: dict[str, str], limit: int) -> tuple[list[dict], int]:
+def select(found: list[dict], filters: dict[str, str], limit: int, columns=None) -> tuple[list[dict], int]:
     """The rows whose columns equal every filter (compared as text), at most `limit` (0: all);
-    and how many matched. A filter on a column no row has is a ListError naming the columns."""
-    if found and filters:
-        unknown = [k for k in filters if k not in found[0]]
-        if unknown:
-            raise ListError(f"cannot filter on {', '.join(unknown)}: the columns are {', '.join(found[0])}")
+    and how many matched. A filter on a column not in `columns` (default: the first row's)
+    is a ListError naming the columns."""
+    columns = list(columns if columns is not None else found[0] if found else ())
+    unknown = [k for k in filters if k not in columns]
+    if unknown:
+        raise ListError(f"cannot filter on {', '.join(unknown)}: the columns are {', '.join(columns)}")
     if limit < 0:
         raise ListError(f"--limit must be >= 0, got {limit}")
     matched = [r for r in found if all(_text(r.get(k)) == v for k, v in filters.items())]

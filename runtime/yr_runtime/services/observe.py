@@ -20,7 +20,8 @@ class LogError(LookupError):
 
 async def list_rows(master, request, context) -> pb.ListReply:
     try:
-        found, total = state.select(state.rows(master, request.kind), dict(request.filters), request.limit)
+        rows = state.rows(master, request.kind)
+        found, total = state.select(rows, dict(request.filters), request.limit, state.COLUMNS[request.kind])
     except state.ListError as e:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
     return pb.ListReply(rows=[json.dumps(r) for r in found], total=total)
