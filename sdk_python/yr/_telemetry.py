@@ -25,7 +25,7 @@ INTERVAL = float(os.environ.get("YR_METRICS_INTERVAL", "1.0"))
 # Upper bounds (seconds) of the call latency buckets; the last bucket is +Inf.
 LATENCY_BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                   2.5, 5.0, 10.0, 30.0)
-_FIRST_BUCKET = 4   # counters of a method: started, finished, failed, seconds, then one per bucket
+FIRST_BUCKET = 4   # counters of a method: started, finished, failed, seconds, then one per bucket
 
 
 class CallStats:
@@ -36,10 +36,13 @@ class CallStats:
         self.by: dict[str, list] = {}
         self.received = 0   # call frames read (so: queued = received - started)
 
+    def new(self, where: str) -> list:
+        """The counters of a method seen for the first time (the worker's loop inlines the rest)."""
+        c = self.by[where] = [0, 0, 0, 0.0] + [0] * (len(LATENCY_BOUNDS) + 1)
+        return c
+
     def start(self, where: str) -> None:
-        c = self.by.get(where)
-        if c is None:
-            c = self.by[where] = [0, 0, 0, 0.0] + [0] * (len(LATENCY_BOUNDS) + 1)
+        c = self.by.get(where) or self.new(where)
         c[0] += 1
 
     def finish(self, where: str, failed: bool, seconds: float) -> None:
@@ -50,7 +53,7 @@ class CallStats:
         c[1] += 1
         c[2] += failed
         c[3] += seconds
-        c[_FIRST_BUCKET + bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        c[FIRST_BUCKET + bisect_left(LATENCY_BOUNDS, seconds)] += 1
 
     def snapshot(self) -> dict:
         return {k: list(v) for k, v in list(self.by.items())}

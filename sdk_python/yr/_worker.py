@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+from bisect import bisect_left as _bisect
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,6 +42,8 @@ FLUSH_WATCH = 0.001    # s: results pending when a long call starts leave within
 WATCH_ROUNDS = 20      # rounds of FLUSH_WATCH without a call started behind results: stop watching
 _now = time.perf_counter
 _calls = _telemetry.calls   # this worker's call counters (plain integer increments per call)
+_by_where = _calls.by
+_FIRST_BUCKET, _BOUNDS = _telemetry.FIRST_BUCKET, _telemetry.LATENCY_BOUNDS
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
@@ -301,27 +304,37 @@ class Worker:
 
     def _execute(self, kind: bytes, call_id: int, payload: bytes) -> bytes:
         t0 = _now()
-        frame, where = self._run(kind, call_id, payload)
-        _calls.finish(where, frame[4] == 69, _now() - t0)   # 69: the kind byte of an ERR frame
+        frame, c = self._run(kind, call_id, payload)
+        took = _now() - t0
+        # CallStats.finish, written inline: a method call here costs as much as the counting
+        c[1] += 1
+        c[3] += took
+        c[_FIRST_BUCKET + _bisect(_BOUNDS, took)] += 1
+        if frame[4] == 69:   # the kind byte of an ERR frame
+            c[2] += 1
         return frame
 
-    def _run(self, kind: bytes, call_id: int, payload: bytes) -> tuple[bytes, str]:
-        """Runs one call: its result frame, and what ran ("Class.method" or a function)."""
+    def _run(self, kind: bytes, call_id: int, payload: bytes) -> tuple[bytes, list]:
+        """Runs one call: its result frame, and the counters of what ran ("Class.method" or a
+        function; yr._telemetry.CallStats), its `started` already counted."""
         where = self.class_name
+        c = None
         try:
             msg = _serialization.loads(payload)
             _serialization.discard(payload)
             if kind == P.CALL:
                 method, args, kwargs = msg
                 where = f"{self.class_name}.{method}"
-                _calls.start(where)
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
                 if self.init_error is not None:
-                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error)), where
+                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error)), c
                 fn = self.methods.get(method) or self._bind(method)
             else:
                 key, args, kwargs = msg
                 where = key.split(":")[0]
-                _calls.start(where)
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
                 fn = self.functions.get(key)
                 if fn is None:
                     raise RuntimeError(f"function {where} was never defined on this worker")
@@ -332,14 +345,17 @@ class Worker:
             if self.autosave and kind == P.CALL:
                 save_state()
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
-            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), where
+            if c is None:   # failed before its method was read: counted as started too
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
+            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
             body = _serialization.dumps(result)
             _serialization.check_size(body, f"the return value of {where}")
-            return P.call_frame(P.OK, call_id, body), where
+            return P.call_frame(P.OK, call_id, body), c
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
-            return P.call_frame(P.ERR, call_id, self._dump_error(err)), where
+            return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
 
     def _bind(self, method):
         fn = self.methods[method] = self.host.bind_method(self.instance, method)
