@@ -113,5 +113,5 @@ class MetricsBook:
     def call_rates(self) -> list[dict]:
         """Calls finished (and failed) per second between consecutive samples."""
         pts = list(self.rates)
-        return [{"t": b[0], "finished_per_s": (b[1] - a[1]) / (b[0] - a[0]), "failed_per_s": (b[2] - a[2]) / (b[0] - a[0])}
+        return [{"time": b[0], "finished_per_s": (b[1] - a[1]) / (b[0] - a[0]), "failed_per_s": (b[2] - a[2]) / (b[0] - a[0])}
                 for a, b in zip(pts, pts[1:]) if b[0] > a[0]]

@@ -28,12 +28,12 @@ function drawRates(points) {
   g.strokeStyle = "#ccc"; g.beginPath(); g.moveTo(pad, h - pad); g.lineTo(w - 5, h - pad); g.stroke();
   g.fillStyle = "#555"; g.fillText(max.toFixed(1) + "/s", 2, 12); g.fillText("0", 2, h - pad);
   if (points.length < 2) { g.fillText("(collecting...)", pad + 10, h / 2); return; }
-  const t0 = points[0].t, t1 = points[points.length - 1].t || t0 + 1;
+  const t0 = points[0].time, t1 = points[points.length - 1].time || t0 + 1;
   const x = (t) => pad + (w - pad - 10) * (t - t0) / Math.max(1, t1 - t0);
   const y = (v) => h - pad - (h - pad - 15) * v / max;
   for (const [key, color] of [["finished_per_s", "#1f77b4"], ["failed_per_s", "#d62728"]]) {
     g.strokeStyle = color; g.beginPath();
-    points.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p[key])) : g.moveTo(x(p.t), y(p[key]))));
+    points.forEach((p, i) => (i ? g.lineTo(x(p.time), y(p[key])) : g.moveTo(x(p.time), y(p[key]))));
     g.stroke();
   }
   g.fillStyle = "#1f77b4"; g.fillText("finished", w - 120, 12);
