@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -116,13 +117,17 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="Node capacity in MiB, >= 1 (default: the machine's memory).")
 @click.option("--labels", default="", metavar="K=V[,K=V...]", callback=_checked_labels,
               help="This node's labels, for resource affinity.")
+@click.option("--dashboard-host", default="127.0.0.1", show_default=True,
+              help="With --master: where the dashboard and /metrics listen (HTTP; '' for none).")
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), default=None,
+              help="With --master: the dashboard's port (default 22870 or the next free one).")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=None,
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels, block,
-          log_dir_prefix) -> None:
+def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels,
+          dashboard_host, dashboard_port, block, log_dir_prefix) -> None:
     """Start a runtime on this machine (--master), or a node that joins one (--master_address);
     drivers' yr.init() on this machine then find the master by themselves."""
     if master == bool(master_address):
@@ -147,6 +152,8 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         # It listens on TCP for nodes anyway; its data port lets them reach its workers and objects.
         cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1", "--data-port", node_ip or "127.0.0.1"]
         cmd += ["--port", str(port)] if port else []
+        if dashboard_host:
+            cmd += ["--dashboard", dashboard_host] + (["--dashboard-port", str(dashboard_port)] if dashboard_port else [])
     else:
         _check_address(master_address)
         cmd += ["--join", master_address, "--token-file", _token_file(master_address, token_file, user_root),
@@ -181,7 +188,10 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
                f"  session: {session_dir}\n"
                f"  your drivers on this machine connect by themselves: yr.init()\n"
                f"  or explicitly: yr.init(yr.Config(server_address={session_dir!r}))\n"
-               f"  status: yr status    stop: yr stop")
+               f"  status: yr status    stop: yr stop"
+               + (f"\n  dashboard: {info.dashboard}/login?token={info.token.decode()}\n"
+                  f"  metrics (Prometheus): {info.dashboard}/metrics (Authorization: Bearer <session token>)"
+                  if info.dashboard else ""))
 
 
 def _check_address(address: str) -> None:
@@ -328,7 +338,7 @@ def _stop_one(info, force: bool, timeout: float) -> None:
                                    "or belongs to another process): nothing to stop")
     proc.send_signal(signal.SIGKILL if force else signal.SIGTERM)   # psutil refuses a reused pid
     try:
-        proc.wait(timeout)
+        _wait_stopping(proc, timeout, f"stopping {'node ' + info.node_id if info.joined else 'the runtime'}")
     except psutil.TimeoutExpired:
         proc.kill()
         click.echo(f"the runtime (pid {info.pid}) did not stop within {timeout:g}s and was killed")
@@ -336,6 +346,27 @@ def _stop_one(info, force: bool, timeout: float) -> None:
     what = f"yr node {info.node_id}" if info.joined else "yr runtime"
     click.echo(f"{what} stopped (pid {info.pid})")
 
+
+def _wait_stopping(proc, timeout: float, what: str) -> None:
+    """Waits for the daemon to exit, showing how many of its workers are left meanwhile."""
+    from yr_runtime.observe.progress import Progress
+    shown, deadline = Progress(what), time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            shown.done("stopped")
+            return
+        except psutil.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+        try:
+            shown.update(f"{len(proc.children(recursive=True))} worker processes left")
+        except psutil.Error:
+            pass
+
+
+from yr_runtime.observe import commands as _observe_commands   # noqa: E402  (yr list, yr logs)
+_observe_commands.register(main)
 
 if __name__ == "__main__":
     main()

@@ -46,6 +46,7 @@ KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kep
 
 DEFAULT_PORT = 22770    # `yr start --master` listens here, or on the next free port
 PORTS_TRIED = 100
+METRICS_EVERY = float(os.environ.get("YR_METRICS_INTERVAL", "1.0"))   # s between a node's metrics reports
 
 
 class Daemon:
@@ -54,12 +55,14 @@ class Daemon:
 
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
                  worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None, listen: str = "",
-                 port: int = 0, join: str = "", data_host: str = ""):
+                 port: int = 0, join: str = "", data_host: str = "", dashboard: str = "",
+                 dashboard_port: int = 0):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
         self.listen, self.port, self.join, self.capacity = listen, port, join, capacity
         self.tcp_address = ""   # HOST:PORT the master listens on, once it does
+        self.dashboard, self.dashboard_port, self.dashboard_url = dashboard, dashboard_port, ""
         self.node_id, self.labels = node_id, dict(labels or {})
         if join:
             self.master = None
@@ -101,6 +104,11 @@ class Daemon:
         await server.start()
         os.chmod(self.master_address[len("unix:"):], 0o600)
         await self.agent.start()
+        web_runner = None
+        if self.dashboard:   # (imported here: a temporary runtime serves no web page)
+            from yr_runtime.observe import web
+            web_runner, self.dashboard_url = await web.serve(self.master, self.token, self.dashboard,
+                                                             self.dashboard_port)
         self._on_signals()
         self._task(self._ticker())
         on_ready(self)
@@ -111,6 +119,8 @@ class Daemon:
         for link in joined:
             await link.shutdown()   # joined nodes stop with their master
         await self.agent.shutdown()
+        if web_runner is not None:
+            await web_runner.cleanup()
         await server.stop(1 if joined else 0)   # (a grace to send them that, only if there are any)
 
     def _on_signals(self) -> None:
@@ -141,16 +151,24 @@ class Daemon:
 
     async def _node_ticker(self) -> None:
         warm = -1
+        next_report = 0.0
         while True:
             await asyncio.sleep(0.5)
             if self.agent.status().warm_workers != warm:
                 warm = self.agent.status().warm_workers
                 self.uplink.status(warm)
+            if time.monotonic() >= next_report:   # metrics piggyback on the node's stream
+                next_report = time.monotonic() + METRICS_EVERY
+                self.uplink.metrics(self.agent.metrics_report())
 
     async def _ticker(self) -> None:
+        next_report = 0.0
         while True:
             await asyncio.sleep(0.1)
             self.master.tick()
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + METRICS_EVERY
+                self.master.node_metrics(self.node_id, self.agent.metrics_report())
             if self.owner_pid and not sessions.pid_alive(self.owner_pid):
                 self.request_stop(f"its owner process {self.owner_pid} is gone")
 
@@ -219,6 +237,10 @@ def parse_args(argv=None):
                    help=f"with --listen: the port (default {DEFAULT_PORT} or the next free one)")
     p.add_argument("--join", default="", metavar="HOST:PORT", help="run a node that joins the master there")
     p.add_argument("--token-file", default="", help="with --join: the file holding the cluster token")
+    p.add_argument("--dashboard", default="", metavar="HOST",
+                   help="the master serves its dashboard and /metrics on HOST (HTTP); off by default")
+    p.add_argument("--dashboard-port", type=_at_least(0), default=0,
+                   help="with --dashboard: the port (default 22870 or the next free one)")
     args = p.parse_args(argv)
     if args.join and not args.token_file:
         p.error("--join needs --token-file (the cluster token is never on a command line)")
@@ -243,14 +265,15 @@ def main(argv=None) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
     daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
-                    args.node_id, args.labels, args.listen, args.port, args.join, args.data_port)
+                    args.node_id, args.labels, args.listen, args.port, args.join, args.data_port,
+                    args.dashboard, args.dashboard_port)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(
             session_dir=str(session_dir), master_address=d.master_address,
             agent_address=d.agent.address, pid=d.pid, temporary=args.temporary,
             tcp_address=d.tcp_address, node_id=d.node_id, joined=d.join,
-            data_address=d.agent.data_address))
+            data_address=d.agent.data_address, dashboard=d.dashboard_url))
         if args.mark_latest:
             sessions.mark_latest(session_dir)   # in the user's root, where status/stop/init look
         sys.stdout.write(f"YR_READY {session_dir}\n")

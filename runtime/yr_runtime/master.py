@@ -27,6 +27,7 @@ from yr_runtime.core import cluster as core
 from yr_runtime.core import kv, streams
 from yr_runtime.core.resources import Resources
 from yr_runtime.node.link import NodeLink
+from yr_runtime.observe.book import MetricsBook
 
 log = logging.getLogger("yr.master")
 
@@ -47,6 +48,7 @@ class Master:
         self.sessions: dict[str, Any] = {}       # job id -> its driver's event queue
         self.states: dict[str, bytes] = {}       # instance id -> its last saved state
         self._queue: deque = deque()             # actions, and events (callables) that came meanwhile
+        self.book = MetricsBook()                # what nodes and workers counted (observe/)
         self._draining = False
         self.kv = kv.KVStore()                   # yr.kv_* (docs/kv.md)
         self.streams = streams.Streams()         # yr.create_stream_producer/consumer
@@ -59,6 +61,7 @@ class Master:
     def remove_node(self, node_id: str, reason: str) -> None:
         """The node is gone: no more starts go there; its instances with restarts left start
         on other nodes from their last saved state (see core/cluster.py), the others die with `reason`."""
+        self.book.node_gone(node_id)
         if self.links.pop(node_id, None) is not None:
             self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
 
@@ -79,11 +82,13 @@ class Master:
     def lookup(self, waiter, **query) -> None:
         self._event(lambda: self.cluster.lookup(waiter, self.now(), **query))
 
-    def open_session(self, job_id: str, queue) -> None:
+    def open_session(self, job_id: str, queue, pid: int = 0) -> None:
         self.sessions[job_id] = queue
+        self.book.job_started(job_id, pid, self.now())
 
     def close_session(self, job_id: str, owns_runtime: bool) -> None:
         self.sessions.pop(job_id, None)
+        self.book.job_ended(job_id, self.now())
         self._event(lambda: self.cluster.job_ended(job_id, self.now()))
         self.streams.job_ended(job_id)
         for link in self.links.values():
@@ -119,6 +124,11 @@ class Master:
         inst = self.cluster.instances.get(instance_id)
         if inst is not None and inst.state != core.DEAD:
             self.states[instance_id] = data
+
+    def node_metrics(self, node_id: str, report: dict) -> None:
+        """A node's periodic metrics report (node/telemetry.py), kept in the book."""
+        if node_id in self.links:
+            self.book.node_report(node_id, report, self.now())
 
     def log(self, job_id: str, label: str, lines: list[str]) -> None:
         q = self.sessions.get(job_id)

@@ -83,6 +83,10 @@ class AgentClient:
                 answer if isinstance(answer, m.ObjValue) else fetch_error(object_id, answer))
         self._send(m.ObjGet(rid=rid, id=object_id, timeout=-1.0, owner=owner, owner_node=owner_node))
 
+    def report(self, msg: m.Metrics) -> None:
+        """Sends this process's metrics (yr._telemetry); no answer."""
+        self._send(msg)
+
     def _send(self, msg: m.Message) -> None:
         try:
             self._conn.send_encoded(msg.frame())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from yr_runtime.local import session as sessions
 
-from . import _serialization, _transport
+from . import _serialization, _telemetry, _transport
 from . import object_ref as _refs
 from ._agent_client import AgentClient
 from ._calls import Channel, Target
@@ -138,6 +138,8 @@ class Runtime:
             ch.terminated = True
             ch.conn.close()
         if self._agent is not None:
+            if self.is_driver:   # the user metrics set last (see yr.metrics)
+                _telemetry.flush(self._agent.report)
             self._agent.close()
         if self.temp_process is not None:
             self.master.shutdown()

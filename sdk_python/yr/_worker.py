@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+from bisect import bisect_left as _bisect
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,6 +31,7 @@ from yr_runtime.local.session import worker_socket
 
 from . import _protocol as P
 from . import _serialization
+from . import _telemetry
 from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
@@ -40,6 +42,9 @@ FLUSH_AFTER = 0.0003   # s: the result of a quick call waits at most this long f
 FLUSH_WATCH = 0.001    # s: results pending when a long call starts leave within about this
 WATCH_ROUNDS = 20      # rounds of FLUSH_WATCH without a call started behind results: stop watching
 _now = time.perf_counter
+_calls = _telemetry.calls   # this worker's call counters (plain integer increments per call)
+_by_where = _calls.by
+_FIRST_BUCKET, _BOUNDS = _telemetry.FIRST_BUCKET, _telemetry.LATENCY_BOUNDS
 current: "Worker | None" = None   # the worker of this process, once it hosts an instance
 
 
@@ -244,6 +249,7 @@ class Worker:
             conn.authed = True
             bodies = bodies[1:]
         out = conn.out
+        _calls.received += len(bodies)
         many = len(bodies) > 1
         self.lone_call = not many
         for body in bodies:
@@ -254,6 +260,7 @@ class Worker:
                 return
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
+                _calls.received -= 1   # not a call
             elif self.pool is None:
                 if out:
                     self._before_call(conn)
@@ -316,19 +323,38 @@ class Worker:
             self.functions[key] = failing
 
     def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False) -> bytes:
+        t0 = _now()
+        frame, c = self._run(kind, call_id, payload, remote)
+        took = _now() - t0
+        # CallStats.finish, written inline: a method call here costs as much as the counting
+        c[1] += 1
+        c[3] += took
+        c[_FIRST_BUCKET + _bisect(_BOUNDS, took)] += 1
+        if frame[4] == 69:   # the kind byte of an ERR frame
+            c[2] += 1
+        return frame
+
+    def _run(self, kind: bytes, call_id: int, payload: bytes, remote: bool) -> tuple[bytes, list]:
+        """Runs one call: its result frame, and the counters of what ran ("Class.method" or a
+        function; yr._telemetry.CallStats), its `started` already counted."""
         where = self.class_name
+        c = None
         try:
             msg = _serialization.loads(payload)
             _serialization.discard(payload)
             if kind == P.CALL:
                 method, args, kwargs = msg
                 where = f"{self.class_name}.{method}"
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
                 if self.init_error is not None:
-                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error))
+                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error)), c
                 fn = self.methods.get(method) or self._bind(method)
             else:
                 key, args, kwargs = msg
                 where = key.split(":")[0]
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
                 fn = self.functions.get(key)
                 if fn is None:
                     raise RuntimeError(f"function {where} was never defined on this worker")
@@ -339,14 +365,17 @@ class Worker:
             if self.autosave and kind == P.CALL:
                 save_state()
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
-            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where)))
+            if c is None:   # failed before its method was read: counted as started too
+                c = _by_where.get(where) or _calls.new(where)
+                c[0] += 1
+            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
             body = (_serialization.dumps_inline if remote else _serialization.dumps)(result)
             _serialization.check_size(body, f"the return value of {where}")
-            return P.call_frame(P.OK, call_id, body)
+            return P.call_frame(P.OK, call_id, body), c
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
-            return P.call_frame(P.ERR, call_id, self._dump_error(err))
+            return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
 
     def _bind(self, method):
         fn = self.methods[method] = self.host.bind_method(self.instance, method)
@@ -397,6 +426,14 @@ class Worker:
                          and self.host.can_save and self.instance is not None)
         self._agent_send(m.Initialized(
             instance_id=msg.instance_id, error=None if self.init_error is None else str(self.init_error)[-2000:]))
+        _telemetry.start(self._agent_send, f"worker:{self.boot.worker_id}", msg.instance_id, self.class_name,
+                         self._queued)
+
+    def _queued(self) -> int:
+        """Calls read and not started: the concurrency-N pool's queue, or those of one read."""
+        if self.pool is not None:
+            return self.pool._work_queue.qsize()
+        return _calls.received - sum(c[0] for c in list(_calls.by.values()))
 
     def _agent_send(self, msg: m.Message) -> None:
         with self._agent_lock:
@@ -423,6 +460,7 @@ class Worker:
             pass   # the agent is gone: the loop sees it and this worker exits
 
     def _shutdown(self, code: int = 0) -> None:
+        _telemetry.flush()   # the last counts of this worker, before it goes
         try:
             if self.instance is not None:
                 self.host.shutdown(self.instance)

@@ -66,7 +66,9 @@ def test_public_api_is_pinned():
         "kv_write_with_param", "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt",
         "WriteMode", "CacheType", "ConsistencyType", "create_stream_producer", "create_stream_consumer",
         "delete_stream", "ProducerConfig", "SubscriptionConfig", "Element", "query_global_producers_num",
-        "query_global_consumers_num"])
+        "query_global_consumers_num",
+        "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo",
+        "AlarmSeverity"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

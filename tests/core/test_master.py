@@ -2,6 +2,7 @@
 the master asks of it (the NodeLink calls) and may report back at once, as the local node
 does when a warm worker takes an instance."""
 from concurrent.futures import Future
+from queue import Queue
 
 import pytest
 
@@ -10,6 +11,7 @@ from yr_runtime.core import placement as P
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import LogLines, Master
 from yr_runtime.node.link import NodeLink, NodeStatus
+from yr_runtime.node.logs import LogRead
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode
 
@@ -36,6 +38,10 @@ class FakeNode:
 
     def status(self):
         return NodeStatus(self.node_id, self.warm)
+
+    def read_log(self, instance_id, offset, tail_lines, max_bytes, reply):
+        self.calls.append(("read_log", instance_id))
+        reply(LogRead(b"out\n", 4, True))
 
     async def shutdown(self):
         pass
@@ -369,3 +375,18 @@ def test_a_lost_nodes_instances_without_restarts_or_room_die_naming_the_node(thr
     assert [s.id for s in q if isinstance(s, c.Instance) and s.state == c.DEAD] == ["plain", "used", "only_n1"]
     assert all(n.available.cpu == 2000 for n in master.cluster.nodes.values())
     assert nodes["n2"].starts() == nodes["n3"].starts() == []
+
+
+def test_metrics_reports_of_known_nodes_and_jobs_go_to_the_book(cluster):
+    master, small, big = cluster
+    master.node_metrics("nobody", {"sources": {"w": {"instance_id": "i", "class_name": "C", "calls": {},
+                                                     "queued": 0, "user": []}}})
+    assert master.book.sources == {}   # not a node of the cluster: ignored
+    master.node_metrics(small.node_id, {"sources": {}, "objects": 3, "object_bytes": 30, "warm": 1})
+    assert master.book.nodes[small.node_id]["objects"] == 3
+    master.open_session("job-x", Queue(), pid=42)
+    assert master.book.jobs["job-x"]["state"] == "RUNNING" and master.book.jobs["job-x"]["driver_pid"] == 42
+    master.close_session("job-x", owns_runtime=False)
+    assert master.book.jobs["job-x"]["state"] == "FINISHED"
+    master.remove_node(small.node_id, "gone")
+    assert small.node_id not in master.book.nodes

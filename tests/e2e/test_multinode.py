@@ -281,8 +281,10 @@ sys.stdin.readline()
             listening = {(p.pid, c.laddr.port) for p in procs for c in p.net_connections(kind="inet")
                          if c.status == psutil.CONN_LISTEN}
             expected = {(info.pid, address.parse(info.data_address).port)}
-            if node == "node-0":   # the master's own control port for nodes and drivers
+            if node == "node-0":   # the master's own control port for nodes and drivers, and its dashboard
                 expected.add((info.pid, int(cluster["address"].rsplit(":", 1)[1])))
+                if info.dashboard:
+                    expected.add((info.pid, int(info.dashboard.rstrip("/").rsplit(":", 1)[1])))
             assert listening == expected, (node, listening)
     finally:
         proc.stdin.close()

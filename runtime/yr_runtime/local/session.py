@@ -94,6 +94,7 @@ class SessionInfo:
     node_id: str = "node-0"
     joined: str = ""       # a joined node: the master's HOST:PORT it joined ("" for a master)
     data_address: str = "" # the node's TCP data port, tcp:HOST:PORT ("": none, the single-machine default)
+    dashboard: str = ""    # the master's dashboard and /metrics, http://HOST:PORT ("": none)
 
     @property
     def token(self) -> bytes:

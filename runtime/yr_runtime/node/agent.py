@@ -26,6 +26,8 @@ from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
 
 from . import dataport, processes
+from .logs import read_log, remember_log
+from .telemetry import NodeTelemetry
 from .link import NodeEvents, NodeStatus
 
 log = logging.getLogger("yr.agent")
@@ -33,7 +35,8 @@ STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
 KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
 REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
 # What workers and SDKs may send the agent; anything else closes their connection.
-_INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.StatePut, m.StateGet)
+_INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.StatePut, m.StateGet,
+            m.Metrics)
 
 
 @dataclass
@@ -128,6 +131,8 @@ class Agent:
         self.zygote = processes.Zygote() if use_zygote else None
         self._early_hellos: dict[str, tuple] = {}
         self._warming = 0   # warm workers being started (refill's tasks not yet finished)
+        self.telemetry = NodeTelemetry()
+        self.log_files: dict[str, Path] = {}   # instance id -> its (last) worker's log, for `yr logs`
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -190,6 +195,12 @@ class Agent:
 
     def status(self) -> NodeStatus:
         return NodeStatus(self.node_id, len(self.idle))
+
+    def read_log(self, instance_id: str, offset: int, tail_lines: int, max_bytes: int, reply) -> None:
+        reply(read_log(self.log_files.get(instance_id), offset, tail_lines, max_bytes))
+
+    def metrics_report(self) -> dict:
+        return self.telemetry.report(self.store, len(self.idle))
 
     async def _start_worker(self, assign: m.Assign) -> None:
         iid = assign.instance_id
@@ -257,6 +268,7 @@ class Agent:
 
     def _hand_over(self, w: WorkerProc, spec: m.Assign) -> None:
         w.instance_id, w.job_id = spec.instance_id, spec.job_id
+        remember_log(self.log_files, spec.instance_id, self.session_dir / "logs" / f"worker-{w.id}.log")
         w.label = f"{spec.class_name or 'worker'} pid={w.pid}"
         w.writer.write(spec.frame())
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
@@ -315,6 +327,7 @@ class Agent:
             w.writer.close()
         # A killed worker cannot remove its socket file: do it for it.
         sessions.worker_socket(self.session_dir, w.id).unlink(missing_ok=True)
+        self.telemetry.forget(f"worker:{w.id}")
         if w.instance_id:
             self.cb.worker_exited(w.instance_id, w.id, reason)
         self.refill()
@@ -365,6 +378,8 @@ class Agent:
                 self._reply_object(waiter, rid, msg.id)
         elif isinstance(msg, m.ObjGet):
             self._get_object(writer, msg)
+        elif isinstance(msg, m.Metrics):
+            self.telemetry.put(msg)
         elif isinstance(msg, m.ObjFree):
             self.store.free([str(i) for i in msg.ids])
         elif isinstance(msg, m.StatePut):

@@ -48,6 +48,10 @@ class NodeLink(Protocol):
     def status(self) -> NodeStatus:
         ...
 
+    def read_log(self, instance_id: str, offset: int, tail_lines: int, max_bytes: int, reply) -> None:
+        """Reads the instance's worker log on this node (node.logs.read_log); the `LogRead`
+        comes back through `reply(read)`, at once or later (never blocks)."""
+
     async def shutdown(self) -> None:
         """Stops every worker and frees every object of the node."""
 

@@ -119,6 +119,16 @@ class MasterStub:
                 request_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
                 response_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamCount.FromString,
                 _registered_method=True)
+        self.List = channel.unary_unary(
+                '/yr.v1.Master/List',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.ListRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.ListReply.FromString,
+                _registered_method=True)
+        self.ReadLog = channel.unary_unary(
+                '/yr.v1.Master/ReadLog',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.LogChunk.FromString,
+                _registered_method=True)
 
 
 class MasterServicer:
@@ -230,6 +240,19 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def List(self, request, context):
+        """Observability (docs/observability.md): `yr list` and `yr logs`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadLog(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -317,6 +340,16 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.StreamCounts,
                     request_deserializer=yr__runtime_dot_proto_dot_control__pb2.StreamQuery.FromString,
                     response_serializer=yr__runtime_dot_proto_dot_control__pb2.StreamCount.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ListRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.ListReply.SerializeToString,
+            ),
+            'ReadLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadLog,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.LogChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -778,6 +811,60 @@ class Master:
             '/yr.v1.Master/StreamCounts',
             yr__runtime_dot_proto_dot_control__pb2.StreamQuery.SerializeToString,
             yr__runtime_dot_proto_dot_control__pb2.StreamCount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/List',
+            yr__runtime_dot_proto_dot_control__pb2.ListRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.ListReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/ReadLog',
+            yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.LogChunk.FromString,
             options,
             channel_credentials,
             insecure,

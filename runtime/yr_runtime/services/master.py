@@ -14,6 +14,7 @@ from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.services import data, nodes
+from yr_runtime.services import observe as observe_rpc
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
@@ -171,7 +172,7 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
 
     async def Session(self, request, context):
         queue = asyncio.Queue()
-        self.m.open_session(request.job_id, queue)
+        self.m.open_session(request.job_id, queue, request.pid)
         try:
             while True:
                 ev = await queue.get()
@@ -180,6 +181,12 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
                 yield to_event(ev)
         finally:
             self.m.close_session(request.job_id, request.owns_runtime)
+
+    async def List(self, request, context):
+        return await observe_rpc.list_rows(self.m, request, context)
+
+    async def ReadLog(self, request, context):
+        return await observe_rpc.read_log(self.m, request, context)
 
     async def Shutdown(self, request, context):
         self.m.request_stop("asked to shut down")

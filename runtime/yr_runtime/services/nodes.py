@@ -10,13 +10,17 @@ node and its instances become DEAD naming it. Only translation here: the master 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+
+import msgpack
 
 import grpc
 
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import Master
 from yr_runtime.node.link import NodeStatus
+from yr_runtime.node.logs import LogRead
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
@@ -50,6 +54,8 @@ class RemoteNodeLink:
         self.node_id, self.host, self.labels, self.session_dir = node_id, host, labels, session_dir
         self.outbox: asyncio.Queue = asyncio.Queue()
         self.warm = 0   # as the node last reported
+        self.log_reads: dict[int, object] = {}   # request id -> reply, for ReadLog answers
+        self._ids = itertools.count(1)
 
     def start_worker(self, assign: m.Assign) -> None:
         self.outbox.put_nowait(pb.NodeDown(start_worker=to_assign_pb(assign)))
@@ -65,6 +71,17 @@ class RemoteNodeLink:
 
     def status(self) -> NodeStatus:
         return NodeStatus(self.node_id, self.warm)
+
+    def read_log(self, instance_id: str, offset: int, tail_lines: int, max_bytes: int, reply) -> None:
+        rid = next(self._ids)
+        self.log_reads[rid] = reply   # the caller bounds its wait and drops the entry (forget_read)
+        self.outbox.put_nowait(pb.NodeDown(read_log=pb.ReadLog(
+            request_id=rid, instance_id=instance_id, offset=offset, tail_lines=tail_lines, max_bytes=max_bytes)))
+
+    def forget_read(self, reply) -> None:
+        for rid, r in list(self.log_reads.items()):
+            if r is reply:
+                del self.log_reads[rid]
 
     async def shutdown(self) -> None:
         """Asks the node to stop; its stream's end then removes it."""
@@ -92,6 +109,13 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
         master.log(up.log.job_id, up.log.label, list(up.log.lines))
     elif kind == "status":
         link.warm = up.status.warm_workers
+    elif kind == "log_chunk":
+        reply = link.log_reads.pop(up.log_chunk.request_id, None)
+        if reply is not None:
+            c = up.log_chunk
+            reply(LogRead(c.data, c.next_offset, c.found))
+    elif kind == "metrics":
+        master.node_metrics(link.node_id, msgpack.unpackb(up.metrics.report, raw=False, strict_map_key=False))
     else:
         log.warning("node %s sent an unexpected %s", link.node_id, kind)
 

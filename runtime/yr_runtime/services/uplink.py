@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import msgpack
+
 import grpc
 
 from yr_runtime.node.agent import Agent
@@ -55,8 +57,15 @@ class Uplink:
     def status(self, warm_workers: int) -> None:
         self.outbox.put_nowait(pb.NodeUp(status=pb.NodeStatus(warm_workers=warm_workers)))
 
+    def metrics(self, report: dict) -> None:
+        self.outbox.put_nowait(pb.NodeUp(metrics=pb.NodeMetrics(report=msgpack.packb(report, use_bin_type=True))))
 
-def _carry_out(agent: Agent, down: pb.NodeDown) -> bool:
+    def log_chunk(self, request_id: int, read) -> None:
+        self.outbox.put_nowait(pb.NodeUp(log_chunk=pb.LogChunk(
+            request_id=request_id, data=read.data, next_offset=read.next_offset, found=read.found)))
+
+
+def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) -> bool:
     """One request of the master, carried out on the agent; False: the master says stop."""
     kind = down.WhichOneof("kind")
     if kind == "start_worker":
@@ -67,6 +76,10 @@ def _carry_out(agent: Agent, down: pb.NodeDown) -> bool:
         agent.free_job(down.free_job.job_id)
     elif kind == "forget_state":
         agent.forget_state(down.forget_state.instance_id)
+    elif kind == "read_log" and uplink is not None:
+        r = down.read_log
+        agent.read_log(r.instance_id, r.offset, r.tail_lines, r.max_bytes,
+                       lambda read: uplink.log_chunk(r.request_id, read))
     elif kind == "shutdown":
         return False
     return True
@@ -102,7 +115,7 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
         on_registered(first.registered)
         try:
             while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
-                if not _carry_out(agent, down):
+                if not _carry_out(agent, down, uplink):
                     return "the master asked it to stop"
         except grpc.aio.AioRpcError as e:
             return f"its master at {master_address} is gone ({e.code().name}: {e.details()})"

@@ -1,7 +1,7 @@
 """Every message between the processes of a node, defined once and imported by both ends.
 
 Links (each framed by `frames`; an agent connection starts with the hello of `handshake`):
-- worker -> agent: `WorkerHello`, `Initialized`, `TaskBlocked`
+- worker -> agent: `WorkerHello`, `Initialized`, `TaskBlocked`, `Metrics` (drivers send it too)
 - agent -> worker: `Assign`, `Terminate`
 - SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
   `StatePut`, `StateGet`
@@ -157,6 +157,19 @@ class TaskBlocked(Message):
 @message("terminate")
 class Terminate(Message):
     """Shut down: run the instance's shutdown hook and exit."""
+
+
+@message("metrics")
+class Metrics(Message):
+    """A process's counts for the metrics (yr._telemetry; every second while they change).
+    `calls`: "Class.method" or function name -> [started, finished, failed, seconds, bucket
+    counts...]; `user`: [[kind, name, description, unit, labels, value], ...]."""
+    source: str                       # "worker:<id>" or "driver:<job>:<pid>": one report replaces the last
+    instance_id: str = ""
+    class_name: str = ""
+    calls: dict = dataclasses.field(default_factory=dict)
+    queued: int = 0                   # calls received and not started
+    user: list = dataclasses.field(default_factory=list)
 
 
 # ---- SDK <-> agent: node object store and saved state -----------------------------------------
