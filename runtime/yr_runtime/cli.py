@@ -116,13 +116,18 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="Node capacity in MiB, >= 1 (default: the machine's memory).")
 @click.option("--labels", default="", metavar="K=V[,K=V...]", callback=_checked_labels,
               help="This node's labels, for resource affinity.")
+@click.option("--etcd", default=None, metavar="auto|URL[,URL...]",
+              help="With --master: keep the cluster's metadata in etcd (`auto`: start one in the session "
+                   "directory; URLs: an existing cluster, which outlives a master restart). Default: in memory.")
+@click.option("--node-lease-ttl", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="With --master: a joined node silent this long is declared dead (default 6).")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=None,
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels, block,
-          log_dir_prefix) -> None:
+def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels, etcd,
+          node_lease_ttl, block, log_dir_prefix) -> None:
     """Start a runtime on this machine (--master), or a node that joins one (--master_address);
     drivers' yr.init() on this machine then find the master by themselves."""
     if master == bool(master_address):
@@ -132,6 +137,8 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         raise click.UsageError("--token-file and --node-id are for a joining node (--master_address)")
     if master_address and port:
         raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
+    if master_address and (etcd is not None or node_lease_ttl is not None):
+        raise click.UsageError("--etcd and --node-lease-ttl are the master's (yr start --master)")
     daemon_args = settings_to_daemon_args(parse_set(settings))
     user_root = sessions.ensure_root()
     root = sessions.ensure_root(Path(log_dir_prefix).absolute()) if log_dir_prefix else user_root
@@ -147,6 +154,7 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         # It listens on TCP for nodes anyway; its data port lets them reach its workers and objects.
         cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1", "--data-port", node_ip or "127.0.0.1"]
         cmd += ["--port", str(port)] if port else []
+        cmd += (["--etcd", etcd] if etcd else []) + (["--node-lease-ttl", str(node_lease_ttl)] if node_lease_ttl else [])
     else:
         _check_address(master_address)
         cmd += ["--join", master_address, "--token-file", _token_file(master_address, token_file, user_root),

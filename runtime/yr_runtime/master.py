@@ -12,6 +12,11 @@ translates. Rules it keeps:
   (`StartWorker.node_id`); a restart carries the instance's last saved state.
 - A dead instance's saved state is forgotten, here and on its node.
 - When a job ends, its instances die and every node frees the job's objects.
+- A joined node holds a lease (core/liveness.py) renewed by its heartbeats: one that
+  expires removes the node, as a broken connection of a node that does not come back does.
+- What changed is told to the recorder (recorder.py), which writes it to the metadata
+  store on its own time: never on the path of a call or a create. A restarted master
+  `restore`s the records, and the nodes they name are expected back within their lease.
 The clock is passed in; waiters are futures (anything with done()/set_result); session
 queues are anything with put_nowait. No sockets, processes, gRPC or asyncio here.
 """
@@ -23,12 +28,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from yr_runtime import records
 from yr_runtime.core import cluster as core
 from yr_runtime.core import kv, streams
+from yr_runtime.core.liveness import Leases
 from yr_runtime.core.resources import Resources
 from yr_runtime.node.link import NodeLink
 
 log = logging.getLogger("yr.master")
+DEFAULT_NODE_TTL = 6.0   # seconds without a heartbeat before a joined node is declared dead
+JOB_GRACE = 15.0         # after a restart, seconds a recorded job's driver has to reopen its session
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,14 @@ class LogLines:
 
 
 class Master:
-    def __init__(self, clock: Callable[[], float], request_stop: Callable[[str], None] = lambda reason: None):
+    def __init__(self, clock: Callable[[], float], request_stop: Callable[[str], None] = lambda reason: None,
+                 recorder=None, node_ttl: float = DEFAULT_NODE_TTL):
         self.cluster = core.Cluster()
+        self.recorder = recorder if recorder is not None else records.NoRecorder()
+        self.leases = Leases(node_ttl)
+        self._unleased: set[str] = set()          # nodes in this process (no heartbeat: kept alive by tick)
+        self._renewed = 0.0
+        self._awaited_jobs: dict[str, float] = {}  # restored job -> when it ends unless its driver is back
         self.now = clock
         self.request_stop = request_stop
         self.links: dict[str, NodeLink] = {}
@@ -52,15 +67,51 @@ class Master:
         self.streams = streams.Streams()         # yr.create_stream_producer/consumer
 
     # ---- nodes --------------------------------------------------------------------------------
-    def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None) -> None:
+    def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None, *, leased: bool = False,
+                 running: list | None = None, info: dict | None = None) -> None:
+        """A node joins (`leased`: it heartbeats; `running`: the workers it reports, when it
+        registers again after a broken connection or a master restart)."""
+        again = link.node_id in self.links and self.links[link.node_id] is link
         self.links[link.node_id] = link
-        self._event(lambda: self.cluster.add_node(link.node_id, capacity, labels, self.now()))
+        if leased:
+            self.leases.grant(link.node_id, self.now())
+        else:
+            self._unleased.add(link.node_id)
+        self.recorder.node_joined(link.node_id, info or {"labels": dict(labels or {})})
+        self._event(lambda: self.cluster.add_node(link.node_id, capacity, labels, self.now(), running,
+                                                  keep_unassigned=again))
 
     def remove_node(self, node_id: str, reason: str) -> None:
         """The node is gone: no more starts go there; its instances with restarts left start
-        on other nodes from their last saved state (see core/cluster.py), the others die with `reason`."""
-        if self.links.pop(node_id, None) is not None:
-            self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
+        on other nodes from their last saved state (see core/cluster.py), the others die with `reason`.
+        Also for a node only the restored records name (it never came back)."""
+        self.links.pop(node_id, None)
+        self.leases.forget(node_id)
+        self._unleased.discard(node_id)
+        self.recorder.node_left(node_id)
+        self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
+
+    def heartbeat(self, node_id: str) -> bool:
+        """A joined node is alive; False if it holds no lease (declared dead: it must stop)."""
+        if not self.leases.renew(node_id, self.now()):
+            return False
+        self.recorder.node_alive(node_id)
+        return True
+
+    def restore(self, instances: list, jobs: list[str]) -> None:
+        """A restarted master: the records of the metadata store come back; the nodes they
+        name are expected to register again within their lease, the drivers of the jobs to
+        reopen their sessions within JOB_GRACE."""
+        now = self.now()
+        for inst in instances:
+            self._event(lambda inst=inst: self.cluster.restore(inst))
+            if inst.node_id and inst.node_id not in self.links and inst.state != core.PENDING:
+                self.leases.grant(inst.node_id, now)
+        for job in jobs:
+            self._awaited_jobs[job] = now + JOB_GRACE
+        for node_id in self._unleased:   # this process's node restarted with the master: it runs nothing
+            node = self.cluster.nodes[node_id]
+            self._event(lambda n=node: self.cluster.add_node(n.id, n.total, n.labels, now, running=[]))
 
     def warm_workers(self) -> int:
         return sum(link.status().warm_workers for link in self.links.values())
@@ -81,9 +132,12 @@ class Master:
 
     def open_session(self, job_id: str, queue) -> None:
         self.sessions[job_id] = queue
+        self._awaited_jobs.pop(job_id, None)
+        self.recorder.job_started(job_id, {})
 
     def close_session(self, job_id: str, owns_runtime: bool) -> None:
         self.sessions.pop(job_id, None)
+        self.recorder.job_ended(job_id)
         self._event(lambda: self.cluster.job_ended(job_id, self.now()))
         self.streams.job_ended(job_id)
         for link in self.links.values():
@@ -97,10 +151,24 @@ class Master:
             q.put_nowait(None)
 
     def tick(self) -> None:
-        self._event(lambda: self.cluster.tick(self.now()))
+        now = self.now()
+        self._event(lambda: self.cluster.tick(now))
         self.cluster.forget_dead()
         self.kv.expire(self.now())
         self.streams.expire(self.now())
+        for node_id in self.leases.expired(now):
+            log.warning("node %s sent no heartbeat for %gs: declared dead", node_id, self.leases.ttl)
+            link = self.links.get(node_id)
+            self.remove_node(node_id, f"its node {node_id} was lost (no heartbeat for {self.leases.ttl:g}s)")
+            if link is not None:
+                link.lost()
+        for job in [j for j, until in self._awaited_jobs.items() if now >= until]:
+            del self._awaited_jobs[job]
+            self.close_session(job, False)
+        if now - self._renewed >= self.leases.ttl / 3:   # nodes in this process have no heartbeat
+            self._renewed = now
+            for node_id in self._unleased:
+                self.recorder.node_alive(node_id)
 
     # ---- NodeEvents ---------------------------------------------------------------------------------
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> None:
@@ -154,7 +222,7 @@ class Master:
         if isinstance(a, core.StartWorker):
             self._start(a)
         elif isinstance(a, core.StopWorker):
-            link = self._link_of(a.instance_id)
+            link = self.links.get(a.node_id) if a.node_id else self._link_of(a.instance_id)
             if link is not None:
                 link.stop_worker(a.instance_id, a.worker_id)
         elif isinstance(a, core.Answer):
@@ -174,6 +242,8 @@ class Master:
 
     def _publish(self, instance_id: str) -> None:
         inst = self.cluster.instances.get(instance_id)
+        if inst is not None:
+            self.recorder.instance(inst)
         if inst is None or inst.state != core.DEAD:
             return
         self.states.pop(instance_id, None)
