@@ -106,7 +106,8 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="The master's join port (default 22770 or the next free one).")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False),
               help="With --master_address: the cluster token's file (default: $YR_CLUSTER_TOKEN_FILE, else "
-                   "found in the master's session on this machine).")
+                   "found in the master's session on this machine). With --master: keep the token of that "
+                   "file (a master restarted for a running cluster; default: a new token).")
 @click.option("--node-id", default=None, help="With --master_address: this node's id (default node-<random>).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
@@ -133,8 +134,8 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
     if master == bool(master_address):
         raise click.UsageError("say either `yr start --master` (start a master) or "
                                "`yr start --master_address IP:PORT` (join one)")
-    if master and (token_file or node_id):
-        raise click.UsageError("--token-file and --node-id are for a joining node (--master_address)")
+    if master and node_id:
+        raise click.UsageError("--node-id is for a joining node (--master_address)")
     if master_address and port:
         raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
     if master_address and (etcd is not None or node_lease_ttl is not None):
@@ -154,6 +155,10 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         # It listens on TCP for nodes anyway; its data port lets them reach its workers and objects.
         cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1", "--data-port", node_ip or "127.0.0.1"]
         cmd += ["--port", str(port)] if port else []
+        if token_file:
+            if not Path(token_file).is_file():
+                raise click.ClickException(f"the cluster token file {token_file} does not exist")
+            cmd += ["--token-file", str(Path(token_file).absolute())]
         cmd += (["--etcd", etcd] if etcd else []) + (["--node-lease-ttl", str(node_lease_ttl)] if node_lease_ttl else [])
     else:
         _check_address(master_address)

@@ -245,7 +245,8 @@ def parse_args(argv=None):
     p.add_argument("--port", type=_at_least(0), default=0,
                    help=f"with --listen: the port (default {DEFAULT_PORT} or the next free one)")
     p.add_argument("--join", default="", metavar="HOST:PORT", help="run a node that joins the master there")
-    p.add_argument("--token-file", default="", help="with --join: the file holding the cluster token")
+    p.add_argument("--token-file", default="", help="the file holding the cluster token (with --join: required; "
+                                                      "for a master: keep that token, e.g. after a restart)")
     p.add_argument("--etcd", default="", metavar="auto|URL[,URL...]",
                    help="the master keeps the cluster's metadata in etcd: `auto` starts one in the session "
                         "directory, URLs name an existing cluster; default: in the master's memory")
@@ -270,7 +271,7 @@ def main(argv=None) -> None:
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
     root = Path(args.session_root) if args.session_root else sessions.default_root()
-    token = Path(args.token_file).read_bytes().strip() if args.join else None
+    token = Path(args.token_file).read_bytes().strip() if args.token_file else None
     session_dir = sessions.make_session_dir(root, token=token)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -56,6 +56,8 @@ class Master:
         self._unleased: set[str] = set()          # nodes in this process (no heartbeat: kept alive by tick)
         self._renewed = 0.0
         self._awaited_jobs: dict[str, float] = {}  # restored job -> when it ends unless its driver is back
+        self.suspects: set[str] = set()            # nodes whose connection broke, waiting on their lease
+        self._store_renewed: dict[str, float] = {}  # node -> when its store lease was last kept alive
         self.now = clock
         self.request_stop = request_stop
         self.links: dict[str, NodeLink] = {}
@@ -72,6 +74,7 @@ class Master:
         """A node joins (`leased`: it heartbeats; `running`: the workers it reports, when it
         registers again after a broken connection or a master restart)."""
         again = link.node_id in self.links and self.links[link.node_id] is link
+        self.suspects.discard(link.node_id)
         self.links[link.node_id] = link
         if leased:
             self.leases.grant(link.node_id, self.now())
@@ -86,16 +89,26 @@ class Master:
         on other nodes from their last saved state (see core/cluster.py), the others die with `reason`.
         Also for a node only the restored records name (it never came back)."""
         self.links.pop(node_id, None)
+        self.suspects.discard(node_id)
+        self._store_renewed.pop(node_id, None)
         self.leases.forget(node_id)
         self._unleased.discard(node_id)
         self.recorder.node_left(node_id)
         self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
 
+    def disconnected(self, node_id: str) -> None:
+        """The node's connection broke: it is suspect until it registers again or its lease ends."""
+        if node_id in self.links:
+            self.suspects.add(node_id)
+
     def heartbeat(self, node_id: str) -> bool:
         """A joined node is alive; False if it holds no lease (declared dead: it must stop)."""
-        if not self.leases.renew(node_id, self.now()):
+        now = self.now()
+        if not self.leases.renew(node_id, now):
             return False
-        self.recorder.node_alive(node_id)
+        if now - self._store_renewed.get(node_id, -1e9) >= self.leases.ttl / 3:   # not one store write per message
+            self._store_renewed[node_id] = now
+            self.recorder.node_alive(node_id)
         return True
 
     def restore(self, instances: list, jobs: list[str]) -> None:

@@ -158,7 +158,8 @@ async def node_session(master: Master, master_session_dir: str, request_iterator
         try:
             async for up in requests:
                 deliver(master, link, up)
-            left = True   # the node ended its stream: it stops
+                left = left or (up.WhichOneof("kind") == "heartbeat" and up.heartbeat.leaving)
+            reason = "it stopped" if left else "its stream ended without a goodbye"
         except Exception as e:   # a broken stream: the node may come back within its lease
             reason = f"its connection broke ({type(e).__name__})"
         outbox.put_nowait(None)
@@ -179,5 +180,6 @@ async def node_session(master: Master, master_session_dir: str, request_iterator
                 master.remove_node(reg.node_id, f"its node {reg.node_id} was lost ({reason})")
                 log.info("node %s left: %s", reg.node_id, reason)
             else:
+                master.disconnected(reg.node_id)
                 log.warning("node %s: %s; it has %gs (its lease) to register again", reg.node_id, reason,
                             master.leases.ttl)

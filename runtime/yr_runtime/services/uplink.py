@@ -42,6 +42,7 @@ class Uplink:
     def leave(self) -> None:
         """The node stops: its stream ends after the reports queued so far."""
         self.leaving = True
+        self.outbox.put_nowait(pb.NodeUp(heartbeat=pb.Heartbeat(leaving=True)))
         self.outbox.put_nowait(None)
 
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> None:
