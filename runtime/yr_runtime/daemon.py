@@ -98,10 +98,11 @@ class Daemon:
         if self.join:
             return await self._run_node(on_ready)
         store = await open_metadata(self.master, self.recorder, self.etcd, self.session_dir)
-        self._task(self.recorder.run())
+        writer = asyncio.get_running_loop().create_task(self.recorder.run())
         try:
             await self._serve_master(on_ready)
         finally:
+            writer.cancel()   # (it may be retrying a store that is gone: the last flush is bounded)
             await close_metadata(self.recorder, store)
 
     async def _serve_master(self, on_ready) -> None:

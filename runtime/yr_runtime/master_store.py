@@ -8,6 +8,7 @@ touches the store.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from yr_runtime.master import Master
@@ -42,6 +43,13 @@ async def open_metadata(master: Master, recorder: Recorder, spec: str, session_d
 
 
 async def close_metadata(recorder: Recorder, store) -> None:
-    if not await recorder.flush(give_up_after=CLOSE_FLUSH):
+    """Writes what is queued (for CLOSE_FLUSH seconds at most), then closes the store (bounded too)."""
+    try:
+        if not await asyncio.wait_for(recorder.flush(give_up_after=CLOSE_FLUSH), CLOSE_FLUSH + 1):
+            raise asyncio.TimeoutError
+    except asyncio.TimeoutError:
         log.warning("the metadata store did not take %d last changes before the master stopped", recorder.queued)
-    await store.close()
+    try:
+        await asyncio.wait_for(store.close(), CLOSE_FLUSH)
+    except (asyncio.TimeoutError, StoreError, OSError) as e:
+        log.warning("closing the metadata store failed: %s", e or type(e).__name__)

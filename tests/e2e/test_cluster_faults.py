@@ -285,7 +285,7 @@ def master_pid(c):
     return next(i.pid for i in sessions.sessions_of(Path(c["root"])) if not i.joined)
 
 
-def test_a_master_restarted_with_etcd_loses_no_call_no_instance_and_duplicates_none(restartable, own_etcd):
+def test_a_master_restarted_with_etcd_loses_no_call_no_instance_and_duplicates_none(own_etcd, restartable):
     c = restartable
     address = c["start"]("--etcd", own_etcd.url)
     for node in ("n1", "n2"):
@@ -300,19 +300,20 @@ def test_a_master_restarted_with_etcd_loses_no_call_no_instance_and_duplicates_n
     time.sleep(1)   # calls go on meanwhile, straight from the driver to the workers
     sessions.remove_stale(Path(c["root"]))
     assert c["start"]("--etcd", own_etcd.url) == address
+    st = wait_for(lambda: (s := status(c["env"])) and {n["node_id"] for n in s["nodes"]} == {"node-0", "n1", "n2"} and s)
+    after = [i for i in st["instances"] if i["instance_id"] in before]
+    assert len(after) == 2   # each once, on its node, in the same worker: nothing lost, nothing twice
+    for i in after:
+        was = before[i["instance_id"]]
+        assert (i["state"], i["node_id"], i["pid"], i["endpoint"], i["restarts"]) == (
+            "RUNNING", was["node_id"], was["pid"], was["endpoint"], 0), i
+        assert psutil.pid_exists(i["pid"])
     (c["flags"] / "up").touch()
     out, err = driver.communicate(timeout=240)
     assert driver.returncode == 0, err
     assert "FAILURES 0" in out and "FAILED" not in out, out
     assert "CREATED 1" in out and "VALUES True" in out, out
-    st = status(c["env"])
-    assert {n["node_id"] for n in st["nodes"]} == {"node-0", "n1", "n2"}
-    after = [i for i in st["instances"] if i["instance_id"] in before]
-    assert len(after) == 2   # each once, on its node, in the same worker: nothing lost, nothing twice
-    for i in after:
-        assert (i["node_id"], i["pid"], i["restarts"]) == (before[i["instance_id"]]["node_id"],
-                                                          before[i["instance_id"]]["pid"], 0), i
-        assert psutil.pid_exists(i["pid"])
+    assert len([i for i in status(c["env"])["instances"] if i["class_name"] == "Keeper"]) == 3
 
 
 def test_a_master_restarted_with_the_memory_store_keeps_its_nodes_but_not_their_instances(restartable):
@@ -338,7 +339,7 @@ print("OK", yr.get(k.inc.invoke()))
     wait_for(lambda: not psutil.pid_exists(inst["pid"]) or psutil.Process(inst["pid"]).status() == psutil.STATUS_ZOMBIE)
 
 
-def test_etcd_stopped_for_10s_changes_nothing_for_calls_or_workers_and_creates_go_on(restartable, own_etcd):
+def test_etcd_stopped_for_10s_changes_nothing_for_calls_or_workers_and_creates_go_on(own_etcd, restartable):
     c = restartable
     address = c["start"]("--etcd", own_etcd.url)
     for node in ("n1", "n2"):
@@ -356,11 +357,11 @@ def test_etcd_stopped_for_10s_changes_nothing_for_calls_or_workers_and_creates_g
     live = {i["instance_id"] for i in status(c["env"])["instances"] if i["class_name"] == "Keeper"}
     assert len(live) == 3   # with the one created while etcd was stopped; now their records catch up
     wait_for(lambda: live <= {keys.last_segment(k) for k in etcd_values(own_etcd.url, keys.instances_prefix)})
+    assert all(psutil.pid_exists(p) for p in pids)   # no worker was killed
     (c["flags"] / "up").touch()
     out, err = driver.communicate(timeout=240)
     assert driver.returncode == 0, err
     assert "FAILURES 0" in out and "CREATED 1" in out, out
-    assert all(psutil.pid_exists(p) for p in pids)   # no worker was killed
     daemon_log = Path(sessions.read_info(Path(next(i.session_dir for i in sessions.sessions_of(Path(c["root"]))
                                                     if not i.joined))).session_dir) / "logs" / "daemon.log"
     text = daemon_log.read_text()
