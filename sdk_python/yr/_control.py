@@ -56,6 +56,9 @@ class MasterClient:
         self._session_call = None
         self._closed = False
         self._lock = threading.Lock()
+        # A master on TCP may be restarted at the same address (its cluster lives on): creates
+        # and the session wait for it. A Unix socket's master never comes back there.
+        self._master_may_return = not address.startswith("unix:")
 
     def close(self) -> None:
         with self._lock:
@@ -77,9 +80,9 @@ class MasterClient:
     # ---- calls ---------------------------------------------------------------------------------
     def create_instance_async(self, spec: pb.InstanceSpec, timeout: float | None):
         """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error.
-        A create made while the master is away (restarting) waits for it, up to `timeout`."""
+        A create made while a master on TCP is away (restarting) waits for it, up to `timeout`."""
         return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=timeout,
-                                                metadata=self._md, wait_for_ready=True)
+                                                metadata=self._md, wait_for_ready=self._master_may_return)
 
     @staticmethod
     def result_of(fut, what: str):
@@ -117,8 +120,8 @@ class MasterClient:
 
     def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end) -> None:
         """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end.
-        If the master goes away (UNAVAILABLE) the stream is opened again when it is back (a master
-        restarted with its metadata store keeps the job only if its driver comes back)."""
+        If a master on TCP goes away (UNAVAILABLE) the stream is opened again when it is back (a
+        master restarted with its metadata store keeps the job only if its driver comes back)."""
         request = pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime)
         self._session_call = self._stub.Session(request, metadata=self._md)
 
@@ -131,7 +134,7 @@ class MasterClient:
                     break
                 except grpc.RpcError as e:
                     reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
-                    if e.code() != grpc.StatusCode.UNAVAILABLE or self._closed:
+                    if e.code() != grpc.StatusCode.UNAVAILABLE or self._closed or not self._master_may_return:
                         break
                 time.sleep(SESSION_RETRY)
                 with self._lock:
