@@ -263,8 +263,8 @@ def restartable(tmp_path):
     token.chmod(0o600)
     port = str(etcd_server.free_port())
 
-    def start(*extra):
-        return start_master(env, "--port", port, "--token-file", str(token), "--node-lease-ttl", "10", *extra)[0]
+    def start(*extra, ttl="10"):
+        return start_master(env, "--port", port, "--token-file", str(token), "--node-lease-ttl", ttl, *extra)[0]
     yield {"env": env, "root": str(root), "start": start, "token": str(token), "flags": tmp_path}
     out = yr_cli("stop", env=env)
     assert out.returncode == 0 or "no yr runtime is running" in out.stderr, out.stderr
@@ -337,6 +337,28 @@ print("OK", yr.get(k.inc.invoke()))
     assert st["instances"] == [] or "forgotten" not in {i["name"] for i in st["instances"]}
     assert psutil.pid_exists(node_pid)   # the node came back to the new master
     wait_for(lambda: not psutil.pid_exists(inst["pid"]) or psutil.Process(inst["pid"]).status() == psutil.STATUS_ZOMBIE)
+
+
+def test_a_node_without_its_master_for_longer_than_its_lease_stops_its_workers(restartable):
+    c = restartable
+    address = c["start"](ttl="2")
+    join(c["env"], address, "n1", 2000, "--token-file", c["token"])
+    res = run_script(PREFER + """
+import os
+yr.init(yr.Config(server_address=os.environ["ADDR"]))
+k = Keeper.options(**on("n1", cpu=500, lifetime="detached", name="orphan")).invoke()
+print("OK", yr.get(k.inc.invoke()))
+""", env=dict(c["env"], ADDR=address), timeout=120)
+    assert res.returncode == 0 and "OK 1" in res.stdout, res.stderr
+    (inst,) = [i for i in status(c["env"])["instances"] if i["name"] == "orphan"]
+    n1 = node_session(c["root"], "n1")
+    old = master_pid(c)
+    os.killpg(os.getpgid(old), signal.SIGKILL)   # and never started again
+    psutil.Process(n1.pid).wait(40)   # the node gave up after its lease, and stopped
+    assert not psutil.pid_exists(inst["pid"]) or psutil.Process(inst["pid"]).status() == psutil.STATUS_ZOMBIE
+    log = (Path(n1.session_dir) / "logs" / "daemon.log").read_text()
+    assert "registering again" in log and "did not get back to its master within its lease (2s)" in log, log
+    sessions.remove_stale(Path(c["root"]))
 
 
 def test_etcd_stopped_for_10s_changes_nothing_for_calls_or_workers_and_creates_go_on(own_etcd, restartable):
