@@ -388,3 +388,16 @@ def test_etcd_stopped_for_10s_changes_nothing_for_calls_or_workers_and_creates_g
                                                     if not i.joined))).session_dir) / "logs" / "daemon.log"
     text = daemon_log.read_text()
     assert "the metadata store is unreachable" in text and "the metadata store answers again" in text
+
+
+def test_bad_etcd_and_lease_values_are_refused_naming_them(tmp_path):
+    env = {"YR_SESSION_ROOT": str(tmp_path / "sessions")}
+    out = yr_cli("start", "--master", "--etcd", "ftp://h:1", env=env)
+    assert out.returncode != 0 and "--etcd 'ftp://h:1'" in out.stderr and "only http://" in out.stderr
+    out = yr_cli("start", "--master", "--etcd", f"http://127.0.0.1:{etcd_server.free_port()}", env=env)
+    assert out.returncode != 0 and "no etcd endpoint answered" in out.stderr, out.stderr
+    out = yr_cli("start", "--master", "--node-lease-ttl", "0", env=env)
+    assert out.returncode != 0 and "--node-lease-ttl" in out.stderr
+    out = yr_cli("start", "--master_address", "127.0.0.1:1", "--etcd", "auto", env=env)
+    assert out.returncode != 0 and "are the master's" in out.stderr
+    assert wait_no_runtime_processes(10, root=env["YR_SESSION_ROOT"]) == []
