@@ -107,7 +107,8 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="The master's join port (default 22770 or the next free one).")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False),
               help="With --master_address: the cluster token's file (default: $YR_CLUSTER_TOKEN_FILE, else "
-                   "found in the master's session on this machine).")
+                   "found in the master's session on this machine). With --master: keep the token of that "
+                   "file (a master restarted for a running cluster; default: a new token).")
 @click.option("--node-id", default=None, help="With --master_address: this node's id (default node-<random>).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
@@ -121,22 +122,29 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="With --master: where the dashboard and /metrics listen (HTTP; '' for none).")
 @click.option("--dashboard-port", type=click.IntRange(1, 65535), default=None,
               help="With --master: the dashboard's port (default 22870 or the next free one).")
+@click.option("--etcd", default=None, metavar="auto|URL[,URL...]",
+              help="With --master: keep the cluster's metadata in etcd (`auto`: start one in the session "
+                   "directory; URLs: an existing cluster, which outlives a master restart). Default: in memory.")
+@click.option("--node-lease-ttl", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="With --master: a joined node silent this long is declared dead (default 6).")
 @click.option("--block", type=click.Choice(["true", "false"]), default="false", help="Stay in the foreground.")
 @click.option("--log-dir-prefix", default=None,
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
 def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels,
-          dashboard_host, dashboard_port, block, log_dir_prefix) -> None:
+          dashboard_host, dashboard_port, etcd, node_lease_ttl, block, log_dir_prefix) -> None:
     """Start a runtime on this machine (--master), or a node that joins one (--master_address);
     drivers' yr.init() on this machine then find the master by themselves."""
     if master == bool(master_address):
         raise click.UsageError("say either `yr start --master` (start a master) or "
                                "`yr start --master_address IP:PORT` (join one)")
-    if master and (token_file or node_id):
-        raise click.UsageError("--token-file and --node-id are for a joining node (--master_address)")
+    if master and node_id:
+        raise click.UsageError("--node-id is for a joining node (--master_address)")
     if master_address and port:
         raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
+    if master_address and (etcd is not None or node_lease_ttl is not None):
+        raise click.UsageError("--etcd and --node-lease-ttl are the master's (yr start --master)")
     daemon_args = settings_to_daemon_args(parse_set(settings))
     user_root = sessions.ensure_root()
     root = sessions.ensure_root(Path(log_dir_prefix).absolute()) if log_dir_prefix else user_root
@@ -154,6 +162,11 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         cmd += ["--port", str(port)] if port else []
         if dashboard_host:
             cmd += ["--dashboard", dashboard_host] + (["--dashboard-port", str(dashboard_port)] if dashboard_port else [])
+        if token_file:
+            if not Path(token_file).is_file():
+                raise click.ClickException(f"the cluster token file {token_file} does not exist")
+            cmd += ["--token-file", str(Path(token_file).absolute())]
+        cmd += (["--etcd", etcd] if etcd else []) + (["--node-lease-ttl", str(node_lease_ttl)] if node_lease_ttl else [])
     else:
         _check_address(master_address)
         cmd += ["--join", master_address, "--token-file", _token_file(master_address, token_file, user_root),

@@ -28,7 +28,9 @@ import psutil  # noqa: E402
 
 from yr_runtime.core import placement
 from yr_runtime.core.resources import Resources
-from yr_runtime.master import Master
+from yr_runtime.master import DEFAULT_NODE_TTL, Master
+from yr_runtime.master_store import MetadataError, close_metadata, open_metadata
+from yr_runtime.recorder import Recorder
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.proto import control_pb2 as pb
@@ -47,6 +49,7 @@ KEPT_LOGS = 20   # temporary runtimes whose logs stay in <session root>/logs-kep
 DEFAULT_PORT = 22770    # `yr start --master` listens here, or on the next free port
 PORTS_TRIED = 100
 METRICS_EVERY = float(os.environ.get("YR_METRICS_INTERVAL", "1.0"))   # s between a node's metrics reports
+LEAVE_GRACE = 3.0       # seconds a stopping node waits for its master to take note
 
 
 class Daemon:
@@ -56,7 +59,7 @@ class Daemon:
     def __init__(self, session_dir: Path, capacity: Resources, warm: int, temporary: bool, owner_pid: int,
                  worker_tcp: str = "", node_id: str = "node-0", labels: dict | None = None, listen: str = "",
                  port: int = 0, join: str = "", data_host: str = "", dashboard: str = "",
-                 dashboard_port: int = 0):
+                 dashboard_port: int = 0, etcd: str = "", node_ttl: float = DEFAULT_NODE_TTL):
         self.session_dir, self.temporary, self.owner_pid = session_dir, temporary, owner_pid
         self.pid = os.getpid()
         self.token = sessions.read_token(session_dir)
@@ -71,7 +74,9 @@ class Daemon:
                                data_host=data_host)
             self.master_address = join   # the node's workers reach the master there
         else:
-            self.master = Master(time.monotonic, self.request_stop)
+            self.etcd = etcd
+            self.recorder = Recorder(node_ttl)
+            self.master = Master(time.monotonic, self.request_stop, self.recorder, node_ttl)
             self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp,
                                data_host=data_host)
             self.master.add_node(self.agent, capacity, self.labels)
@@ -94,6 +99,15 @@ class Daemon:
     async def run(self, on_ready) -> None:
         if self.join:
             return await self._run_node(on_ready)
+        store = await open_metadata(self.master, self.recorder, self.etcd, self.session_dir)
+        writer = asyncio.get_running_loop().create_task(self.recorder.run())
+        try:
+            await self._serve_master(on_ready)
+        finally:
+            writer.cancel()   # (it may be retrying a store that is gone: the last flush is bounded)
+            await close_metadata(self.recorder, store)
+
+    async def _serve_master(self, on_ready) -> None:
         server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)], options=[
             ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
             ("grpc.so_reuseport", 0)])   # a port in use must fail, not be shared with another master
@@ -144,6 +158,8 @@ class Daemon:
         self._task(self._node_ticker())
         await self._stop.wait()
         log.info("stopping: %s", self._stop_reason)
+        self.uplink.leave()   # the master removes this node at once, without waiting for its lease
+        await asyncio.wait([link], timeout=LEAVE_GRACE)
         link.cancel()
         await self.agent.shutdown()
         if link.done() and not link.cancelled() and isinstance(link.exception(), uplink.JoinError):
@@ -205,6 +221,17 @@ def _at_least(least: int):
     return parse
 
 
+def _positive(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text}")
+    return value
+
+
 def _labels(text: str) -> dict:
     try:
         return placement.parse_labels(text)
@@ -236,7 +263,14 @@ def parse_args(argv=None):
     p.add_argument("--port", type=_at_least(0), default=0,
                    help=f"with --listen: the port (default {DEFAULT_PORT} or the next free one)")
     p.add_argument("--join", default="", metavar="HOST:PORT", help="run a node that joins the master there")
-    p.add_argument("--token-file", default="", help="with --join: the file holding the cluster token")
+    p.add_argument("--token-file", default="", help="the file holding the cluster token (with --join: required; "
+                                                      "for a master: keep that token, e.g. after a restart)")
+    p.add_argument("--etcd", default="", metavar="auto|URL[,URL...]",
+                   help="the master keeps the cluster's metadata in etcd: `auto` starts one in the session "
+                        "directory, URLs name an existing cluster; default: in the master's memory")
+    p.add_argument("--node-lease-ttl", type=_positive, default=DEFAULT_NODE_TTL, metavar="SECONDS",
+                   help=f"a joined node that sends no heartbeat for this long is declared dead "
+                        f"(default {DEFAULT_NODE_TTL:g})")
     p.add_argument("--dashboard", default="", metavar="HOST",
                    help="the master serves its dashboard and /metrics on HOST (HTTP); off by default")
     p.add_argument("--dashboard-port", type=_at_least(0), default=0,
@@ -259,14 +293,14 @@ def main(argv=None) -> None:
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
     root = Path(args.session_root) if args.session_root else sessions.default_root()
-    token = Path(args.token_file).read_bytes().strip() if args.join else None
+    token = Path(args.token_file).read_bytes().strip() if args.token_file else None
     session_dir = sessions.make_session_dir(root, token=token)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
     daemon = Daemon(session_dir, capacity, args.warm, args.temporary, args.owner_pid, args.worker_tcp,
                     args.node_id, args.labels, args.listen, args.port, args.join, args.data_port,
-                    args.dashboard, args.dashboard_port)
+                    args.dashboard, args.dashboard_port, args.etcd, args.node_lease_ttl)
 
     def ready(d: Daemon) -> None:
         sessions.write_info(sessions.SessionInfo(
@@ -283,7 +317,7 @@ def main(argv=None) -> None:
         os.close(devnull)
     try:
         asyncio.run(daemon.run(ready))
-    except (uplink.JoinError, OSError) as e:   # said on stdout, where `yr start` waits for YR_READY
+    except (uplink.JoinError, OSError, MetadataError) as e:   # said on stdout, where `yr start` waits for YR_READY
         log.error("%s", e)
         sys.stdout.write(f"YR_FAILED {e}\n")
         sys.stdout.flush()

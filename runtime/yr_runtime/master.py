@@ -12,6 +12,11 @@ translates. Rules it keeps:
   (`StartWorker.node_id`); a restart carries the instance's last saved state.
 - A dead instance's saved state is forgotten, here and on its node.
 - When a job ends, its instances die and every node frees the job's objects.
+- A joined node holds a lease (core/liveness.py) renewed by its heartbeats: one that
+  expires removes the node, as a broken connection of a node that does not come back does.
+- What changed is told to the recorder (recorder.py), which writes it to the metadata
+  store on its own time: never on the path of a call or a create. A restarted master
+  `restore`s the records, and the nodes they name are expected back within their lease.
 The clock is passed in; waiters are futures (anything with done()/set_result); session
 queues are anything with put_nowait. No sockets, processes, gRPC or asyncio here.
 """
@@ -23,13 +28,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from yr_runtime import records
 from yr_runtime.core import cluster as core
 from yr_runtime.core import kv, streams
+from yr_runtime.core.liveness import Leases
 from yr_runtime.core.resources import Resources
 from yr_runtime.node.link import NodeLink
 from yr_runtime.observe.book import MetricsBook
 
 log = logging.getLogger("yr.master")
+DEFAULT_NODE_TTL = 6.0   # seconds without a heartbeat before a joined node is declared dead
+JOB_GRACE = 15.0         # after a restart, seconds a recorded job's driver has to reopen its session
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,16 @@ class LogLines:
 
 
 class Master:
-    def __init__(self, clock: Callable[[], float], request_stop: Callable[[str], None] = lambda reason: None):
+    def __init__(self, clock: Callable[[], float], request_stop: Callable[[str], None] = lambda reason: None,
+                 recorder=None, node_ttl: float = DEFAULT_NODE_TTL):
         self.cluster = core.Cluster()
+        self.recorder = recorder if recorder is not None else records.NoRecorder()
+        self.leases = Leases(node_ttl)
+        self._unleased: set[str] = set()          # nodes in this process (no heartbeat: kept alive by tick)
+        self._renewed = 0.0
+        self._awaited_jobs: dict[str, float] = {}  # restored job -> when it ends unless its driver is back
+        self.suspects: set[str] = set()            # nodes whose connection broke, waiting on their lease
+        self._store_renewed: dict[str, float] = {}  # node -> when its store lease was last kept alive
         self.now = clock
         self.request_stop = request_stop
         self.links: dict[str, NodeLink] = {}
@@ -54,16 +71,63 @@ class Master:
         self.streams = streams.Streams()         # yr.create_stream_producer/consumer
 
     # ---- nodes --------------------------------------------------------------------------------
-    def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None) -> None:
+    def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None, *, leased: bool = False,
+                 running: list | None = None, info: dict | None = None) -> None:
+        """A node joins (`leased`: it heartbeats; `running`: the workers it reports, when it
+        registers again after a broken connection or a master restart)."""
+        again = link.node_id in self.links and self.links[link.node_id] is link
+        self.suspects.discard(link.node_id)
         self.links[link.node_id] = link
-        self._event(lambda: self.cluster.add_node(link.node_id, capacity, labels, self.now()))
+        if leased:
+            self.leases.grant(link.node_id, self.now())
+        else:
+            self._unleased.add(link.node_id)
+        self.recorder.node_joined(link.node_id, info or {"labels": dict(labels or {})})
+        self._event(lambda: self.cluster.add_node(link.node_id, capacity, labels, self.now(), running,
+                                                  keep_unassigned=again))
 
     def remove_node(self, node_id: str, reason: str) -> None:
         """The node is gone: no more starts go there; its instances with restarts left start
-        on other nodes from their last saved state (see core/cluster.py), the others die with `reason`."""
+        on other nodes from their last saved state (see core/cluster.py), the others die with `reason`.
+        Also for a node only the restored records name (it never came back)."""
         self.book.node_gone(node_id)
-        if self.links.pop(node_id, None) is not None:
-            self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
+        self.links.pop(node_id, None)
+        self.suspects.discard(node_id)
+        self._store_renewed.pop(node_id, None)
+        self.leases.forget(node_id)
+        self._unleased.discard(node_id)
+        self.recorder.node_left(node_id)
+        self._event(lambda: self.cluster.remove_node(node_id, reason, self.now()))
+
+    def disconnected(self, node_id: str) -> None:
+        """The node's connection broke: it is suspect until it registers again or its lease ends."""
+        if node_id in self.links:
+            self.suspects.add(node_id)
+
+    def heartbeat(self, node_id: str) -> bool:
+        """A joined node is alive; False if it holds no lease (declared dead: it must stop)."""
+        now = self.now()
+        if not self.leases.renew(node_id, now):
+            return False
+        if now - self._store_renewed.get(node_id, -1e9) >= self.leases.ttl / 3:   # not one store write per message
+            self._store_renewed[node_id] = now
+            self.recorder.node_alive(node_id)
+        return True
+
+    def restore(self, instances: list, jobs: list[str]) -> None:
+        """A restarted master: the records of the metadata store come back; the nodes they
+        name are expected to register again within their lease, the drivers of the jobs to
+        reopen their sessions within JOB_GRACE."""
+        now = self.now()
+        for inst in instances:
+            self._event(lambda inst=inst: self.cluster.restore(inst))
+            if inst.node_id and inst.node_id not in self.links and inst.state != core.PENDING:
+                self.leases.grant(inst.node_id, now)
+        for job in jobs:
+            self._awaited_jobs[job] = now + JOB_GRACE
+        for node_id in self._unleased:   # this process's node restarted with the master: it runs nothing
+            node = self.cluster.nodes[node_id]
+            self._event(lambda n=node: self.cluster.add_node(n.id, n.total, n.labels, now, running=[]))
 
     def warm_workers(self) -> int:
         return sum(link.status().warm_workers for link in self.links.values())
@@ -85,10 +149,13 @@ class Master:
     def open_session(self, job_id: str, queue, pid: int = 0) -> None:
         self.sessions[job_id] = queue
         self.book.job_started(job_id, pid, self.now())
+        self._awaited_jobs.pop(job_id, None)
+        self.recorder.job_started(job_id, {})
 
     def close_session(self, job_id: str, owns_runtime: bool) -> None:
         self.sessions.pop(job_id, None)
         self.book.job_ended(job_id, self.now())
+        self.recorder.job_ended(job_id)
         self._event(lambda: self.cluster.job_ended(job_id, self.now()))
         self.streams.job_ended(job_id)
         for link in self.links.values():
@@ -102,10 +169,24 @@ class Master:
             q.put_nowait(None)
 
     def tick(self) -> None:
-        self._event(lambda: self.cluster.tick(self.now()))
+        now = self.now()
+        self._event(lambda: self.cluster.tick(now))
         self.cluster.forget_dead()
         self.kv.expire(self.now())
         self.streams.expire(self.now())
+        for node_id in self.leases.expired(now):
+            log.warning("node %s sent no heartbeat for %gs: declared dead", node_id, self.leases.ttl)
+            link = self.links.get(node_id)
+            self.remove_node(node_id, f"its node {node_id} was lost (no heartbeat for {self.leases.ttl:g}s)")
+            if link is not None:
+                link.lost()
+        for job in [j for j, until in self._awaited_jobs.items() if now >= until]:
+            del self._awaited_jobs[job]
+            self.close_session(job, False)
+        if now - self._renewed >= self.leases.ttl / 3:   # nodes in this process have no heartbeat
+            self._renewed = now
+            for node_id in self._unleased:
+                self.recorder.node_alive(node_id)
 
     # ---- NodeEvents ---------------------------------------------------------------------------------
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> None:
@@ -164,7 +245,7 @@ class Master:
         if isinstance(a, core.StartWorker):
             self._start(a)
         elif isinstance(a, core.StopWorker):
-            link = self._link_of(a.instance_id)
+            link = self.links.get(a.node_id) if a.node_id else self._link_of(a.instance_id)
             if link is not None:
                 link.stop_worker(a.instance_id, a.worker_id)
         elif isinstance(a, core.Answer):
@@ -184,6 +265,8 @@ class Master:
 
     def _publish(self, instance_id: str) -> None:
         inst = self.cluster.instances.get(instance_id)
+        if inst is not None:
+            self.recorder.instance(inst)
         if inst is None or inst.state != core.DEAD:
             return
         self.states.pop(instance_id, None)

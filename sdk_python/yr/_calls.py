@@ -370,11 +370,15 @@ def _name_bad_argument(target: "Target | None", call: _Call, err: SerializationE
     return SerializationError(f"the arguments of {what} cannot be serialized: {err}")
 
 
-def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -> tuple[bool | None, str]:
+def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0,
+                  verdict_limit: float = 120.0) -> tuple[bool | None, str]:
     """(being restarted, why the worker went away), asked of the master after a connection
     to the instance's worker dropped; (None, why) if the master cannot be reached. The
-    master may need a moment to notice the exit."""
-    deadline = time.monotonic() + limit
+    master may need a moment to notice the exit. If the instance's node lost its connection
+    to the master too (the node died, most likely), an instance without restarts left is
+    given up at once, naming the node; one with restarts waits for the master's verdict
+    (the node's lease: a few seconds), up to `verdict_limit`."""
+    start = time.monotonic()
     while True:
         try:
             info = rt.master.get_instance(instance_id=instance_id, timeout=0)
@@ -384,6 +388,9 @@ def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0) -
                 return True, info.exit_reason
         except Exception as e:  # the runtime itself may be gone (or this driver finalizing)
             return None, str(e)
-        if time.monotonic() >= deadline:
+        if info.node_suspect and info.restarts >= info.recover_retry_times:
+            return False, f"its node {info.node_id} was lost (its connections broke)"
+        waited = time.monotonic() - start
+        if waited >= (verdict_limit if info.node_suspect else limit):
             return False, "its worker connection closed"
-        time.sleep(0.01)
+        time.sleep(0.1 if info.node_suspect else 0.01)

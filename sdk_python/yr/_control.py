@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (GOAWAY at shutdown) are noise to users
 import grpc  # noqa: E402
@@ -19,6 +20,7 @@ from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
 from .exceptions import RuntimeUnavailableError, error_for
 
 CONTROL_TIMEOUT = 30.0
+SESSION_RETRY = 0.5   # seconds between attempts to reopen the session stream of a master that went away
 
 
 def _kind_of(e: grpc.RpcError) -> ErrorCode | None:
@@ -52,9 +54,15 @@ class MasterClient:
         self._stub = pbg.MasterStub(self._channel)
         self._md = (("yr-token", token.decode()),)
         self._session_call = None
+        self._closed = False
         self._lock = threading.Lock()
+        # A master on TCP may be restarted at the same address (its cluster lives on): creates
+        # and the session wait for it. A Unix socket's master never comes back there.
+        self._master_may_return = not address.startswith("unix:")
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         if self._session_call is not None:
             self._session_call.cancel()
         self._channel.close()
@@ -71,8 +79,10 @@ class MasterClient:
 
     # ---- calls ---------------------------------------------------------------------------------
     def create_instance_async(self, spec: pb.InstanceSpec, timeout: float | None):
-        """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error."""
-        return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=timeout, metadata=self._md)
+        """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error.
+        A create made while a master on TCP is away (restarting) waits for it, up to `timeout`."""
+        return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=timeout,
+                                                metadata=self._md, wait_for_ready=self._master_may_return)
 
     @staticmethod
     def result_of(fut, what: str):
@@ -109,16 +119,27 @@ class MasterClient:
             pass
 
     def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end) -> None:
-        """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end."""
-        call = self._stub.Session(pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime), metadata=self._md)
-        self._session_call = call
+        """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end.
+        If a master on TCP goes away (UNAVAILABLE) the stream is opened again when it is back (a
+        master restarted with its metadata store keeps the job only if its driver comes back)."""
+        request = pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime)
+        self._session_call = self._stub.Session(request, metadata=self._md)
 
         def pump():
             reason = "session stream ended"
-            try:
-                for ev in call:
-                    on_event(ev)
-            except grpc.RpcError as e:
-                reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
+            while True:
+                try:
+                    for ev in self._session_call:
+                        on_event(ev)
+                    break
+                except grpc.RpcError as e:
+                    reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
+                    if e.code() != grpc.StatusCode.UNAVAILABLE or self._closed or not self._master_may_return:
+                        break
+                time.sleep(SESSION_RETRY)
+                with self._lock:
+                    if self._closed:
+                        break
+                    self._session_call = self._stub.Session(request, metadata=self._md, wait_for_ready=True)
             on_end(reason)
         threading.Thread(target=pump, name="yr-session", daemon=True).start()

@@ -46,6 +46,9 @@ class FakeNode:
     async def shutdown(self):
         pass
 
+    def lost(self):
+        self.calls.append(("lost",))
+
     def starts(self):
         return [a for kind, *rest in self.calls if kind == "start" for a in rest]
 

@@ -29,6 +29,14 @@ Rules it keeps:
   kept): creates are sent asynchronously, so a terminate sent right after its create can
   arrive first. A create of a tombstoned id is refused at once and recorded DEAD, so no
   worker starts for an instance its owner already terminated.
+- Every placement of an instance (its first, each restart) counts one *epoch*, recorded with
+  it in the metadata store, so a later fencing step can refuse a stale worker.
+- After a master restart the records come back from the metadata store (`restore`); a
+  node that registers reports the workers it runs (`add_node(running=...)`): a recorded
+  instance whose worker the node still runs is adopted (its resources taken again); one the
+  node no longer runs is lost as with a lost node; a worker the master has no live record
+  for is stopped, so no instance runs twice. A recorded node that never registers again is
+  removed like a lost node (`remove_node` works on its records alone).
 - Every event method returns the actions the shell must carry out; the clock is passed in.
 """
 from __future__ import annotations
@@ -82,6 +90,7 @@ class Instance:
     labels: tuple = ()             # seen by other instances' INSTANCE affinity
     affinity: Policy = NO_POLICY
     requester_node: str = ""       # the node of the driver/worker that asked: preferred when it fits
+    epoch: int = 0                 # placements so far (the first is 1): a fencing token for later
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -100,6 +109,7 @@ class StartWorker:
 class StopWorker:
     instance_id: str
     worker_id: str
+    node_id: str = ""              # given when it is not the instance's node (a stale worker)
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,16 @@ class Answer:
 @dataclass(frozen=True)
 class Publish:
     instance_id: str
+
+
+@dataclass(frozen=True)
+class Running:
+    """A worker a registering node reports: it hosts `instance_id` (ready: its constructor ran)."""
+    instance_id: str
+    worker_id: str
+    pid: int
+    endpoint: str
+    ready: bool
 
 
 @dataclass
@@ -143,11 +163,59 @@ class Cluster:
         self._tombstones: dict[str, None] = {}   # ids terminated before their create (oldest first)
 
     # ---- nodes ---------------------------------------------------------------------------
-    def add_node(self, node_id: str, total: Resources, labels: dict | None = None, now: float = 0.0) -> list:
+    def add_node(self, node_id: str, total: Resources, labels: dict | None = None, now: float = 0.0,
+                 running: "list[Running] | None" = None, keep_unassigned: bool = False) -> list:
         """A node joins; pending instances (waiting creates, restarts of a lost node's
-        instances) may now fit there."""
-        self.nodes[node_id] = Node(node_id, total, total, dict(labels or {}))
-        return self._schedule(now)
+        instances) may now fit there. With `running` (the node registers again, after a
+        broken connection or a master restart) its workers are reconciled with the records
+        (see the rules above); `keep_unassigned`: starts sent to it before are still queued
+        for it (the same master), so its instances not yet assigned a worker are kept."""
+        self.nodes.pop(node_id, None)   # (registering again: its books are made anew below)
+        node = Node(node_id, total, total, dict(labels or {}))
+        # reconciled before the node is in self.nodes, so a lost instance gives back nothing it never took
+        actions = [] if running is None else self._reconcile(node, running, now, keep_unassigned)
+        self.nodes[node_id] = node
+        return actions + self._schedule(now)
+
+    def restore(self, inst: Instance) -> list:
+        """A record reloaded from the metadata store after a master restart. Its node's
+        resources are taken when that node registers again and reports the worker."""
+        if inst.id in self.instances or inst.state == DEAD:
+            return []
+        self.instances[inst.id] = inst
+        if inst.key:
+            self.names[inst.key] = inst.id
+        if inst.state == PENDING:
+            self._pending.append(inst.id)
+        return []
+
+    def _reconcile(self, node: Node, running: "list[Running]", now: float, keep_unassigned: bool) -> list:
+        reported = {r.instance_id: r for r in running}
+        actions = []
+        for inst in list(self.instances.values()):
+            if inst.node_id != node.id or inst.state not in (STARTING, RUNNING):
+                continue
+            r = reported.pop(inst.id, None)
+            if r is None and not inst.worker_id and keep_unassigned:
+                r = Running(inst.id, "", 0, "", False)   # its start is still on the way to the node
+            if r is None or (inst.worker_id and r.worker_id != inst.worker_id):
+                if r is not None:
+                    actions.append(StopWorker(r.instance_id, r.worker_id, node.id))
+                inst.blocked = False
+                actions += self._move_or_kill(inst, f"its worker was gone when node {node.id} registered again", now)
+                continue
+            node.available = node.available - inst.resources
+            for label in inst.labels:
+                node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
+            if r.worker_id:
+                inst.worker_id, inst.pid, inst.endpoint = r.worker_id, r.pid, r.endpoint
+            inst.blocked = False
+            if r.ready and inst.state == STARTING:
+                inst.state = RUNNING
+                actions += self._answer_ready_waiters(inst)
+            actions.append(Publish(inst.id))
+        # workers of no live record here (dead, unknown, or placed elsewhere meanwhile): never twice
+        return actions + [StopWorker(r.instance_id, r.worker_id, node.id) for r in reported.values()]
 
     def remove_node(self, node_id: str, reason: str, now: float) -> list:
         """A node is gone (its connection broke, or it was stopped): nothing is placed there
@@ -156,8 +224,10 @@ class Cluster:
         shell's StartWorker(restart=True) carries their saved state); the others, and those
         no remaining node can ever fit, become DEAD naming the node. Pending instances stay
         pending: another node may join."""
-        if self.nodes.pop(node_id, None) is None:
-            return []
+        known = self.nodes.pop(node_id, None) is not None
+        if not known and not any(i.node_id == node_id and i.state in (STARTING, RUNNING)
+                                 for i in self.instances.values()):
+            return []   # (a node restored records name, that never came back, is removed too)
         actions = []
         for inst in list(self.instances.values()):
             if inst.node_id == node_id and inst.state in (STARTING, RUNNING):
@@ -209,7 +279,7 @@ class Cluster:
 
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> list:
         inst = self.instances.get(instance_id)
-        if inst is None or inst.state == DEAD:
+        if inst is None or inst.state not in (STARTING, RUNNING):   # dead, or moved back to PENDING
             return [StopWorker(instance_id, worker_id)]
         inst.worker_id, inst.pid, inst.endpoint = worker_id, pid, endpoint
         return self._answer_ready_waiters(inst) + [Publish(instance_id)]
@@ -239,6 +309,7 @@ class Cluster:
         self.set_blocked(instance_id, False, now)   # a restarted worker starts unblocked
         if inst.restarts < inst.recover_retry_times:
             inst.restarts += 1
+            inst.epoch += 1
             inst.state, inst.worker_id, inst.pid, inst.endpoint = STARTING, "", 0, ""
             inst.exit_reason = reason
             return [StartWorker(inst.id, inst.node_id, restart=True), Publish(inst.id)]
@@ -346,6 +417,7 @@ class Cluster:
                 for label in inst.labels:
                     node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
                 inst.node_id, inst.state = node.id, STARTING
+                inst.epoch += 1
                 self._pending.remove(iid)
                 # a pending instance with restarts lost its node: its start is a restart
                 actions += [StartWorker(iid, node.id, restart=inst.restarts > 0), Publish(iid)]

@@ -53,6 +53,7 @@ class WorkerProc:
     hello: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     gone: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     stopping: bool = False
+    ready: bool = False    # its instance's constructor ran
 
     @property
     def pid(self) -> int:
@@ -201,6 +202,12 @@ class Agent:
 
     def metrics_report(self) -> dict:
         return self.telemetry.report(self.store, len(self.idle))
+    def lost(self) -> None:
+        """(The master's own node holds no lease: it lives and dies with the master.)"""
+
+    def running(self) -> list[WorkerProc]:
+        """The workers hosting an instance (for a node that registers again)."""
+        return [w for w in self.workers.values() if w.instance_id and not w.stopping]
 
     async def _start_worker(self, assign: m.Assign) -> None:
         iid = assign.instance_id
@@ -405,6 +412,7 @@ class Agent:
         if w is None or not w.instance_id:
             return
         if isinstance(msg, m.Initialized):
+            w.ready = True
             self.cb.initialized(w.instance_id, msg.error)
         else:
             self.cb.blocked(w.instance_id, msg.blocked)

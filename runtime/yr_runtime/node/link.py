@@ -55,6 +55,10 @@ class NodeLink(Protocol):
     async def shutdown(self) -> None:
         """Stops every worker and frees every object of the node."""
 
+    def lost(self) -> None:
+        """The master declared the node dead (its lease expired): cut it off; a node cut off
+        stops its workers, whose instances run elsewhere by now."""
+
 
 class NodeEvents(Protocol):
     """What a node reports to the master."""

@@ -58,7 +58,8 @@ def to_info(inst: Instance) -> pb.InstanceInfo:
         instance_id=inst.id, name=inst.name, namespace=inst.namespace, state=inst.state,
         endpoint=inst.endpoint, class_name=inst.class_name, pid=inst.pid, job_id=inst.job_id,
         node_id=inst.node_id, exit_reason=inst.exit_reason, resources=to_resources(inst.resources),
-        language=inst.language, restarts=inst.restarts, detached=inst.detached, hidden=inst.hidden)
+        language=inst.language, restarts=inst.restarts, detached=inst.detached, hidden=inst.hidden,
+        recover_retry_times=inst.recover_retry_times)
 
 
 def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
@@ -147,11 +148,16 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
             if inst is None:
                 await refuse(context, CoreError(ErrorCode.ERR_INSTANCE_NOT_FOUND,
                                                 f"there is no instance with id {request.instance_id}"))
-            return to_info(inst)
+            return self._info(inst)
         ans = await self._answer(context, lambda w: self.m.lookup(
             w, instance_id=request.instance_id, name=request.name,
             namespace=request.namespace, timeout=max(request.timeout_s, 0.0)))
-        return to_info(c.instances[ans.instance_id])
+        return self._info(c.instances[ans.instance_id])
+
+    def _info(self, inst: Instance) -> pb.InstanceInfo:
+        info = to_info(inst)
+        info.node_suspect = inst.node_id in self.m.suspects
+        return info
 
     async def Status(self, request, context):
         c = self.m.cluster
@@ -164,7 +170,7 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
         link = self.m.links.get(n.id)
         return pb.NodeInfo(node_id=n.id, total=to_resources(n.total), available=to_resources(n.available),
                            address=getattr(link, "host", ""), labels=n.labels,
-                           state="ALIVE", warm_workers=link.status().warm_workers if link else 0)
+                           state="SUSPECT" if n.id in self.m.suspects else "ALIVE", warm_workers=link.status().warm_workers if link else 0)
 
     async def NodeSession(self, request_iterator, context):
         async for down in nodes.node_session(self.m, self.session_dir, request_iterator, context):

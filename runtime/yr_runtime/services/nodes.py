@@ -4,8 +4,12 @@ A node on another daemon (`yr start --master_address`) opens one NodeSession str
 registers first (id, protocol version, resources, labels, host), then reports its
 NodeEvents; the master answers `Registered` and sends the NodeLink requests on the same
 stream. `RemoteNodeLink` is the NodeLink of such a node: each call is one message queued on
-the stream, so it never blocks. The stream's end is the node's end: the master removes the
-node and its instances become DEAD naming it. Only translation here: the master decides.
+the stream, so it never blocks. Every message of the node renews its lease (it sends a
+Heartbeat when it has nothing else to say). A stream the node ends (it stops) removes the
+node at once; a stream that breaks leaves the node's fate to its lease: a node that
+registers again (`again`, with the workers it runs) before the lease expires takes its
+link back, queued requests and all, and is reconciled; one that does not is removed when
+its lease expires (the master's tick). Only translation here: the master decides.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import msgpack
 
 import grpc
 
+from yr_runtime.core import cluster as core
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import Master
 from yr_runtime.node.link import NodeStatus
@@ -56,6 +61,25 @@ class RemoteNodeLink:
         self.warm = 0   # as the node last reported
         self.log_reads: dict[int, object] = {}   # request id -> reply, for ReadLog answers
         self._ids = itertools.count(1)
+        self.session = 0          # which NodeSession stream serves it (a newer one takes over)
+
+    def take_over(self) -> asyncio.Queue:
+        """A new stream serves the node: the requests not yet sent move to it; the old
+        stream's sender ends. Returns the new stream's queue."""
+        old, self.outbox = self.outbox, asyncio.Queue()
+        while not old.empty():
+            item = old.get_nowait()
+            if item is not None:
+                self.outbox.put_nowait(item)
+        old.put_nowait(None)
+        self.session += 1
+        return self.outbox
+
+    def lost(self) -> None:
+        """Declared dead (no heartbeat): the node is told so and its stream ends."""
+        self.outbox.put_nowait(pb.NodeDown(shutdown=pb.NodeShutdown(reason="the master declared this node dead "
+                                                                          "(no heartbeat within its lease)")))
+        self.outbox.put_nowait(None)
 
     def start_worker(self, assign: m.Assign) -> None:
         self.outbox.put_nowait(pb.NodeDown(start_worker=to_assign_pb(assign)))
@@ -92,6 +116,7 @@ class RemoteNodeLink:
 def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     """One report of a joined node, told to the master as the NodeEvents call it stands for."""
     kind = up.WhichOneof("kind")
+    master.heartbeat(link.node_id)   # whatever it says, it is alive
     if kind == "worker_assigned":
         e = up.worker_assigned
         master.worker_assigned(e.instance_id, e.worker_id, e.pid, e.endpoint)
@@ -116,6 +141,8 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
             reply(LogRead(c.data, c.next_offset, c.found))
     elif kind == "metrics":
         master.node_metrics(link.node_id, msgpack.unpackb(up.metrics.report, raw=False, strict_map_key=False))
+    elif kind == "heartbeat":
+        pass
     else:
         log.warning("node %s sent an unexpected %s", link.node_id, kind)
 
@@ -134,32 +161,49 @@ async def node_session(master: Master, master_session_dir: str, request_iterator
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                             f"node {reg.node_id!r} speaks yr node protocol version {reg.protocol_version}, "
                             f"this master speaks version {PROTOCOL_VERSION}: run the same yr release on both")
-    if not reg.node_id or reg.node_id in master.links:
+    known = master.links.get(reg.node_id)
+    if not reg.node_id or (known is not None and not (reg.again and isinstance(known, RemoteNodeLink))):
         await context.abort(grpc.StatusCode.ALREADY_EXISTS,
                             f"a node with id {reg.node_id!r} is already in the cluster (or the id is empty)")
-    link = RemoteNodeLink(reg.node_id, reg.address, dict(reg.labels), reg.session_dir)
-    master.add_node(link, from_resources(reg.resources), dict(reg.labels))
-    log.info("node %s joined from %s (%s)", reg.node_id, reg.address or "?", from_resources(reg.resources))
-    reason = "its stream ended"
+    link = known if known is not None else RemoteNodeLink(reg.node_id, reg.address, dict(reg.labels), reg.session_dir)
+    outbox = link.take_over()
+    mine = link.session
+    running = [core.Running(r.instance_id, r.worker_id, r.pid, r.endpoint, r.ready) for r in reg.running] \
+        if reg.again else None
+    master.add_node(link, from_resources(reg.resources), dict(reg.labels), leased=True, running=running,
+                    info={"host": reg.address, "labels": dict(reg.labels), "pid": reg.pid,
+                          "protocol_version": reg.protocol_version})
+    log.info("node %s %s from %s (%s)", reg.node_id, "registered again" if reg.again else "joined",
+             reg.address or "?", from_resources(reg.resources))
+    reason, left = "its stream ended", False
 
     async def pump() -> None:
-        nonlocal reason
+        nonlocal reason, left
         try:
             async for up in requests:
                 deliver(master, link, up)
-        except Exception as e:   # a broken stream: the node is gone
+                left = left or (up.WhichOneof("kind") == "heartbeat" and up.heartbeat.leaving)
+            reason = "it stopped" if left else "its stream ended without a goodbye"
+        except Exception as e:   # a broken stream: the node may come back within its lease
             reason = f"its connection broke ({type(e).__name__})"
-        link.outbox.put_nowait(None)
+        outbox.put_nowait(None)
     reader = asyncio.get_running_loop().create_task(pump())
     try:
         yield pb.NodeDown(registered=pb.Registered(protocol_version=PROTOCOL_VERSION,
-                                                   master_session_dir=master_session_dir))
+                                                   master_session_dir=master_session_dir,
+                                                   lease_ttl_s=master.leases.ttl))
         while True:
-            down = await link.outbox.get()
+            down = await outbox.get()
             if down is None:
                 return
             yield down
     finally:
         reader.cancel()
-        master.remove_node(reg.node_id, f"its node {reg.node_id} was lost ({reason})")
-        log.info("node %s left: %s", reg.node_id, reason)
+        if link.session == mine and master.links.get(reg.node_id) is link:
+            if left or not master.leases.holds(reg.node_id):
+                master.remove_node(reg.node_id, f"its node {reg.node_id} was lost ({reason})")
+                log.info("node %s left: %s", reg.node_id, reason)
+            else:
+                master.disconnected(reg.node_id)
+                log.warning("node %s: %s; it has %gs (its lease) to register again", reg.node_id, reason,
+                            master.leases.ttl)

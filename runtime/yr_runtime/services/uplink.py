@@ -2,8 +2,14 @@
 
 `Uplink` is the NodeEvents the node's `Agent` reports to: each report becomes one NodeUp
 message. `serve` registers the node, then carries out the master's requests (NodeDown) on the
-agent until the stream ends, which ends the node: a node without its master stops its
-workers (the master has declared its instances DEAD by then). Only translation here.
+agent. A node with nothing to say sends a Heartbeat every third of its lease, which the
+master renews on every message. When the stream breaks (the master died, restarts, or the
+network failed) the node keeps its workers running and registers again (`again`, with the
+workers it runs) every RECONNECT seconds; only when it has been without its master for
+longer than its lease (the master has moved its instances elsewhere by then) does `serve`
+return, and the node stops its workers. The master telling it to stop ends it at once; a
+node that stops (`leave`) ends its stream, so the master removes it without waiting for
+the lease. Only translation here.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from yr_runtime.services.nodes import from_assign_pb
 
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
+RECONNECT = 0.5   # seconds between attempts to register again
 
 
 class JoinError(RuntimeError):
@@ -32,6 +39,13 @@ class Uplink:
 
     def __init__(self):
         self.outbox: asyncio.Queue = asyncio.Queue()
+        self.leaving = False
+
+    def leave(self) -> None:
+        """The node stops: its stream ends after the reports queued so far."""
+        self.leaving = True
+        self.outbox.put_nowait(pb.NodeUp(heartbeat=pb.Heartbeat(leaving=True)))
+        self.outbox.put_nowait(None)
 
     def worker_assigned(self, instance_id: str, worker_id: str, pid: int, endpoint: str) -> None:
         self.outbox.put_nowait(pb.NodeUp(worker_assigned=pb.WorkerAssigned(
@@ -85,18 +99,77 @@ def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) 
     return True
 
 
+class _Broken(Exception):
+    """The stream to the master broke (or the master could not be reached): try again."""
+
+
 async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
                 register: pb.Register, on_registered) -> str:
-    """Registers the node with the master, calls `on_registered()`, then relays until the
-    stream ends; returns why it ended. Raises JoinError if the master refuses the node."""
+    """Registers the node with the master, calls `on_registered()`, then relays (registering
+    again after a broken stream, within the lease) until the node must stop; returns why.
+    Raises JoinError if the master refuses the node or cannot be reached at first."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await _session(agent, uplink, master_address, token, register, on_registered, False)
+    except _Broken as e:
+        raise JoinError(str(e)) from None
+    except _Registered as r:   # registered, then the stream broke
+        ttl, reason = r.ttl, r.reason
+    if uplink.leaving:
+        return "it stopped"
+    broke = loop.time()
+    log.warning("%s; registering again (this node stops if that fails for %gs, its lease)", reason, ttl)
+    while loop.time() - broke < ttl:
+        await asyncio.sleep(RECONNECT)
+        try:
+            return await _session(agent, uplink, master_address, token, _again(register, agent),
+                                  lambda reg: None, True)
+        except _Broken as e:
+            reason = str(e)
+        except _Registered as r:   # it was back, and broke again: a new lease from now
+            ttl, broke, reason = r.ttl, loop.time(), r.reason
+            log.warning("%s; registering again", reason)
+        if uplink.leaving:
+            return "it stopped"
+    return f"{reason}; it did not get back to its master within its lease ({ttl:g}s)"
+
+
+class _Registered(Exception):
+    """A session registered, then its stream broke: `ttl` is the lease the master gave."""
+
+    def __init__(self, ttl: float, reason: str):
+        super().__init__(reason)
+        self.ttl, self.reason = ttl, reason
+
+
+def _again(register: pb.Register, agent: Agent) -> pb.Register:
+    """The registration of a node that registers again: the workers it runs, for reconciling."""
+    again = pb.Register()
+    again.CopyFrom(register)
+    again.again = True
+    del again.running[:]
+    again.running.extend(pb.RunningWorker(instance_id=w.instance_id, worker_id=w.id, pid=w.pid, endpoint=w.endpoint,
+                                          ready=w.ready) for w in agent.running())
+    return again
+
+
+async def _session(agent: Agent, uplink: Uplink, master_address: str, token: bytes, register: pb.Register,
+                   on_registered, again: bool) -> str:
+    """One NodeSession stream: returns why the node must stop; raises JoinError (refused),
+    _Broken (not registered) or _Registered (registered, then broken)."""
     channel = grpc.aio.insecure_channel(master_address, options=[
         ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
         ("grpc.enable_retries", 0)])
+    beat = [REGISTER_TIMEOUT / 3]
+    call = None
 
     async def ups():
         yield pb.NodeUp(register=register)
         while True:
-            up = await uplink.outbox.get()
+            try:
+                up = await asyncio.wait_for(uplink.outbox.get(), beat[0])
+            except asyncio.TimeoutError:
+                up = pb.NodeUp(heartbeat=pb.Heartbeat())
             if up is None:
                 return
             yield up
@@ -105,21 +178,28 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
         try:
             first = await asyncio.wait_for(call.read(), REGISTER_TIMEOUT)
         except asyncio.TimeoutError:
-            raise JoinError(f"the master at {master_address} did not answer within {REGISTER_TIMEOUT:g}s") from None
+            raise _Broken(f"the master at {master_address} did not answer within {REGISTER_TIMEOUT:g}s") from None
         except grpc.aio.AioRpcError as e:
             if e.code() == grpc.StatusCode.UNAVAILABLE:
-                raise JoinError(f"cannot reach a yr master at {master_address} ({e.details()})") from None
+                raise _Broken(f"cannot reach a yr master at {master_address} ({e.details()})") from None
             raise JoinError(f"the master at {master_address} refused this node: {e.details()}") from None
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
+        ttl = first.registered.lease_ttl_s or REGISTER_TIMEOUT
+        beat[0] = ttl / 3
+        if again:
+            log.warning("registered again with the master at %s", master_address)
         on_registered(first.registered)
         try:
             while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
                 if not _carry_out(agent, down, uplink):
-                    return "the master asked it to stop"
+                    return f"the master asked it to stop ({down.shutdown.reason})"
         except grpc.aio.AioRpcError as e:
-            return f"its master at {master_address} is gone ({e.code().name}: {e.details()})"
-        return f"its master at {master_address} ended the stream"
+            raise _Registered(ttl, f"its master at {master_address} is gone ({e.code().name}: {e.details()})") from None
+        if uplink.leaving:
+            return "it stopped"
+        raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
-        uplink.outbox.put_nowait(None)
+        if call is not None:
+            call.cancel()
         await channel.close()
