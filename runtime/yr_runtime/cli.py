@@ -15,6 +15,7 @@ import psutil
 
 from yr_runtime.core import placement
 from yr_runtime.local import session as sessions
+from yr_runtime.local import cluster_tls
 
 READY_TIMEOUT = 30.0
 MAX_DEAD_SHOWN = 20   # `yr status` lists the last ones; the count says how many there are
@@ -108,6 +109,9 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="With --master_address: the cluster token's file (default: $YR_CLUSTER_TOKEN_FILE, else "
                    "found in the master's session on this machine).")
 @click.option("--node-id", default=None, help="With --master_address: this node's id (default node-<random>).")
+@click.option("--tls/--no-tls", default=None,
+              help="With --master: mutual TLS between machines, with a cluster CA made in the session (default: on "
+                   "when --node-ip is not a loopback address). A joining node follows its join bundle.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
 @click.option("--cpu", type=click.IntRange(min=1), default=None,
@@ -121,7 +125,7 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels, block,
+def start(master: bool, master_address, node_ip, port, token_file, node_id, tls, settings, cpu, memory, labels, block,
           log_dir_prefix) -> None:
     """Start a runtime on this machine (--master), or a node that joins one (--master_address);
     drivers' yr.init() on this machine then find the master by themselves."""
@@ -130,6 +134,9 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
                                "`yr start --master_address IP:PORT` (join one)")
     if master and (token_file or node_id):
         raise click.UsageError("--token-file and --node-id are for a joining node (--master_address)")
+    if master_address and tls is not None:
+        raise click.UsageError("--tls/--no-tls are for the master: a joining node uses TLS when its join bundle "
+                               "(--token-file) holds certificates")
     if master_address and port:
         raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
     daemon_args = settings_to_daemon_args(parse_set(settings))
@@ -145,6 +152,8 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
     cmd = [sys.executable, "-m", "yr_runtime.daemon", "--session-root", str(root)]
     if master:
         cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1"] + (["--port", str(port)] if port else [])
+        if cluster_tls.wanted(tls, node_ip or "127.0.0.1"):
+            cmd += ["--tls"]
         if node_ip:   # workers reachable from other machines; on loopback they stay on Unix sockets
             cmd += ["--worker-tcp", node_ip]
     else:
@@ -178,6 +187,7 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         return
     click.echo(f"yr runtime started (pid {proc.pid}).\n"
                f"  join another node: yr start --master_address {info.tcp_address}\n"
+               + cluster_tls.join_hint(Path(session_dir), info.tcp_address) +
                f"  session: {session_dir}\n"
                f"  your drivers on this machine connect by themselves: yr.init()\n"
                f"  or explicitly: yr.init(yr.Config(server_address={session_dir!r}))\n"
@@ -201,11 +211,13 @@ def _token_file(master_address: str, token_file: str | None, user_root: Path) ->
             raise click.ClickException(f"the cluster token file {path} does not exist")
         return str(Path(path).absolute())
     found = sessions.find_master(master_address, user_root)
+    if found is not None and (Path(found.session_dir) / cluster_tls.BUNDLE_FILE).is_file():
+        return str(Path(found.session_dir) / cluster_tls.BUNDLE_FILE)   # a --tls master: token and certificates
     if found is None:
         raise click.ClickException(
             f"no master listening on {master_address} runs on this machine in {user_root}; for a master "
             "elsewhere give its token file: --token-file PATH or $YR_CLUSTER_TOKEN_FILE "
-            "(the file `token` in the master's session directory)")
+            "(the file `join.bundle`, or `token` without TLS, in the master's session directory)")
     return str(Path(found.session_dir) / sessions.TOKEN_FILE)
 
 

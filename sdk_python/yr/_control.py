@@ -14,9 +14,11 @@ import grpc  # noqa: E402
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 
+from yr_runtime.wire import handshake
 from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
+from yr_runtime.wire.tls import MASTER_NAME, Identity
 
-from .exceptions import RuntimeUnavailableError, error_for
+from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError, RuntimeUnavailableError, error_for
 
 CONTROL_TIMEOUT = 30.0
 
@@ -43,14 +45,25 @@ def map_error(e: grpc.RpcError, what: str) -> Exception:
     return error_for(kind, f"{what}: {detail}")
 
 
+def _channel(address: str, identity: Identity | None):
+    """Plain gRPC (a Unix socket, or TCP to a master without TLS), or mutual TLS: this member's
+    certificate presented, the master's verified against the cluster CA and its name MASTER_NAME."""
+    options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
+               ("grpc.enable_retries", 0)]
+    if identity is None:
+        return grpc.insecure_channel(address, options=options)
+    ca, cert, key = identity.pem()
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    return grpc.secure_channel(address, creds, options=options + [("grpc.ssl_target_name_override", MASTER_NAME)])
+
+
 class MasterClient:
-    def __init__(self, address: str, token: bytes):
-        self._channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 512 << 20),
-            ("grpc.max_send_message_length", 512 << 20),
-            ("grpc.enable_retries", 0)])
+    def __init__(self, address: str, token: bytes, identity: Identity | None = None):
+        self.address = address
+        self._channel = _channel(address, identity)
         self._stub = pbg.MasterStub(self._channel)
-        self._md = (("yr-token", token.decode()),)
+        # Every call says which protocol this side speaks: the master refuses another version by name.
+        self._md = (("yr-token", token.decode()), ("yr-protocol", str(handshake.PROTOCOL_VERSION)))
         self._session_call = None
         self._lock = threading.Lock()
 
@@ -108,17 +121,29 @@ class MasterClient:
         except grpc.RpcError:
             pass
 
-    def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end) -> None:
-        """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end."""
+    def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end, timeout: float = CONTROL_TIMEOUT) -> None:
+        """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end.
+        Returns once the master has accepted it; raises InitError naming why if it refused it
+        (wrong token, another protocol version), RuntimeUnavailableError if it did not answer."""
         call = self._stub.Session(pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime), metadata=self._md)
         self._session_call = call
+        opened = threading.Event()
 
         def pump():
             reason = "session stream ended"
             try:
+                call.initial_metadata()   # the master's headers: it accepted the session (or the call ended)
+                opened.set()
                 for ev in call:
                     on_event(ev)
             except grpc.RpcError as e:
                 reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
+            opened.set()
             on_end(reason)
         threading.Thread(target=pump, name="yr-session", daemon=True).start()
+        if not opened.wait(timeout):
+            raise RuntimeUnavailableError(f"the yr master at {self.address} did not open this driver's session "
+                                          f"within {timeout:.0f}s")
+        if call.done() and call.code() not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
+            raise InitError(f"the yr master at {self.address} refused this driver: {call.details()}",
+                            code=ERR_INIT_CONNECTION_FAILED)

@@ -15,7 +15,9 @@ import grpc
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.services import tls as tls_creds
 from yr_runtime.services.nodes import from_assign_pb
+from yr_runtime.wire import tls
 
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
@@ -72,13 +74,22 @@ def _carry_out(agent: Agent, down: pb.NodeDown) -> bool:
     return True
 
 
+async def _diagnose(master_address: str, identity) -> str:
+    """Why the master could not be reached (TLS expected or not, a certificate refused), or ''."""
+    host, _, port = master_address.rpartition(":")
+    return await asyncio.to_thread(tls.diagnose, host.strip("[]"), int(port), identity)
+
+
 async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
-                register: pb.Register, on_registered) -> str:
+                register: pb.Register, on_registered, identity: tls.Identity | None = None) -> str:
     """Registers the node with the master, calls `on_registered()`, then relays until the
-    stream ends; returns why it ended. Raises JoinError if the master refuses the node."""
-    channel = grpc.aio.insecure_channel(master_address, options=[
-        ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
-        ("grpc.enable_retries", 0)])
+    stream ends; returns why it ended. Raises JoinError if the master refuses the node.
+    With `identity` the channel is mutual TLS (the master's port requires it then)."""
+    options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
+               ("grpc.enable_retries", 0)]
+    channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
+                                       options + tls_creds.CHANNEL_OPTIONS)
+               if identity else grpc.aio.insecure_channel(master_address, options))
 
     async def ups():
         yield pb.NodeUp(register=register)
@@ -95,7 +106,8 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
             raise JoinError(f"the master at {master_address} did not answer within {REGISTER_TIMEOUT:g}s") from None
         except grpc.aio.AioRpcError as e:
             if e.code() == grpc.StatusCode.UNAVAILABLE:
-                raise JoinError(f"cannot reach a yr master at {master_address} ({e.details()})") from None
+                why = await _diagnose(master_address, identity)
+                raise JoinError(f"cannot reach a yr master at {master_address}: {why or e.details()}") from None
             raise JoinError(f"the master at {master_address} refused this node: {e.details()}") from None
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
