@@ -246,8 +246,9 @@ def status(session_file, as_json) -> None:
     import grpc
     from yr_runtime.proto import control_pb2 as pb
     from yr_runtime.proto import control_pb2_grpc as pbg
+    from yr_runtime.services import tls as tls_creds
     info = _connect(session_file)
-    channel = grpc.insecure_channel(info.master_address)
+    channel = tls_creds.channel(info.master_address, info.session_dir)   # a joined node's: TCP, maybe TLS
     try:
         st = pbg.MasterStub(channel).Status(pb.StatusRequest(), timeout=10,
                                             metadata=(("yr-token", info.token.decode()),))

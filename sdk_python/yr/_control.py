@@ -59,7 +59,7 @@ def _channel(address: str, identity: Identity | None):
 
 class MasterClient:
     def __init__(self, address: str, token: bytes, identity: Identity | None = None):
-        self.address = address
+        self.address, self._identity = address, identity
         self._channel = _channel(address, identity)
         self._stub = pbg.MasterStub(self._channel)
         # Every call says which protocol this side speaks: the master refuses another version by name.
@@ -76,7 +76,17 @@ class MasterClient:
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
-            raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s") from None
+            why = self._why_unreachable()
+            raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s"
+                                          + (f": {self.address}: {why}" if why else "")) from None
+
+    def _why_unreachable(self) -> str:
+        """For a TCP master: whether TLS was expected and not offered, or a certificate refused."""
+        host, sep, port = self.address.rpartition(":")
+        if self.address.startswith("unix:") or not sep or not port.isdigit():
+            return ""
+        from yr_runtime.wire import tls
+        return tls.diagnose(host.strip("[]"), int(port), self._identity)
 
     def rpc(self):
         """(stub, metadata) for the KV and stream calls of yr._data, which map their own errors."""

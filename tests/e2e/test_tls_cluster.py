@@ -81,6 +81,9 @@ def test_nodes_with_the_bundle_join_and_a_tcp_driver_calls_them_over_tls(master)
     node_sessions = [p for p in Path(master["root"]).iterdir() if (p / "tls" / "cert.pem").is_file()
                      and not p.is_symlink() and p != master["session"]]
     assert len(node_sessions) == 2 and all(not (p / "tls" / "ca-key.pem").exists() for p in node_sessions)
+    # `yr status -f` of a joined node's session (all another machine has) asks the master over TLS
+    out = yr_cli("status", "--json", "-f", str(node_sessions[0]), env=master["env"])
+    assert out.returncode == 0 and {"t1", "t2"} <= {n["node_id"] for n in json.loads(out.stdout)["nodes"]}, out.stderr
     code = """
 import yr
 yr.init(yr.Config(server_address=%r))
@@ -198,3 +201,23 @@ def test_a_bundle_does_not_join_a_master_without_tls_and_nodes_do_not_take_tls_f
         stop = yr_cli("stop", env=env)
         assert stop.returncode == 0, stop.stderr
         assert wait_no_runtime_processes(15, root=env["YR_SESSION_ROOT"]) == []
+
+
+def test_a_driver_without_a_certificate_is_refused_naming_it(master, tmp_path):
+    """A session that knows the master's TCP address and token but holds no certificate (as if
+    copied by hand without tls/): yr.init fails saying the master requires TLS."""
+    info = json.loads((master["session"] / "session.json").read_text())
+    d = tmp_path / "bare"
+    d.mkdir(mode=0o700)
+    (d / "token").write_text((master["session"] / "token").read_text())
+    (d / "session.json").write_text(json.dumps(dict(info, session_dir=str(d), master_address=master["address"])))
+    code = """
+import yr
+try:
+    yr.init(yr.Config(server_address=%r, connect_timeout=3))
+except yr.YRError as e:
+    print("REFUSED", type(e).__name__, e)
+""" % str(d)
+    res = run_script(code, env=master["env"], timeout=60)
+    assert "REFUSED" in res.stdout and "requires TLS and this side has no certificate" in res.stdout, \
+        res.stdout + res.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import grpc
 
-from yr_runtime.wire.tls import MASTER_NAME, Identity
+from yr_runtime.wire.tls import MASTER_NAME, Identity, identity_in
 
 
 def server_credentials(ident: Identity) -> grpc.ServerCredentials:
@@ -24,3 +24,13 @@ def channel_credentials(ident: Identity) -> grpc.ChannelCredentials:
 
 # The name checked in the master's certificate, whatever address was dialled.
 CHANNEL_OPTIONS = [("grpc.ssl_target_name_override", MASTER_NAME)]
+
+
+def channel(address: str, session_dir) -> grpc.Channel:
+    """A blocking channel to the master at `address` as the member whose session is `session_dir`:
+    mutual TLS over TCP if that session holds a TLS identity, plain otherwise (a Unix socket
+    always). For the `yr` command; the SDK makes its own (it may not import services)."""
+    ident = None if address.startswith("unix:") else identity_in(session_dir)
+    if ident is None:
+        return grpc.insecure_channel(address)
+    return grpc.secure_channel(address, channel_credentials(ident), CHANNEL_OPTIONS)
