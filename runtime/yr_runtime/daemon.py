@@ -280,6 +280,7 @@ def main(argv=None) -> None:
         logging.shutdown()
         sessions.clear_latest(session_dir)
         sessions.remove_socket_dir(session_dir)
+        pki.forget_secrets(session_dir)
         if args.temporary:
             keep_logs(session_dir, root)
             shutil.rmtree(session_dir, ignore_errors=True)

@@ -3,6 +3,7 @@ loopback sockets: a member of the cluster talks to another; a client without a c
 one of another CA, or speaking plain TCP is refused by the server before it reads a byte of its;
 a server of another CA is refused by the client. Key files are 0600; bad token files and bundles
 are refused naming what is wrong."""
+import asyncio
 import os
 import socket
 import ssl
@@ -184,3 +185,41 @@ def test_tls_is_the_default_beyond_loopback_and_the_flags_override_it():
     assert not cluster_tls.wanted(None, "127.0.0.1") and not cluster_tls.wanted(None, "localhost")
     assert cluster_tls.wanted(None, "192.168.1.20") and cluster_tls.wanted(None, "0.0.0.0")
     assert cluster_tls.wanted(True, "127.0.0.1") and not cluster_tls.wanted(False, "192.168.1.20")
+
+
+def test_the_contexts_serve_an_asyncio_listener_as_the_node_agent_would(tmp_path):
+    """The agent is asyncio: its data port would pass server_context to start_server."""
+    server_ident, ca = member(tmp_path, "server")
+    client_ident, _ = member(tmp_path, "client", ca)
+    stranger, _ = member(tmp_path, "stranger")
+
+    async def main():
+        async def echo(reader, writer):
+            try:
+                writer.write(await reader.readexactly(5))
+                await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            writer.close()
+        server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=tls.server_context(server_ident),
+                                            ssl_handshake_timeout=tls.HANDSHAKE_TIMEOUT)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls.client_context(client_ident),
+                                                       server_hostname=tls.NODE_NAME)
+        writer.write(b"hello")
+        assert await reader.readexactly(5) == b"hello"
+        writer.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await asyncio.open_connection("127.0.0.1", port, ssl=tls.client_context(stranger),
+                                          server_hostname=tls.NODE_NAME)
+        server.close()
+        await server.wait_closed()
+    asyncio.run(main())
+
+
+def test_a_stopped_members_keys_and_bundle_are_removed(tmp_path):
+    bundle = pki.make_cluster(tmp_path, TOKEN)
+    pki.forget_secrets(tmp_path)
+    assert not bundle.exists() and not (tmp_path / "tls" / "ca-key.pem").exists()
+    assert not (tmp_path / "tls" / "key.pem").exists() and (tmp_path / "tls" / "ca.pem").exists()
+    pki.forget_secrets(tmp_path)   # again: nothing left, no error

@@ -40,6 +40,8 @@ def master(tmp_path_factory):
         stop = yr_cli("stop", env=env)
         assert stop.returncode == 0, stop.stderr
         assert wait_no_runtime_processes(15, root=str(root)) == []
+        left = [p for p in root.rglob("*") if p.name in ("ca-key.pem", "key.pem", "join.bundle")]
+        assert left == []   # a stopped cluster's keys are gone; its logs stay
 
 
 def status(m):

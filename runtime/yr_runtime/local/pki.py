@@ -158,3 +158,13 @@ def read_credentials(path: Path) -> Credentials:
     if not creds.token:
         raise BundleError(f"{path} is not a valid yr join bundle (no token)")
     return creds
+
+
+def forget_secrets(session_dir: Path) -> None:
+    """Removes the session's private keys and join bundle: a stopped member keeps its logs, but
+    its stopped cluster's CA must sign nothing more and its keys open nothing."""
+    for name in (Path(TLS_DIR) / CA_KEY, Path(TLS_DIR) / "key.pem", Path(BUNDLE_FILE)):
+        try:
+            (Path(session_dir) / name).unlink()
+        except FileNotFoundError:
+            pass

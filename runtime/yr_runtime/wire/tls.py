@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TLS_DIR = "tls"
+HANDSHAKE_TIMEOUT = 10.0    # seconds a listener gives a peer to finish its handshake (asyncio's
+                            # ssl_handshake_timeout, or settimeout before do_handshake)
 MASTER_NAME = "yr-master"   # the name the master's certificate holds; clients check it
 NODE_NAME = "yr-node"       # the name every member's certificate holds, for data ports
 
