@@ -37,7 +37,7 @@ from yr_runtime.services.master import MasterService, TokenInterceptor
 from yr_runtime.services.uplink import Uplink
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
 from yr_runtime.wire import address, tls
-from yr_runtime.local import pki, session as sessions
+from yr_runtime.local import cluster_tls, session as sessions
 from yr_runtime.local.lifetime import die_with_parent
 
 log = logging.getLogger("yr.daemon")
@@ -240,16 +240,7 @@ def main(argv=None) -> None:
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
     root = Path(args.session_root) if args.session_root else sessions.default_root()
-    try:
-        creds = pki.read_credentials(Path(args.token_file)) if args.join else None
-    except pki.BundleError as e:
-        sys.stdout.write(f"YR_FAILED {e}\n")
-        sys.exit(1)
-    session_dir = sessions.make_session_dir(root, token=creds.token if creds else None)
-    if creds is not None and creds.tls:
-        pki.write_identity(session_dir, creds)
-    elif args.tls:
-        pki.make_cluster(session_dir, sessions.read_token(session_dir))
+    session_dir = _make_session(root, args)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
@@ -280,10 +271,29 @@ def main(argv=None) -> None:
         logging.shutdown()
         sessions.clear_latest(session_dir)
         sessions.remove_socket_dir(session_dir)
-        pki.forget_secrets(session_dir)
+        cluster_tls.forget_secrets(session_dir)
         if args.temporary:
             keep_logs(session_dir, root)
             shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def _make_session(root: Path, args) -> Path:
+    """The session directory: a joined node's with its cluster's token (and certificates, from a
+    join bundle); a --tls master's with a new cluster CA. A bad token file ends the daemon."""
+    if not (args.join or args.tls):
+        return sessions.make_session_dir(root)
+    from yr_runtime.local import pki   # `cryptography` costs ~0.1 s to import: not for temporary runtimes
+    try:
+        creds = pki.read_credentials(Path(args.token_file)) if args.join else None
+    except pki.BundleError as e:
+        sys.stdout.write(f"YR_FAILED {e}\n")
+        sys.exit(1)
+    session_dir = sessions.make_session_dir(root, token=creds.token if creds else None)
+    if creds is not None and creds.tls:
+        pki.write_identity(session_dir, creds)
+    elif args.tls:
+        pki.make_cluster(session_dir, sessions.read_token(session_dir))
+    return session_dir
 
 
 def keep_logs(session_dir: Path, root: Path, keep: int = KEPT_LOGS) -> None:

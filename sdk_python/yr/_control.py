@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (GOAWAY at shutdown) are noise to users
 import grpc  # noqa: E402
@@ -16,9 +17,11 @@ from yr_runtime.proto import control_pb2_grpc as pbg
 
 from yr_runtime.wire import handshake
 from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
-from yr_runtime.wire.tls import MASTER_NAME, Identity
 
 from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError, RuntimeUnavailableError, error_for
+
+if TYPE_CHECKING:   # wire.tls (and so `ssl`) loads only for a TLS master
+    from yr_runtime.wire.tls import Identity
 
 CONTROL_TIMEOUT = 30.0
 
@@ -52,6 +55,7 @@ def _channel(address: str, identity: Identity | None):
                ("grpc.enable_retries", 0)]
     if identity is None:
         return grpc.insecure_channel(address, options=options)
+    from yr_runtime.wire.tls import MASTER_NAME
     ca, cert, key = identity.pem()
     creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
     return grpc.secure_channel(address, creds, options=options + [("grpc.ssl_target_name_override", MASTER_NAME)])

@@ -219,7 +219,7 @@ def test_the_contexts_serve_an_asyncio_listener_as_the_node_agent_would(tmp_path
 
 def test_a_stopped_members_keys_and_bundle_are_removed(tmp_path):
     bundle = pki.make_cluster(tmp_path, TOKEN)
-    pki.forget_secrets(tmp_path)
+    cluster_tls.forget_secrets(tmp_path)
     assert not bundle.exists() and not (tmp_path / "tls" / "ca-key.pem").exists()
     assert not (tmp_path / "tls" / "key.pem").exists() and (tmp_path / "tls" / "ca.pem").exists()
-    pki.forget_secrets(tmp_path)   # again: nothing left, no error
+    cluster_tls.forget_secrets(tmp_path)   # again: nothing left, no error

@@ -6,7 +6,10 @@ import ipaddress
 import socket
 from pathlib import Path
 
+from yr_runtime.wire.tls import TLS_DIR
+
 BUNDLE_FILE = "join.bundle"   # in a --tls master's session: token, CA certificate, a member certificate
+CA_KEY = "ca-key.pem"         # in the master's session's tls/: the cluster CA's private key
 
 
 def is_loopback(host: str) -> bool:
@@ -37,3 +40,13 @@ def join_hint(session_dir: Path, tcp_address: str) -> str:
     return (f"  TLS: on (mutual, cluster CA in {Path(session_dir) / 'tls'})\n"
             f"  on another machine: copy {bundle} there (it holds the token and a certificate: keep it 0600)\n"
             f"    and run: yr start --master_address {tcp_address} --token-file join.bundle\n")
+
+
+def forget_secrets(session_dir: Path) -> None:
+    """Removes the session's private keys and join bundle: a stopped member keeps its logs, but
+    its stopped cluster's CA must sign nothing more and its keys open nothing."""
+    for name in (Path(TLS_DIR) / CA_KEY, Path(TLS_DIR) / "key.pem", Path(BUNDLE_FILE)):
+        try:
+            (Path(session_dir) / name).unlink()
+        except FileNotFoundError:
+            pass

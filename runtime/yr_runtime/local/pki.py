@@ -30,8 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from yr_runtime.wire.tls import MASTER_NAME, NODE_NAME, TLS_DIR, Identity
 
-CA_KEY = "ca-key.pem"
-from yr_runtime.local.cluster_tls import BUNDLE_FILE  # noqa: F401 (re-exported)
+from yr_runtime.local.cluster_tls import BUNDLE_FILE, CA_KEY
 BUNDLE_KIND = "yr-join-bundle"
 VALID_DAYS = 3650   # a cluster lives as long as its master's session; the CA dies with it
 
@@ -159,12 +158,3 @@ def read_credentials(path: Path) -> Credentials:
         raise BundleError(f"{path} is not a valid yr join bundle (no token)")
     return creds
 
-
-def forget_secrets(session_dir: Path) -> None:
-    """Removes the session's private keys and join bundle: a stopped member keeps its logs, but
-    its stopped cluster's CA must sign nothing more and its keys open nothing."""
-    for name in (Path(TLS_DIR) / CA_KEY, Path(TLS_DIR) / "key.pem", Path(BUNDLE_FILE)):
-        try:
-            (Path(session_dir) / name).unlink()
-        except FileNotFoundError:
-            pass

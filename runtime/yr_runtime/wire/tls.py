@@ -58,7 +58,7 @@ def _base(protocol: int, ident: Identity) -> ssl.SSLContext:
 
 def server_context(ident: Identity) -> ssl.SSLContext:
     """For a listening socket: presents this member's certificate and requires the client's,
-    issued by the cluster CA (the handshake fails otherwise, before any byte of the peer's is read)."""
+    issued by the cluster CA (the handshake fails otherwise, before any application byte is read)."""
     return _base(ssl.PROTOCOL_TLS_SERVER, ident)
 
 
@@ -72,7 +72,9 @@ def client_context(ident: Identity) -> ssl.SSLContext:
 
 
 def wrap_client(sock: socket.socket, ident_or_ctx, name: str = NODE_NAME) -> ssl.SSLSocket:
-    """A connected socket wrapped as a TLS client of a member serving `name`; handshake done."""
+    """A connected socket wrapped as a TLS client of a member serving `name`; handshake done.
+    Pass a context made once (client_context) where connections are many: an Identity is read
+    from its files at each call."""
     ctx = ident_or_ctx if isinstance(ident_or_ctx, ssl.SSLContext) else client_context(ident_or_ctx)
     return ctx.wrap_socket(sock, server_hostname=name)
 
