@@ -16,6 +16,7 @@ import psutil
 
 from yr_runtime.core import placement
 from yr_runtime.local import session as sessions
+from yr_runtime.local import cluster_tls
 
 READY_TIMEOUT = 30.0
 MAX_DEAD_SHOWN = 20   # `yr status` lists the last ones; the count says how many there are
@@ -110,6 +111,9 @@ def _checked_labels(ctx, param, text: str) -> str:
                    "found in the master's session on this machine). With --master: keep the token of that "
                    "file (a master restarted for a running cluster; default: a new token).")
 @click.option("--node-id", default=None, help="With --master_address: this node's id (default node-<random>).")
+@click.option("--tls/--no-tls", default=None,
+              help="With --master: mutual TLS between machines, with a cluster CA made in the session (default: on "
+                   "when --node-ip is not a loopback address). A joining node follows its join bundle.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Setting as a TOML literal, e.g. -s \'function_agent.args.custom_resources="{\\"ssd\\":1}"\'.')
 @click.option("--cpu", type=click.IntRange(min=1), default=None,
@@ -132,7 +136,7 @@ def _checked_labels(ctx, param, text: str) -> str:
               help="Where the session directory (with its logs) is made; default: your session root "
                    "($YR_SESSION_ROOT, $XDG_RUNTIME_DIR/yr or /tmp/yr-<uid>). Drivers, status and stop "
                    "find the runtime either way.")
-def start(master: bool, master_address, node_ip, port, token_file, node_id, settings, cpu, memory, labels,
+def start(master: bool, master_address, node_ip, port, token_file, node_id, tls, settings, cpu, memory, labels,
           dashboard_host, dashboard_port, etcd, node_lease_ttl, block, log_dir_prefix) -> None:
     """Start a runtime on this machine (--master), or a node that joins one (--master_address);
     drivers' yr.init() on this machine then find the master by themselves."""
@@ -141,6 +145,9 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
                                "`yr start --master_address IP:PORT` (join one)")
     if master and node_id:
         raise click.UsageError("--node-id is for a joining node (--master_address)")
+    if master_address and tls is not None:
+        raise click.UsageError("--tls/--no-tls are for the master: a joining node uses TLS when its join bundle "
+                               "(--token-file) holds certificates")
     if master_address and port:
         raise click.UsageError("--port is the master's join port: a joining node takes free ports of its own")
     if master_address and (etcd is not None or node_lease_ttl is not None):
@@ -160,6 +167,8 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         # It listens on TCP for nodes anyway; its data port lets them reach its workers and objects.
         cmd += ["--mark-latest", "--listen", node_ip or "127.0.0.1", "--data-port", node_ip or "127.0.0.1"]
         cmd += ["--port", str(port)] if port else []
+        if cluster_tls.wanted(tls, node_ip or "127.0.0.1"):
+            cmd += ["--tls"]
         if dashboard_host:
             cmd += ["--dashboard", dashboard_host] + (["--dashboard-port", str(dashboard_port)] if dashboard_port else [])
         if token_file:
@@ -198,6 +207,7 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, sett
         return
     click.echo(f"yr runtime started (pid {proc.pid}).\n"
                f"  join another node: yr start --master_address {info.tcp_address}\n"
+               + cluster_tls.join_hint(Path(session_dir), info.tcp_address) +
                f"  session: {session_dir}\n"
                f"  your drivers on this machine connect by themselves: yr.init()\n"
                f"  or explicitly: yr.init(yr.Config(server_address={session_dir!r}))\n"
@@ -224,11 +234,13 @@ def _token_file(master_address: str, token_file: str | None, user_root: Path) ->
             raise click.ClickException(f"the cluster token file {path} does not exist")
         return str(Path(path).absolute())
     found = sessions.find_master(master_address, user_root)
+    if found is not None and (Path(found.session_dir) / cluster_tls.BUNDLE_FILE).is_file():
+        return str(Path(found.session_dir) / cluster_tls.BUNDLE_FILE)   # a --tls master: token and certificates
     if found is None:
         raise click.ClickException(
             f"no master listening on {master_address} runs on this machine in {user_root}; for a master "
             "elsewhere give its token file: --token-file PATH or $YR_CLUSTER_TOKEN_FILE "
-            "(the file `token` in the master's session directory)")
+            "(the file `join.bundle`, or `token` without TLS, in the master's session directory)")
     return str(Path(found.session_dir) / sessions.TOKEN_FILE)
 
 
@@ -257,8 +269,9 @@ def status(session_file, as_json) -> None:
     import grpc
     from yr_runtime.proto import control_pb2 as pb
     from yr_runtime.proto import control_pb2_grpc as pbg
+    from yr_runtime.services import tls as tls_creds
     info = _connect(session_file)
-    channel = grpc.insecure_channel(info.master_address)
+    channel = tls_creds.channel(info.master_address, info.session_dir)   # a joined node's: TCP, maybe TLS
     try:
         st = pbg.MasterStub(channel).Status(pb.StatusRequest(), timeout=10,
                                             metadata=(("yr-token", info.token.decode()),))

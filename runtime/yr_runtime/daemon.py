@@ -34,12 +34,12 @@ from yr_runtime.recorder import Recorder
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.proto import control_pb2 as pb
-from yr_runtime.services import uplink
+from yr_runtime.services import tls as tls_creds, uplink
 from yr_runtime.services.master import MasterService, TokenInterceptor
 from yr_runtime.services.uplink import Uplink
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
-from yr_runtime.wire import address
-from yr_runtime.local import session as sessions
+from yr_runtime.wire import address, tls
+from yr_runtime.local import cluster_tls, session as sessions
 from yr_runtime.local.lifetime import die_with_parent
 
 log = logging.getLogger("yr.daemon")
@@ -66,6 +66,7 @@ class Daemon:
         self.listen, self.port, self.join, self.capacity = listen, port, join, capacity
         self.tcp_address = ""   # HOST:PORT the master listens on, once it does
         self.dashboard, self.dashboard_port, self.dashboard_url = dashboard, dashboard_port, ""
+        self.identity = tls.identity_in(session_dir)   # TLS on TCP to/from the master, if the cluster uses it
         self.node_id, self.labels = node_id, dict(labels or {})
         if join:
             self.master = None
@@ -114,7 +115,8 @@ class Daemon:
         pbg.add_MasterServicer_to_server(MasterService(self.master, str(self.session_dir), self.pid), server)
         server.add_insecure_port(self.master_address)
         if self.listen:
-            self.tcp_address = _listen_tcp(server, self.listen, self.port)
+            creds = tls_creds.server_credentials(self.identity) if self.identity else None
+            self.tcp_address = _listen_tcp(server, self.listen, self.port, creds)
         await server.start()
         os.chmod(self.master_address[len("unix:"):], 0o600)
         await self.agent.start()
@@ -152,7 +154,7 @@ class Daemon:
                                    custom=self.capacity.custom),
             labels=self.labels, session_dir=str(self.session_dir), pid=self.pid)
         link = asyncio.get_running_loop().create_task(uplink.serve(
-            self.agent, self.uplink, self.join, self.token, register, lambda reg: on_ready(self)))
+            self.agent, self.uplink, self.join, self.token, register, lambda reg: on_ready(self), self.identity))
         link.add_done_callback(lambda t: self.request_stop(
             t.result() if not t.cancelled() and t.exception() is None else f"{t.exception()}"))
         self._task(self._node_ticker())
@@ -189,12 +191,14 @@ class Daemon:
                 self.request_stop(f"its owner process {self.owner_pid} is gone")
 
 
-def _listen_tcp(server, host: str, port: int) -> str:
-    """Adds HOST:PORT to the server (port 0: DEFAULT_PORT or the next free one); returns it."""
+def _listen_tcp(server, host: str, port: int, creds=None) -> str:
+    """Adds HOST:PORT to the server (port 0: DEFAULT_PORT or the next free one), with TLS if
+    `creds` are given; returns it."""
     ports = [port] if port else range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED)
     for p in ports:
         try:
-            if server.add_insecure_port(f"{host}:{p}") == p:
+            added = server.add_secure_port(f"{host}:{p}", creds) if creds else server.add_insecure_port(f"{host}:{p}")
+            if added == p:
                 return f"{host}:{p}"
         except RuntimeError:
             continue
@@ -263,8 +267,11 @@ def parse_args(argv=None):
     p.add_argument("--port", type=_at_least(0), default=0,
                    help=f"with --listen: the port (default {DEFAULT_PORT} or the next free one)")
     p.add_argument("--join", default="", metavar="HOST:PORT", help="run a node that joins the master there")
-    p.add_argument("--token-file", default="", help="the file holding the cluster token (with --join: required; "
-                                                      "for a master: keep that token, e.g. after a restart)")
+    p.add_argument("--token-file", default="", help="the file holding the cluster token, or the master's join "
+                                                    "bundle (token and TLS certificates); with --join: required; "
+                                                    "for a master: keep that token, e.g. after a restart")
+    p.add_argument("--tls", action="store_true", help="with --listen: make a cluster CA and require mutual TLS "
+                                                      "on the TCP port (docs/architecture.md \"Security\")")
     p.add_argument("--etcd", default="", metavar="auto|URL[,URL...]",
                    help="the master keeps the cluster's metadata in etcd: `auto` starts one in the session "
                         "directory, URLs name an existing cluster; default: in the master's memory")
@@ -276,6 +283,8 @@ def parse_args(argv=None):
     p.add_argument("--dashboard-port", type=_at_least(0), default=0,
                    help="with --dashboard: the port (default 22870 or the next free one)")
     args = p.parse_args(argv)
+    if args.tls and not args.listen:
+        p.error("--tls is for a master's TCP port (--listen); a joining node follows its join bundle")
     if args.join and not args.token_file:
         p.error("--join needs --token-file (the cluster token is never on a command line)")
     for flag, host in (("--worker-tcp", args.worker_tcp), ("--data-port", args.data_port)):
@@ -293,8 +302,7 @@ def main(argv=None) -> None:
     if args.temporary:
         die_with_parent(args.owner_pid, signal.SIGTERM)
     root = Path(args.session_root) if args.session_root else sessions.default_root()
-    token = Path(args.token_file).read_bytes().strip() if args.token_file else None
-    session_dir = sessions.make_session_dir(root, token=token)
+    session_dir = _make_session(root, args)
     logging.basicConfig(filename=session_dir / "logs" / "daemon.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     capacity = default_capacity(args.cpu, args.memory, json.loads(args.custom_resources))
@@ -327,9 +335,31 @@ def main(argv=None) -> None:
         logging.shutdown()
         sessions.clear_latest(session_dir)
         sessions.remove_socket_dir(session_dir)
+        cluster_tls.forget_secrets(session_dir)
         if args.temporary:
             keep_logs(session_dir, root)
             shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def _make_session(root: Path, args) -> Path:
+    """The session directory: a joined node's with its cluster's token (and certificates, from a
+    join bundle); a --tls master's with a new cluster CA. A bad token file ends the daemon."""
+    # a master given --token-file keeps that token (a restarted master, docs/faults.md)
+    kept = Path(args.token_file).read_bytes().strip() if args.token_file and not args.join else None
+    if not (args.join or args.tls):
+        return sessions.make_session_dir(root, token=kept)
+    from yr_runtime.local import pki   # `cryptography` costs ~0.1 s to import: not for temporary runtimes
+    try:
+        creds = pki.read_credentials(Path(args.token_file)) if args.join else None
+    except pki.BundleError as e:
+        sys.stdout.write(f"YR_FAILED {e}\n")
+        sys.exit(1)
+    session_dir = sessions.make_session_dir(root, token=creds.token if creds else kept)
+    if creds is not None and creds.tls:
+        pki.write_identity(session_dir, creds)
+    elif args.tls:
+        pki.make_cluster(session_dir, sessions.read_token(session_dir))
+    return session_dir
 
 
 def keep_logs(session_dir: Path, root: Path, keep: int = KEPT_LOGS) -> None:

@@ -60,8 +60,15 @@ class Runtime:
             with self._lock:
                 if self._master is None:
                     from ._control import MasterClient  # gRPC is imported only by processes that use it
-                    self._master = MasterClient(self.info.master_address, self.token)
+                    self._master = MasterClient(self.info.master_address, self.token, self._tls_identity())
         return self._master
+
+    def _tls_identity(self):
+        """TCP to a master of a --tls cluster goes with this session's certificate (a Unix socket never)."""
+        if self.info.master_address.startswith("unix:"):
+            return None
+        from yr_runtime.wire import tls
+        return tls.identity_in(self.info.session_dir)
 
     @property
     def agent(self) -> AgentClient:
@@ -263,7 +270,8 @@ def init_driver(config) -> Runtime:
                      temp_process=temp, config=config)
         try:
             rt.master.wait_ready(config.connect_timeout)
-            rt.master.open_session(rt.job_id, os.getpid(), temp is not None, _on_event, _on_session_end)
+            rt.master.open_session(rt.job_id, os.getpid(), temp is not None, _on_event, _on_session_end,
+                                   timeout=config.connect_timeout)
         except BaseException:
             if temp is not None:
                 from ._launcher import stop_temporary

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's own INFO lines (GOAWAY at shutdown) are noise to users
 import grpc  # noqa: E402
@@ -15,9 +16,13 @@ import grpc  # noqa: E402
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 
+from yr_runtime.wire import handshake
 from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
 
-from .exceptions import RuntimeUnavailableError, error_for
+from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError, RuntimeUnavailableError, error_for
+
+if TYPE_CHECKING:   # wire.tls (and so `ssl`) loads only for a TLS master
+    from yr_runtime.wire.tls import Identity
 
 CONTROL_TIMEOUT = 30.0
 SESSION_RETRY = 0.5   # seconds between attempts to reopen the session stream of a master that went away
@@ -45,14 +50,26 @@ def map_error(e: grpc.RpcError, what: str) -> Exception:
     return error_for(kind, f"{what}: {detail}")
 
 
+def _channel(address: str, identity: Identity | None):
+    """Plain gRPC (a Unix socket, or TCP to a master without TLS), or mutual TLS: this member's
+    certificate presented, the master's verified against the cluster CA and its name MASTER_NAME."""
+    options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
+               ("grpc.enable_retries", 0)]
+    if identity is None:
+        return grpc.insecure_channel(address, options=options)
+    from yr_runtime.wire.tls import MASTER_NAME
+    ca, cert, key = identity.pem()
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    return grpc.secure_channel(address, creds, options=options + [("grpc.ssl_target_name_override", MASTER_NAME)])
+
+
 class MasterClient:
-    def __init__(self, address: str, token: bytes):
-        self._channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 512 << 20),
-            ("grpc.max_send_message_length", 512 << 20),
-            ("grpc.enable_retries", 0)])
+    def __init__(self, address: str, token: bytes, identity: Identity | None = None):
+        self.address, self._identity = address, identity
+        self._channel = _channel(address, identity)
         self._stub = pbg.MasterStub(self._channel)
-        self._md = (("yr-token", token.decode()),)
+        # Every call says which protocol this side speaks: the master refuses another version by name.
+        self._md = (("yr-token", token.decode()), ("yr-protocol", str(handshake.PROTOCOL_VERSION)))
         self._session_call = None
         self._closed = False
         self._lock = threading.Lock()
@@ -71,7 +88,17 @@ class MasterClient:
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
-            raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s") from None
+            why = self._why_unreachable()
+            raise RuntimeUnavailableError(f"the yr master did not answer within {timeout:.0f}s"
+                                          + (f": {self.address}: {why}" if why else "")) from None
+
+    def _why_unreachable(self) -> str:
+        """For a TCP master: whether TLS was expected and not offered, or a certificate refused."""
+        host, sep, port = self.address.rpartition(":")
+        if self.address.startswith("unix:") or not sep or not port.isdigit():
+            return ""
+        from yr_runtime.wire import tls
+        return tls.diagnose(host.strip("[]"), int(port), self._identity)
 
     def rpc(self):
         """(stub, metadata) for the KV and stream calls of yr._data, which map their own errors."""
@@ -118,15 +145,26 @@ class MasterClient:
         except grpc.RpcError:
             pass
 
-    def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end) -> None:
+    def open_session(self, job_id: str, pid: int, owns_runtime: bool, on_event, on_end, timeout: float = CONTROL_TIMEOUT) -> None:
         """Opens the driver's lifeline stream; events go to on_event, on_end(reason) once at the end.
-        If a master on TCP goes away (UNAVAILABLE) the stream is opened again when it is back (a
-        master restarted with its metadata store keeps the job only if its driver comes back)."""
+        Returns once the master has accepted it; raises InitError naming why if it refused it
+        (wrong token, another protocol version), RuntimeUnavailableError if it did not answer.
+        If a master on TCP goes away later (UNAVAILABLE) the stream is opened again when it is back
+        (a master restarted with its metadata store keeps the job only if its driver comes back)."""
         request = pb.SessionRequest(job_id=job_id, pid=pid, owns_runtime=owns_runtime)
-        self._session_call = self._stub.Session(request, metadata=self._md)
+        call = self._stub.Session(request, metadata=self._md)
+        self._session_call = call
+        opened = threading.Event()
 
         def pump():
             reason = "session stream ended"
+            accepted = False   # a stream the master never accepted is not opened again: open_session raises
+            try:
+                call.initial_metadata()   # the master's headers: it accepted the session (or the call ended)
+                accepted = not call.done()
+            except grpc.RpcError:
+                pass
+            opened.set()
             while True:
                 try:
                     for ev in self._session_call:
@@ -134,7 +172,8 @@ class MasterClient:
                     break
                 except grpc.RpcError as e:
                     reason = "cancelled" if e.code() == grpc.StatusCode.CANCELLED else f"{e.code().name}: {e.details()}"
-                    if e.code() != grpc.StatusCode.UNAVAILABLE or self._closed or not self._master_may_return:
+                    if (e.code() != grpc.StatusCode.UNAVAILABLE or self._closed or not self._master_may_return
+                            or not accepted):
                         break
                 time.sleep(SESSION_RETRY)
                 with self._lock:
@@ -143,3 +182,9 @@ class MasterClient:
                     self._session_call = self._stub.Session(request, metadata=self._md, wait_for_ready=True)
             on_end(reason)
         threading.Thread(target=pump, name="yr-session", daemon=True).start()
+        if not opened.wait(timeout):
+            raise RuntimeUnavailableError(f"the yr master at {self.address} did not open this driver's session "
+                                          f"within {timeout:.0f}s")
+        if call.done() and call.code() not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
+            raise InitError(f"the yr master at {self.address} refused this driver: {call.details()}",
+                            code=ERR_INIT_CONNECTION_FAILED)

@@ -15,7 +15,7 @@ from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.services import data, nodes
 from yr_runtime.services import observe as observe_rpc
-from yr_runtime.wire import messages as m
+from yr_runtime.wire import handshake, messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
 
 LANGUAGES = ("python", "cpp", "java")
@@ -36,10 +36,22 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, details):
         md = dict(details.invocation_metadata or ())
-        if hmac.compare_digest(md.get("yr-token", ""), self._token):
-            return await continuation(details)
         streamed = details.method.endswith(("/Session", "/NodeSession"))
-        return self._deny_stream if streamed else self._deny_unary
+        if not hmac.compare_digest(md.get("yr-token", ""), self._token):
+            return self._deny_stream if streamed else self._deny_unary
+        version = md.get("yr-protocol", str(handshake.PROTOCOL_VERSION))   # sent by every SDK client
+        if version != str(handshake.PROTOCOL_VERSION):
+            return _refuse_version(version, streamed)
+        return await continuation(details)
+
+
+def _refuse_version(version: str, streamed: bool):
+    """A handler refusing a client of another protocol version, naming both (before any handler runs)."""
+    async def deny(request, context):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                            f"this client speaks yr protocol version {version[:20]}, this master speaks version "
+                            f"{handshake.PROTOCOL_VERSION}: run the same yr release on both")
+    return grpc.stream_stream_rpc_method_handler(deny) if streamed else grpc.stream_unary_rpc_method_handler(deny)
 
 
 async def refuse(context, error: CoreError) -> None:
@@ -179,6 +191,7 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
     async def Session(self, request, context):
         queue = asyncio.Queue()
         self.m.open_session(request.job_id, queue, request.pid)
+        await context.send_initial_metadata(())   # the driver's yr.init returns once it sees the session accepted
         try:
             while True:
                 ev = await queue.get()

@@ -23,7 +23,9 @@ import grpc
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
+from yr_runtime.services import tls as tls_creds
 from yr_runtime.services.nodes import from_assign_pb
+from yr_runtime.wire import tls
 
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
@@ -99,18 +101,25 @@ def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) 
     return True
 
 
+async def _diagnose(master_address: str, identity) -> str:
+    """Why the master could not be reached (TLS expected or not, a certificate refused), or ''."""
+    host, _, port = master_address.rpartition(":")
+    return await asyncio.to_thread(tls.diagnose, host.strip("[]"), int(port), identity)
+
+
 class _Broken(Exception):
     """The stream to the master broke (or the master could not be reached): try again."""
 
 
 async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
-                register: pb.Register, on_registered) -> str:
+                register: pb.Register, on_registered, identity: tls.Identity | None = None) -> str:
     """Registers the node with the master, calls `on_registered()`, then relays (registering
     again after a broken stream, within the lease) until the node must stop; returns why.
-    Raises JoinError if the master refuses the node or cannot be reached at first."""
+    Raises JoinError if the master refuses the node or cannot be reached at first.
+    With `identity` the channel is mutual TLS (the master's port requires it then)."""
     loop = asyncio.get_running_loop()
     try:
-        return await _session(agent, uplink, master_address, token, register, on_registered, False)
+        return await _session(agent, uplink, master_address, token, register, on_registered, False, identity)
     except _Broken as e:
         raise JoinError(str(e)) from None
     except _Registered as r:   # registered, then the stream broke
@@ -123,7 +132,7 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
         await asyncio.sleep(RECONNECT)
         try:
             return await _session(agent, uplink, master_address, token, _again(register, agent),
-                                  lambda reg: None, True)
+                                  lambda reg: None, True, identity)
         except _Broken as e:
             reason = str(e)
         except _Registered as r:   # it was back, and broke again: a new lease from now
@@ -154,12 +163,14 @@ def _again(register: pb.Register, agent: Agent) -> pb.Register:
 
 
 async def _session(agent: Agent, uplink: Uplink, master_address: str, token: bytes, register: pb.Register,
-                   on_registered, again: bool) -> str:
+                   on_registered, again: bool, identity) -> str:
     """One NodeSession stream: returns why the node must stop; raises JoinError (refused),
     _Broken (not registered) or _Registered (registered, then broken)."""
-    channel = grpc.aio.insecure_channel(master_address, options=[
-        ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
-        ("grpc.enable_retries", 0)])
+    options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
+               ("grpc.enable_retries", 0)]
+    channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
+                                       options + tls_creds.CHANNEL_OPTIONS)
+               if identity else grpc.aio.insecure_channel(master_address, options))
     beat = [REGISTER_TIMEOUT / 3]
     call = None
 
@@ -181,7 +192,8 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             raise _Broken(f"the master at {master_address} did not answer within {REGISTER_TIMEOUT:g}s") from None
         except grpc.aio.AioRpcError as e:
             if e.code() == grpc.StatusCode.UNAVAILABLE:
-                raise _Broken(f"cannot reach a yr master at {master_address} ({e.details()})") from None
+                why = await _diagnose(master_address, identity)
+                raise _Broken(f"cannot reach a yr master at {master_address}: {why or e.details()}") from None
             raise JoinError(f"the master at {master_address} refused this node: {e.details()}") from None
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
