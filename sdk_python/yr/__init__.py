@@ -19,6 +19,7 @@ from .params import (CacheType, ConsistencyType, CreateParam, ExistenceOpt, GetP
                      WriteMode)
 from .stream import (Element, ProducerConfig, SubscriptionConfig, create_stream_consumer, create_stream_producer,
                      delete_stream, query_global_consumers_num, query_global_producers_num)
+from .cross_language import cpp_function, cpp_instance_class, java_function, java_instance_class
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
@@ -35,4 +36,5 @@ __all__ = [
     "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt", "WriteMode", "CacheType",
     "ConsistencyType", "create_stream_producer", "create_stream_consumer", "delete_stream", "ProducerConfig",
     "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
+    "cpp_function", "cpp_instance_class", "java_function", "java_instance_class",
 ]

@@ -1,0 +1,129 @@
+package com.example.xlang;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.yuanrong.api.YR;
+import org.yuanrong.call.InstanceHandler;
+import org.yuanrong.exception.YRException;
+import org.yuanrong.function.CppFunction;
+import org.yuanrong.function.CppInstanceClass;
+import org.yuanrong.function.CppInstanceMethod;
+import org.yuanrong.function.PyFunction;
+import org.yuanrong.function.PyInstanceClass;
+import org.yuanrong.function.PyInstanceMethod;
+import org.yuanrong.runtime.client.ObjectRef;
+
+/**
+ * The Java driver of the cross-language matrix: calls Python, C++ and Java targets and
+ * prints "PASS target case", "FAIL target case: why" and "ERROR target kind code=.. class=..: message".
+ */
+public final class Driver {
+    static final long BIG = (1L << 62) + 7;
+    static final String TEXT = "h\u00e9llo \u2713";
+    static final byte[] BYTES = {0, (byte) 0xff, 1, ' ', 'r', 'a', 'w'};
+    static final List<Long> LIST = List.of(1L, -2L, BIG);
+    static final Map<String, Long> MAP = new LinkedHashMap<>(Map.of("a", 1L, "b", -BIG));
+    static final Map<String, Object> NESTED = new LinkedHashMap<>(Map.of(
+            "k", List.of(Map.of("x", 1.5), Map.of("y", -2.25, "z", 0.0)), "empty", List.of()));
+
+    interface Call {
+        ObjectRef<?> invoke(String type, Object arg) throws YRException;
+    }
+
+    private Driver() {
+    }
+
+    static void check(String target, String name, ObjectRef<?> ref, Object expected) {
+        try {
+            Object got = YR.get(ref, 60);
+            boolean same = expected instanceof byte[] && got instanceof byte[]
+                    ? Arrays.equals((byte[]) expected, (byte[]) got) : Objects.equals(expected, got);
+            System.out.println(same ? "PASS " + target + " " + name
+                    : "FAIL " + target + " " + name + ": got " + got + " (" + (got == null ? "null" : got.getClass()) + ")");
+        } catch (YRException e) {
+            System.out.println("FAIL " + target + " " + name + ": " + e.getMessage().replace('\n', '|'));
+        }
+    }
+
+    static void error(String target, String kind, ObjectRef<?> ref) {
+        try {
+            YR.get(ref, 60);
+            System.out.println("FAIL " + target + " " + kind + ": no error");
+        } catch (YRException e) {
+            System.out.println("ERROR " + target + " " + kind + " code=" + e.getErrorCode() + " class="
+                    + e.getRemoteClassName() + ": " + String.valueOf(e.getErrorMessage()).replace('\n', '|'));
+        }
+    }
+
+    static void echoAll(String target, Call fn, Call method) throws YRException {
+        Object[][] cases = {{"bool", true}, {"int", BIG}, {"double", 2.5}, {"str", TEXT}, {"bytes", BYTES},
+            {"list", LIST}, {"map", MAP}, {"nested", NESTED}, {"null", null}};
+        for (Object[] c : cases) {
+            check(target, "fn-" + c[0], fn.invoke((String) c[0], c[1]), c[1]);
+        }
+        for (Object[] c : cases) {
+            check(target, "method-" + c[0], method.invoke((String) c[0], c[1]), c[1]);
+        }
+    }
+
+    static void callPython() throws YRException {
+        InstanceHandler counter = YR.instance(PyInstanceClass.of("pytargets", "Counter")).invoke(10L);
+        check("python", "method-add", counter.function(PyInstanceMethod.of("add", Long.class)).invoke(5L), 15L);
+        echoAll("python", (t, x) -> YR.function(PyFunction.of("pytargets", "echo")).invoke(x),
+                (t, x) -> counter.function(PyInstanceMethod.of("echo")).invoke(x));
+        error("python", "fn-error", YR.function(PyFunction.of("pytargets", "fail", String.class)).invoke("boom"));
+        error("python", "method-error", counter.function(PyInstanceMethod.of("fail", String.class)).invoke("bang"));
+        counter.terminate();
+    }
+
+    /** C++ is typed: one echo function (and method) per type, e.g. EchoInt, &Box::EchoInt. */
+    static final Map<String, String> CPP_NAMES = Map.of("bool", "EchoBool", "int", "EchoInt", "double", "EchoDouble",
+            "str", "EchoStr", "bytes", "EchoStr", "list", "EchoList", "map", "EchoMap", "nested", "EchoNested",
+            "null", "EchoNull");
+
+    static Class<?> cppType(String t) {
+        return t.equals("bytes") ? byte[].class : Object.class;
+    }
+
+    static void callCpp() throws YRException {
+        InstanceHandler box = YR.instance(CppInstanceClass.of("Box", "Box::FactoryCreate")).invoke(10L);
+        check("cpp", "method-add", box.function(CppInstanceMethod.of("&Box::Add", Long.class)).invoke(5L), 15L);
+        echoAll("cpp", (t, x) -> YR.function(CppFunction.of(CPP_NAMES.get(t), cppType(t))).invoke(x),
+                (t, x) -> box.function(CppInstanceMethod.of("&Box::" + CPP_NAMES.get(t), cppType(t))).invoke(x));
+        error("cpp", "fn-error", YR.function(CppFunction.of("Fail", String.class)).invoke("boom"));
+        error("cpp", "method-error", box.function(CppInstanceMethod.of("&Box::Fail", String.class)).invoke("bang"));
+        box.terminate();
+    }
+
+    static void callJava() throws YRException {
+        InstanceHandler counter = YR.instance(Counter::new).invoke(10L);
+        check("java", "method-add", counter.function(Counter::add).invoke(5L), 15L);
+        echoAll("java", (t, x) -> YR.function(Targets::echo).invoke(x),
+                (t, x) -> counter.function(Counter::echo).invoke(x));
+        error("java", "fn-error", YR.function(Targets::fail).invoke("boom"));
+        error("java", "method-error", counter.function(Counter::fail).invoke("bang"));
+        counter.terminate();
+    }
+
+    public static void main(String[] args) throws YRException {
+        String which = args.length > 0 ? args[0] : "all";
+        YR.init();
+        try {
+            if (which.equals("all") || which.equals("python")) {
+                callPython();
+            }
+            if (which.equals("all") || which.equals("cpp")) {
+                callCpp();
+            }
+            if (which.equals("all") || which.equals("java")) {
+                callJava();
+            }
+        } finally {
+            YR.Finalize();
+        }
+        System.out.println("done");
+    }
+}
