@@ -39,13 +39,56 @@ public final class Driver {
     static void check(String target, String name, ObjectRef<?> ref, Object expected) {
         try {
             Object got = YR.get(ref, 60);
-            boolean same = expected instanceof byte[] && got instanceof byte[]
-                    ? Arrays.equals((byte[]) expected, (byte[]) got) : Objects.equals(expected, got);
+            boolean same = same(expected, got);
             System.out.println(same ? "PASS " + target + " " + name
                     : "FAIL " + target + " " + name + ": got " + got + " (" + (got == null ? "null" : got.getClass()) + ")");
         } catch (YRException e) {
             System.out.println("FAIL " + target + " " + name + ": " + e.getMessage().replace('\n', '|'));
         }
+    }
+
+    /**
+     * Deep equality where integers compare by value: the codec reads an untyped integer that
+     * fits as an Integer (docs/java.md), so List.of(1L) comes back as [Integer 1].
+     */
+    static boolean same(Object a, Object b) {
+        if (a instanceof byte[] && b instanceof byte[]) {
+            return Arrays.equals((byte[]) a, (byte[]) b);
+        }
+        if (integral(a) && integral(b)) {
+            return ((Number) a).longValue() == ((Number) b).longValue();
+        }
+        if (a instanceof List && b instanceof List) {
+            List<?> x = (List<?>) a;
+            List<?> y = (List<?>) b;
+            if (x.size() != y.size()) {
+                return false;
+            }
+            for (int i = 0; i < x.size(); i++) {
+                if (!same(x.get(i), y.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (a instanceof Map && b instanceof Map) {
+            Map<?, ?> x = (Map<?, ?>) a;
+            Map<?, ?> y = (Map<?, ?>) b;
+            if (!x.keySet().equals(y.keySet())) {
+                return false;
+            }
+            for (Object k : x.keySet()) {
+                if (!same(x.get(k), y.get(k))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return Objects.equals(a, b);
+    }
+
+    static boolean integral(Object o) {
+        return o instanceof Long || o instanceof Integer || o instanceof Short || o instanceof Byte;
     }
 
     static void error(String target, String kind, ObjectRef<?> ref) {
