@@ -66,7 +66,8 @@ def test_public_api_is_pinned():
         "kv_write_with_param", "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt",
         "WriteMode", "CacheType", "ConsistencyType", "create_stream_producer", "create_stream_consumer",
         "delete_stream", "ProducerConfig", "SubscriptionConfig", "Element", "query_global_producers_num",
-        "query_global_consumers_num"])
+        "query_global_consumers_num", "cpp_function", "cpp_instance_class", "java_function",
+        "java_instance_class"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

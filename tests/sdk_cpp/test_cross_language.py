@@ -260,3 +260,43 @@ def test_java_driver_calls(target, daemon, code_paths):
     else:
         assert "class=java.lang.IllegalStateException" in errors["fn-error"]
         assert "class=java.lang.UnsupportedOperationException" in errors["method-error"]
+
+
+# ---- examples/cross_language: one program per direction ---------------------------------------
+
+EXAMPLES = ROOT / "examples" / "cross_language"
+
+
+@pytest.fixture(scope="module")
+def examples_built(cpp_prefix, java_cp, tmp_path_factory) -> dict:
+    """The examples built as their README says (g++ one-liners, javac)."""
+    out = tmp_path_factory.mktemp("xlang-examples")
+    flags = _run([str(cpp_prefix / "bin" / "yr-config"), "--cflags", "--libs"], timeout=60).stdout.split()
+    exes = {}
+    for name in ("targets", "cpp_calls_python", "cpp_calls_java"):
+        exes[name] = out / name
+        _run(["g++", "-std=c++17", "-O1", str(EXAMPLES / f"{name}.cpp"), "-o", str(exes[name]), *flags], timeout=900)
+    jars = java_cp.split(os.pathsep)[1:]
+    _run(["javac", "-nowarn", "-d", str(out / "classes"), "-cp", os.pathsep.join(jars),
+          *map(str, sorted((EXAMPLES / "java").rglob("*.java")))], timeout=300)
+    return {**exes, "cp": os.pathsep.join([str(out / "classes"), *jars])}
+
+
+@pytest.mark.parametrize("direction, expected", [
+    ("python_calls_cpp", "49\n12"), ("python_calls_java", "hello yr\n12"), ("cpp_calls_python", "5\n12"),
+    ("cpp_calls_java", "hello yr\n12"), ("JavaCallsPython", "5\n12"), ("JavaCallsCpp", "49\n12")])
+def test_examples(direction, expected, examples_built, daemon, no_process_left):
+    env = dict(os.environ, YR_SERVER_ADDRESS=str(daemon.session_dir), YR_PYTHON=sys.executable,
+               YR_CPP_CODE_PATH=str(examples_built["targets"]), YR_JAVA_CODE_PATH=examples_built["cp"])
+    if direction.startswith("python"):
+        cmd = [sys.executable, str(EXAMPLES / f"{direction}.py")]
+    elif direction.startswith("cpp"):
+        cmd = [str(examples_built[direction])]
+    else:
+        cmd = ["java", "-cp", examples_built["cp"], f"com.example.{direction}"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=EXAMPLES)
+    finally:
+        no_process_left(examples_built["targets"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == expected, proc.stderr[-3000:]

@@ -3,6 +3,7 @@
 // `xlang driver`, a C++ driver that calls Python, Java and C++ targets and prints one line
 // per check: "PASS <target> <case>" or "FAIL <target> <case>: ...", and "ERROR <target>
 // <kind>: <message>" for the errors it provokes.
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <map>
@@ -156,12 +157,53 @@ void CallCpp()
     box.Terminate();
 }
 
+// Calls per second of method `call` (returning a ref): synchronous, then n invokes and one Get.
+template <typename Call>
+void Rate(const std::string &metric, int n, Call call)
+{
+    for (int i = 0; i < 50; i++) {
+        YR::Get(call(), 60);   // warm: the instance is up, its code loaded
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; i++) {
+        YR::Get(call(), 60);
+    }
+    double sync = n / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t0 = std::chrono::steady_clock::now();
+    std::vector<decltype(call())> refs;
+    for (int i = 0; i < n; i++) {
+        refs.push_back(call());
+    }
+    YR::Get(refs, 300);
+    double async = n / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "{\"metric\": \"" << metric << "_sync\", \"value\": " << sync << ", \"unit\": \"calls/s\", \"n\": " << n
+              << "}" << std::endl;
+    std::cout << "{\"metric\": \"" << metric << "_async\", \"value\": " << async << ", \"unit\": \"calls/s\", \"n\": " << n
+              << "}" << std::endl;
+}
+
+void Bench(int n)
+{
+    auto py = YR::Instance(YR::PyInstanceClass::FactoryCreate("pytargets", "Counter")).Invoke(int64_t(0));
+    Rate("cpp_to_python_method", n, [&] { return py.PyFunction<int64_t>("add").Invoke(int64_t(1)); });
+    auto java = YR::Instance(YR::JavaInstanceClass::FactoryCreate("com.example.xlang.Counter")).Invoke(int64_t(0));
+    Rate("cpp_to_java_method", n, [&] { return java.JavaFunction<int64_t>("add").Invoke(int64_t(1)); });
+    auto box = YR::Instance(Box::FactoryCreate).Invoke(int64_t(0));
+    Rate("cpp_to_cpp_method", n, [&] { return box.Function(&Box::Add).Invoke(int64_t(1)); });
+    py.Terminate();
+    java.Terminate();
+    box.Terminate();
+}
+
 }  // namespace
 
 int main(int argc, char *argv[])
 {
     YR::Init(YR::Config{}, argc, argv);   // in a worker: serves the targets above, never returns
     std::string which = argc > 2 ? argv[2] : "all";
+    if (argc > 1 && std::string(argv[1]) == "bench") {
+        Bench(argc > 2 ? std::stoi(argv[2]) : 1000);
+    }
     if (argc > 1 && std::string(argv[1]) == "driver") {
         if (which == "all" || which == "python") CallPython();
         if (which == "all" || which == "java") CallJava();

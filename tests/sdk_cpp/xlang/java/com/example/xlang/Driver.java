@@ -151,10 +151,50 @@ public final class Driver {
         counter.terminate();
     }
 
+    interface RefCall {
+        ObjectRef<?> call() throws YRException;
+    }
+
+    /** Calls per second of `call`: synchronous, then n invokes and one get; JSON lines. */
+    static void rate(String metric, int n, RefCall call) throws YRException {
+        for (int i = 0; i < 50; i++) {
+            YR.get(call.call(), 60);
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            YR.get(call.call(), 60);
+        }
+        double sync = n / ((System.nanoTime() - t0) / 1e9);
+        t0 = System.nanoTime();
+        java.util.List<ObjectRef> refs = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            refs.add(call.call());
+        }
+        YR.get(refs, 300);
+        double async = n / ((System.nanoTime() - t0) / 1e9);
+        System.out.printf("{\"metric\": \"%s_sync\", \"value\": %.1f, \"unit\": \"calls/s\", \"n\": %d}%n", metric, sync, n);
+        System.out.printf("{\"metric\": \"%s_async\", \"value\": %.1f, \"unit\": \"calls/s\", \"n\": %d}%n", metric, async, n);
+    }
+
+    static void bench(int n) throws YRException {
+        InstanceHandler py = YR.instance(PyInstanceClass.of("pytargets", "Counter")).invoke(0L);
+        rate("java_to_python_method", n, () -> py.function(PyInstanceMethod.of("add", Long.class)).invoke(1L));
+        InstanceHandler box = YR.instance(CppInstanceClass.of("Box", "Box::FactoryCreate")).invoke(0L);
+        rate("java_to_cpp_method", n, () -> box.function(CppInstanceMethod.of("&Box::Add", Long.class)).invoke(1L));
+        InstanceHandler counter = YR.instance(Counter::new).invoke(0L);
+        rate("java_to_java_method", n, () -> counter.function(Counter::add).invoke(1L));
+        py.terminate();
+        box.terminate();
+        counter.terminate();
+    }
+
     public static void main(String[] args) throws YRException {
         String which = args.length > 0 ? args[0] : "all";
         YR.init();
         try {
+            if (which.equals("bench")) {
+                bench(args.length > 1 ? Integer.parseInt(args[1]) : 1000);
+            }
             if (which.equals("all") || which.equals("python")) {
                 callPython();
             }
