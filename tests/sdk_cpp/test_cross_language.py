@@ -198,6 +198,18 @@ def test_missing_code_names_what_was_looked_for_and_where(driver, monkeypatch, t
         yr.get(yr.java_function("com.example.Nope", "f").invoke(1), 60)
 
 
+def test_code_paths_from_config(daemon, monkeypatch, xlang_exe, java_cp):
+    """Config.cpp_code_path / java_code_path, without the environment variables."""
+    monkeypatch.delenv("YR_CPP_CODE_PATH", raising=False)
+    monkeypatch.delenv("YR_JAVA_CODE_PATH", raising=False)
+    yr.init(daemon.config(cpp_code_path=str(xlang_exe.parent), java_code_path=java_cp))
+    try:
+        assert yr.get(yr.cpp_function("EchoInt").invoke(-7), 60) == -7   # a directory holding one executable
+        assert yr.get(yr.java_function("com.example.xlang.Targets", "echo").invoke("j"), 60) == "j"
+    finally:
+        yr.finalize()
+
+
 def test_python_targets_by_name_report_missing_modules_and_names(py_driver):
     import yr._bridge as b
     with pytest.raises(yr.YRInvokeError, match=r"no Python module 'no_such_module' on the import path \(looked in "):

@@ -122,7 +122,9 @@ void CallPython()
         "python",
         [](auto x) { return YR::PyFunction<decltype(x)>("pytargets", "echo").Invoke(x); },
         [&](auto x) { return counter.PyFunction<decltype(x)>("echo").Invoke(x); });
-    Error("python", "fn-error", YR::PyFunction<std::string>("pytargets", "fail").Invoke("boom"));
+    Error("python", "fn-error", YR::PyFunction<std::string>("pytargets", "fail")
+                                    .SetUrn("sn:cn:yrk:default:function:0-yr-py:$latest")   // accepted, not needed
+                                    .Invoke("boom"));
     Error("python", "method-error", counter.PyFunction<std::string>("fail").Invoke("bang"));
     Error("python", "missing-module", YR::PyFunction<int64_t>("no_such_module", "f").Invoke(int64_t(1)));
     counter.Terminate();
@@ -130,7 +132,9 @@ void CallPython()
 
 void CallJava()
 {
-    auto counter = YR::Instance(YR::JavaInstanceClass::FactoryCreate("com.example.xlang.Counter")).Invoke(int64_t(10));
+    auto counter = YR::Instance(YR::JavaInstanceClass::FactoryCreate("com.example.xlang.Counter"))
+                       .SetUrn("sn:cn:yrk:default:function:0-yr-java:$latest")
+                       .Invoke(int64_t(10));
     Check("java", "method-add", counter.JavaFunction<int64_t>("add").Invoke(int64_t(5)), int64_t(15));
     EchoAll(
         "java",

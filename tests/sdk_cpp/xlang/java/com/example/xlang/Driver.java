@@ -117,7 +117,8 @@ public final class Driver {
         check("python", "method-add", counter.function(PyInstanceMethod.of("add", Long.class)).invoke(5L), 15L);
         echoAll("python", (t, x) -> YR.function(PyFunction.of("pytargets", "echo")).invoke(x),
                 (t, x) -> counter.function(PyInstanceMethod.of("echo")).invoke(x));
-        error("python", "fn-error", YR.function(PyFunction.of("pytargets", "fail", String.class)).invoke("boom"));
+        error("python", "fn-error", YR.function(PyFunction.of("pytargets", "fail", String.class)
+                .setUrn("sn:cn:yrk:default:function:0-yr-py:$latest")).invoke("boom"));
         error("python", "method-error", counter.function(PyInstanceMethod.of("fail", String.class)).invoke("bang"));
         counter.terminate();
     }
@@ -132,7 +133,8 @@ public final class Driver {
     }
 
     static void callCpp() throws YRException {
-        InstanceHandler box = YR.instance(CppInstanceClass.of("Box", "Box::FactoryCreate")).invoke(10L);
+        InstanceHandler box = YR.instance(CppInstanceClass.of("Box", "Box::FactoryCreate"))
+                .setUrn("sn:cn:yrk:default:function:0-yr-cpp:$latest").invoke(10L);
         check("cpp", "method-add", box.function(CppInstanceMethod.of("&Box::Add", Long.class)).invoke(5L), 15L);
         echoAll("cpp", (t, x) -> YR.function(CppFunction.of(CPP_NAMES.get(t), cppType(t))).invoke(x),
                 (t, x) -> box.function(CppInstanceMethod.of("&Box::" + CPP_NAMES.get(t), cppType(t))).invoke(x));
