@@ -78,7 +78,7 @@ def _affinity(a: dict) -> Affinity:
 
 def _check_spec(spec: dict, kind: str) -> str:
     if not isinstance(spec, dict) or spec.get("language") not in ("cpp", "java", "python"):
-        raise YRValueError(f"spec must be a dict with language cpp|java, got {spec!r:.200}")
+        raise YRValueError(f"spec must be a dict with language cpp|java|python, got {spec!r:.200}")
     if spec["language"] == "cpp" and not spec.get("executable"):
         spec["executable"] = _xlang.cpp_executable()   # cross-language: Config or $YR_CPP_CODE_PATH
     elif spec["language"] == "java" and not spec.get("classpath"):

@@ -12,7 +12,8 @@ and how an error reads on the other side.
 - **Where code comes from** (no meta service): C++ from `Config.cpp_code_path` or
   `$YR_CPP_CODE_PATH` (an executable built with the C++ SDK, or a directory holding one
   executable); Java from `Config.java_code_path` or `$YR_JAVA_CODE_PATH` (a class path);
-  Python from the caller's working directory, `Config.code_dir` and `Config.load_paths`.
+  Python from the caller's working directory and import path (`sys.path`, which workers
+  inherit), plus `Config.code_dir` and `Config.load_paths` when the caller set them.
   Missing code fails at the call, naming what was looked for and where.
 - **Portable values**: None, bool, int (64-bit), float, str, bytes, list/tuple, dict with
   str keys, nested; ObjectRefs and instance handles. Anything else fails at the call with
