@@ -63,6 +63,8 @@ void AddPlacement(const InvokeOptions &opts, py::dict &d)
     d["preferred_anti_other_labels"] = opts.preferredAntiOtherLabels;
 }
 
+}  // namespace
+
 py::dict OptionsDict(const InvokeOptions &opts)
 {
     py::dict d;
@@ -96,6 +98,8 @@ py::dict OptionsDict(const InvokeOptions &opts)
     return d;
 }
 
+namespace {
+
 void CheckTimeout(int timeoutSec)
 {
     if (timeoutSec <= 0 && timeoutSec != -1) {
@@ -125,11 +129,11 @@ Exception ToException(py::error_already_set &e)
                 *field.second = attr.cast<int>();
             }
         }
-        // A remote user error carries its original exception as `cause`; for C++ code that is
-        // the host's "failed to invoke X, exception: <what()>", which reads better than the
-        // Python worker's traceback around it.
-        py::object cause = py::getattr(value, "cause", py::none());
-        msg = py::str(cause.is_none() ? value : cause).cast<std::string>();
+        // A remote user error reads as yr._xlang.error_text gives it: from C++ code the host's
+        // "failed to invoke X, exception: <what()>" (better than the Python worker's traceback
+        // around it); from Python or Java code the original type name, message and traceback.
+        static py::object *errorText = new py::object(py::module_::import("yr._xlang").attr("error_text"));
+        msg = (*errorText)(value).cast<std::string>();
         if (msg.empty()) {
             msg = py::str(e.type().attr("__name__")).cast<std::string>();
         }

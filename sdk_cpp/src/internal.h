@@ -21,6 +21,9 @@ py::object &Bridge();
 // the message from str(exception).
 Exception ToException(py::error_already_set &e);
 
+// The bridge's options dict for InvokeOptions (GIL held).
+py::dict OptionsDict(const InvokeOptions &opts);
+
 // Runs fn with the GIL held; Python exceptions become YR::Exception.
 template <typename Fn>
 auto CallPython(Fn &&fn) -> decltype(fn())

@@ -6,7 +6,11 @@
 // YR::Get as YR::Exception 2002.
 #include <pybind11/embed.h>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <memory>
+#include <typeinfo>
 
 #include "internal.h"
 
@@ -44,6 +48,20 @@ private:
     throw py::error_already_set();
 }
 
+// A user error: a RuntimeError whose `cpp_type` attribute is the C++ exception's type name,
+// so callers in other languages can report the original type (yr._xlang.remote_class).
+[[noreturn]] void RaiseUserError(const std::string &msg, const char *mangled)
+{
+    int status = 0;
+    char *demangled = mangled == nullptr ? nullptr : abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+    std::string type = demangled != nullptr ? demangled : (mangled != nullptr ? mangled : "unknown");
+    std::free(demangled);
+    py::object err = py::reinterpret_borrow<py::object>(PyExc_RuntimeError)(msg);
+    err.attr("cpp_type") = type;
+    PyErr_SetObject(PyExc_RuntimeError, err.ptr());
+    throw py::error_already_set();
+}
+
 // Runs fn; a C++ exception becomes a Python RuntimeError naming `what` and keeping e.what().
 template <typename Fn>
 auto Guard(const std::string &what, Fn &&fn) -> decltype(fn())
@@ -53,9 +71,10 @@ auto Guard(const std::string &what, Fn &&fn) -> decltype(fn())
     } catch (py::error_already_set &) {
         throw;
     } catch (const std::exception &e) {
-        RaiseRuntimeError("failed to invoke " + what + ", exception: " + e.what());
+        RaiseUserError("failed to invoke " + what + ", exception: " + e.what(), typeid(e).name());
     } catch (...) {
-        RaiseRuntimeError("failed to invoke " + what + ", exception: unknown (not a std::exception)");
+        RaiseUserError("failed to invoke " + what + ", exception: unknown (not a std::exception)",
+                       abi::__cxa_current_exception_type() ? abi::__cxa_current_exception_type()->name() : nullptr);
     }
 }
 

@@ -20,6 +20,7 @@ from .params import (CacheType, ConsistencyType, CreateParam, ExistenceOpt, GetP
 from .stream import (Element, ProducerConfig, SubscriptionConfig, create_stream_consumer, create_stream_producer,
                      delete_stream, query_global_consumers_num, query_global_producers_num)
 from .metrics import Alarm, AlarmInfo, AlarmSeverity, DoubleCounter, Gauge, Histogram, UInt64Counter
+from .cross_language import cpp_function, cpp_instance_class, java_function, java_instance_class
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
@@ -37,4 +38,5 @@ __all__ = [
     "ConsistencyType", "create_stream_producer", "create_stream_consumer", "delete_stream", "ProducerConfig",
     "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
     "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity",
+    "cpp_function", "cpp_instance_class", "java_function", "java_instance_class",
 ]

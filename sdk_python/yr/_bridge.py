@@ -10,7 +10,7 @@ import json
 
 import msgpack
 
-from . import _api, _context, _instances, kv
+from . import _api, _context, _instances, _xlang, kv
 from . import _protocol as P
 from ._decorators import InstanceProxy
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
@@ -78,9 +78,11 @@ def _affinity(a: dict) -> Affinity:
 
 def _check_spec(spec: dict, kind: str) -> str:
     if not isinstance(spec, dict) or spec.get("language") not in ("cpp", "java", "python"):
-        raise YRValueError(f"spec must be a dict with language cpp|java, got {spec!r:.200}")
+        raise YRValueError(f"spec must be a dict with language cpp|java|python, got {spec!r:.200}")
     if spec["language"] == "cpp" and not spec.get("executable"):
-        raise YRValueError("a cpp spec needs the absolute path of the executable")
+        spec["executable"] = _xlang.cpp_executable()   # cross-language: Config or $YR_CPP_CODE_PATH
+    elif spec["language"] == "java" and not spec.get("classpath"):
+        spec["classpath"] = _xlang.java_classpath()     # cross-language: Config or $YR_JAVA_CODE_PATH
     name = spec.get(kind)
     if not name:
         raise YRValueError(f"spec has no {kind!r}")
@@ -88,7 +90,10 @@ def _check_spec(spec: dict, kind: str) -> str:
 
 
 def create_instance(spec: dict, args: list, opts: dict | None = None) -> InstanceProxy:
+    spec = dict(spec)
     class_name = _check_spec(spec, "class")
+    if spec["language"] == "python":   # a Python class by module and name (cross-language)
+        return _xlang.create_python(spec, list(args), options(opts))
     rt = _context.current()
     code = _instances.constructor_code(None, list(args), {}, class_name, spec=spec)
     pb_spec = _instances.make_spec(rt, class_name, code, options(opts), language=spec["language"],
@@ -113,11 +118,15 @@ def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectR
         memo = None
     hit = _function_cache.get(memo)
     if hit is None:
+        spec = dict(spec)
         fn_name = _check_spec(spec, "function")
-        code = json.dumps(spec, sort_keys=True).encode()
-        key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
-        where = spec.get("executable") or spec.get("classpath", "")
-        hit = (key, code, _instances.pool(rt, options(opts), spec["language"], where, spec))
+        if spec["language"] == "python":   # a Python function by module and name (cross-language)
+            hit = _xlang.python_function(spec, options(opts))
+        else:
+            code = json.dumps(spec, sort_keys=True).encode()
+            key = f"{fn_name}:{hashlib.sha1(code).hexdigest()[:16]}"
+            where = spec.get("executable") or spec.get("classpath", "")
+            hit = (key, code, _instances.pool(rt, options(opts), spec["language"], where, spec))
         if memo is not None:
             if len(_function_cache) > 256:
                 _function_cache.clear()

@@ -198,6 +198,10 @@ def _error_answer(exc: BaseException) -> list:
             where = getattr(exc, "where", "")
             head = f"{where} raised:\n" if where else ""
             return [_error_code(exc), candidate.java_class, head + candidate.stack.rstrip()]
+    from . import _xlang   # a Python or C++ user error: its original type, message and traceback
+    kind = _xlang.remote_class(exc)
+    if kind is not None:
+        return [_error_code(exc), kind, _xlang.error_text(exc)]
     return [_error_code(exc), None, str(exc) or type(exc).__name__]
 
 

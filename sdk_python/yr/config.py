@@ -41,6 +41,8 @@ class Config:
     custom_envs: Dict[str, str] = field(default_factory=dict)  # env vars of every worker of this driver
     recycle_time: int = DEFAULT_RECYCLE_TIME  # seconds, (0, 300]: idle stateless workers are recycled
     env_file: str = ""                      # KEY=VALUE lines loaded into this driver's os.environ at init
+    cpp_code_path: str = ""                 # C++ executable for yr.cpp_function/cpp_instance_class (else $YR_CPP_CODE_PATH)
+    java_code_path: str = ""                # class path for yr.java_function/java_instance_class (else $YR_JAVA_CODE_PATH)
     # ---- openYuanrong fields accepted for compatibility, without effect here (docs/config.md) ----
     function_id: str = ""
     cpp_function_id: str = ""

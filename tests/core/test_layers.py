@@ -68,7 +68,8 @@ def test_public_api_is_pinned():
         "delete_stream", "ProducerConfig", "SubscriptionConfig", "Element", "query_global_producers_num",
         "query_global_consumers_num",
         "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo",
-        "AlarmSeverity"])
+        "AlarmSeverity", "cpp_function", "cpp_instance_class", "java_function",
+        "java_instance_class"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

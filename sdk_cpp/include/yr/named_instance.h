@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "yr/detail/convert.h"
+#include "yr/detail/foreign.h"
 #include "yr/detail/registry.h"
 #include "yr/invoke_options.h"
 #include "yr/object_ref.h"
@@ -62,6 +63,24 @@ public:
     detail::InstanceFunctionHandler<T, M> Function(M method) const
     {
         return detail::InstanceFunctionHandler<T, M>(handle_, method);
+    }
+
+    // A method by its registered name, for instances of any language (yr/cross_language.h):
+    // Python and Java methods by name, C++ ones as registered ("&Counter::Add").
+    template <typename R>
+    detail::ForeignMethodHandler<R> PyFunction(const std::string &method) const
+    {
+        return detail::ForeignMethodHandler<R>(handle_, method);
+    }
+    template <typename R>
+    detail::ForeignMethodHandler<R> JavaFunction(const std::string &method) const
+    {
+        return detail::ForeignMethodHandler<R>(handle_, method);
+    }
+    template <typename R>
+    detail::ForeignMethodHandler<R> CppFunction(const std::string &method) const
+    {
+        return detail::ForeignMethodHandler<R>(handle_, method);
     }
 
     // Destroys the instance (idempotent). isSync is accepted for compatibility: termination is

@@ -7,6 +7,7 @@
 
 #include "yr/api.h"
 #include "yr/config.h"
+#include "yr/cross_language.h"
 #include "yr/exception.h"
 #include "yr/function_handler.h"
 #include "yr/invoke_options.h"

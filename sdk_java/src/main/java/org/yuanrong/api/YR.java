@@ -6,11 +6,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.yuanrong.Config;
+import org.yuanrong.call.CrossFunctionHandler;
+import org.yuanrong.call.CrossInstanceCreator;
 import org.yuanrong.call.FunctionHandler;
 import org.yuanrong.call.Handles;
 import org.yuanrong.call.InstanceCreator;
 import org.yuanrong.call.VoidFunctionHandler;
 import org.yuanrong.exception.YRException;
+import org.yuanrong.function.CppFunction;
+import org.yuanrong.function.CppInstanceClass;
+import org.yuanrong.function.PyFunction;
+import org.yuanrong.function.PyInstanceClass;
 import org.yuanrong.function.YRFunc0;
 import org.yuanrong.function.YRFunc1;
 import org.yuanrong.function.YRFunc2;
@@ -211,6 +217,34 @@ public final class YR {
     }
     public static <T0, T1, T2, T3, T4> VoidFunctionHandler function(YRFuncVoid5<T0, T1, T2, T3, T4> f) throws YRException {
         return new VoidFunctionHandler(staticMeta(f));
+    }
+
+    /** A C++ function by its registered name (docs/cross-language.md). */
+    public static <R> CrossFunctionHandler<R> function(CppFunction<R> f) {
+        return new CrossFunctionHandler<>(f);
+    }
+
+    /** A Python function by module and name. */
+    public static <R> CrossFunctionHandler<R> function(PyFunction<R> f) {
+        return new CrossFunctionHandler<>(f);
+    }
+
+    /** Instances of a C++ class by its registered factory. */
+    public static CrossInstanceCreator instance(CppInstanceClass c) {
+        return new CrossInstanceCreator(c, null, null);
+    }
+
+    public static CrossInstanceCreator instance(CppInstanceClass c, String name, String nameSpace) {
+        return new CrossInstanceCreator(c, name, nameSpace);
+    }
+
+    /** Instances of a Python class by module and name. */
+    public static CrossInstanceCreator instance(PyInstanceClass c) {
+        return new CrossInstanceCreator(c, null, null);
+    }
+
+    public static CrossInstanceCreator instance(PyInstanceClass c, String name, String nameSpace) {
+        return new CrossInstanceCreator(c, name, nameSpace);
     }
 
     /** {@code get(ref, 300)}. */

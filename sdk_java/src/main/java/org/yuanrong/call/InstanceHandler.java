@@ -107,6 +107,16 @@ public class InstanceHandler {
         return voidMethod(f);
     }
 
+    /** A method of a C++ instance by its registered name ("&Counter::Add"). */
+    public <R> CrossInstanceFunctionHandler<R> function(org.yuanrong.function.CppInstanceMethod<R> m) {
+        return new CrossInstanceFunctionHandler<>(this, m);
+    }
+
+    /** A method of a Python instance by name. */
+    public <R> CrossInstanceFunctionHandler<R> function(org.yuanrong.function.PyInstanceMethod<R> m) {
+        return new CrossInstanceFunctionHandler<>(this, m);
+    }
+
     /** Destroys the instance (idempotent); later calls on it fail with a YRException. */
     public void terminate() throws YRException {
         Link.require().call("terminate", this);
