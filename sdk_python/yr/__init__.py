@@ -7,7 +7,9 @@
 from ._api import (ClientInfo, finalize, get, get_instance, init, is_initialized, kill_instance, load_state,
                    put, resources, save_state, wait)
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
-from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, instance, invoke
+from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, MethodProxy, instance, invoke, method
+from ._results import ObjectRefGenerator
+from ._runtime_api import cancel, exit, get_node_ip_address, list_named_instances
 from .config import Config, InvokeOptions
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
                          InstanceTerminatedError, ResourceUnavailableError, RuntimeUnavailableError,
@@ -23,6 +25,7 @@ from .metrics import Alarm, AlarmInfo, AlarmSeverity, DoubleCounter, Gauge, Hist
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
+StatefulInstanceCreator = InstanceCreator
 
 __all__ = [
     "init", "finalize", "is_initialized", "instance", "invoke", "put", "get", "wait", "get_instance",
@@ -37,4 +40,6 @@ __all__ = [
     "ConsistencyType", "create_stream_producer", "create_stream_consumer", "delete_stream", "ProducerConfig",
     "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
     "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity",
+    "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
+    "StatefulInstanceCreator", "ObjectRefGenerator",
 ]

@@ -73,6 +73,9 @@ class Channel:
             slot = call.slot
             if kind == P.OK:
                 slot.set_body(payload)
+            elif kind == P.ITEM:   # one item of a streaming call: the call goes on
+                pending[call_id] = call
+                call.item(payload)
             else:
                 try:
                     err = _serialization.loads(payload)
@@ -243,10 +246,12 @@ class Target:
         self.fail(InstanceTerminatedError(f"{self.label} was terminated before the call was sent"))
 
     # ---- calls -----------------------------------------------------------------------------
-    def submit(self, kind: bytes, name: str, args, kwargs, code: bytes | None = None) -> ObjectRef:
+    def submit(self, kind: bytes, name: str, args, kwargs, code: bytes | None = None, make_call=_Call) -> ObjectRef:
+        """Sends (or queues) one call; its result's ref. `make_call` builds the _Call
+        (a streaming call brings its own, see `_results`)."""
         slot = _Slot()
         ref = ObjectRef(new_id(), slot)
-        call = _Call(kind, name, args, kwargs, slot, code)
+        call = make_call(kind, name, args, kwargs, slot, code)
         with self._lock:
             if self.terminated:
                 raise InstanceTerminatedError(f"{self.label} is terminated; calls on it fail (create a new instance)")
@@ -286,7 +291,7 @@ class Target:
                 call.watch(self._dep_done)
                 return
             self._queue.popleft()
-            if call.body is not None:
+            if call.body is not None and not call.slot.done:   # done: cancelled while queued
                 self._send(call)
 
     def _send(self, call: _Call, deferred: bool = False) -> None:

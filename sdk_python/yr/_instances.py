@@ -271,12 +271,15 @@ class ExecutorPool:
         self.create_sent = 0.0   # when the outstanding create was sent
         self.waiting: deque[_Call] = deque()
         self.call_time: dict[str, float] = {}   # function -> moving average of its service time (s)
+        self.deferred: set = set()        # calls waiting for refs in their arguments
+        self.cancelled_on: set = set()    # executors stopped by yr.cancel (their other calls run again)
         self._lock = threading.RLock()
         _Recycler.watch(rt, self)
 
     # ---- calls -------------------------------------------------------------------------------
-    def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0) -> ObjectRef:
-        call = _Call(P.FUNC, key, args, kwargs, _Slot(), code, retries)
+    def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0, kind: bytes = P.FUNC,
+               make_call=_Call) -> ObjectRef:
+        call = make_call(kind, key, args, kwargs, _Slot(), code, retries)
         ref = ObjectRef(new_id(), call.slot)
         serialize_now = not _has_pending_deps(args, kwargs)
         if serialize_now:
@@ -285,6 +288,8 @@ class ExecutorPool:
             if call.body is not None:
                 self._dispatch(call, deferred=True)
         else:
+            with self._lock:
+                self.deferred.add(call)   # so that yr.cancel finds it
             call.watch(lambda _s, c=call: self._dep_done(c))
         return ref
 
@@ -292,6 +297,8 @@ class ExecutorPool:
         with self._lock:   # several deps may finish at once, on different threads
             ready = call.ready() and not call.dispatched
             call.dispatched = call.dispatched or ready
+            if ready:
+                self.deferred.discard(call)
         if ready:
             if call.body is not None and not call.slot.done:
                 self._dispatch(call)
@@ -308,6 +315,9 @@ class ExecutorPool:
         """Pairs waiting calls with executors (under the lock); the caller sends them."""
         sends = []
         while self.waiting:
+            if self.waiting[0].slot.done:   # cancelled while it waited: it never runs
+                self.waiting.popleft()
+                continue
             ex = self._free_executor() or self._executor_when_full()
             if ex is None:
                 break
@@ -419,14 +429,40 @@ class ExecutorPool:
         _, reason = instance_fate(self.rt, target.instance_id, ch.endpoint)
         registry(self.rt).created.pop(target.instance_id, None)
         err = InstanceDiedError(f"{target.label} died while running {{}}: {reason}")
+        stopped_by_cancel = target.instance_id in self.cancelled_on
+        self.cancelled_on.discard(target.instance_id)
         for i, call in enumerate(calls):
-            ran = i < self.concurrency and call.slot.conn is ch.conn
+            # An executor stopped by yr.cancel: its other calls run again, retries untouched.
+            ran = i < self.concurrency and call.slot.conn is ch.conn and not stopped_by_cancel
             if ran and call.retries <= 0:
                 call.slot.set_error(InstanceDiedError(str(err).format(call.name.split(":")[0])))
                 continue
             call.retries -= ran
             call.slot.conn = None
             self._dispatch(call, front=True)
+
+    def cancel(self, slot: _Slot, error: BaseException) -> bool:
+        """yr.cancel of one call of this pool (False: not one of ours). A call not sent yet
+        never runs; a sent one is stopped with its executor (terminated: a new one serves
+        later calls; the executor's other calls run again elsewhere)."""
+        with self._lock:
+            call = next((c for c in (*self.waiting, *self.deferred) if c.slot is slot), None)
+            if call is not None:
+                self.deferred.discard(call)
+                slot.set_error(error)   # _assign drops it from `waiting`
+                return True
+            ex = next((e for e in self.executors if e.target.channel is not None
+                       and slot.conn is e.target.channel.conn), None)
+            if ex is None:
+                queued = any(c.slot is slot for e in self.executors for c in e.target._queue)
+                if queued:
+                    slot.set_error(error)   # Target._flush skips it
+                return queued
+            self.executors.remove(ex)
+            self.cancelled_on.add(ex.target.instance_id)
+        slot.set_error(error)
+        registry(self.rt).pending.append(self.rt.master.terminate(ex.target.instance_id))
+        return True
 
     def recycle(self, now: float, idle_for: float) -> None:
         """Terminates executors idle for `idle_for` seconds (keeping none: their capacity

@@ -261,6 +261,17 @@ class Worker:
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
                 _calls.received -= 1   # not a call
+            elif kind in P.STREAMS:   # a generator: its items leave as they are produced
+                if self.pool is None:
+                    try:
+                        if out:
+                            conn.flush()
+                        conn.send(self._execute(kind, call_id, payload, conn.remote, conn))
+                    except OSError:   # the caller is gone
+                        self._drop(conn)
+                        return
+                else:
+                    self.pool.submit(self._execute_and_send, conn, kind, call_id, payload)
             elif self.pool is None:
                 if out:
                     self._before_call(conn)
@@ -302,7 +313,7 @@ class Worker:
 
     # ---- calls -----------------------------------------------------------------------------
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
-        out = self._execute(kind, call_id, payload, conn.remote)
+        out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
         try:
             conn.send(out)
         except OSError:
@@ -322,9 +333,12 @@ class Worker:
                 raise err
             self.functions[key] = failing
 
-    def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False) -> bytes:
+    def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False,
+                 stream: _CallerConn | None = None) -> bytes:
+        """Runs one call; its answer frame. With `stream` (a streaming call) the items the
+        generator yields are sent on that connection first, and the answer is the end."""
         t0 = _now()
-        frame, c = self._run(kind, call_id, payload, remote)
+        frame, c = self._run(kind, call_id, payload, remote, stream)
         took = _now() - t0
         # CallStats.finish, written inline: a method call here costs as much as the counting
         c[1] += 1
@@ -334,7 +348,8 @@ class Worker:
             c[2] += 1
         return frame
 
-    def _run(self, kind: bytes, call_id: int, payload: bytes, remote: bool) -> tuple[bytes, list]:
+    def _run(self, kind: bytes, call_id: int, payload: bytes, remote: bool,
+             stream: _CallerConn | None = None) -> tuple[bytes, list]:
         """Runs one call: its result frame, and the counters of what ran ("Class.method" or a
         function; yr._telemetry.CallStats), its `started` already counted."""
         where = self.class_name
@@ -342,7 +357,7 @@ class Worker:
         try:
             msg = _serialization.loads(payload)
             _serialization.discard(payload)
-            if kind == P.CALL:
+            if kind == P.CALL or kind == P.SCALL:
                 method, args, kwargs = msg
                 where = f"{self.class_name}.{method}"
                 c = _by_where.get(where) or _calls.new(where)
@@ -362,6 +377,8 @@ class Worker:
             result = fn(*args, **kwargs)
             if inspect.iscoroutine(result):   # not any awaitable: a returned ObjectRef is returned as a ref
                 result = _run_coroutine(result)
+            if stream is not None:
+                result = _send_items(stream, call_id, result, where)
             if self.autosave and kind == P.CALL:
                 save_state()
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
@@ -513,6 +530,36 @@ def _as_invoke_error(e: BaseException, where: str) -> YRInvokeError:
         return e
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     return YRInvokeError(e, tb, where)
+
+
+def _send_items(conn: _CallerConn, call_id: int, gen, where: str) -> None:
+    """Sends each item of a (async) generator as an ITEM frame as soon as it is produced.
+    A result that is not a generator is its one item. Errors raised by the generator (or
+    an item that cannot be serialized) propagate: the call's answer carries them."""
+    if inspect.isasyncgen(gen):
+        items = _async_items(gen)
+    elif inspect.isgenerator(gen):
+        items = gen
+    else:
+        items = (gen,)
+    dumps = _serialization.dumps_inline if conn.remote else _serialization.dumps   # no shared memory across machines
+    for i, item in enumerate(items):
+        try:
+            body = dumps(item)
+            _serialization.check_size(body, f"item {i} of {where}")
+        except SerializationError as e:
+            raise SerializationError(f"item {i} of {where} cannot be serialized: {e}") from None
+        conn.send(P.call_frame(P.ITEM, call_id, body))
+
+
+def _async_items(agen):
+    async def next_item():
+        return await agen.__anext__()
+    while True:
+        try:
+            yield _run_coroutine(next_item())
+        except StopAsyncIteration:
+            return
 
 
 def _resolve_args(args):
