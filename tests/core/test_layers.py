@@ -68,7 +68,9 @@ def test_public_api_is_pinned():
         "delete_stream", "ProducerConfig", "SubscriptionConfig", "Element", "query_global_producers_num",
         "query_global_consumers_num",
         "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo",
-        "AlarmSeverity"])
+        "AlarmSeverity",
+        "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
+        "StatefulInstanceCreator", "ObjectRefGenerator"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 
