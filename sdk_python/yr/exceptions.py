@@ -111,7 +111,7 @@ class InstanceTerminatedError(YRRuntimeError):
     code = ERR_FINALIZED
 
 
-class CancelError(YRError, RuntimeError):
+class CancelError(YRRuntimeError):
     """yr.get of a call cancelled with yr.cancel (openYuanrong raises a RuntimeError)."""
 
 
