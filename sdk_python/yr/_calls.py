@@ -157,6 +157,8 @@ class Target:
     - `channel`: the connection to its worker while connected; `error`: set once it can take
       no calls; `terminated`: terminated by this process.
     - `on_lost`: executors only: on_lost(target, channel, calls) replaces recovery (ExecutorPool).
+    - `recover_timeout`: seconds to wait for the instance to come back after its worker died
+      (custom_extensions RECOVER_RETRY_TIMEOUT, set by the process that created it).
     """
 
     def __init__(self, rt, instance_id: str, class_name: str):
@@ -172,6 +174,7 @@ class Target:
         self._queue: deque[_Call] = deque()
         self._lock = threading.RLock()
         self.on_lost = None
+        self.recover_timeout = 120.0
 
     @property
     def label(self) -> str:
@@ -218,7 +221,7 @@ class Target:
                 return
             self._queue.extendleft(reversed(in_flight))   # at least once: they run again first
         try:
-            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=120)
+            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=self.recover_timeout)
         except YRError as e:
             self.fail(InstanceDiedError(f"{self.label} died ({reason}) and did not come back: {e}"))
             return

@@ -14,6 +14,7 @@ import inspect
 from . import _context, _instances, _results
 from . import _protocol as P
 from . import _serialization
+from ._invoke_checks import recover_timeout
 from .config import ASYNC_DEFAULT_CONCURRENCY, InvokeOptions, option_names
 from .exceptions import YRTypeError, YRValueError
 
@@ -29,6 +30,21 @@ def _check_instance_options(opt) -> InvokeOptions:
     if opt.retry_times:
         raise YRValueError("InvokeOptions.retry_times is not supported for instances (it retries stateless "
                            "functions); use recover_retry_times to restart an instance whose worker died")
+    for name in ("min_instances", "max_instances"):
+        if getattr(opt, name) not in (0, -1):
+            raise YRValueError(f"InvokeOptions.{name} applies to stateless functions, not to instances")
+    return opt
+
+
+def _check_function_options(opt) -> InvokeOptions:
+    opt = _check_options(opt)
+    if opt.idle_timeout not in (None, -1):
+        raise YRValueError("InvokeOptions.idle_timeout applies to instances; stateless executors are recycled "
+                           "after Config.recycle_time")
+    for key in ("GRACEFUL_SHUTDOWN_TIME", "RECOVER_RETRY_TIMEOUT"):
+        if key in opt.custom_extensions:
+            raise YRValueError(f"InvokeOptions.custom_extensions[{key!r}] applies to instances, not to "
+                               "stateless functions")
     return opt
 
 
@@ -86,7 +102,10 @@ class InstanceCreator:
             default = ASYNC_DEFAULT_CONCURRENCY if _has_async_methods(cls) else 1
             self._concurrency = self._options.effective_concurrency(default)
         spec = _instances.make_spec(rt, cls.__qualname__, code, self._options, concurrency=self._concurrency)
-        return InstanceProxy(_instances.create(rt, spec), self._methods, self._shapes)
+        target = _instances.create(rt, spec)
+        if "RECOVER_RETRY_TIMEOUT" in self._options.custom_extensions:
+            target.recover_timeout = recover_timeout(self._options)
+        return InstanceProxy(target, self._methods, self._shapes)
 
     def get_instance(self, name: str, namespace: str = "", timeout: float = 60) -> "InstanceProxy":
         """The handle of the named instance (as `yr.get_instance`)."""
@@ -217,7 +236,7 @@ class FunctionProxy:
         if not inspect.isfunction(fn):
             raise RuntimeError(f"@yr.invoke decorates plain functions, got {type(fn).__name__}")
         self.__yr_wrapped__ = fn
-        self._options = _check_options(options or InvokeOptions())
+        self._options = _check_function_options(options or InvokeOptions())
         self._return_nums = _results.check_return_nums(return_nums)
         self._shape = _results.shape_of(fn, return_nums)   # None: one return (the common path)
         self._code: bytes | None = None
@@ -229,7 +248,7 @@ class FunctionProxy:
 
     def options(self, opt: InvokeOptions) -> "FunctionProxy":
         """Sets the options of later calls (openYuanrong semantics: mutates and returns self)."""
-        self._options = _check_options(opt)
+        self._options = _check_function_options(opt)
         return self
 
     def invoke(self, *args, **kwargs):

@@ -12,6 +12,7 @@ from collections import deque
 from . import _protocol as P
 from . import _serialization
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
+from ._invoke_checks import graceful_shutdown_time
 from .config import InvokeOptions
 from .exceptions import InstanceDiedError, InstanceNotFoundError, SerializationError, YRError, YRTypeError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
@@ -60,12 +61,20 @@ def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_tim
     """The import path, working directory, env vars and executor recycle time a worker takes
     from its driver (JSON): Config.custom_envs, then the options' env_vars (which win).
     Cached: it is asked for at every creation and rarely changes."""
-    env_vars = {**(custom_envs or {}), **opts.env_vars}
-    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time)
+    env_vars = {**(custom_envs or {}), **opts.runtime_env.get("env_vars", {}), **opts.env_vars}
+    if opts.trace_id:
+        env_vars["YR_TRACE_ID"] = opts.trace_id
+    grace, idle = graceful_shutdown_time(opts), opts.idle_timeout if (opts.idle_timeout or 0) > 0 else None
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time, grace, idle)
     env = _env_cache.get(key)
     if env is None:
         paths = [p for p in sys.path if p and os.path.isdir(p)]
-        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time})
+        env = {"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time}
+        if grace is not None:
+            env["graceful_shutdown_time"] = grace   # read by the agent when it stops the worker
+        if idle is not None:
+            env["idle_timeout"] = idle              # read by the worker: it ends its instance when idle
+        env = json.dumps(env)
         _env_cache.clear()
         _env_cache[key] = env
     return env
@@ -191,11 +200,16 @@ def pool(rt, opts: InvokeOptions, language: str = "python", executable: str = ""
     """The executor pool of runtime context `rt` for these options (made on first use):
     stateless calls with equal resources, env vars and concurrency share executors."""
     key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
-           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key())
+           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key(),
+           tuple(sorted(opts.runtime_env.get("env_vars", {}).items())), opts.trace_id,
+           opts.min_instances, opts.max_instances)
     pools = registry(rt).pools
     found = pools.get(key)
     if found is None:
         found = pools[key] = ExecutorPool(rt, opts, language, executable, spec)
+        if opts.min_instances > 0:
+            with found._lock:
+                found._grow()   # min_instances executors are made at once (one after the other)
     return found
 
 
@@ -386,7 +400,7 @@ class ExecutorPool:
 
     # ---- executors --------------------------------------------------------------------------
     def _grow(self) -> None:
-        if self.creating:
+        if self.creating or 0 < self.opts.max_instances <= len(self.executors):
             return
         self.creating += 1
         self.create_sent = time.monotonic()
@@ -395,6 +409,7 @@ class ExecutorPool:
         opts = InvokeOptions(cpu=self.opts.cpu, memory=self.opts.memory,
                              custom_resources=dict(self.opts.custom_resources),
                              env_vars=dict(self.opts.env_vars), schedule_timeout_ms=self.opts.schedule_timeout_ms,
+                             runtime_env=dict(self.opts.runtime_env), trace_id=self.opts.trace_id,
                              **self.opts.placement_options())
         spec = make_spec(self.rt, label, code, opts, language=self.language,
                          executable=self.executable, hidden=True, concurrency=self.concurrency)
@@ -416,6 +431,8 @@ class ExecutorPool:
             target.on_lost = self._lost
             self.executors.append(_Executor(target))
             sends = self._assign()
+            if len(self.executors) < self.opts.min_instances:
+                self._grow()   # min_instances: made one after the other, as any growth
         self._send(sends)
 
     def _lost(self, target: Target, ch, calls: list) -> None:
@@ -469,6 +486,7 @@ class ExecutorPool:
         returns to the node, and a new call makes a new one)."""
         with self._lock:
             idle = [e for e in self.executors if e.inflight == 0 and now - e.idle_since >= idle_for]
+            idle = idle[:max(0, len(self.executors) - self.opts.min_instances)]   # min_instances stay
             self.executors = [e for e in self.executors if e not in idle]
         for ex in idle:
             t = ex.target

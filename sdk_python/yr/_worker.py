@@ -138,6 +138,9 @@ class Worker:
         self.lone_call = False  # the last read carried exactly one call: a synchronous caller
         self.blocked_calls = 0  # calls waiting in yr.get / yr.wait (the agent lends our CPU meanwhile)
         self.lends_when_idle = False   # a stateless executor with concurrency 1: see _sleep
+        self.idle_timeout: float | None = None   # InvokeOptions.idle_timeout: end the instance when idle
+        self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
+        self._ending = None             # the request that ends this idle instance
         self.instance_id = ""
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.watcher: _Watcher | None = None   # started by the first read of several calls
@@ -193,6 +196,8 @@ class Worker:
         """Waits for events. An idle executor holds no cpu (as a task that is not running):
         after IDLE_LEND_AFTER without calls it lends its cpu to the node, like a blocked
         call, and takes it back when woken. Busy executors never pay for this."""
+        if self.idle_timeout is not None:
+            return self._sleep_or_end()
         if not self.lends_when_idle:
             return self.sel.select()
         events = self.sel.select(IDLE_LEND_AFTER)
@@ -203,6 +208,20 @@ class Worker:
             return self.sel.select()
         finally:
             self._unblock()
+
+    def _sleep_or_end(self) -> list:
+        """Waits for events; an instance with no call for idle_timeout seconds asks the master
+        to end it (the terminate then arrives from the agent)."""
+        while True:
+            events = self.sel.select(self.idle_timeout)
+            if events or self._ending is not None:
+                return events or self.sel.select()
+            if self.running == 0:
+                from . import _context
+                try:
+                    self._ending = _context.current().master.terminate(self.instance_id)
+                except Exception:   # noqa: BLE001  the runtime is going away: its agent ends us
+                    self._ending = False
 
     def _on_agent(self) -> bool:
         data, fds, _, _ = socket.recv_fds(self.agent, 1 << 16, 16)
@@ -313,7 +332,16 @@ class Worker:
 
     # ---- calls -----------------------------------------------------------------------------
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
-        out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
+        if self.idle_timeout is not None:
+            with self._agent_lock:
+                self.running += 1
+            try:
+                out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
+            finally:
+                with self._agent_lock:
+                    self.running -= 1
+        else:
+            out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
         try:
             conn.send(out)
         except OSError:
@@ -419,6 +447,7 @@ class Worker:
         from . import _context
         _context.init_worker(self.boot.to_dict(), self.token, msg.job_id, msg.instance_id)
         _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
+        self.idle_timeout = env.get("idle_timeout")
         from . import object_ref
         object_ref._block_hooks = (self._block, self._unblock)
         _context.set_instance_state(save_state, load_state)   # how yr.save_state/load_state reach it
