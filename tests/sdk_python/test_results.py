@@ -278,3 +278,43 @@ def test_async_for_over_a_generator(driver):
     async def collect():
         return [await ref async for ref in squares.invoke(4)]
     assert asyncio.run(collect()) == [0, 1, 4, 9]
+
+
+# ---- the stream's pairing of filled and taken slots, without a runtime -----------------------
+def test_stream_pairs_items_with_takers_whichever_comes_first():
+    from yr import _protocol as P
+    from yr._results import ObjectRefGenerator, _Stream
+    from yr.object_ref import _Slot
+    from yr import _serialization, object_ref
+    stream = _Stream()
+    end = _Slot()
+    call = stream.make_call(P.FUNC, "f:k", (), {}, end, None, retries=5)
+    assert call.kind == P.SFUNC and call.retries == 0   # streams are never retried
+    gen = ObjectRefGenerator(stream)
+    early = stream.take()            # the consumer asks before the item arrives
+    call.item(_serialization.dumps("a"))
+    assert early.done and early.value() == "a"
+    call.item(_serialization.dumps("b"))   # the item arrives before the consumer asks
+    call.item(_serialization.dumps("c"))
+    end.set_body(_serialization.dumps(None))   # the end
+    assert [object_ref.get(r) for r in gen] == ["b", "c"]
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert stream._slots == {}   # nothing kept once both sides saw a slot
+
+
+def test_stream_error_is_the_last_item():
+    from yr import _protocol as P
+    from yr._results import ObjectRefGenerator, _Stream
+    from yr.object_ref import _Slot
+    from yr import _serialization, object_ref
+    stream = _Stream()
+    end = _Slot()
+    call = stream.make_call(P.CALL, "m", (), {}, end, None)
+    assert call.kind == P.SCALL
+    call.item(_serialization.dumps(1))
+    end.set_error(yr.InstanceDiedError("gone"))
+    refs = list(ObjectRefGenerator(stream))
+    assert object_ref.get(refs[0]) == 1
+    with pytest.raises(yr.InstanceDiedError, match="gone"):
+        object_ref.get(refs[1])
