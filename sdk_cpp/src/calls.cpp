@@ -209,6 +209,20 @@ void TerminateInstance(PyObject *handle)
     CallPython([&] { Bridge().attr("terminate")(py::handle(handle)); });
 }
 
+void CancelRefs(PyObject *refs, bool isForce, bool isRecursive)
+{
+    CheckInitialized();
+    CallPython([&] { Bridge().attr("cancel")(py::handle(refs), isForce, isRecursive); });
+}
+
+PyObject *GetNamedInstance(const std::string &name, const std::string &ns, int timeoutSec)
+{
+    CheckInitialized();
+    return CallPython([&] {
+        return Bridge().attr("get_instance")(name, ns, static_cast<double>(timeoutSec)).release().ptr();
+    });
+}
+
 std::string RefId(PyObject *ref)
 {
     return CallPython([&] { return Bridge().attr("ref_id")(py::handle(ref)).cast<std::string>(); });

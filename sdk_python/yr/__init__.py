@@ -7,7 +7,9 @@
 from ._api import (ClientInfo, finalize, get, get_instance, init, is_initialized, kill_instance, load_state,
                    put, resources, save_state, wait)
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
-from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, instance, invoke
+from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, MethodProxy, instance, invoke, method
+from ._results import ObjectRefGenerator
+from ._runtime_api import cancel, exit, get_node_ip_address, list_named_instances
 from .config import Config, InvokeOptions
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
                          InstanceTerminatedError, ResourceUnavailableError, RuntimeUnavailableError,
@@ -24,6 +26,7 @@ from .cross_language import cpp_function, cpp_instance_class, java_function, jav
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
+StatefulInstanceCreator = InstanceCreator
 
 __all__ = [
     "init", "finalize", "is_initialized", "instance", "invoke", "put", "get", "wait", "get_instance",
@@ -39,4 +42,6 @@ __all__ = [
     "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
     "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity",
     "cpp_function", "cpp_instance_class", "java_function", "java_instance_class",
+    "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
+    "StatefulInstanceCreator", "ObjectRefGenerator",
 ]

@@ -10,7 +10,7 @@ import json
 
 import msgpack
 
-from . import _api, _context, _instances, _xlang, kv
+from . import _api, _context, _instances, _runtime_api, _xlang, kv
 from . import _protocol as P
 from ._decorators import InstanceProxy
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
@@ -209,6 +209,23 @@ def kv_write_value(key: str, value, existence: int = 0, ttl: int = 0, write_mode
 def kv_read_values(keys: list, timeout: float = 300, allow_partial: bool = False) -> list:
     return [None if v is None else msgpack.unpackb(v, raw=False, strict_map_key=False)
             for v in kv_read(keys, timeout, allow_partial)]
+
+
+def cancel(refs: list, force: bool = True, recursive: bool = False) -> None:
+    """yr.cancel of a non-empty list of refs (openYuanrong's C++ throws on an empty one)."""
+    refs = list(refs)
+    if not refs:
+        raise YRValueError("Cancel: the list of refs is empty")
+    _runtime_api.cancel(refs, bool(force), bool(recursive))
+
+
+def get_instance(name: str, namespace: str = "", timeout: float = 60) -> InstanceProxy:
+    """The handle of a running named instance (a lookup only, as yr.get_instance)."""
+    if not isinstance(name, str) or not name:
+        raise YRValueError("GetInstance: the name must be a non-empty string")
+    if timeout is None or timeout < 0:
+        raise YRValueError(f"GetInstance: the timeout must be >= 0 seconds, got {timeout!r}")
+    return _api.get_instance(name, namespace or "", max(float(timeout), 0.001))
 
 
 def serve_worker(host) -> None:

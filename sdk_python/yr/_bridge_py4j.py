@@ -227,7 +227,8 @@ class _BridgeService:
     _BRIDGE_OPS = frozenset({
         "init", "finalize", "is_initialized", "create_instance", "invoke_method",
         "invoke_function", "get", "put", "terminate", "ref_id", "instance_id",
-        "kv_write", "kv_m_write_tx", "kv_read", "kv_get_with_param", "kv_del", "kv_write_value", "kv_read_values"})
+        "kv_write", "kv_m_write_tx", "kv_read", "kv_get_with_param", "kv_del", "kv_write_value", "kv_read_values",
+        "cancel"})
 
     def _op(self, op: str) -> Callable[..., Any]:
         if op in self._local:

@@ -73,6 +73,9 @@ class Channel:
             slot = call.slot
             if kind == P.OK:
                 slot.set_body(payload)
+            elif kind == P.ITEM:   # one item of a streaming call: the call goes on
+                pending[call_id] = call
+                call.item(payload)
             else:
                 try:
                     err = _serialization.loads(payload)
@@ -154,6 +157,8 @@ class Target:
     - `channel`: the connection to its worker while connected; `error`: set once it can take
       no calls; `terminated`: terminated by this process.
     - `on_lost`: executors only: on_lost(target, channel, calls) replaces recovery (ExecutorPool).
+    - `recover_timeout`: seconds to wait for the instance to come back after its worker died
+      (custom_extensions RECOVER_RETRY_TIMEOUT, set by the process that created it).
     """
 
     def __init__(self, rt, instance_id: str, class_name: str):
@@ -169,6 +174,7 @@ class Target:
         self._queue: deque[_Call] = deque()
         self._lock = threading.RLock()
         self.on_lost = None
+        self.recover_timeout = 120.0
 
     @property
     def label(self) -> str:
@@ -215,7 +221,7 @@ class Target:
                 return
             self._queue.extendleft(reversed(in_flight))   # at least once: they run again first
         try:
-            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=120)
+            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=self.recover_timeout)
         except YRError as e:
             self.fail(InstanceDiedError(f"{self.label} died ({reason}) and did not come back: {e}"))
             return
@@ -243,10 +249,12 @@ class Target:
         self.fail(InstanceTerminatedError(f"{self.label} was terminated before the call was sent"))
 
     # ---- calls -----------------------------------------------------------------------------
-    def submit(self, kind: bytes, name: str, args, kwargs, code: bytes | None = None) -> ObjectRef:
+    def submit(self, kind: bytes, name: str, args, kwargs, code: bytes | None = None, make_call=_Call) -> ObjectRef:
+        """Sends (or queues) one call; its result's ref. `make_call` builds the _Call
+        (a streaming call brings its own, see `_results`)."""
         slot = _Slot()
         ref = ObjectRef(new_id(), slot)
-        call = _Call(kind, name, args, kwargs, slot, code)
+        call = make_call(kind, name, args, kwargs, slot, code)
         with self._lock:
             if self.terminated:
                 raise InstanceTerminatedError(f"{self.label} is terminated; calls on it fail (create a new instance)")
@@ -286,7 +294,7 @@ class Target:
                 call.watch(self._dep_done)
                 return
             self._queue.popleft()
-            if call.body is not None:
+            if call.body is not None and not call.slot.done:   # done: cancelled while queued
                 self._send(call)
 
     def _send(self, call: _Call, deferred: bool = False) -> None:

@@ -11,9 +11,10 @@ import functools
 import hashlib
 import inspect
 
-from . import _context, _instances
+from . import _context, _instances, _results
 from . import _protocol as P
 from . import _serialization
+from ._invoke_checks import recover_timeout
 from .config import ASYNC_DEFAULT_CONCURRENCY, InvokeOptions, option_names
 from .exceptions import YRTypeError, YRValueError
 
@@ -29,6 +30,21 @@ def _check_instance_options(opt) -> InvokeOptions:
     if opt.retry_times:
         raise YRValueError("InvokeOptions.retry_times is not supported for instances (it retries stateless "
                            "functions); use recover_retry_times to restart an instance whose worker died")
+    for name in ("min_instances", "max_instances"):
+        if getattr(opt, name) not in (0, -1):
+            raise YRValueError(f"InvokeOptions.{name} applies to stateless functions, not to instances")
+    return opt
+
+
+def _check_function_options(opt) -> InvokeOptions:
+    opt = _check_options(opt)
+    if opt.idle_timeout not in (None, -1):
+        raise YRValueError("InvokeOptions.idle_timeout applies to instances; stateless executors are recycled "
+                           "after Config.recycle_time")
+    for key in ("GRACEFUL_SHUTDOWN_TIME", "RECOVER_RETRY_TIMEOUT"):
+        if key in opt.custom_extensions:
+            raise YRValueError(f"InvokeOptions.custom_extensions[{key!r}] applies to instances, not to "
+                               "stateless functions")
     return opt
 
 
@@ -52,6 +68,7 @@ class InstanceCreator:
         self.__yr_wrapped__ = cls
         self._options = _check_instance_options(options or InvokeOptions())
         self._methods: frozenset | None = None  # computed on first use: when unpickled, cls may be incomplete
+        self._shapes: dict | None = None         # likewise: methods with return_nums != 1 or generators
         self._concurrency = 0                    # likewise: the default depends on the methods being async
         self._code: bytes | None = None
         functools.update_wrapper(self, cls, updated=())
@@ -80,15 +97,20 @@ class InstanceCreator:
         code = _instances.constructor_code(self._code, args, kwargs, cls.__name__)
         if self._methods is None:
             self._methods = _public_methods(cls)
+            self._shapes = _results.method_shapes(cls)
         if not self._concurrency:
             default = ASYNC_DEFAULT_CONCURRENCY if _has_async_methods(cls) else 1
             self._concurrency = self._options.effective_concurrency(default)
         spec = _instances.make_spec(rt, cls.__qualname__, code, self._options, concurrency=self._concurrency)
-        return InstanceProxy(_instances.create(rt, spec), self._methods)
+        target = _instances.create(rt, spec)
+        if "RECOVER_RETRY_TIMEOUT" in self._options.custom_extensions:
+            target.recover_timeout = recover_timeout(self._options)
+        return InstanceProxy(target, self._methods, self._shapes)
 
     def get_instance(self, name: str, namespace: str = "", timeout: float = 60) -> "InstanceProxy":
         """The handle of the named instance (as `yr.get_instance`)."""
-        return InstanceProxy(_instances.find_named(_context.current(), name, namespace, timeout))
+        return InstanceProxy(_instances.find_named(_context.current(), name, namespace, timeout),
+                             None, _results.method_shapes(self.__yr_wrapped__))
 
     def __reduce__(self):
         return (InstanceCreator, (self.__yr_wrapped__, self._options))
@@ -144,19 +166,38 @@ class MethodProxy:
         raise RuntimeError(f"call remote methods with .invoke(): {self._target.class_name}.{self._name}.invoke(...)")
 
 
+class _ShapedMethodProxy(MethodProxy):
+    """A method declared with @yr.method(return_nums=N != 1), or a generator method."""
+    __slots__ = ("_shape",)
+
+    def __init__(self, target, name: str, shape):
+        super().__init__(target, name)
+        self._shape = shape
+
+    def invoke(self, *args, **kwargs):
+        t, name = self._target, self._name
+        return _results.invoke_shaped(
+            self._shape, lambda _stream, make_call: t.submit(P.CALL, name, args, kwargs, make_call=make_call),
+            f"{t.class_name}.{name}")
+
+
 class InstanceProxy:
     """A handle to a remote instance. Can be passed to other functions and instances."""
 
-    def __init__(self, target, methods: frozenset | None = None):
+    def __init__(self, target, methods: frozenset | None = None, shapes: dict | None = None):
         self._target = target
         self._methods = methods
+        self._shapes = shapes   # {method: shape} of methods with several returns or generators
 
     def __getattr__(self, name: str) -> MethodProxy:
-        if name.startswith("__") or name in ("_target", "_methods"):
+        if name.startswith("__") or name in ("_target", "_methods", "_shapes"):
             raise AttributeError(name)
         if self._methods is not None and name not in self._methods:
             raise AttributeError(f"{self._target.class_name} has no method {name!r} "
                                  f"(it has: {', '.join(sorted(self._methods)) or 'none'})")
+        shapes = self._shapes
+        if shapes is not None and name in shapes:
+            return _ShapedMethodProxy(self._target, name, shapes[name])
         return MethodProxy(self._target, name)
 
     @property
@@ -181,21 +222,23 @@ class InstanceProxy:
 
     def __reduce__(self):
         t = self._target
-        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, t.endpoint))
+        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, t.endpoint, self._shapes))
 
 
-def _rebuild_proxy(instance_id, class_name, methods, endpoint):
-    return InstanceProxy(_instances.attach(_context.current(), instance_id, class_name, endpoint), methods)
+def _rebuild_proxy(instance_id, class_name, methods, endpoint, shapes=None):
+    return InstanceProxy(_instances.attach(_context.current(), instance_id, class_name, endpoint), methods, shapes)
 
 
 class FunctionProxy:
     """What `@yr.invoke` turns a function into. `invoke(...)` runs it remotely."""
 
-    def __init__(self, fn, options: InvokeOptions | None = None):
+    def __init__(self, fn, options: InvokeOptions | None = None, return_nums: int = 1):
         if not inspect.isfunction(fn):
             raise RuntimeError(f"@yr.invoke decorates plain functions, got {type(fn).__name__}")
         self.__yr_wrapped__ = fn
-        self._options = _check_options(options or InvokeOptions())
+        self._options = _check_function_options(options or InvokeOptions())
+        self._return_nums = _results.check_return_nums(return_nums)
+        self._shape = _results.shape_of(fn, return_nums)   # None: one return (the common path)
         self._code: bytes | None = None
         self._key = ""
         functools.update_wrapper(self, fn, updated=())
@@ -205,7 +248,7 @@ class FunctionProxy:
 
     def options(self, opt: InvokeOptions) -> "FunctionProxy":
         """Sets the options of later calls (openYuanrong semantics: mutates and returns self)."""
-        self._options = _check_options(opt)
+        self._options = _check_function_options(opt)
         return self
 
     def invoke(self, *args, **kwargs):
@@ -213,13 +256,18 @@ class FunctionProxy:
         if self._code is None:
             self._code = _serialization.dumps_function(self.__yr_wrapped__)
             self._key = f"{self.__yr_wrapped__.__qualname__}:{hashlib.sha1(self._code).hexdigest()[:16]}"
-        return _instances.pool(rt, self._options).submit(self._key, self._code, args, kwargs, self._options.retry_times)
+        pool = _instances.pool(rt, self._options)
+        if self._shape is None:
+            return pool.submit(self._key, self._code, args, kwargs, self._options.retry_times)
+        return _results.invoke_shaped(self._shape, lambda stream, make_call: pool.submit(
+            self._key, self._code, args, kwargs, 0 if stream else self._options.retry_times, make_call=make_call),
+            self.__yr_wrapped__.__qualname__)
 
     def get_original_func(self):
         return self.__yr_wrapped__
 
     def __reduce__(self):
-        return (FunctionProxy, (self.__yr_wrapped__, self._options))
+        return (FunctionProxy, (self.__yr_wrapped__, self._options, self._return_nums))
 
 
 def instance(cls=None, *, invoke_options: InvokeOptions | None = None):
@@ -229,10 +277,32 @@ def instance(cls=None, *, invoke_options: InvokeOptions | None = None):
     return InstanceCreator(cls, invoke_options)
 
 
-def invoke(fn=None, *, invoke_options: InvokeOptions | None = None, return_nums: int = 1):
-    """Function decorator: `@yr.invoke` or `@yr.invoke(invoke_options=opt)`."""
-    if return_nums != 1:
-        raise YRValueError("return_nums other than 1 is not supported yet")
+def invoke(fn=None, *, invoke_options: InvokeOptions | None = None, return_nums: int | None = None):
+    """Function decorator: `@yr.invoke` or `@yr.invoke(invoke_options=opt, return_nums=N)`.
+    return_nums (int in [0, 100], default 1): 0 makes `invoke` return None, N > 1 a list of
+    N refs (the function returns a tuple or list of N values). A function that `yield`s
+    returns an ObjectRefGenerator instead."""
+    n = 1 if return_nums is None else _results.check_return_nums(return_nums)
     if fn is None:
-        return lambda f: FunctionProxy(f, invoke_options)
-    return FunctionProxy(fn, invoke_options)
+        return lambda f: FunctionProxy(f, invoke_options, n)
+    return FunctionProxy(fn, invoke_options, n)
+
+
+def method(*args, return_nums: int = 1, **kwargs):
+    """Method decorator: `@yr.method(return_nums=N)` declares how many values a method of a
+    `@yr.instance` class returns (as `@yr.invoke`'s return_nums). Other openYuanrong keywords
+    (concurrency_group, tensor transport) are refused as not supported."""
+    if kwargs:
+        raise YRValueError(f"yr.method: {', '.join(sorted(kwargs))} not supported (only return_nums is)")
+    n = _results.check_return_nums(return_nums)
+
+    def annotate(fn):
+        if not callable(fn):
+            raise YRTypeError(f"@yr.method decorates methods, got {type(fn).__name__}")
+        fn.__return_nums__ = n
+        return fn
+    if args:
+        if len(args) == 1 and callable(args[0]):
+            return annotate(args[0])
+        raise YRTypeError("yr.method takes return_nums as a keyword: @yr.method(return_nums=2)")
+    return annotate

@@ -12,6 +12,7 @@ from collections import deque
 from . import _protocol as P
 from . import _serialization
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
+from ._invoke_checks import graceful_shutdown_time
 from .config import InvokeOptions
 from .exceptions import InstanceDiedError, InstanceNotFoundError, SerializationError, YRError, YRTypeError, YRValueError
 from .object_ref import ObjectRef, _Slot, new_id
@@ -60,12 +61,20 @@ def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_tim
     """The import path, working directory, env vars and executor recycle time a worker takes
     from its driver (JSON): Config.custom_envs, then the options' env_vars (which win).
     Cached: it is asked for at every creation and rarely changes."""
-    env_vars = {**(custom_envs or {}), **opts.env_vars}
-    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time)
+    env_vars = {**(custom_envs or {}), **opts.runtime_env.get("env_vars", {}), **opts.env_vars}
+    if opts.trace_id:
+        env_vars["YR_TRACE_ID"] = opts.trace_id
+    grace, idle = graceful_shutdown_time(opts), opts.idle_timeout if (opts.idle_timeout or 0) > 0 else None
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time, grace, idle)
     env = _env_cache.get(key)
     if env is None:
         paths = [p for p in sys.path if p and os.path.isdir(p)]
-        env = json.dumps({"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time})
+        env = {"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time}
+        if grace is not None:
+            env["graceful_shutdown_time"] = grace   # read by the agent when it stops the worker
+        if idle is not None:
+            env["idle_timeout"] = idle              # read by the worker: it ends its instance when idle
+        env = json.dumps(env)
         _env_cache.clear()
         _env_cache[key] = env
     return env
@@ -191,11 +200,16 @@ def pool(rt, opts: InvokeOptions, language: str = "python", executable: str = ""
     """The executor pool of runtime context `rt` for these options (made on first use):
     stateless calls with equal resources, env vars and concurrency share executors."""
     key = (language, executable, opts.cpu, opts.memory, tuple(sorted(opts.custom_resources.items())),
-           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key())
+           tuple(sorted(opts.env_vars.items())), opts.effective_concurrency(), opts.placement_key(),
+           tuple(sorted(opts.runtime_env.get("env_vars", {}).items())), opts.trace_id,
+           opts.min_instances, opts.max_instances)
     pools = registry(rt).pools
     found = pools.get(key)
     if found is None:
         found = pools[key] = ExecutorPool(rt, opts, language, executable, spec)
+        if opts.min_instances > 0:
+            with found._lock:
+                found._grow()   # min_instances executors are made at once (one after the other)
     return found
 
 
@@ -271,12 +285,15 @@ class ExecutorPool:
         self.create_sent = 0.0   # when the outstanding create was sent
         self.waiting: deque[_Call] = deque()
         self.call_time: dict[str, float] = {}   # function -> moving average of its service time (s)
+        self.deferred: set = set()        # calls waiting for refs in their arguments
+        self.cancelled_on: set = set()    # executors stopped by yr.cancel (their other calls run again)
         self._lock = threading.RLock()
         _Recycler.watch(rt, self)
 
     # ---- calls -------------------------------------------------------------------------------
-    def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0) -> ObjectRef:
-        call = _Call(P.FUNC, key, args, kwargs, _Slot(), code, retries)
+    def submit(self, key: str, code: bytes, args, kwargs, retries: int = 0, kind: bytes = P.FUNC,
+               make_call=_Call) -> ObjectRef:
+        call = make_call(kind, key, args, kwargs, _Slot(), code, retries)
         ref = ObjectRef(new_id(), call.slot)
         serialize_now = not _has_pending_deps(args, kwargs)
         if serialize_now:
@@ -285,6 +302,8 @@ class ExecutorPool:
             if call.body is not None:
                 self._dispatch(call, deferred=True)
         else:
+            with self._lock:
+                self.deferred.add(call)   # so that yr.cancel finds it
             call.watch(lambda _s, c=call: self._dep_done(c))
         return ref
 
@@ -292,6 +311,8 @@ class ExecutorPool:
         with self._lock:   # several deps may finish at once, on different threads
             ready = call.ready() and not call.dispatched
             call.dispatched = call.dispatched or ready
+            if ready:
+                self.deferred.discard(call)
         if ready:
             if call.body is not None and not call.slot.done:
                 self._dispatch(call)
@@ -308,6 +329,9 @@ class ExecutorPool:
         """Pairs waiting calls with executors (under the lock); the caller sends them."""
         sends = []
         while self.waiting:
+            if self.waiting[0].slot.done:   # cancelled while it waited: it never runs
+                self.waiting.popleft()
+                continue
             ex = self._free_executor() or self._executor_when_full()
             if ex is None:
                 break
@@ -376,7 +400,7 @@ class ExecutorPool:
 
     # ---- executors --------------------------------------------------------------------------
     def _grow(self) -> None:
-        if self.creating:
+        if self.creating or 0 < self.opts.max_instances <= len(self.executors):
             return
         self.creating += 1
         self.create_sent = time.monotonic()
@@ -385,6 +409,7 @@ class ExecutorPool:
         opts = InvokeOptions(cpu=self.opts.cpu, memory=self.opts.memory,
                              custom_resources=dict(self.opts.custom_resources),
                              env_vars=dict(self.opts.env_vars), schedule_timeout_ms=self.opts.schedule_timeout_ms,
+                             runtime_env=dict(self.opts.runtime_env), trace_id=self.opts.trace_id,
                              **self.opts.placement_options())
         spec = make_spec(self.rt, label, code, opts, language=self.language,
                          executable=self.executable, hidden=True, concurrency=self.concurrency)
@@ -406,6 +431,8 @@ class ExecutorPool:
             target.on_lost = self._lost
             self.executors.append(_Executor(target))
             sends = self._assign()
+            if len(self.executors) < self.opts.min_instances:
+                self._grow()   # min_instances: made one after the other, as any growth
         self._send(sends)
 
     def _lost(self, target: Target, ch, calls: list) -> None:
@@ -419,8 +446,11 @@ class ExecutorPool:
         _, reason = instance_fate(self.rt, target.instance_id, ch.endpoint)
         registry(self.rt).created.pop(target.instance_id, None)
         err = InstanceDiedError(f"{target.label} died while running {{}}: {reason}")
+        stopped_by_cancel = target.instance_id in self.cancelled_on
+        self.cancelled_on.discard(target.instance_id)
         for i, call in enumerate(calls):
-            ran = i < self.concurrency and call.slot.conn is ch.conn
+            # An executor stopped by yr.cancel: its other calls run again, retries untouched.
+            ran = i < self.concurrency and call.slot.conn is ch.conn and not stopped_by_cancel
             if ran and call.retries <= 0:
                 call.slot.set_error(InstanceDiedError(str(err).format(call.name.split(":")[0])))
                 continue
@@ -428,11 +458,35 @@ class ExecutorPool:
             call.slot.conn = None
             self._dispatch(call, front=True)
 
+    def cancel(self, slot: _Slot, error: BaseException) -> bool:
+        """yr.cancel of one call of this pool (False: not one of ours). A call not sent yet
+        never runs; a sent one is stopped with its executor (terminated: a new one serves
+        later calls; the executor's other calls run again elsewhere)."""
+        with self._lock:
+            call = next((c for c in (*self.waiting, *self.deferred) if c.slot is slot), None)
+            if call is not None:
+                self.deferred.discard(call)
+                slot.set_error(error)   # _assign drops it from `waiting`
+                return True
+            ex = next((e for e in self.executors if e.target.channel is not None
+                       and slot.conn is e.target.channel.conn), None)
+            if ex is None:
+                queued = any(c.slot is slot for e in self.executors for c in e.target._queue)
+                if queued:
+                    slot.set_error(error)   # Target._flush skips it
+                return queued
+            self.executors.remove(ex)
+            self.cancelled_on.add(ex.target.instance_id)
+        slot.set_error(error)
+        registry(self.rt).pending.append(self.rt.master.terminate(ex.target.instance_id))
+        return True
+
     def recycle(self, now: float, idle_for: float) -> None:
         """Terminates executors idle for `idle_for` seconds (keeping none: their capacity
         returns to the node, and a new call makes a new one)."""
         with self._lock:
             idle = [e for e in self.executors if e.inflight == 0 and now - e.idle_since >= idle_for]
+            idle = idle[:max(0, len(self.executors) - self.opts.min_instances)]   # min_instances stay
             self.executors = [e for e in self.executors if e not in idle]
         for ex in idle:
             t = ex.target

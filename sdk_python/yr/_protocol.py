@@ -4,6 +4,9 @@ Call frames: 1 kind byte + 8-byte call id + a `_serialization` body.
   caller -> worker: CALL (method, args, kwargs) | FUNC (key, args, kwargs)
                     | DEFINE (raw: key, NUL, code), sent once per function and connection
   worker -> caller: OK (value) | ERR (YRInvokeError or another yr error)
+Streaming calls (generators, see `yr._results`): the caller sends SCALL (method) or SFUNC
+(function) instead of CALL/FUNC; the worker answers ITEM (one yielded value) per item, in
+order, as they are produced, then OK (None: the end) or ERR (raised mid-stream).
 Messages of the agent link (worker/SDK <-> daemon) are not frames of this kind: they are
 defined once in `yr_runtime.wire.messages`.
 """
@@ -13,6 +16,8 @@ import struct
 
 HEADER = struct.Struct("<cQ")
 CALL, FUNC, OK, ERR, DEFINE = b"C", b"F", b"O", b"E", b"D"
+SCALL, SFUNC, ITEM = b"S", b"G", b"I"
+STREAMS = (SCALL, SFUNC)
 
 
 _FRAMED = struct.Struct("<IcQ")

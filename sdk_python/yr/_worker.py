@@ -138,6 +138,9 @@ class Worker:
         self.lone_call = False  # the last read carried exactly one call: a synchronous caller
         self.blocked_calls = 0  # calls waiting in yr.get / yr.wait (the agent lends our CPU meanwhile)
         self.lends_when_idle = False   # a stateless executor with concurrency 1: see _sleep
+        self.idle_timeout: float | None = None   # InvokeOptions.idle_timeout: end the instance when idle
+        self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
+        self._ending = None             # the request that ends this idle instance
         self.instance_id = ""
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.watcher: _Watcher | None = None   # started by the first read of several calls
@@ -193,6 +196,8 @@ class Worker:
         """Waits for events. An idle executor holds no cpu (as a task that is not running):
         after IDLE_LEND_AFTER without calls it lends its cpu to the node, like a blocked
         call, and takes it back when woken. Busy executors never pay for this."""
+        if self.idle_timeout is not None:
+            return self._sleep_or_end()
         if not self.lends_when_idle:
             return self.sel.select()
         events = self.sel.select(IDLE_LEND_AFTER)
@@ -203,6 +208,20 @@ class Worker:
             return self.sel.select()
         finally:
             self._unblock()
+
+    def _sleep_or_end(self) -> list:
+        """Waits for events; an instance with no call for idle_timeout seconds asks the master
+        to end it (the terminate then arrives from the agent)."""
+        while True:
+            events = self.sel.select(self.idle_timeout)
+            if events or self._ending is not None:
+                return events or self.sel.select()
+            if self.running == 0:
+                from . import _context
+                try:
+                    self._ending = _context.current().master.terminate(self.instance_id)
+                except Exception:   # noqa: BLE001  the runtime is going away: its agent ends us
+                    self._ending = False
 
     def _on_agent(self) -> bool:
         data, fds, _, _ = socket.recv_fds(self.agent, 1 << 16, 16)
@@ -261,6 +280,17 @@ class Worker:
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
                 _calls.received -= 1   # not a call
+            elif kind in P.STREAMS:   # a generator: its items leave as they are produced
+                if self.pool is None:
+                    try:
+                        if out:
+                            conn.flush()
+                        conn.send(self._execute(kind, call_id, payload, conn.remote, conn))
+                    except OSError:   # the caller is gone
+                        self._drop(conn)
+                        return
+                else:
+                    self.pool.submit(self._execute_and_send, conn, kind, call_id, payload)
             elif self.pool is None:
                 if out:
                     self._before_call(conn)
@@ -302,7 +332,16 @@ class Worker:
 
     # ---- calls -----------------------------------------------------------------------------
     def _execute_and_send(self, conn, kind, call_id, payload) -> None:
-        out = self._execute(kind, call_id, payload, conn.remote)
+        if self.idle_timeout is not None:
+            with self._agent_lock:
+                self.running += 1
+            try:
+                out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
+            finally:
+                with self._agent_lock:
+                    self.running -= 1
+        else:
+            out = self._execute(kind, call_id, payload, conn.remote, conn if kind in P.STREAMS else None)
         try:
             conn.send(out)
         except OSError:
@@ -322,9 +361,12 @@ class Worker:
                 raise err
             self.functions[key] = failing
 
-    def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False) -> bytes:
+    def _execute(self, kind: bytes, call_id: int, payload: bytes, remote: bool = False,
+                 stream: _CallerConn | None = None) -> bytes:
+        """Runs one call; its answer frame. With `stream` (a streaming call) the items the
+        generator yields are sent on that connection first, and the answer is the end."""
         t0 = _now()
-        frame, c = self._run(kind, call_id, payload, remote)
+        frame, c = self._run(kind, call_id, payload, remote, stream)
         took = _now() - t0
         # CallStats.finish, written inline: a method call here costs as much as the counting
         c[1] += 1
@@ -334,7 +376,8 @@ class Worker:
             c[2] += 1
         return frame
 
-    def _run(self, kind: bytes, call_id: int, payload: bytes, remote: bool) -> tuple[bytes, list]:
+    def _run(self, kind: bytes, call_id: int, payload: bytes, remote: bool,
+             stream: _CallerConn | None = None) -> tuple[bytes, list]:
         """Runs one call: its result frame, and the counters of what ran ("Class.method" or a
         function; yr._telemetry.CallStats), its `started` already counted."""
         where = self.class_name
@@ -342,7 +385,7 @@ class Worker:
         try:
             msg = _serialization.loads(payload)
             _serialization.discard(payload)
-            if kind == P.CALL:
+            if kind == P.CALL or kind == P.SCALL:
                 method, args, kwargs = msg
                 where = f"{self.class_name}.{method}"
                 c = _by_where.get(where) or _calls.new(where)
@@ -362,6 +405,8 @@ class Worker:
             result = fn(*args, **kwargs)
             if inspect.iscoroutine(result):   # not any awaitable: a returned ObjectRef is returned as a ref
                 result = _run_coroutine(result)
+            if stream is not None:
+                result = _send_items(stream, call_id, result, where)
             if self.autosave and kind == P.CALL:
                 save_state()
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
@@ -402,6 +447,7 @@ class Worker:
         from . import _context
         _context.init_worker(self.boot.to_dict(), self.token, msg.job_id, msg.instance_id)
         _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
+        self.idle_timeout = env.get("idle_timeout")
         from . import object_ref
         object_ref._block_hooks = (self._block, self._unblock)
         _context.set_instance_state(save_state, load_state)   # how yr.save_state/load_state reach it
@@ -513,6 +559,36 @@ def _as_invoke_error(e: BaseException, where: str) -> YRInvokeError:
         return e
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     return YRInvokeError(e, tb, where)
+
+
+def _send_items(conn: _CallerConn, call_id: int, gen, where: str) -> None:
+    """Sends each item of a (async) generator as an ITEM frame as soon as it is produced.
+    A result that is not a generator is its one item. Errors raised by the generator (or
+    an item that cannot be serialized) propagate: the call's answer carries them."""
+    if inspect.isasyncgen(gen):
+        items = _async_items(gen)
+    elif inspect.isgenerator(gen):
+        items = gen
+    else:
+        items = (gen,)
+    dumps = _serialization.dumps_inline if conn.remote else _serialization.dumps   # no shared memory across machines
+    for i, item in enumerate(items):
+        try:
+            body = dumps(item)
+            _serialization.check_size(body, f"item {i} of {where}")
+        except SerializationError as e:
+            raise SerializationError(f"item {i} of {where} cannot be serialized: {e}") from None
+        conn.send(P.call_frame(P.ITEM, call_id, body))
+
+
+def _async_items(agen):
+    async def next_item():
+        return await agen.__anext__()
+    while True:
+        try:
+            yield _run_coroutine(next_item())
+        except StopAsyncIteration:
+            return
 
 
 def _resolve_args(args):

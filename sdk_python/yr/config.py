@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from ._checks import check_env_vars, check_field_types
 from .affinity import Affinity, check_affinities
+from ._invoke_checks import check_more_options
 from .exceptions import YRValueError
 
 DEFAULT_RECYCLE_TIME = 2          # seconds an idle stateless worker is kept (openYuanrong's default)
@@ -149,6 +150,30 @@ class InvokeOptions:
     preferred_anti_other_labels: bool = False   # only nodes satisfying some preferred rule may be chosen
     need_order: Optional[bool] = None
     get_if_exists: bool = False
+    # ---- the rest of openYuanrong's fields: checked in _invoke_checks; docs/config.md says which act ----
+    min_instances: int = 0            # stateless: executors kept even when idle
+    max_instances: int = 0            # stateless: at most this many executors (0 or -1: no limit)
+    max_invoke_latency: int = 5000
+    trace_id: str = ""                # the worker's $YR_TRACE_ID
+    instance_priority: int = 0
+    preempted_allowed: bool = False
+    idle_timeout: Optional[int] = None   # openYuanrong: 300; None or -1: never (see docs/config.md)
+    cpu_limit: int = 0
+    mem_limit: int = 0
+    pod_labels: Dict[str, str] = field(default_factory=dict)
+    affinity: Dict[str, str] = field(default_factory=dict)
+    device: Any = None
+    is_data_affinity: bool = False
+    resource_group_options: Any = None
+    function_group_options: Any = None
+    alias_params: Dict[str, str] = field(default_factory=dict)
+    runtime_env: Dict[str, Any] = field(default_factory=dict)
+    debug: Any = None
+    group_name: str = ""
+    is_delete_remote_tensor: bool = False
+    bypass_datasystem: bool = False
+    skip_serialize: bool = False
+    port_forwardings: List[Any] = field(default_factory=list)
 
     def check(self) -> "InvokeOptions":
         """Raises YRTypeError (wrong type) or YRValueError (wrong value, or not supported)
@@ -178,6 +203,7 @@ class InvokeOptions:
             raise YRValueError(f"invalid InvokeOptions.labels: labels must be non-empty strings, got {self.labels!r}")
         check_affinities(self.schedule_affinities, "InvokeOptions.schedule_affinities")
         self._check_not_built()
+        check_more_options(self)
         return self
 
     def _check_not_built(self) -> None:

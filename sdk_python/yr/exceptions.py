@@ -111,8 +111,8 @@ class InstanceTerminatedError(YRRuntimeError):
     code = ERR_FINALIZED
 
 
-class CancelError(YRError):
-    pass
+class CancelError(YRRuntimeError):
+    """yr.get of a call cancelled with yr.cancel (openYuanrong raises a RuntimeError)."""
 
 
 # The error kind the runtime sends -> the class raised for it (its `code` is the kind).

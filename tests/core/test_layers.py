@@ -69,7 +69,9 @@ def test_public_api_is_pinned():
         "query_global_consumers_num",
         "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo",
         "AlarmSeverity", "cpp_function", "cpp_instance_class", "java_function",
-        "java_instance_class"])
+        "java_instance_class",
+        "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
+        "StatefulInstanceCreator", "ObjectRefGenerator"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

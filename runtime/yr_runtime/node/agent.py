@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import signal
@@ -54,12 +55,24 @@ class WorkerProc:
     gone: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     stopping: bool = False
     ready: bool = False    # its instance's constructor ran
+    grace: float = STOP_GRACE   # after the terminate message, before SIGTERM (GRACEFUL_SHUTDOWN_TIME)
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
 
+
+
+def _graceful_shutdown_time(driver_env: str) -> float:
+    """The instance's custom_extensions GRACEFUL_SHUTDOWN_TIME (seconds), which the SDK puts in
+    the driver environment it sends; STOP_GRACE when unset or unreadable."""
+    if "graceful_shutdown_time" not in driver_env:   # the common case: no JSON parse
+        return STOP_GRACE
+    try:
+        return max(0.0, float(json.loads(driver_env)["graceful_shutdown_time"]))
+    except (ValueError, KeyError, TypeError):
+        return STOP_GRACE
 
 
 class ObjectStore:
@@ -277,6 +290,7 @@ class Agent:
         w.instance_id, w.job_id = spec.instance_id, spec.job_id
         remember_log(self.log_files, spec.instance_id, self.session_dir / "logs" / f"worker-{w.id}.log")
         w.label = f"{spec.class_name or 'worker'} pid={w.pid}"
+        w.grace = _graceful_shutdown_time(spec.driver_env)
         w.writer.write(spec.frame())
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
         asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
@@ -293,7 +307,7 @@ class Agent:
         self._spawn_task(self._escalate(w))
 
     async def _escalate(self, w: WorkerProc) -> None:
-        for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, KILL_GRACE)):
+        for sig, grace in ((signal.SIGTERM, w.grace), (signal.SIGKILL, KILL_GRACE)):
             try:
                 await asyncio.wait_for(asyncio.shield(w.gone), grace)
                 return

@@ -141,4 +141,21 @@ ObjectRef<T> Put(const T &value)
     return ObjectRef<T>(detail::PyRef::Steal(detail::PutValue(pyValue.get())));
 }
 
+// Cancels stateless calls (yr.cancel; docs/api.md): a call not sent yet never runs, a running one
+// is stopped with its executor, and Get then throws. Refs of instance calls and finished calls are
+// left alone. An empty vector throws YR::Exception(1001).
+template <typename T>
+void Cancel(const std::vector<ObjectRef<T>> &refs, bool isForce = true, bool isRecursive = false)
+{
+    detail::CheckInitialized();
+    detail::PyRef list = detail::RefList(refs);
+    detail::CancelRefs(list.get(), isForce, isRecursive);
+}
+
+template <typename T>
+void Cancel(const ObjectRef<T> &ref, bool isForce = true, bool isRecursive = false)
+{
+    Cancel(std::vector<ObjectRef<T>>{ref}, isForce, isRecursive);
+}
+
 }  // namespace YR

@@ -158,6 +158,23 @@ detail::InstanceCreator<std::decay_t<F>> Instance(F factory, const std::string &
     return detail::InstanceCreator<std::decay_t<F>>(factory, name, ns);
 }
 
+// The handle of the running instance named `name` in namespace `ns` (a lookup only: nothing is
+// created). Waits up to timeoutSec for it to run; throws YR::Exception when there is none (1003),
+// it does not run in time, the name is empty or the timeout negative (1001).
+template <typename T>
+NamedInstance<T> GetInstance(const std::string &name, const std::string &ns = "", int timeoutSec = 60)
+{
+    detail::CheckInitialized();
+    if (name.empty()) {
+        throw Exception(ERR_PARAM_INVALID, RUNTIME, "GetInstance: the name must not be empty");
+    }
+    if (timeoutSec < 0) {
+        throw Exception(ERR_PARAM_INVALID, RUNTIME,
+                        "GetInstance: the timeout must be >= 0, got " + std::to_string(timeoutSec));
+    }
+    return NamedInstance<T>(detail::PyRef::Steal(detail::GetNamedInstance(name, ns, timeoutSec)));
+}
+
 }  // namespace YR
 
 namespace pybind11 {

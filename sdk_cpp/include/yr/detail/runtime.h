@@ -39,6 +39,8 @@ PyObject *GetValue(PyObject *refOrList, int timeoutSec);
 PyObject *WaitRefs(PyObject *refs, std::size_t waitNum, int timeoutSec);
 PyObject *PutValue(PyObject *value);
 void TerminateInstance(PyObject *handle);
+void CancelRefs(PyObject *refs, bool isForce, bool isRecursive);
+PyObject *GetNamedInstance(const std::string &name, const std::string &ns, int timeoutSec);
 std::string RefId(PyObject *ref);
 std::string InstanceId(PyObject *handle);
 

@@ -34,6 +34,9 @@ public class InvokeOptions {
     private int scheduleTimeoutMs = DEFAULT_SCHEDULE_TIMEOUT_MS;
     private List<String> labels = new ArrayList<>();
     private List<Affinity> scheduleAffinities = new ArrayList<>();
+    private boolean preferredPriority = true;          // preferred rules weigh in order (else: how many hold)
+    private boolean requiredPriority = false;          // the earliest REQUIRED rule a node matches wins
+    private boolean preferredAntiOtherLabels = false;  // only nodes satisfying some preferred rule may be chosen
 
     public InvokeOptions() {
     }
@@ -51,6 +54,36 @@ public class InvokeOptions {
         this.scheduleTimeoutMs = other.scheduleTimeoutMs;
         this.labels = new ArrayList<>(other.labels);
         this.scheduleAffinities = new ArrayList<>(other.scheduleAffinities);
+        this.preferredPriority = other.preferredPriority;
+        this.requiredPriority = other.requiredPriority;
+        this.preferredAntiOtherLabels = other.preferredAntiOtherLabels;
+    }
+
+    public boolean isPreferredPriority() {
+        return preferredPriority;
+    }
+
+    public InvokeOptions setPreferredPriority(boolean preferredPriority) {
+        this.preferredPriority = preferredPriority;
+        return this;
+    }
+
+    public boolean isRequiredPriority() {
+        return requiredPriority;
+    }
+
+    public InvokeOptions setRequiredPriority(boolean requiredPriority) {
+        this.requiredPriority = requiredPriority;
+        return this;
+    }
+
+    public boolean isPreferredAntiOtherLabels() {
+        return preferredAntiOtherLabels;
+    }
+
+    public InvokeOptions setPreferredAntiOtherLabels(boolean preferredAntiOtherLabels) {
+        this.preferredAntiOtherLabels = preferredAntiOtherLabels;
+        return this;
     }
 
     public static Builder builder() {
@@ -264,6 +297,21 @@ public class InvokeOptions {
 
         public Builder scheduleAffinities(List<Affinity> affinities) {
             affinities.forEach(this::addScheduleAffinity);
+            return this;
+        }
+
+        public Builder preferredPriority(boolean value) {
+            options.preferredPriority = value;
+            return this;
+        }
+
+        public Builder requiredPriority(boolean value) {
+            options.requiredPriority = value;
+            return this;
+        }
+
+        public Builder preferredAntiOtherLabels(boolean value) {
+            options.preferredAntiOtherLabels = value;
             return this;
         }
 

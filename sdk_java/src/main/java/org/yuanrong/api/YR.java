@@ -297,4 +297,66 @@ public final class YR {
     public static <T> ObjectRef<T> put(T obj) throws YRException {
         return ObjectStore.put(obj);
     }
+
+    /**
+     * Cancels stateless calls (see docs/api.md): a call not sent yet never runs, a running one is
+     * stopped with its executor, and get then throws. Refs of instance calls and finished calls
+     * are left alone.
+     *
+     * @throws YRException 1001 if refs is empty or holds null
+     */
+    @SuppressWarnings("rawtypes")
+    public static void cancel(List<? extends ObjectRef> refs, boolean isForce, boolean isRecursive) throws YRException {
+        ObjectStore.cancel(refs, isForce, isRecursive);
+    }
+
+    /** {@code cancel(refs, true, false)}. */
+    @SuppressWarnings("rawtypes")
+    public static void cancel(List<? extends ObjectRef> refs) throws YRException {
+        cancel(refs, true, false);
+    }
+
+    /** {@code cancel([ref], true, false)}. */
+    public static void cancel(ObjectRef<?> ref) throws YRException {
+        cancel(java.util.Collections.singletonList(ref), true, false);
+    }
+
+    // openYuanrong's older spelling of instance(f, name[, nameSpace]): an InstanceCreator of the
+    // named instance (get-or-create when invoked).
+    public static <A> InstanceCreator<A> getInstance(YRFunc0<A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <A> InstanceCreator<A> getInstance(YRFunc0<A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, A> InstanceCreator<A> getInstance(YRFunc1<T0, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, A> InstanceCreator<A> getInstance(YRFunc1<T0, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, A> InstanceCreator<A> getInstance(YRFunc2<T0, T1, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, A> InstanceCreator<A> getInstance(YRFunc2<T0, T1, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, A> InstanceCreator<A> getInstance(YRFunc3<T0, T1, T2, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, A> InstanceCreator<A> getInstance(YRFunc3<T0, T1, T2, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, T3, A> InstanceCreator<A> getInstance(YRFunc4<T0, T1, T2, T3, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, T3, A> InstanceCreator<A> getInstance(YRFunc4<T0, T1, T2, T3, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
+    public static <T0, T1, T2, T3, T4, A> InstanceCreator<A> getInstance(YRFunc5<T0, T1, T2, T3, T4, A> f, String name) throws YRException {
+        return creator(f, name, null);
+    }
+    public static <T0, T1, T2, T3, T4, A> InstanceCreator<A> getInstance(YRFunc5<T0, T1, T2, T3, T4, A> f, String name, String nameSpace) throws YRException {
+        return creator(f, name, nameSpace);
+    }
 }

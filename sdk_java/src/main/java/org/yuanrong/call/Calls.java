@@ -65,6 +65,15 @@ final class Calls {
             o.getScheduleAffinities().forEach(a -> rules.add(affinityMap(a)));
             m.put("schedule_affinities", rules);
         }
+        if (!o.isPreferredPriority()) {
+            m.put("preferred_priority", false);
+        }
+        if (o.isRequiredPriority()) {
+            m.put("required_priority", true);
+        }
+        if (o.isPreferredAntiOtherLabels()) {
+            m.put("preferred_anti_other_labels", true);
+        }
         return m;
     }
 

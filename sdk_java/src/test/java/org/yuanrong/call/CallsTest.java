@@ -61,6 +61,21 @@ class CallsTest {
     }
 
     @Test
+    void priorityFlagsGoIntoTheOptionsMapWhenNotTheirDefaults() {
+        assertEquals(Map.of("cpu", 500, "memory", 500), Calls.optionsMap(new InvokeOptions.Builder()
+                .preferredPriority(true).requiredPriority(false).preferredAntiOtherLabels(false).build(), null, null));
+        InvokeOptions o = new InvokeOptions.Builder().preferredPriority(false).requiredPriority(true)
+                .preferredAntiOtherLabels(true).build();
+        Map<String, Object> m = Calls.optionsMap(o, null, null);
+        assertEquals(false, m.get("preferred_priority"));
+        assertEquals(true, m.get("required_priority"));
+        assertEquals(true, m.get("preferred_anti_other_labels"));
+        InvokeOptions copy = new InvokeOptions(o);
+        assertTrue(!copy.isPreferredPriority() && copy.isRequiredPriority() && copy.isPreferredAntiOtherLabels());
+        assertTrue(new InvokeOptions().setRequiredPriority(true).isRequiredPriority());
+    }
+
+    @Test
     void anAffinityWithoutItsPartsIsRefusedWhenMade() {
         NullPointerException e = assertThrows(NullPointerException.class,
                 () -> new InvokeOptions.Builder().addResourceAffinity(null, List.of()));

@@ -68,6 +68,21 @@ public final class ObjectStore {
         return isReady;
     }
 
+    /** Cancels the stateless calls of refs (see YR.cancel). */
+    @SuppressWarnings("rawtypes")
+    public static void cancel(List<? extends ObjectRef> refs, boolean isForce, boolean isRecursive)
+            throws YRException {
+        if (refs == null || refs.isEmpty()) {
+            throw new YRException(YRException.ERR_PARAM_INVALID, "refs is empty");
+        }
+        for (ObjectRef r : refs) {
+            if (r == null) {
+                throw new YRException(YRException.ERR_PARAM_INVALID, "refs contains null");
+            }
+        }
+        Link.require().call("cancel", refs, isForce, isRecursive);
+    }
+
     /** Stores obj; the ref converts back to obj's class at get (see YR.put). */
     public static <T> ObjectRef<T> put(T obj) throws YRException {
         if (obj instanceof ObjectRef) {
