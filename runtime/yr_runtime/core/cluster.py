@@ -37,6 +37,8 @@ Rules it keeps:
   node no longer runs is lost as with a lost node; a worker the master has no live record
   for is stopped, so no instance runs twice. A recorded node that never registers again is
   removed like a lost node (`remove_node` works on its records alone).
+- Resource groups (bundles reserved all or nothing, instances placed into a bundle's
+  reservation) keep the rules written at the top of groups.py; this module calls them.
 - Every event method returns the actions the shell must carry out; the clock is passed in.
 """
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any
 
 from yr_runtime.wire.errors import ErrorCode
 
+from . import groups as rg
 from . import placement
 from .placement import NO_POLICY, Policy
 from .resources import Resources
@@ -91,6 +94,8 @@ class Instance:
     affinity: Policy = NO_POLICY
     requester_node: str = ""       # the node of the driver/worker that asked: preferred when it fits
     epoch: int = 0                 # placements so far (the first is 1): a fencing token for later
+    resource_group: str = ""       # placed into a bundle of this resource group (groups.py)
+    bundle_index: int = -1         # which bundle; -1: the first with room
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -161,6 +166,7 @@ class Cluster:
         self._pending: list[str] = []
         self._waiters: list[_Waiter] = []
         self._tombstones: dict[str, None] = {}   # ids terminated before their create (oldest first)
+        self.groups = rg.Groups()                 # resource groups and their bundles (groups.py)
 
     # ---- nodes ---------------------------------------------------------------------------
     def add_node(self, node_id: str, total: Resources, labels: dict | None = None, now: float = 0.0,
@@ -229,6 +235,7 @@ class Cluster:
                                  for i in self.instances.values()):
             return []   # (a node restored records name, that never came back, is removed too)
         actions = []
+        self.groups.node_lost(node_id)
         for inst in list(self.instances.values()):
             if inst.node_id == node_id and inst.state in (STARTING, RUNNING):
                 inst.blocked = False   # its node's books are gone with it
@@ -266,7 +273,10 @@ class Cluster:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_CONFIG_ERROR,
                                                    f"cannot create {inst.class_name or 'instance'}: "
                                                    f"invalid resource parameter: {unknown}"))]
-        reason = self._never_fits(inst)
+        try:
+            reason = self._never_fits(inst)
+        except rg.GroupError as e:
+            return [Answer(waiter, None, CoreError(e.kind, f"cannot create {inst.class_name or 'instance'}: {e}"))]
         if reason:
             return [Answer(waiter, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH,
                                                    f"cannot create {inst.class_name or 'instance'}: {reason}"))]
@@ -297,9 +307,9 @@ class Cluster:
         if inst is None or inst.state not in (STARTING, RUNNING) or inst.blocked == blocked:
             return []
         inst.blocked = blocked
-        node = self.nodes[inst.node_id]
+        pool = self.groups.placed.get(instance_id) or self.nodes[inst.node_id]   # lent where it was taken from
         cpu = Resources(cpu=inst.resources.cpu)
-        node.available = node.available + cpu if blocked else node.available - cpu
+        pool.available = pool.available + cpu if blocked else pool.available - cpu
         return self._schedule(now) if blocked else []
 
     def worker_exited(self, instance_id: str, worker_id: str, reason: str, now: float) -> list:
@@ -329,6 +339,8 @@ class Cluster:
         for inst in list(self.instances.values()):
             if inst.job_id == job_id and not inst.detached and inst.state != DEAD:
                 actions += self._kill(inst, f"its driver (job {job_id}) ended", now, stop=True)
+        for group in [g for g in self.groups.groups.values() if g.job_id == job_id]:
+            actions += self.remove_group(group.name, f"its driver (job {job_id}) ended", now)
         return actions
 
     def lookup(self, waiter: Any, now: float, *, instance_id: str = "", name: str = "",
@@ -348,6 +360,8 @@ class Cluster:
                                             f"({_describe(inst.resources)})"
                                             + (f" on a node allowed by its {rules}" if rules else ""),
                                       now, stop=False, kind=ErrorCode.ERR_RESOURCE_NOT_ENOUGH)
+        for group in self.groups.expire(now):
+            actions += [Answer(w, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH, group.error)) for w in group.waiters]
         for w in list(self._waiters):
             if w.deadline is not None and now >= w.deadline:
                 self._waiters.remove(w)
@@ -356,6 +370,56 @@ class Cluster:
                 actions.append(Answer(w.token, None, CoreError(ErrorCode.ERR_GET_OPERATION_FAILED,
                                                                f"instance {label} was not ready in time")))
         return actions
+
+    # ---- resource groups (rules: groups.py) ----------------------------------------------------
+    def create_group(self, name: str, job_id: str, bundles: list, strategy: str, waiter: Any, now: float,
+                     timeout: float | None) -> list:
+        """Reserves the bundles now, or keeps the group PENDING up to `timeout` seconds (None:
+        no bound); `waiter` is answered (instance_id None) once it is reserved or has failed."""
+        try:
+            group = self.groups.create(name, job_id, bundles, strategy, self.nodes,
+                                       None if timeout is None else now + timeout)
+        except rg.GroupError as e:
+            return [Answer(waiter, None, CoreError(e.kind, str(e)))]
+        if group.state == rg.CREATED:
+            return [Answer(waiter, None)] + self._schedule(now)
+        group.waiters.append(waiter)
+        return []
+
+    def remove_group(self, name: str, reason: str, now: float) -> list:
+        """Kills the group's instances, then gives its reservations back (a no-op if unknown)."""
+        if name not in self.groups.groups:
+            return []
+        actions = []
+        why = f"its resource group {name!r} was removed ({reason})"
+        for inst in [i for i in self.instances.values() if i.resource_group == name and i.state == PENDING]:
+            actions += self._kill(inst, why, now, stop=False)   # first, so none takes a place freed below
+        for iid in self.groups.instances_of(name):
+            actions += self._kill(self.instances[iid], why, now, stop=True)
+        group = self.groups.remove(name, self.nodes)
+        actions += [Answer(w, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH, group.error)) for w in group.waiters]
+        return actions + self._schedule(now)
+
+    def _reserve_groups(self) -> list:
+        """Pending groups first (they asked before the instances waiting behind them could)."""
+        actions = []
+        for group in self.groups.retry(self.nodes):
+            actions += [Answer(w, None) for w in group.waiters]
+            group.waiters.clear()
+        return actions
+
+    def _place(self, inst: Instance) -> Node | None:
+        """Chooses the instance's node and takes its resources there (or in its bundle)."""
+        if not inst.resource_group:
+            node = placement.choose(inst.resources, inst.affinity, inst.requester_node, self.nodes.values())
+            if node is not None:
+                node.available = node.available - inst.resources
+            return node
+        bundle = self.groups.choose(inst.resources, inst.resource_group, inst.bundle_index)
+        if bundle is None:
+            return None
+        self.groups.take(inst.id, bundle, inst.resources)
+        return self.nodes[bundle.node_id]
 
     # ---- queries ------------------------------------------------------------------------------
     def find(self, instance_id: str = "", key: tuple[str, str] | None = None) -> Instance | None:
@@ -394,6 +458,8 @@ class Cluster:
     def _never_fits(self, inst: Instance) -> str | None:
         if not self.nodes:
             return "there are no nodes"
+        if inst.resource_group:   # its bundle's total is what counts (GroupError if it never can)
+            return self.groups.check(inst.resources, inst.resource_group, inst.bundle_index)
         refusal = placement.never_allowed(inst.affinity, self.nodes.values())
         if refusal:
             return refusal
@@ -404,16 +470,15 @@ class Cluster:
         return None if any(r is None for r in reasons) else reasons[0]
 
     def _schedule(self, now: float) -> list:
-        actions = []
+        actions = self._reserve_groups()
         again = True
         while again:   # an instance placed with labels may let an earlier one (instance affinity) in
             again = False
             for iid in list(self._pending):
                 inst = self.instances[iid]
-                node = placement.choose(inst.resources, inst.affinity, inst.requester_node, self.nodes.values())
+                node = self._place(inst)
                 if node is None:
                     continue
-                node.available = node.available - inst.resources
                 for label in inst.labels:
                     node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
                 inst.node_id, inst.state = node.id, STARTING
@@ -435,7 +500,8 @@ class Cluster:
             self._pending.remove(inst.id)
         elif inst.node_id in self.nodes:   # (not on a removed node)
             node = self.nodes[inst.node_id]
-            node.available = node.available + inst.resources
+            if not self.groups.give_back(inst.id, inst.resources):
+                node.available = node.available + inst.resources
             for label in inst.labels:
                 node.instance_labels[label] -= 1
                 if not node.instance_labels[label]:
