@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from yr_runtime import records
 from yr_runtime.core import cluster as core
-from yr_runtime.core import kv, streams
+from yr_runtime.core import checkpoints, kv, streams
 from yr_runtime.core.liveness import Leases
 from yr_runtime.core.resources import Resources
 from yr_runtime.node.link import NodeLink
@@ -69,6 +69,7 @@ class Master:
         self._draining = False
         self.kv = kv.KVStore()                   # yr.kv_* (docs/kv.md)
         self.streams = streams.Streams()         # yr.create_stream_producer/consumer
+        self.checkpoints = checkpoints.Checkpoints()   # h.snapshot(), yr.restore_from_checkpoint (docs/groups.md)
 
     # ---- nodes --------------------------------------------------------------------------------
     def add_node(self, link: NodeLink, capacity: Resources, labels: dict | None = None, *, leased: bool = False,
@@ -145,6 +146,12 @@ class Master:
 
     def lookup(self, waiter, **query) -> None:
         self._event(lambda: self.cluster.lookup(waiter, self.now(), **query))
+
+    def create_group(self, name: str, job_id: str, bundles: list, strategy: str, waiter, timeout: float) -> None:
+        self._event(lambda: self.cluster.create_group(name, job_id, bundles, strategy, waiter, self.now(), timeout))
+
+    def remove_group(self, name: str) -> None:
+        self._event(lambda: self.cluster.remove_group(name, "removed by its owner", self.now()))
 
     def open_session(self, job_id: str, queue, pid: int = 0) -> None:
         self.sessions[job_id] = queue

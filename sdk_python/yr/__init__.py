@@ -10,7 +10,8 @@ from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, Label
 from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, MethodProxy, instance, invoke, method
 from ._results import ObjectRefGenerator
 from ._runtime_api import cancel, exit, get_node_ip_address, list_named_instances
-from .config import Config, InvokeOptions
+from .config import (Config, FunctionGroupContext, FunctionGroupOptions, InvokeOptions, ResourceGroupOptions,
+                     SchedulingAffinityType)
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
                          InstanceTerminatedError, ResourceUnavailableError, RuntimeUnavailableError,
                          SerializationError, YRError, YRInvokeError, YRRuntimeError, YRTimeoutError,
@@ -23,6 +24,9 @@ from .stream import (Element, ProducerConfig, SubscriptionConfig, create_stream_
                      delete_stream, query_global_consumers_num, query_global_producers_num)
 from .metrics import Alarm, AlarmInfo, AlarmSeverity, DoubleCounter, Gauge, Histogram, UInt64Counter
 from .cross_language import cpp_function, cpp_instance_class, java_function, java_instance_class
+from .groups import (FunctionGroupHandler, FunctionGroupMethodProxy, ResourceGroup, create_function_group,
+                     create_resource_group, delete_checkpoint, get_function_group_context, list_checkpoints,
+                     remove_resource_group, restore_from_checkpoint)
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
@@ -44,4 +48,8 @@ __all__ = [
     "cpp_function", "cpp_instance_class", "java_function", "java_instance_class",
     "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
     "StatefulInstanceCreator", "ObjectRefGenerator",
+    "create_resource_group", "remove_resource_group", "ResourceGroup", "ResourceGroupOptions",
+    "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
+    "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
+    "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint",
 ]

@@ -16,7 +16,7 @@ from . import _protocol as P
 from . import _serialization
 from ._invoke_checks import recover_timeout
 from .config import ASYNC_DEFAULT_CONCURRENCY, InvokeOptions, option_names
-from .exceptions import YRTypeError, YRValueError
+from .exceptions import YRRuntimeError, YRTypeError, YRValueError
 
 
 def _check_options(opt) -> InvokeOptions:
@@ -111,6 +111,16 @@ class InstanceCreator:
         """The handle of the named instance (as `yr.get_instance`)."""
         return InstanceProxy(_instances.find_named(_context.current(), name, namespace, timeout),
                              None, _results.method_shapes(self.__yr_wrapped__))
+
+    def function_type(self) -> str:
+        """`module.Class`: how checkpoints name the class they were taken of."""
+        return f"{self.__yr_wrapped__.__module__}.{self.__yr_wrapped__.__qualname__}"
+
+    def list_checkpoints(self, namespace: str = "") -> list:
+        """The ids of the checkpoints taken of instances of this class (docs/groups.md)."""
+        from . import _groups   # gRPC loads only where it is used (`import yr` loads none)
+        rt = _context.current()
+        return [cid for cid, _ in _groups.list_checkpoints(rt.master, self.function_type(), namespace)]
 
     def __reduce__(self):
         return (InstanceCreator, (self.__yr_wrapped__, self._options))
@@ -211,6 +221,25 @@ class InstanceProxy:
 
     def is_activate(self) -> bool:
         return not self._target.terminated and self._target.error is None
+
+    def snapshot(self, ttl: int = -1, leave_running: bool = False) -> str:
+        """Takes a checkpoint of the instance: the state `yr.save_state` would save, taken
+        now, after the calls this handle sent before; returns its id. `ttl` seconds it is kept
+        (-1: 600, 0: until deleted). Unless `leave_running`, the instance is terminated after.
+        Raises YRRuntimeError if the instance is not active (docs/groups.md)."""
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not isinstance(leave_running, bool):
+            raise YRTypeError("snapshot(ttl: int, leave_running: bool)")
+        if ttl < -1:
+            raise YRValueError(f"snapshot: ttl must be -1 (600 s), 0 (until deleted) or > 0 seconds, got {ttl}")
+        if not self.is_activate():
+            raise YRRuntimeError(f"Instance {self.instance_id} is not active")
+        from . import _groups
+        ftype, state = MethodProxy(self._target, P.CHECKPOINT_METHOD).invoke().get(timeout=300)
+        rt = _context.current()
+        cid = _groups.snapshot(rt.master, self.instance_id, ftype, rt.namespace or "", state, ttl)
+        if not leave_running:
+            self.terminate()
+        return cid
 
     def terminate(self, is_sync: bool = False) -> None:
         """Stops the instance. Calls not yet answered fail; later calls raise at once."""

@@ -93,7 +93,7 @@ def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language
         recover_retry_times=opts.recover_retry_times, detached=opts.detached,
         schedule_timeout_ms=int(opts.schedule_timeout_ms), executable=executable,
         driver_env=driver_env(opts, rt.config and rt.config.custom_envs, rt.recycle_time), hidden=hidden,
-        **placement_fields(rt, opts, pb))
+        **placement_fields(rt, opts, pb), **group_fields(opts))
 
 
 def placement_fields(rt, opts: InvokeOptions, pb) -> dict:
@@ -108,6 +108,14 @@ def placement_fields(rt, opts: InvokeOptions, pb) -> dict:
                           pb.LabelOperator(op=o.operator_type.name, key=o.key, values=o.values)
                           for o in a.label_operators]) for a in opts.schedule_affinities])
     return fields
+
+
+def group_fields(opts: InvokeOptions) -> dict:
+    """The spec's resource group fields (docs/groups.md); none without a group."""
+    rgo = opts.resource_group_options
+    if rgo is None or not rgo.resource_group_name:
+        return {}
+    return {"resource_group": rgo.resource_group_name, "bundle_index": rgo.bundle_index}
 
 
 def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec: dict | None = None) -> bytes:

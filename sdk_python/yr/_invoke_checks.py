@@ -25,8 +25,7 @@ _NOT_SUPPORTED = {
     "affinity": "use schedule_affinities",
     "device": "yr has no heterogeneous (device) functions",
     "is_data_affinity": "yr has no data system to be near",
-    "resource_group_options": "resource groups are not built yet",
-    "function_group_options": "function groups are not built yet",
+    "function_group_options": "start a gang with yr.create_function_group (docs/groups.md)",
     "alias_params": "yr has no function aliases (FaaS)",
     "debug": "yr has no debug server",
     "group_name": "gang groups are not built yet",
@@ -36,7 +35,7 @@ _NOT_SUPPORTED = {
     "port_forwardings": "yr has no sandboxes",
 }
 _DEFAULTS = {"max_invoke_latency": 5000, "cpu_limit": 0, "mem_limit": 0, "pod_labels": {}, "affinity": {},
-             "device": None, "is_data_affinity": False, "resource_group_options": None,
+             "device": None, "is_data_affinity": False,
              "function_group_options": None, "alias_params": {}, "debug": None, "group_name": "",
              "is_delete_remote_tensor": False, "bypass_datasystem": False, "skip_serialize": False,
              "port_forwardings": []}

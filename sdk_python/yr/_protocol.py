@@ -18,6 +18,7 @@ HEADER = struct.Struct("<cQ")
 CALL, FUNC, OK, ERR, DEFINE = b"C", b"F", b"O", b"E", b"D"
 SCALL, SFUNC, ITEM = b"S", b"G", b"I"
 STREAMS = (SCALL, SFUNC)
+CHECKPOINT_METHOD = "__yr_checkpoint__"   # a CALL of it answers (function type, saved state): h.snapshot()
 
 
 _FRAMED = struct.Struct("<IcQ")

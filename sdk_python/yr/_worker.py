@@ -423,8 +423,17 @@ class Worker:
             return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
 
     def _bind(self, method):
+        if method == P.CHECKPOINT_METHOD:   # bound once, like any method: no cost per call
+            fn = self.methods[method] = self._checkpoint
+            return fn
         fn = self.methods[method] = self.host.bind_method(self.instance, method)
         return fn
+
+    def _checkpoint(self):
+        """(function type, state) for h.snapshot(): the state yr.save_state would save now."""
+        cls = type(self.instance)
+        ftype = self.class_name if isinstance(self.host, ForeignHost) else f"{cls.__module__}.{cls.__qualname__}"
+        return ftype, _serialization.dumps_inline(self.host.save_state(self.instance))
 
     @staticmethod
     def _dump_error(err: BaseException) -> bytes:

@@ -8,13 +8,14 @@ YRValueError; options yr has not built are refused as "not supported", never ign
 from __future__ import annotations
 
 import logging
+from enum import IntEnum
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional, Union
 
 from ._checks import check_env_vars, check_field_types
 from .affinity import Affinity, check_affinities
 from ._invoke_checks import check_more_options
-from .exceptions import YRValueError
+from .exceptions import YRTypeError, YRValueError
 
 DEFAULT_RECYCLE_TIME = 2          # seconds an idle stateless worker is kept (openYuanrong's default)
 MAX_RECYCLE_TIME = 300
@@ -164,7 +165,7 @@ class InvokeOptions:
     affinity: Dict[str, str] = field(default_factory=dict)
     device: Any = None
     is_data_affinity: bool = False
-    resource_group_options: Any = None
+    resource_group_options: Any = None   # a ResourceGroupOptions: place into a bundle (docs/groups.md)
     function_group_options: Any = None
     alias_params: Dict[str, str] = field(default_factory=dict)
     runtime_env: Dict[str, Any] = field(default_factory=dict)
@@ -204,6 +205,7 @@ class InvokeOptions:
         check_affinities(self.schedule_affinities, "InvokeOptions.schedule_affinities")
         self._check_not_built()
         check_more_options(self)
+        check_resource_group_options(self.resource_group_options)
         return self
 
     def _check_not_built(self) -> None:
@@ -225,20 +227,23 @@ class InvokeOptions:
             raise YRValueError(f"invalid InvokeOptions: custom_extensions['Concurrency'] must be an int, got {legacy!r}") from None
 
     def placement_key(self) -> tuple:
-        """labels and affinity as a hashable value (executors are pooled by it); () if none."""
+        """labels, affinity and resource group as a hashable value (executors are pooled by it); () if none."""
+        rgo = self.resource_group_options
+        group = (rgo.resource_group_name, rgo.bundle_index) if rgo is not None and rgo.resource_group_name else ()
         if not self.labels and not self.schedule_affinities:
-            return ()
+            return group
         rules = tuple((a.affinity_kind.name, a.affinity_type.name,
                        tuple((o.operator_type.name, o.key, tuple(o.values)) for o in a.label_operators))
                       for a in self.schedule_affinities)
         return (tuple(self.labels), rules, self.preferred_priority, self.required_priority,
-                self.preferred_anti_other_labels)
+                self.preferred_anti_other_labels) + group
 
     def placement_options(self) -> dict:
         """The fields placement_key covers, to copy them into another InvokeOptions."""
         return dict(labels=list(self.labels), schedule_affinities=list(self.schedule_affinities),
                     preferred_priority=self.preferred_priority, required_priority=self.required_priority,
-                    preferred_anti_other_labels=self.preferred_anti_other_labels)
+                    preferred_anti_other_labels=self.preferred_anti_other_labels,
+                    resource_group_options=self.resource_group_options)
 
     def concurrency_is_set(self) -> bool:
         return self.concurrency is not None or "Concurrency" in self.custom_extensions
@@ -252,3 +257,54 @@ def option_names() -> frozenset:
     """The InvokeOptions fields, the only keywords `.options(...)` may set directly."""
     return frozenset(f.name for f in fields(InvokeOptions))
 
+
+
+# ---- resource groups and function groups (docs/groups.md) ------------------------------------
+class SchedulingAffinityType(IntEnum):
+    """How the instances of a function group sit in its bundles (openYuanrong: only this one)."""
+    REQUIRED_AFFINITY_IN_EACH_BUNDLE = 0
+
+
+@dataclass
+class ResourceGroupOptions:
+    """Places an instance into a resource group (yr.create_resource_group): into bundle
+    `bundle_index`, or (-1) the first bundle with room. It uses the bundle's reserved
+    resources, not its node's free ones."""
+    resource_group_name: str = ""
+    bundle_index: int = -1
+
+
+@dataclass
+class FunctionGroupOptions:
+    """Options of yr.create_function_group: each instance's resources and how many share a
+    bundle (one node). `timeout` (seconds, -1: as long as the runtime lets a group wait)
+    bounds the wait for the whole gang to fit."""
+    cpu: Optional[int] = None
+    memory: Optional[int] = None
+    resources: Dict[str, float] = field(default_factory=dict)
+    scheduling_affinity_type: Optional[SchedulingAffinityType] = None
+    scheduling_affinity_each_bundle_size: Optional[int] = None
+    timeout: Optional[int] = None
+    concurrency: Optional[int] = None
+    recover_retry_times: int = 0
+
+
+@dataclass
+class FunctionGroupContext:
+    """Where an instance sits in its function group: rank in [0, world_size)."""
+    rank_id: int = 0
+    world_size: int = 0
+    server_list: List[Any] = field(default_factory=list)
+    device_name: str = ""
+
+
+def check_resource_group_options(rgo) -> None:
+    """YRTypeError / YRValueError naming what is wrong with InvokeOptions.resource_group_options."""
+    if rgo is None:
+        return
+    if not isinstance(rgo, ResourceGroupOptions):
+        raise YRTypeError("invalid type for InvokeOptions.resource_group_options: expected a "
+                          f"yr.ResourceGroupOptions, got {type(rgo).__name__}")
+    check_field_types(rgo, "ResourceGroupOptions")
+    if rgo.resource_group_name and rgo.bundle_index < -1:
+        raise YRValueError(f"invalid ResourceGroupOptions.bundle_index: must be -1 or >= 0, got {rgo.bundle_index}")

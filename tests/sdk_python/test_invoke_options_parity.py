@@ -89,7 +89,7 @@ def test_values_out_of_range_raise_value_error(kw, match):
 @pytest.mark.parametrize("kw", [
     dict(cpu_limit=1000), dict(mem_limit=1000), dict(pod_labels={"k": "v"}), dict(affinity={"k": "v"}),
     dict(device=object()), dict(max_invoke_latency=100), dict(is_data_affinity=True),
-    dict(resource_group_options=object()), dict(function_group_options=object()), dict(alias_params={"a": "b"}),
+    dict(function_group_options=object()), dict(alias_params={"a": "b"}),
     dict(debug=object()), dict(group_name="g"), dict(is_delete_remote_tensor=True), dict(bypass_datasystem=True),
     dict(skip_serialize=True), dict(port_forwardings=[object()]), dict(runtime_env={"conda": "env"}),
 ])

@@ -129,6 +129,31 @@ class MasterStub:
                 request_serializer=yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.SerializeToString,
                 response_deserializer=yr__runtime_dot_proto_dot_control__pb2.LogChunk.FromString,
                 _registered_method=True)
+        self.CreateResourceGroup = channel.unary_unary(
+                '/yr.v1.Master/CreateResourceGroup',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
+                _registered_method=True)
+        self.RemoveResourceGroup = channel.unary_unary(
+                '/yr.v1.Master/RemoveResourceGroup',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
+                _registered_method=True)
+        self.Snapshot = channel.unary_unary(
+                '/yr.v1.Master/Snapshot',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.FromString,
+                _registered_method=True)
+        self.ListCheckpoints = channel.unary_unary(
+                '/yr.v1.Master/ListCheckpoints',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsRequest.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsReply.FromString,
+                _registered_method=True)
+        self.DeleteCheckpoint = channel.unary_unary(
+                '/yr.v1.Master/DeleteCheckpoint',
+                request_serializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.SerializeToString,
+                response_deserializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
+                _registered_method=True)
 
 
 class MasterServicer:
@@ -253,6 +278,38 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateResourceGroup(self, request, context):
+        """Resource groups and checkpoints (docs/groups.md).
+        answers once reserved or failed
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveResourceGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Snapshot(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCheckpoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -350,6 +407,31 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.ReadLog,
                     request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.FromString,
                     response_serializer=yr__runtime_dot_proto_dot_control__pb2.LogChunk.SerializeToString,
+            ),
+            'CreateResourceGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateResourceGroup,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.SerializeToString,
+            ),
+            'RemoveResourceGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveResourceGroup,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.SerializeToString,
+            ),
+            'Snapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.Snapshot,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.SerializeToString,
+            ),
+            'ListCheckpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCheckpoints,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsRequest.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsReply.SerializeToString,
+            ),
+            'DeleteCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCheckpoint,
+                    request_deserializer=yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.FromString,
+                    response_serializer=yr__runtime_dot_proto_dot_control__pb2.GroupReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -865,6 +947,141 @@ class Master:
             '/yr.v1.Master/ReadLog',
             yr__runtime_dot_proto_dot_control__pb2.ReadLogRequest.SerializeToString,
             yr__runtime_dot_proto_dot_control__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateResourceGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/CreateResourceGroup',
+            yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveResourceGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/RemoveResourceGroup',
+            yr__runtime_dot_proto_dot_control__pb2.ResourceGroupRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Snapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/Snapshot',
+            yr__runtime_dot_proto_dot_control__pb2.SnapshotRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCheckpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/ListCheckpoints',
+            yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsRequest.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.ListCheckpointsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yr.v1.Master/DeleteCheckpoint',
+            yr__runtime_dot_proto_dot_control__pb2.SnapshotReply.SerializeToString,
+            yr__runtime_dot_proto_dot_control__pb2.GroupReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,7 +13,7 @@ from yr_runtime.master import LogLines, Master
 from yr_runtime.core.resources import ResourceError, Resources, validate_request
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
-from yr_runtime.services import data, nodes
+from yr_runtime.services import data, groups, nodes
 from yr_runtime.services import observe as observe_rpc
 from yr_runtime.wire import handshake, messages as m
 from yr_runtime.wire.errors import ErrorCode, kind_metadata
@@ -98,7 +98,8 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
                     hidden=spec.hidden, recover_retry_times=spec.recover_retry_times,
                     schedule_deadline=deadline, payload=payload,
                     schedule_timeout=None if deadline is None else spec.schedule_timeout_ms / 1000, labels=tuple(spec.labels),
-                    affinity=policy_from_spec(spec), requester_node=spec.requester_node_id)
+                    affinity=policy_from_spec(spec), requester_node=spec.requester_node_id,
+                    resource_group=spec.resource_group, bundle_index=spec.bundle_index)
 
 
 def policy_from_spec(spec: pb.InstanceSpec) -> placement.Policy:
@@ -129,7 +130,7 @@ def policy_from_spec(spec: pb.InstanceSpec) -> placement.Policy:
                             preferred_anti_other_labels=spec.preferred_anti_other_labels)
 
 
-class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: services/data.py
+class MasterService(data.DataServicer, groups.GroupsServicer, pbg.MasterServicer):   # KV, streams; groups
     def __init__(self, master: Master, session_dir: str, pid: int):
         self.m, self.session_dir, self.pid = master, session_dir, pid
 
@@ -144,7 +145,7 @@ class MasterService(data.DataServicer, pbg.MasterServicer):   # KV and streams: 
 
     async def CreateInstance(self, request, context):
         try:
-            inst = instance_from_spec(request.spec, self.m.now())
+            inst = groups.with_checkpoint(self.m, instance_from_spec(request.spec, self.m.now()), request.spec)
         except CoreError as e:
             await refuse(context, e)
         ans = await self._answer(context, lambda w: self.m.create(inst, w))
