@@ -71,7 +71,11 @@ def test_public_api_is_pinned():
         "AlarmSeverity", "cpp_function", "cpp_instance_class", "java_function",
         "java_instance_class",
         "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
-        "StatefulInstanceCreator", "ObjectRefGenerator"])
+        "StatefulInstanceCreator", "ObjectRefGenerator",
+        "create_resource_group", "remove_resource_group", "ResourceGroup", "ResourceGroupOptions",
+        "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
+        "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
+        "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 
