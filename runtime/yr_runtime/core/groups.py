@@ -236,7 +236,8 @@ def _greedy(wants: list, strategy: str, room: dict) -> list | str:
         fitting = [nid for nid in room if wants[i].fits_in(room[nid])
                    and not (strategy == STRICT_SPREAD and count[nid])]
         if not fitting:
-            return f"bundle {i} ({describe(wants[i])}) does not fit: " + _biggest(room)
+            beside = " beside the larger bundles" if any(plan) else ""
+            return f"bundle {i} ({describe(wants[i])}) does not fit{beside}: " + _biggest(room, "left" if beside else "")
         if strategy in (PACK, STRICT_PACK):
             nid = max(fitting, key=lambda n: (count[n], -room[n].cpu))
         else:
@@ -246,8 +247,8 @@ def _greedy(wants: list, strategy: str, room: dict) -> list | str:
     return plan
 
 
-def _biggest(room: dict) -> str:
-    shown = "; ".join(f"{nid} has {describe(r)}" for nid, r in list(room.items())[:8])
+def _biggest(room: dict, left: str = "") -> str:
+    shown = "; ".join(f"{nid} has {describe(r)}{' ' + left if left else ''}" for nid, r in list(room.items())[:8])
     return f"nodes: {shown}"
 
 
