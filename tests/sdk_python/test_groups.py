@@ -1,5 +1,5 @@
 """Resource groups, function groups and checkpoints on a real runtime (the pure rules:
-tests/core/test_groups.py, test_checkpoints.py; two joined nodes: tests/e2e/test_multinode_groups.py)."""
+tests/core/test_group_core.py, test_checkpoint_core.py; two joined nodes: tests/e2e/test_multinode_groups.py)."""
 import os
 
 import pytest
