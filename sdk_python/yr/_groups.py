@@ -42,6 +42,13 @@ def remove_group(master: MasterClient, name: str) -> None:
     _call(master, "RemoveResourceGroup", pb.ResourceGroupRequest(name=name), f"remove resource group {name!r}")
 
 
+def remove_group_async(master: MasterClient, name: str) -> None:
+    """Removes the group without waiting (from a callback thread, which must not block);
+    if the runtime is gone, so is the group."""
+    stub, md = master.rpc()
+    stub.RemoveResourceGroup.future(pb.ResourceGroupRequest(name=name), timeout=CONTROL_TIMEOUT, metadata=md)
+
+
 def snapshot(master: MasterClient, instance_id: str, function_type: str, namespace: str, state: bytes,
              ttl: int) -> str:
     req = pb.SnapshotRequest(instance_id=instance_id, function_type=function_type, namespace=namespace,

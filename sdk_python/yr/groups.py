@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 import uuid
 from typing import Dict, List, Optional, Union
 
@@ -183,7 +184,22 @@ def create_function_group(wrapper: Union[FunctionProxy, InstanceCreator], args: 
     started = [_rank(wrapper, args, per, name, rank, bundle_size, group_size) for rank in range(group_size)]
     if isinstance(wrapper, InstanceCreator):
         return FunctionGroupHandler(started, name)
+    _remove_when_done(started, name)
     return started
+
+
+def _remove_when_done(refs: list, name: str) -> None:
+    """A gang of calls holds its reservation until its last call is done (or failed)."""
+    master, left, lock = _context.current().master, [len(refs)], threading.Lock()
+
+    def one_done(_ref):
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            _rpc().remove_group_async(master, name)
+    for ref in refs:
+        ref.on_complete(one_done)
 
 
 def _check_group(group_size, options) -> int:

@@ -1,6 +1,7 @@
 """Resource groups, function groups and checkpoints on a real runtime (the pure rules:
 tests/core/test_group_core.py, test_checkpoint_core.py; two joined nodes: tests/e2e/test_multinode_groups.py)."""
 import os
+import time
 
 import pytest
 
@@ -159,7 +160,6 @@ def test_a_driver_that_ends_gives_its_groups_back(small):
         for _ in range(200):   # the job's end is carried out when its session stream breaks
             if free_cpu() == before:
                 break
-            import time
             time.sleep(0.05)
         assert free_cpu() == before
         yr.create_resource_group([{"CPU": 2000}], "ends-with-job").wait(30)   # the name is free again
@@ -188,11 +188,18 @@ def test_function_group_of_instances_starts_all_together(drv):
     assert yr.get_function_group_context() == yr.FunctionGroupContext()   # outside a group
 
 
-def test_function_group_of_calls_runs_each_rank(drv):
+def test_function_group_of_calls_runs_each_rank_and_then_gives_its_reservation_back(drv):
+    before = free_cpu()
     opts = yr.FunctionGroupOptions(cpu=300, memory=100, scheduling_affinity_each_bundle_size=1, timeout=30)
     refs = yr.create_function_group(yr.invoke(ranked), ("x",), 3, opts)
     out = yr.get(refs, 60)
     assert sorted(o[:3] for o in out) == [("x", 0, 3), ("x", 1, 3), ("x", 2, 3)]
+    assert len({o[3] for o in out}) == 3   # three executors, one per rank: they ran together
+    for _ in range(200):   # the reservation is removed once the last call is done (asynchronously)
+        if free_cpu() == before:
+            break
+        time.sleep(0.05)
+    assert free_cpu() == before
 
 
 def test_function_group_that_cannot_all_fit_starts_none_and_says_why(drv):
