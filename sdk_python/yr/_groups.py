@@ -9,6 +9,13 @@ from yr_runtime.proto import control_pb2 as pb
 from ._control import CONTROL_TIMEOUT, MasterClient, map_error
 
 GROUP_WAIT = 300.0   # the master's bound on a group's wait for free resources (services/groups.py)
+_in_flight: set = set()   # gRPC cancels a call whose future is collected: keep each until it is done
+
+
+def _keep(fut):
+    _in_flight.add(fut)
+    fut.add_done_callback(_in_flight.discard)
+    return fut
 
 
 def create_group_async(master: MasterClient, name: str, bundles: list, strategy: str, job_id: str):
@@ -17,7 +24,7 @@ def create_group_async(master: MasterClient, name: str, bundles: list, strategy:
     req = pb.ResourceGroupRequest(name=name, strategy=strategy, job_id=job_id, bundles=[
         pb.Resources(cpu_millis=int(b.get("CPU", 0)), memory_mib=int(b.get("Memory", 0)),
                      custom={k: float(v) for k, v in b.items() if k not in ("CPU", "Memory")}) for b in bundles])
-    return stub.CreateResourceGroup.future(req, timeout=GROUP_WAIT + CONTROL_TIMEOUT, metadata=md)
+    return _keep(stub.CreateResourceGroup.future(req, timeout=GROUP_WAIT + CONTROL_TIMEOUT, metadata=md))
 
 
 def result(fut, timeout: float | None, what: str) -> None:
@@ -46,7 +53,7 @@ def remove_group_async(master: MasterClient, name: str) -> None:
     """Removes the group without waiting (from a callback thread, which must not block);
     if the runtime is gone, so is the group."""
     stub, md = master.rpc()
-    stub.RemoveResourceGroup.future(pb.ResourceGroupRequest(name=name), timeout=CONTROL_TIMEOUT, metadata=md)
+    _keep(stub.RemoveResourceGroup.future(pb.ResourceGroupRequest(name=name), timeout=CONTROL_TIMEOUT, metadata=md))
 
 
 def snapshot(master: MasterClient, instance_id: str, function_type: str, namespace: str, state: bytes,
