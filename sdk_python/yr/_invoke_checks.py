@@ -33,12 +33,14 @@ _NOT_SUPPORTED = {
     "bypass_datasystem": "yr has no data system (values travel inline or through shared memory)",
     "skip_serialize": "yr always sends the class code",
     "port_forwardings": "yr has no sandboxes",
+    "instance_priority": "yr never preempts instances, so all have one priority",
+    "preempted_allowed": "yr never preempts instances",
 }
 _DEFAULTS = {"max_invoke_latency": 5000, "cpu_limit": 0, "mem_limit": 0, "pod_labels": {}, "affinity": {},
              "device": None, "is_data_affinity": False,
              "function_group_options": None, "alias_params": {}, "debug": None, "group_name": "",
              "is_delete_remote_tensor": False, "bypass_datasystem": False, "skip_serialize": False,
-             "port_forwardings": []}
+             "port_forwardings": [], "instance_priority": 0, "preempted_allowed": False}
 
 
 def check_more_options(opt) -> None:

@@ -122,8 +122,12 @@ def test_trace_id_and_runtime_env_reach_the_worker(driver):
     p.terminate()
 
 
-def test_instance_priority_and_preempted_allowed_are_accepted(driver):
-    opts = yr.InvokeOptions(instance_priority=3, preempted_allowed=True)
+def test_instance_priority_and_preempted_allowed_are_refused_unless_default(driver):
+    # yr never preempts: a priority or a preemptible instance would be accepted and ignored
+    for opts in (yr.InvokeOptions(instance_priority=3), yr.InvokeOptions(preempted_allowed=True)):
+        with pytest.raises(yr.exceptions.YRValueError, match="is not supported: yr never preempts"):
+            Probe.options(opts).invoke()
+    opts = yr.InvokeOptions(instance_priority=0, preempted_allowed=False)
     assert yr.get(Probe.options(opts).invoke().ping.invoke()) == "pong"
 
 
