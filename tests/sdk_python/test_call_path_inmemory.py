@@ -134,7 +134,8 @@ class FakeMaster:
             self.asked.set()
             assert self.back.wait(WAIT)
         return types.SimpleNamespace(instance_id=instance_id, state=self.state, endpoint=self.endpoint,
-                                     exit_reason=self.exit_reason)
+                                     exit_reason=self.exit_reason, node_suspect=False, restarts=0,
+                                     recover_retry_times=0)
 
 
 class FakeRuntime:
