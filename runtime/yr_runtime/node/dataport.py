@@ -1,7 +1,10 @@
 """A node's one TCP data port: callers of its workers and object pulls from other nodes.
 
 Contract:
-- `open_listener(host)` makes the listening socket (the one place TLS would wrap).
+- `open_listener(host)` makes the listening socket. In a --tls cluster (`wire.datatls`) the
+  clear first frame is only a route (a preamble with an empty token); the stream that follows
+  is TLS, wrapped by whoever serves it: the worker a caller is handed to, or the pull thread
+  here (`_serve_tls_pulls`); the token preamble then comes inside TLS.
 - `DataPort` accepts on it from the agent's event loop. Each connection's first frame is a
   `wire.preamble`: its length is refused above MAX_PREAMBLE before the body is read, its token
   checked (constant time) before anything else is decoded, and no byte after it is read here
@@ -26,7 +29,7 @@ import struct
 import threading
 import uuid
 
-from yr_runtime.wire import address, bodies, frames, handshake, preamble
+from yr_runtime.wire import address, bodies, datatls, frames, handshake, preamble
 from yr_runtime.wire import messages as m
 
 log = logging.getLogger("yr.dataport")
@@ -60,6 +63,7 @@ class DataPort:
         self._conns: set[asyncio.Task] = set()
 
     async def start(self) -> None:
+        datatls.use_session(self.agent.session_dir)   # a --tls cluster's node: TLS on this port
         self.listener = open_listener(self.host)
         self.address = address.bound_address(self.listener)
         self._task = asyncio.get_running_loop().create_task(self._accept_loop())
@@ -87,7 +91,9 @@ class DataPort:
 
     async def _admit(self, sock: socket.socket) -> None:
         try:
-            pre = await asyncio.wait_for(_read_preamble(sock, self.agent.token), PREAMBLE_TIMEOUT)
+            route = datatls.route_token()   # with TLS the clear frame is a route; the token comes inside TLS
+            pre = await asyncio.wait_for(_read_preamble(sock, self.agent.token if route is None else route),
+                                         PREAMBLE_TIMEOUT)
         except (handshake.AuthError, preamble.PreambleError, asyncio.TimeoutError, OSError, EOFError) as e:
             log.warning("data port: closing a connection: %s", e or type(e).__name__)
             sock.close()
@@ -96,7 +102,8 @@ class DataPort:
             self.agent.hand_caller(pre.target, sock)
         else:
             loop = asyncio.get_running_loop()
-            threading.Thread(target=serve_pulls, args=(sock, self.agent, loop),
+            serve = serve_pulls if route is None else _serve_tls_pulls
+            threading.Thread(target=serve, args=(sock, self.agent, loop),
                              name="yr-pull-serve", daemon=True).start()
 
 
@@ -120,6 +127,26 @@ async def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 
 
 # ---- serving pulls (a thread per connection, blocking I/O) ----------------------------------------
+def _serve_tls_pulls(sock: socket.socket, agent, loop) -> None:
+    """serve_pulls behind the TLS server handshake and the token preamble inside it (bounded by
+    tls.HANDSHAKE_TIMEOUT and PREAMBLE_TIMEOUT); a failure closes this connection only."""
+    sock.setblocking(True)
+    try:
+        sock = datatls.server(sock)
+        sock.settimeout(PREAMBLE_TIMEOUT)
+        (n,) = _LEN.unpack(_recv_exactly_blocking(sock, 4))
+        preamble.check_length(n)
+        pre = preamble.decode(_recv_exactly_blocking(sock, n), agent.token)
+        if pre.purpose != preamble.OBJECTS:
+            raise preamble.PreambleError("a caller preamble inside an object-pull route")
+        sock.settimeout(None)
+    except (handshake.AuthError, preamble.PreambleError, OSError, EOFError) as e:
+        log.warning("data port: closing a TLS connection: %s", e or type(e).__name__)
+        sock.close()
+        return
+    serve_pulls(sock, agent, loop)
+
+
 class _Answer:
     """Stands in for a connection's writer in the agent's object waiters: the agent's answer
     frame (ObjValue, ObjMissing or ObjRefused) is handed to the pull thread."""
@@ -196,6 +223,13 @@ def _send_chunk(sock, fd: int, msg: m.PullChunk) -> None:
     size = os.fstat(fd).st_size
     length = max(0, min(msg.length, size - msg.offset))
     sock.sendall(_LEN.pack(1 + length) + _OK)
+    if datatls.enabled():   # an SSL stream: the kernel cannot encrypt, so no sendfile
+        for start in range(msg.offset, msg.offset + length, 1 << 20):
+            piece = os.pread(fd, min(1 << 20, msg.offset + length - start), start)
+            if not piece:
+                raise OSError("the object's file ended early")
+            sock.sendall(piece)
+        return
     sent = 0
     while sent < length:
         n = os.sendfile(sock.fileno(), fd, msg.offset + sent, length - sent)

@@ -9,6 +9,9 @@ a string, passed through the master and the agent as an opaque value:
                            address (tcp:[::1]:7000); TCP sockets get TCP_NODELAY
     tcp:HOST:PORT/WORKER   a worker behind its node's data port: the connection starts
                            with a data-port preamble naming WORKER (see wire.preamble)
+
+In a --tls cluster (`wire.datatls.use_session` found a certificate) every TCP socket `dial`
+returns is a TLS client of the peer's data port (`wire.datatls.client`).
     mem:NAME               an in-process endpoint (tests): `serve_in_memory(NAME, accept)`
                            registers it; `dial` returns one end of a socketpair and hands
                            the other end to `accept`
@@ -25,6 +28,8 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Callable
+
+from . import datatls
 
 UNIX, TCP, MEM = "unix", "tcp", "mem"
 MAX_UNIX_PATH = 107          # sun_path is 108 bytes with its terminating NUL
@@ -120,6 +125,12 @@ def dial(address: str, timeout: float | None = 10.0) -> socket.socket:
             raise ValueError(f"cannot dial {address!r}: port 0 is only for listening")
         sock = socket.create_connection((a.where, a.port), timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # frames are small and latency-bound
+        if datatls.enabled():   # a --tls cluster: its data ports speak TLS (see wire.datatls)
+            try:
+                sock = datatls.client(sock, a.target)
+            except BaseException:
+                sock.close()
+                raise
     else:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
