@@ -8,8 +8,10 @@ nor the payload in clear, and the pull through the relay is whole; a plain-TCP c
 the right token), a client with a certificate of another CA, a TLS client without certificate
 and garbage are refused on the data port without hurting the node, which serves members after.
 """
+import os
 import re
 import socket
+import time
 from pathlib import Path
 
 import psutil
@@ -216,3 +218,58 @@ def test_plain_foreign_certificate_and_garbage_are_refused_without_hurting_the_n
     assert "CALLS-OK" in res.stdout and "OBJECTS-OK" in res.stdout
     log = (Path(info.session_dir) / "logs" / "daemon.log").read_text()
     assert "closing a TLS connection" in log and "wrong cluster token" in log
+
+
+# ---- bounded pulls (any cluster; run here over TLS) --------------------------------------------
+NEVER_PULLED = """
+import os, sys, threading
+from pathlib import Path
+from yr_runtime.local import session as sessions
+from yr_runtime.node import dataport
+from yr_runtime.wire import datatls
+from yr_runtime.wire import messages as m
+t1 = next(i for i in sessions.sessions_of() if i.node_id == "t1")
+assert datatls.use_session(t1.session_dir)
+token = sessions.read_token(Path(t1.session_dir))
+out = []
+t = threading.Thread(target=lambda: out.append(dataport.pull(t1.data_address, token, "never-made", -1, t1.session_dir)),
+                     daemon=True)
+t.start()
+t.join(70)   # generous (PULL_WAIT is 10 s): proves only that the owner answers instead of waiting forever
+print("ANSWER", type(out[0]).__name__ if out else "HUNG")
+"""
+
+
+def test_a_pull_of_an_object_never_made_is_answered_within_its_bound(cluster):
+    res = run_script(NEVER_PULLED, env=cluster["env"], timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert "ANSWER ObjMissing" in res.stdout, res.stdout
+
+
+FORGOTTEN_GETTER = """
+import os, sys, threading, yr
+from yr import object_ref
+from yr_runtime.local import session as sessions
+yr.init()
+t1 = next(i for i in sessions.sessions_of() if i.node_id == "t1")
+ref = object_ref._rebuild("never-made-%s", t1.data_address, "t1")   # owned by t1, never produced
+try:
+    yr.get(ref, timeout=1)
+except yr.exceptions.GetTimeoutError as e:
+    print("TIMEOUT", e)
+threading.Thread(target=yr.get, args=(ref,), daemon=True).start()   # no timeout: waits as long as we live
+import time; time.sleep(1)
+os._exit(0)   # the getter goes away without a word
+"""
+
+
+def test_a_pull_ends_when_nobody_waits_for_it_any_more(cluster):
+    oid = f"never-made-{os.getpid()}"
+    res = run_script(FORGOTTEN_GETTER % os.getpid(), env=cluster["env"], timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "TIMEOUT" in res.stdout, res.stdout
+    log = cluster["session"] / "logs" / "daemon.log"   # the driver's node: the master's node
+    deadline = time.monotonic() + 120   # generous: PULL_WAIT (10 s) rounds until the pull sees no getter
+    while f"pull of {oid} from node t1" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert re.search(rf"pull of {oid} from node t1 .* ended: nobody waits for it any more", log.read_text())

@@ -473,7 +473,14 @@ class Agent:
 
         def run():
             try:
-                got = dataport.pull(msg.owner, self.token, oid, msg.timeout, self.session_dir)
+                while True:   # each request is bounded (dataport.PULL_WAIT); ask again while getters wait
+                    got = dataport.pull(msg.owner, self.token, oid, msg.timeout, self.session_dir)
+                    if not isinstance(got, m.ObjMissing) or self._closing:
+                        break
+                    # read from this thread (a copy of the list): a stale answer costs one round
+                    if not any(not w.is_closing() for w, _ in list(self.store.waiters.get(oid, ()))):
+                        log.info("pull of %s from %s ended: nobody waits for it any more", oid, where)
+                        break
             except dataport.ObjectLost as e:
                 got = m.ObjLost(rid=0, reason=f"object {oid} is lost: its {where} is gone or unreachable ({e})")
             except Exception as e:   # a bug must not leave the getters waiting forever

@@ -38,6 +38,10 @@ CONNECT_TIMEOUT = 10.0
 CHUNK = 4 << 20           # bytes per PullChunk
 WINDOW = 4                # chunk requests in flight
 IO_TIMEOUT = 60.0         # s: a pull whose owner sends nothing for this long fails
+PULL_WAIT = 10.0          # s: the longest one PullObject waits on the owner for a value not yet
+                          # there; a getter that waits longer (or forever) makes its agent ask
+                          # again while it still waits (Agent._start_pull), so no thread on either
+                          # node waits past its getters
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _OK, _FAIL = b"\x00", b"\x01"
 _LEN = struct.Struct("<I")
@@ -190,9 +194,12 @@ def serve_pulls(sock: socket.socket, agent, loop) -> None:
 def _answer_pull(sock, agent, loop, msg: m.PullObject) -> int:
     """Answers a PullObject; returns the fd of the body's file to send chunks from (-1: none)."""
     ans = _Answer()
-    loop.call_soon_threadsafe(agent.get_object_for, ans, m.ObjGet(rid=msg.rid, id=msg.id, timeout=msg.timeout))
-    try:
-        got = m.decode(memoryview(ans.q.get())[4:], m.ObjValue, m.ObjMissing, m.ObjRefused)   # a whole frame
+    wait = bounded_wait(msg.timeout)   # a puller asking to wait forever (or an old one) waits PULL_WAIT
+    loop.call_soon_threadsafe(agent.get_object_for, ans, m.ObjGet(rid=msg.rid, id=msg.id, timeout=wait))
+    try:   # the agent answers ObjMissing at `wait`; the margin only guards against a lost answer
+        got = m.decode(memoryview(ans.q.get(timeout=wait + IO_TIMEOUT))[4:], m.ObjValue, m.ObjMissing, m.ObjRefused)
+    except queue.Empty:
+        got = m.ObjMissing(rid=msg.rid)
     finally:
         ans.closed = True
     if not isinstance(got, m.ObjValue):
@@ -239,10 +246,17 @@ def _send_chunk(sock, fd: int, msg: m.PullChunk) -> None:
 
 
 # ---- pulling (the receiving node's agent, in a thread) ---------------------------------------------
+def bounded_wait(timeout: float) -> float:
+    """How long one pull request waits for a value not produced yet: `timeout`, at most PULL_WAIT
+    (a negative one, "forever", is PULL_WAIT too)."""
+    return timeout if 0 <= timeout <= PULL_WAIT else PULL_WAIT
+
+
 def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.Message:
     """The object `oid` from the node whose data port is `owner`: an `m.PulledObject` whose
     `data` is a whole local body (a MAPPED one points at a new local file), or the owner's
-    ObjMissing / ObjRefused. Raises ObjectLost when the owner cannot be reached or breaks off.
+    ObjMissing / ObjRefused. Bounded: the owner waits `bounded_wait(timeout)` for a value not
+    produced yet (ObjMissing after that), and every read waits at most that plus IO_TIMEOUT. Raises ObjectLost when the owner cannot be reached or breaks off.
     Connections to an owner are kept for later pulls (at most MAX_IDLE idle ones each); a kept
     one that went stale is replaced once before the object is declared lost."""
     for attempt in (0, 1):
@@ -298,8 +312,9 @@ def _give_back(key: tuple, sock: socket.socket) -> None:
 
 
 def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir) -> m.Message:
-    sock.sendall(m.PullObject(rid=1, id=oid, timeout=timeout).frame())
-    sock.settimeout(None if timeout < 0 else timeout + IO_TIMEOUT)   # the object may still be computed
+    wait = bounded_wait(timeout)
+    sock.sendall(m.PullObject(rid=1, id=oid, timeout=wait).frame())
+    sock.settimeout(wait + IO_TIMEOUT)   # the object may still be computed: the owner answers by `wait`
     meta = m.decode(_recv_frame(sock), m.PulledObject, m.ObjMissing, m.ObjRefused)
     if not isinstance(meta, m.PulledObject) or meta.desc is None:
         return meta
