@@ -273,3 +273,36 @@ def test_a_pull_ends_when_nobody_waits_for_it_any_more(cluster):
     while f"pull of {oid} from node t1" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert re.search(rf"pull of {oid} from node t1 .* ended: nobody waits for it any more", log.read_text())
+
+
+# ---- pulled copies go when their owner frees the object ----------------------------------------
+FREED = PIN + """
+import time
+from yr import _context
+yr.init()
+@yr.instance
+class Box:
+    def copies(self, refs):   # the pulled copies this worker maps (in its node's store, /dev/shm)
+        values = [yr.get(r) for r in refs]
+        return sorted({l.split()[5] for l in open("/proc/self/maps") if "yr-pull-" in l})
+boxes = [Box.options(on(n)).invoke() for n in ("t1", "t2")]
+freed, kept = yr.put(np.ones(5 << 20, np.uint8)), yr.put(np.full(3 << 20, 2, np.uint8))
+copies = {}
+for b in boxes:
+    for name, ref in (("freed", freed), ("kept", kept)):
+        paths = yr.get(b.copies.invoke([ref]), timeout=120)
+        assert len(paths) == 1 and os.path.exists(paths[0]), paths
+        copies.setdefault(name, []).extend(paths)
+_context.current().agent.free([freed.id])   # the owner's free (ObjFree to its node)
+deadline = time.monotonic() + 60   # generous: only proves that the copies go
+while any(os.path.exists(p) for p in copies["freed"]) and time.monotonic() < deadline:
+    time.sleep(0.2)
+print("GONE", [os.path.exists(p) for p in copies["freed"]], "KEPT", [os.path.exists(p) for p in copies["kept"]])
+yr.finalize()
+"""
+
+
+def test_the_owners_free_reaches_the_nodes_that_pulled_the_object(cluster):
+    res = run_script(FREED, env=cluster["env"], timeout=240)
+    assert res.returncode == 0, res.stderr
+    assert "GONE [False, False] KEPT [True, True]" in res.stdout, res.stdout

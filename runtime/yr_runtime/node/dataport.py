@@ -176,8 +176,10 @@ def serve_pulls(sock: socket.socket, agent, loop) -> None:
             if not data:
                 return
             for body in decoder.feed(data):
-                msg = m.decode(body, m.PullObject, m.PullChunk)
-                if isinstance(msg, m.PullObject):
+                msg = m.decode(body, m.PullObject, m.PullChunk, m.FreeCopies)
+                if isinstance(msg, m.FreeCopies):
+                    loop.call_soon_threadsafe(agent.drop_copies, [str(i) for i in msg.ids])
+                elif isinstance(msg, m.PullObject):
                     if fd >= 0:
                         os.close(fd)
                     fd = _answer_pull(sock, agent, loop, msg)
@@ -205,6 +207,8 @@ def _answer_pull(sock, agent, loop, msg: m.PullObject) -> int:
     if not isinstance(got, m.ObjValue):
         sock.sendall(got.frame())
         return -1
+    if msg.puller:
+        loop.call_soon_threadsafe(agent.note_pulled, msg.id, msg.puller)
     data = got.data
     if data[:1] != bodies.MAPPED:
         sock.sendall(m.PulledObject(rid=msg.rid, data=data, error=got.error, job=agent.job_of(msg.id)).frame())
@@ -252,7 +256,7 @@ def bounded_wait(timeout: float) -> float:
     return timeout if 0 <= timeout <= PULL_WAIT else PULL_WAIT
 
 
-def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.Message:
+def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir, puller: str = "") -> m.Message:
     """The object `oid` from the node whose data port is `owner`: an `m.PulledObject` whose
     `data` is a whole local body (a MAPPED one points at a new local file), or the owner's
     ObjMissing / ObjRefused. Bounded: the owner waits `bounded_wait(timeout)` for a value not
@@ -262,7 +266,7 @@ def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.M
     for attempt in (0, 1):
         sock, reused = _take(owner, token)
         try:
-            got = _pull_on(sock, oid, timeout, session_dir)
+            got = _pull_on(sock, oid, timeout, session_dir, puller)
         except NoRoom as e:   # chunk answers may still be in flight: this connection is done
             sock.close()
             return m.ObjRefused(rid=1, reason=f"object {oid} could not be pulled here: {e}")
@@ -277,6 +281,23 @@ def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.M
         _give_back((owner, token), sock)
         return got
     raise AssertionError("unreachable")
+
+
+def free_copies(puller: str, token: bytes, ids: list) -> None:
+    """Tells the node whose data port is `puller` that objects `ids` it pulled from here were
+    freed (FreeCopies, not answered). A puller that cannot be reached is gone with its copies."""
+    try:
+        sock, _ = _take(puller, token)
+    except ObjectLost as e:
+        log.info("could not tell %s to free %d pulled copies: %s", puller, len(ids), e)
+        return
+    try:
+        sock.sendall(m.FreeCopies(ids=list(ids)).frame())
+    except OSError as e:
+        sock.close()
+        log.info("could not tell %s to free %d pulled copies: %s", puller, len(ids), e)
+        return
+    _give_back((puller, token), sock)
 
 
 MAX_IDLE = 4
@@ -311,9 +332,9 @@ def _give_back(key: tuple, sock: socket.socket) -> None:
     sock.close()
 
 
-def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir) -> m.Message:
+def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir, puller: str) -> m.Message:
     wait = bounded_wait(timeout)
-    sock.sendall(m.PullObject(rid=1, id=oid, timeout=wait).frame())
+    sock.sendall(m.PullObject(rid=1, id=oid, timeout=wait, puller=puller).frame())
     sock.settimeout(wait + IO_TIMEOUT)   # the object may still be computed: the owner answers by `wait`
     meta = m.decode(_recv_frame(sock), m.PulledObject, m.ObjMissing, m.ObjRefused)
     if not isinstance(meta, m.PulledObject) or meta.desc is None:
