@@ -44,6 +44,7 @@ PULL_WAIT = 10.0          # s: the longest one PullObject waits on the owner for
                           # node waits past its getters
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _OK, _FAIL = b"\x00", b"\x01"
+_TLS_PENDING = threading.BoundedSemaphore(64)   # pull connections of a --tls port not past their token yet
 _LEN = struct.Struct("<I")
 
 
@@ -106,6 +107,10 @@ class DataPort:
             self.agent.hand_caller(pre.target, sock)
         else:
             loop = asyncio.get_running_loop()
+            if route is not None and not _TLS_PENDING.acquire(blocking=False):
+                log.warning("data port: closing a connection: too many TLS handshakes at once")
+                sock.close()
+                return
             serve = serve_pulls if route is None else _serve_tls_pulls
             threading.Thread(target=serve, args=(sock, self.agent, loop),
                              name="yr-pull-serve", daemon=True).start()
@@ -148,6 +153,8 @@ def _serve_tls_pulls(sock: socket.socket, agent, loop) -> None:
         log.warning("data port: closing a TLS connection: %s", e or type(e).__name__)
         sock.close()
         return
+    finally:
+        _TLS_PENDING.release()
     serve_pulls(sock, agent, loop)
 
 
