@@ -218,6 +218,8 @@ def test_plain_foreign_certificate_and_garbage_are_refused_without_hurting_the_n
     assert "CALLS-OK" in res.stdout and "OBJECTS-OK" in res.stdout
     log = (Path(info.session_dir) / "logs" / "daemon.log").read_text()
     assert "closing a TLS connection" in log and "wrong cluster token" in log
+    worker_logs = "".join(p.read_text(errors="replace") for p in (Path(info.session_dir) / "logs").glob("worker-*.log"))
+    assert "refused a data-port caller in the TLS handshake" in worker_logs   # the worker did the handshake
 
 
 # ---- bounded pulls (any cluster; run here over TLS) --------------------------------------------
