@@ -267,7 +267,8 @@ def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir, puller
     """The object `oid` from the node whose data port is `owner`: an `m.PulledObject` whose
     `data` is a whole local body (a MAPPED one points at a new local file), or the owner's
     ObjMissing / ObjRefused. Bounded: the owner waits `bounded_wait(timeout)` for a value not
-    produced yet (ObjMissing after that), and every read waits at most that plus IO_TIMEOUT. Raises ObjectLost when the owner cannot be reached or breaks off.
+    produced yet (ObjMissing after that), and every read waits at most that plus IO_TIMEOUT.
+    Raises ObjectLost when the owner cannot be reached or breaks off.
     Connections to an owner are kept for later pulls (at most MAX_IDLE idle ones each); a kept
     one that went stale is replaced once before the object is declared lost."""
     for attempt in (0, 1):

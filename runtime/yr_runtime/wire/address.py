@@ -9,9 +9,6 @@ a string, passed through the master and the agent as an opaque value:
                            address (tcp:[::1]:7000); TCP sockets get TCP_NODELAY
     tcp:HOST:PORT/WORKER   a worker behind its node's data port: the connection starts
                            with a data-port preamble naming WORKER (see wire.preamble)
-
-In a --tls cluster (`wire.datatls.use_session` found a certificate) every TCP socket `dial`
-returns is a TLS client of the peer's data port (`wire.datatls.client`).
     mem:NAME               an in-process endpoint (tests): `serve_in_memory(NAME, accept)`
                            registers it; `dial` returns one end of a socketpair and hands
                            the other end to `accept`
@@ -20,6 +17,9 @@ A bare path (no scheme) is a Unix socket, so addresses written before schemes ex
 keep working. Bad input raises ValueError naming the address. Every kind of address
 yields a real, connected stream socket, so the code that reads and writes frames is the
 same for all of them (no per-transport branch on the hot path).
+
+In a --tls cluster (`wire.datatls.use_session` found a certificate) every TCP socket `dial`
+returns is a TLS client of the peer's data port (`wire.datatls.client`).
 """
 from __future__ import annotations
 
