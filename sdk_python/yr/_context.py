@@ -50,6 +50,9 @@ class Runtime:
         # Where this node's store is reached from other nodes (pickled refs carry it): its
         # data port's address and its id; () on a node without a data port (one machine).
         self.owner: tuple = (info.data_address, info.node_id) if info.data_address else ()
+        if info.data_address:   # a --tls cluster: calls and pulls over TCP go in TLS (wire.datatls)
+            from yr_runtime.wire import datatls
+            datatls.use_session(info.session_dir)
         self._lock = threading.RLock()
         self.closed = False
 

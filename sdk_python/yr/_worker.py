@@ -24,7 +24,7 @@ from bisect import bisect_left as _bisect
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from yr_runtime.wire import address, frames, handshake
+from yr_runtime.wire import address, datatls, frames, handshake, preamble
 from yr_runtime.wire import messages as m
 from yr_runtime.local.lifetime import die_with_parent
 from yr_runtime.local.session import worker_socket
@@ -37,6 +37,7 @@ from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
 
 WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
+TLS_HANDSHAKES = 16     # callers of a --tls cluster in their handshake at once; more are closed
 IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
 FLUSH_AFTER = 0.0003   # s: the result of a quick call waits at most this long for the next ones
 FLUSH_WATCH = 0.001    # s: results pending when a long call starts leave within about this
@@ -146,12 +147,16 @@ class Worker:
         self.watcher: _Watcher | None = None   # started by the first read of several calls
         self.sel = selectors.DefaultSelector()
         self.listeners = [address.listen(self.endpoint)]
-        if boot.tcp:   # asked for by `--worker-tcp HOST`; off by default: no TCP port on one machine
+        # `--worker-tcp HOST` (off by default: no TCP port on one machine). A node with a data
+        # port never reports such a port (callers come through the data port), so it opens none.
+        if boot.tcp and not boot.data:
             self.listeners.append(address.listen(address.tcp(boot.tcp, 0)))
             self.endpoint = address.bound_address(self.listeners[-1])   # callers reach it over TCP
         if boot.data:   # callers on other nodes reach it through its node's data port
             self.endpoint = f"{boot.data}/{boot.worker_id}"
+            datatls.use_session(boot.session_dir)   # a --tls cluster: handed callers speak TLS
         self._handed: deque = deque()   # fds of caller connections the agent passed (SCM_RIGHTS)
+        self._handshaking = threading.BoundedSemaphore(TLS_HANDSHAKES)
         self.agent = address.dial(boot.agent, None)
         self.agent.sendall(frames.encode(handshake.hello(self.token)))
         self._agent_send(m.WorkerHello(worker_id=boot.worker_id, pid=os.getpid(), endpoint=self.endpoint))
@@ -239,15 +244,37 @@ class Worker:
         return True
 
     def _adopt_caller(self) -> None:
-        """A caller accepted on the node's data port: the agent checked its preamble and
-        passed its fd with the message (it arrived with the message's first byte)."""
+        """A caller accepted on the node's data port: the agent checked its preamble (with TLS:
+        only its route; the token comes inside TLS) and passed its fd with the message (it
+        arrived with the message's first byte)."""
         if not self._handed:
             return
         sock = socket.socket(fileno=self._handed.popleft())
         sock.setblocking(True)   # the agent's event loop had made it non-blocking
+        if datatls.enabled():   # the stream is TLS: handshake off the loop thread (bounded), then
+            if not self._handshaking.acquire(blocking=False):   # a flood of half-open peers: refuse
+                sock.close()
+                return
+            threading.Thread(target=self._adopt_tls, args=(sock,), name="yr-tls-accept", daemon=True).start()
+            return
         conn = _CallerConn(sock, remote=True)
         conn.authed = True
         self.sel.register(sock, selectors.EVENT_READ, conn)
+
+    def _adopt_tls(self, sock) -> None:
+        """A handed caller of a --tls cluster: the TLS server handshake (a client certificate of
+        the cluster CA required, tls.HANDSHAKE_TIMEOUT), then it is served like any caller; its
+        first frame inside TLS is the token preamble, checked by _on_caller."""
+        try:
+            sock = datatls.server(sock)
+        except OSError as e:
+            print(f"yr worker: refused a data-port caller in the TLS handshake: {e}", file=sys.stderr)
+            return
+        finally:
+            self._handshaking.release()
+        conn = _CallerConn(sock, remote=True)
+        conn.decoder = frames.FrameDecoder(first_max=preamble.MAX_PREAMBLE)
+        self.sel.register(sock, selectors.EVENT_READ, conn)   # epoll_ctl: safe beside the loop's select
 
     def _on_caller(self, conn: _CallerConn) -> None:
         try:
@@ -261,8 +288,11 @@ class Worker:
             return
         if not conn.authed:
             try:
-                handshake.check_hello(bodies[0], self.token)
-            except handshake.AuthError:
+                if hasattr(conn.sock, "pending"):   # a TLS caller: the data-port preamble, inside TLS
+                    preamble.decode(bodies[0], self.token)
+                else:
+                    handshake.check_hello(bodies[0], self.token)
+            except (handshake.AuthError, preamble.PreambleError):
                 self._drop(conn)
                 return
             conn.authed = True

@@ -36,9 +36,11 @@ SAMPLES = [
     m.ObjLost(rid=2, reason="object o1 is lost: its node n2 is gone"),
     m.CallerHandoff(),
     m.PullObject(rid=1, id="o1", timeout=-1.0),
+    m.PullObject(rid=1, id="o1", timeout=2.0, puller="tcp:10.0.0.2:7000"),
     m.PulledObject(rid=1, data=b"pickle", job="j1", desc={"sizes": [5, 7]}, size=12),
     m.PulledObject(rid=1, data=b"\x00inline", error=True),
     m.PullChunk(offset=1 << 33, length=4 << 20),
+    m.FreeCopies(ids=["o1", "o2"]),
 ]
 
 

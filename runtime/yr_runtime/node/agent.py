@@ -133,6 +133,8 @@ class Agent:
         self.data_address = ""         # tcp:HOST:PORT of the data port, once it listens
         self.dataport: dataport.DataPort | None = None
         self._pulls: set[str] = set()  # objects being pulled from other nodes
+        self.copies: set[str] = set()  # objects pulled from other nodes held in this store
+        self.pulled_by: dict[str, set[str]] = {}   # object of this node -> data addresses of nodes that pulled it
         self.cb = events
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
@@ -202,7 +204,10 @@ class Agent:
         self._stop(worker_id)
 
     def free_job(self, job_id: str) -> None:
-        self.store.free_job(job_id)
+        self.store.free_job(job_id)   # every node frees the job: no FreeCopies needed
+        objects = self.store.objects
+        self.copies.intersection_update(objects)
+        self.pulled_by = {oid: p for oid, p in self.pulled_by.items() if oid in objects}
 
     def forget_state(self, instance_id: str) -> None:
         self.store.states.pop(instance_id, None)
@@ -403,6 +408,7 @@ class Agent:
             self.telemetry.put(msg)
         elif isinstance(msg, m.ObjFree):
             self.store.free([str(i) for i in msg.ids])
+            self._free_pulled_copies([str(i) for i in msg.ids])
         elif isinstance(msg, m.StatePut):
             self.store.states[msg.instance_id] = msg.data
             self.cb.state_saved(msg.instance_id, msg.data)   # the master places restarts
@@ -473,7 +479,14 @@ class Agent:
 
         def run():
             try:
-                got = dataport.pull(msg.owner, self.token, oid, msg.timeout, self.session_dir)
+                while True:   # each request is bounded (dataport.PULL_WAIT); ask again while getters wait
+                    got = dataport.pull(msg.owner, self.token, oid, msg.timeout, self.session_dir, self.data_address)
+                    if not isinstance(got, m.ObjMissing) or self._closing:
+                        break
+                    # read from this thread (a copy of the list): a stale answer costs one round
+                    if not any(not w.is_closing() for w, _ in list(self.store.waiters.get(oid, ()))):
+                        log.info("pull of %s from %s ended: nobody waits for it any more", oid, where)
+                        break
             except dataport.ObjectLost as e:
                 got = m.ObjLost(rid=0, reason=f"object {oid} is lost: its {where} is gone or unreachable ({e})")
             except Exception as e:   # a bug must not leave the getters waiting forever
@@ -489,6 +502,7 @@ class Agent:
                 bodies.unlink_file(got.data)
             return
         if isinstance(got, m.PulledObject):   # kept here too: later getters on this node read it at once
+            self.copies.add(oid)
             for waiter, rid in self.store.put(oid, got.data, got.error, got.job):
                 self._reply_object(waiter, rid, oid)
             return
@@ -501,6 +515,28 @@ class Agent:
                 waiter.write(m.ObjRefused(rid=rid, reason=got.reason).frame())
             else:
                 waiter.write(m.ObjLost(rid=rid, reason=got.reason).frame())
+
+    # ---- pulled copies: freed on every node when their owner frees the object -----------------------
+    def note_pulled(self, oid: str, puller: str) -> None:
+        """(The owner's side, from the pull server) node `puller` took a copy of `oid`."""
+        if oid in self.store.objects and puller != self.data_address:
+            self.pulled_by.setdefault(oid, set()).add(puller)
+
+    def _free_pulled_copies(self, oids: list) -> None:
+        """The owner freed `oids`: the nodes that pulled them drop their copies (a thread: dials)."""
+        by_puller: dict[str, list] = {}
+        for oid in oids:
+            for puller in self.pulled_by.pop(oid, ()):
+                by_puller.setdefault(puller, []).append(oid)
+        for puller, ids in by_puller.items():
+            threading.Thread(target=dataport.free_copies, args=(puller, self.token, ids),
+                             name="yr-free-copies", daemon=True).start()
+
+    def drop_copies(self, oids: list) -> None:
+        """(A puller's side) the owner freed these: drop the copies pulled here, nothing else."""
+        mine = [oid for oid in oids if oid in self.copies]
+        self.copies.difference_update(mine)
+        self.store.free(mine)
 
     def hand_caller(self, worker_id: str, sock: socket.socket, tries: int = 100) -> None:
         """Passes a caller connection accepted on the data port to its worker, with the

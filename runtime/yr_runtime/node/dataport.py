@@ -1,7 +1,10 @@
 """A node's one TCP data port: callers of its workers and object pulls from other nodes.
 
 Contract:
-- `open_listener(host)` makes the listening socket (the one place TLS would wrap).
+- `open_listener(host)` makes the listening socket. In a --tls cluster (`wire.datatls`) the
+  clear first frame is only a route (a preamble with an empty token); the stream that follows
+  is TLS, wrapped by whoever serves it: the worker a caller is handed to, or the pull thread
+  here (`_serve_tls_pulls`); the token preamble then comes inside TLS.
 - `DataPort` accepts on it from the agent's event loop. Each connection's first frame is a
   `wire.preamble`: its length is refused above MAX_PREAMBLE before the body is read, its token
   checked (constant time) before anything else is decoded, and no byte after it is read here
@@ -26,7 +29,7 @@ import struct
 import threading
 import uuid
 
-from yr_runtime.wire import address, bodies, frames, handshake, preamble
+from yr_runtime.wire import address, bodies, datatls, frames, handshake, preamble
 from yr_runtime.wire import messages as m
 
 log = logging.getLogger("yr.dataport")
@@ -35,8 +38,13 @@ CONNECT_TIMEOUT = 10.0
 CHUNK = 4 << 20           # bytes per PullChunk
 WINDOW = 4                # chunk requests in flight
 IO_TIMEOUT = 60.0         # s: a pull whose owner sends nothing for this long fails
+PULL_WAIT = 10.0          # s: the longest one PullObject waits on the owner for a value not yet
+                          # there; a getter that waits longer (or forever) makes its agent ask
+                          # again while it still waits (Agent._start_pull), so no thread on either
+                          # node waits past its getters
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _OK, _FAIL = b"\x00", b"\x01"
+_TLS_PENDING = threading.BoundedSemaphore(64)   # pull connections of a --tls port not past their token yet
 _LEN = struct.Struct("<I")
 
 
@@ -60,6 +68,7 @@ class DataPort:
         self._conns: set[asyncio.Task] = set()
 
     async def start(self) -> None:
+        datatls.use_session(self.agent.session_dir)   # a --tls cluster's node: TLS on this port
         self.listener = open_listener(self.host)
         self.address = address.bound_address(self.listener)
         self._task = asyncio.get_running_loop().create_task(self._accept_loop())
@@ -87,7 +96,9 @@ class DataPort:
 
     async def _admit(self, sock: socket.socket) -> None:
         try:
-            pre = await asyncio.wait_for(_read_preamble(sock, self.agent.token), PREAMBLE_TIMEOUT)
+            route = datatls.route_token()   # with TLS the clear frame is a route; the token comes inside TLS
+            pre = await asyncio.wait_for(_read_preamble(sock, self.agent.token if route is None else route),
+                                         PREAMBLE_TIMEOUT)
         except (handshake.AuthError, preamble.PreambleError, asyncio.TimeoutError, OSError, EOFError) as e:
             log.warning("data port: closing a connection: %s", e or type(e).__name__)
             sock.close()
@@ -96,7 +107,12 @@ class DataPort:
             self.agent.hand_caller(pre.target, sock)
         else:
             loop = asyncio.get_running_loop()
-            threading.Thread(target=serve_pulls, args=(sock, self.agent, loop),
+            if route is not None and not _TLS_PENDING.acquire(blocking=False):
+                log.warning("data port: closing a connection: too many TLS handshakes at once")
+                sock.close()
+                return
+            serve = serve_pulls if route is None else _serve_tls_pulls
+            threading.Thread(target=serve, args=(sock, self.agent, loop),
                              name="yr-pull-serve", daemon=True).start()
 
 
@@ -120,6 +136,28 @@ async def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 
 
 # ---- serving pulls (a thread per connection, blocking I/O) ----------------------------------------
+def _serve_tls_pulls(sock: socket.socket, agent, loop) -> None:
+    """serve_pulls behind the TLS server handshake and the token preamble inside it (bounded by
+    tls.HANDSHAKE_TIMEOUT and PREAMBLE_TIMEOUT); a failure closes this connection only."""
+    sock.setblocking(True)
+    try:
+        sock = datatls.server(sock)
+        sock.settimeout(PREAMBLE_TIMEOUT)
+        (n,) = _LEN.unpack(_recv_exactly_blocking(sock, 4))
+        preamble.check_length(n)
+        pre = preamble.decode(_recv_exactly_blocking(sock, n), agent.token)
+        if pre.purpose != preamble.OBJECTS:
+            raise preamble.PreambleError("a caller preamble inside an object-pull route")
+        sock.settimeout(None)
+    except (handshake.AuthError, preamble.PreambleError, OSError, EOFError) as e:
+        log.warning("data port: closing a TLS connection: %s", e or type(e).__name__)
+        sock.close()
+        return
+    finally:
+        _TLS_PENDING.release()
+    serve_pulls(sock, agent, loop)
+
+
 class _Answer:
     """Stands in for a connection's writer in the agent's object waiters: the agent's answer
     frame (ObjValue, ObjMissing or ObjRefused) is handed to the pull thread."""
@@ -145,8 +183,10 @@ def serve_pulls(sock: socket.socket, agent, loop) -> None:
             if not data:
                 return
             for body in decoder.feed(data):
-                msg = m.decode(body, m.PullObject, m.PullChunk)
-                if isinstance(msg, m.PullObject):
+                msg = m.decode(body, m.PullObject, m.PullChunk, m.FreeCopies)
+                if isinstance(msg, m.FreeCopies):
+                    loop.call_soon_threadsafe(agent.drop_copies, [str(i) for i in msg.ids])
+                elif isinstance(msg, m.PullObject):
                     if fd >= 0:
                         os.close(fd)
                     fd = _answer_pull(sock, agent, loop, msg)
@@ -163,14 +203,19 @@ def serve_pulls(sock: socket.socket, agent, loop) -> None:
 def _answer_pull(sock, agent, loop, msg: m.PullObject) -> int:
     """Answers a PullObject; returns the fd of the body's file to send chunks from (-1: none)."""
     ans = _Answer()
-    loop.call_soon_threadsafe(agent.get_object_for, ans, m.ObjGet(rid=msg.rid, id=msg.id, timeout=msg.timeout))
-    try:
-        got = m.decode(memoryview(ans.q.get())[4:], m.ObjValue, m.ObjMissing, m.ObjRefused)   # a whole frame
+    wait = bounded_wait(msg.timeout)   # a puller asking to wait forever (or an old one) waits PULL_WAIT
+    loop.call_soon_threadsafe(agent.get_object_for, ans, m.ObjGet(rid=msg.rid, id=msg.id, timeout=wait))
+    try:   # the agent answers ObjMissing at `wait`; the margin only guards against a lost answer
+        got = m.decode(memoryview(ans.q.get(timeout=wait + IO_TIMEOUT))[4:], m.ObjValue, m.ObjMissing, m.ObjRefused)
+    except queue.Empty:
+        got = m.ObjMissing(rid=msg.rid)
     finally:
         ans.closed = True
     if not isinstance(got, m.ObjValue):
         sock.sendall(got.frame())
         return -1
+    if msg.puller:
+        loop.call_soon_threadsafe(agent.note_pulled, msg.id, msg.puller)
     data = got.data
     if data[:1] != bodies.MAPPED:
         sock.sendall(m.PulledObject(rid=msg.rid, data=data, error=got.error, job=agent.job_of(msg.id)).frame())
@@ -196,6 +241,13 @@ def _send_chunk(sock, fd: int, msg: m.PullChunk) -> None:
     size = os.fstat(fd).st_size
     length = max(0, min(msg.length, size - msg.offset))
     sock.sendall(_LEN.pack(1 + length) + _OK)
+    if datatls.enabled():   # an SSL stream: the kernel cannot encrypt, so no sendfile
+        for start in range(msg.offset, msg.offset + length, 1 << 20):
+            piece = os.pread(fd, min(1 << 20, msg.offset + length - start), start)
+            if not piece:
+                raise OSError("the object's file ended early")
+            sock.sendall(piece)
+        return
     sent = 0
     while sent < length:
         n = os.sendfile(sock.fileno(), fd, msg.offset + sent, length - sent)
@@ -205,16 +257,24 @@ def _send_chunk(sock, fd: int, msg: m.PullChunk) -> None:
 
 
 # ---- pulling (the receiving node's agent, in a thread) ---------------------------------------------
-def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.Message:
+def bounded_wait(timeout: float) -> float:
+    """How long one pull request waits for a value not produced yet: `timeout`, at most PULL_WAIT
+    (a negative one, "forever", is PULL_WAIT too)."""
+    return timeout if 0 <= timeout <= PULL_WAIT else PULL_WAIT
+
+
+def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir, puller: str = "") -> m.Message:
     """The object `oid` from the node whose data port is `owner`: an `m.PulledObject` whose
     `data` is a whole local body (a MAPPED one points at a new local file), or the owner's
-    ObjMissing / ObjRefused. Raises ObjectLost when the owner cannot be reached or breaks off.
+    ObjMissing / ObjRefused. Bounded: the owner waits `bounded_wait(timeout)` for a value not
+    produced yet (ObjMissing after that), and every read waits at most that plus IO_TIMEOUT.
+    Raises ObjectLost when the owner cannot be reached or breaks off.
     Connections to an owner are kept for later pulls (at most MAX_IDLE idle ones each); a kept
     one that went stale is replaced once before the object is declared lost."""
     for attempt in (0, 1):
         sock, reused = _take(owner, token)
         try:
-            got = _pull_on(sock, oid, timeout, session_dir)
+            got = _pull_on(sock, oid, timeout, session_dir, puller)
         except NoRoom as e:   # chunk answers may still be in flight: this connection is done
             sock.close()
             return m.ObjRefused(rid=1, reason=f"object {oid} could not be pulled here: {e}")
@@ -229,6 +289,23 @@ def pull(owner: str, token: bytes, oid: str, timeout: float, session_dir) -> m.M
         _give_back((owner, token), sock)
         return got
     raise AssertionError("unreachable")
+
+
+def free_copies(puller: str, token: bytes, ids: list) -> None:
+    """Tells the node whose data port is `puller` that objects `ids` it pulled from here were
+    freed (FreeCopies, not answered). A puller that cannot be reached is gone with its copies."""
+    try:
+        sock, _ = _take(puller, token)
+    except ObjectLost as e:
+        log.info("could not tell %s to free %d pulled copies: %s", puller, len(ids), e)
+        return
+    try:
+        sock.sendall(m.FreeCopies(ids=list(ids)).frame())
+    except OSError as e:
+        sock.close()
+        log.info("could not tell %s to free %d pulled copies: %s", puller, len(ids), e)
+        return
+    _give_back((puller, token), sock)
 
 
 MAX_IDLE = 4
@@ -263,9 +340,10 @@ def _give_back(key: tuple, sock: socket.socket) -> None:
     sock.close()
 
 
-def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir) -> m.Message:
-    sock.sendall(m.PullObject(rid=1, id=oid, timeout=timeout).frame())
-    sock.settimeout(None if timeout < 0 else timeout + IO_TIMEOUT)   # the object may still be computed
+def _pull_on(sock: socket.socket, oid: str, timeout: float, session_dir, puller: str) -> m.Message:
+    wait = bounded_wait(timeout)
+    sock.sendall(m.PullObject(rid=1, id=oid, timeout=wait, puller=puller).frame())
+    sock.settimeout(wait + IO_TIMEOUT)   # the object may still be computed: the owner answers by `wait`
     meta = m.decode(_recv_frame(sock), m.PulledObject, m.ObjMissing, m.ObjRefused)
     if not isinstance(meta, m.PulledObject) or meta.desc is None:
         return meta

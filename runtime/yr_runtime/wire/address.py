@@ -17,6 +17,9 @@ A bare path (no scheme) is a Unix socket, so addresses written before schemes ex
 keep working. Bad input raises ValueError naming the address. Every kind of address
 yields a real, connected stream socket, so the code that reads and writes frames is the
 same for all of them (no per-transport branch on the hot path).
+
+In a --tls cluster (`wire.datatls.use_session` found a certificate) every TCP socket `dial`
+returns is a TLS client of the peer's data port (`wire.datatls.client`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Callable
+
+from . import datatls
 
 UNIX, TCP, MEM = "unix", "tcp", "mem"
 MAX_UNIX_PATH = 107          # sun_path is 108 bytes with its terminating NUL
@@ -120,6 +125,12 @@ def dial(address: str, timeout: float | None = 10.0) -> socket.socket:
             raise ValueError(f"cannot dial {address!r}: port 0 is only for listening")
         sock = socket.create_connection((a.where, a.port), timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # frames are small and latency-bound
+        if datatls.enabled():   # a --tls cluster: its data ports speak TLS (see wire.datatls)
+            try:
+                sock = datatls.client(sock, a.target)
+            except BaseException:
+                sock.close()
+                raise
     else:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:

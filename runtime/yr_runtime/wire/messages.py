@@ -281,6 +281,7 @@ class PullObject(Message):
     rid: int
     id: str
     timeout: float = -1.0
+    puller: str = ""   # the puller's data address: the owner tells it when the object is freed
 
 
 @message("pulled")
@@ -301,6 +302,13 @@ class PullChunk(Message):
     """A piece of the file of the object last answered with PulledObject on this connection."""
     offset: int
     length: int
+
+
+@message("free_copies")
+class FreeCopies(Message):
+    """Owner -> a node that pulled: these objects were freed on their owner; drop your copies.
+    Not answered."""
+    ids: list
 
 
 # ---- bootstrap ---------------------------------------------------------------------------------
