@@ -159,9 +159,10 @@ class MasterClient:
         def pump():
             reason = "session stream ended"
             accepted = False   # a stream the master never accepted is not opened again: open_session raises
-            try:
-                call.initial_metadata()   # the master's headers: it accepted the session (or the call ended)
-                accepted = not call.done()
+            try:   # the master's headers: SESSION_OPEN_HEADER if it accepted the session, none if it refused
+                accepted = any(k == handshake.SESSION_OPEN_HEADER for k, _ in call.initial_metadata() or ())
+                if not accepted:
+                    call.code()   # a refusal: wait for its status, so open_session can name it
             except grpc.RpcError:
                 pass
             opened.set()
@@ -185,6 +186,6 @@ class MasterClient:
         if not opened.wait(timeout):
             raise RuntimeUnavailableError(f"the yr master at {self.address} did not open this driver's session "
                                           f"within {timeout:.0f}s")
-        if call.done() and call.code() not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
+        if call.done() and call.code() not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED, None):
             raise InitError(f"the yr master at {self.address} refused this driver: {call.details()}",
                             code=ERR_INIT_CONNECTION_FAILED)

@@ -192,7 +192,8 @@ class MasterService(data.DataServicer, groups.GroupsServicer, pbg.MasterServicer
     async def Session(self, request, context):
         queue = asyncio.Queue()
         self.m.open_session(request.job_id, queue, request.pid)
-        await context.send_initial_metadata(())   # the driver's yr.init returns once it sees the session accepted
+        # the driver's yr.init returns once it sees this header: the session is accepted
+        await context.send_initial_metadata(((handshake.SESSION_OPEN_HEADER, "1"),))
         try:
             while True:
                 ev = await queue.get()

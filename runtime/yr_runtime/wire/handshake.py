@@ -28,4 +28,5 @@ def check_hello(body: bytes, token: bytes) -> None:
 
 # The version of what nodes and the master say to each other (NodeSession). A node of another
 # version is refused at register with a message naming both: bump it on any incompatible change.
+SESSION_OPEN_HEADER = "yr-session-open"   # gRPC header: the master accepted a driver's session stream
 PROTOCOL_VERSION = 2   # 2: nodes heartbeat (a node of 1 would be declared dead), register again, leave
