@@ -177,3 +177,31 @@ def test_a_restored_job_whose_driver_does_not_come_back_ends(leased):
     assert new.cluster.instances["mine"].state == c.DEAD and "job j1" in new.cluster.instances["mine"].exit_reason
     assert new.cluster.instances["theirs"].state == c.RUNNING
     assert ("stop", "mine", "w-mine") in n1.calls
+
+
+# ---- durable saves: a save returns once the master holds it ------------------------------------
+def test_a_save_waits_for_the_master_while_connected_and_returns_at_once_without_it():
+    from yr_runtime.services.uplink import Saves
+    saves, done = Saves(), []
+    saves.connected = True
+    s1 = saves.saved("a", b"1", lambda: done.append(1))
+    s2 = saves.saved("a", b"2", lambda: done.append(2))
+    saves.saved("b", b"x", lambda: done.append("b"))
+    assert done == [] and [u.state_saved.data for u in saves.resend()] == [b"2", b"x"]   # the latest of each
+    saves.stored("a", s1)
+    assert done == [1] and [u.state_saved.data for u in saves.resend()] == [b"2", b"x"]
+    saves.stored("a", s2)
+    assert done == [1, 2] and [u.state_saved.instance_id for u in saves.resend()] == ["b"]
+    saves.down()   # the stream broke: the waiting save returns, its state is sent again later
+    assert done == [1, 2, "b"] and [u.state_saved.data for u in saves.resend()] == [b"x"]
+    saves.saved("c", b"y", lambda: done.append("c"))   # no master now: at once
+    assert done[-1] == "c" and {u.state_saved.instance_id for u in saves.resend()} == {"b", "c"}
+
+
+def test_a_state_saved_by_a_node_that_no_longer_hosts_the_instance_is_not_kept(leased):
+    master, clock, local, nodes = leased
+    _run_on(master, "fenced", "n1", retries=1)
+    acked = []
+    master.state_saved("fenced", b"from-n1", lambda: acked.append(1), node_id="n1")
+    master.state_saved("fenced", b"stale", lambda: acked.append(2), node_id="n2")   # not its host
+    assert master.states["fenced"] == b"from-n1" and acked == [1, 2]   # both answered, one kept

@@ -90,6 +90,9 @@ class RemoteNodeLink:
     def free_job(self, job_id: str) -> None:
         self.outbox.put_nowait(pb.NodeDown(free_job=pb.FreeJob(job_id=job_id)))
 
+    def state_stored(self, instance_id: str, seq: int) -> None:
+        self.outbox.put_nowait(pb.NodeDown(state_stored=pb.StateStored(instance_id=instance_id, seq=seq)))
+
     def forget_state(self, instance_id: str) -> None:
         self.outbox.put_nowait(pb.NodeDown(forget_state=pb.ForgetState(instance_id=instance_id)))
 
@@ -129,7 +132,9 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     elif kind == "blocked":
         master.blocked(up.blocked.instance_id, up.blocked.blocked)
     elif kind == "state_saved":
-        master.state_saved(up.state_saved.instance_id, up.state_saved.data)
+        e = up.state_saved
+        master.state_saved(e.instance_id, e.data, node_id=link.node_id)
+        link.state_stored(e.instance_id, e.seq)
     elif kind == "log":
         master.log(up.log.job_id, up.log.label, list(up.log.lines))
     elif kind == "status":

@@ -14,7 +14,9 @@ the lease. Only translation here.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from typing import Callable
 
 import msgpack
 
@@ -42,6 +44,7 @@ class Uplink:
     def __init__(self):
         self.outbox: asyncio.Queue = asyncio.Queue()
         self.leaving = False
+        self.saves = Saves()
 
     def leave(self) -> None:
         """The node stops: its stream ends after the reports queued so far."""
@@ -64,8 +67,20 @@ class Uplink:
     def blocked(self, instance_id: str, is_blocked: bool) -> None:
         self.outbox.put_nowait(pb.NodeUp(blocked=pb.InstanceBlocked(instance_id=instance_id, blocked=is_blocked)))
 
-    def state_saved(self, instance_id: str, data: bytes) -> None:
-        self.outbox.put_nowait(pb.NodeUp(state_saved=pb.StateSaved(instance_id=instance_id, data=data)))
+    def state_saved(self, instance_id: str, data: bytes, stored=None) -> None:
+        seq = self.saves.saved(instance_id, data, stored)
+        self.outbox.put_nowait(pb.NodeUp(state_saved=pb.StateSaved(instance_id=instance_id, data=data, seq=seq)))
+
+    def new_stream(self) -> None:
+        """A new stream is opening: the unconfirmed states go first (the latest of each
+        instance; the older saves still queued are dropped, so none overtakes a newer one)."""
+        queued = []
+        while not self.outbox.empty():
+            up = self.outbox.get_nowait()
+            if up is None or up.WhichOneof("kind") != "state_saved":
+                queued.append(up)
+        for up in self.saves.resend() + queued:
+            self.outbox.put_nowait(up)
 
     def log(self, job_id: str, label: str, lines: list[str]) -> None:
         self.outbox.put_nowait(pb.NodeUp(log=pb.NodeLog(job_id=job_id, label=label, lines=lines)))
@@ -81,6 +96,55 @@ class Uplink:
             request_id=request_id, data=read.data, next_offset=read.next_offset, found=read.found)))
 
 
+class Saves:
+    """The saved states the master has not confirmed yet, and the saves waiting for it.
+
+    A worker's yr.save_state() returns when the master holds the state (`StateStored`), so
+    a call acknowledged after it is not lost with this node. While the node has no stream
+    to its master (it broke, the master restarts) the saves return at once instead (the
+    state is in this node's store: calls go on without their master) and the latest state of
+    each instance is sent again first thing on the next stream."""
+
+    def __init__(self):
+        self.seqs = itertools.count(1)
+        self.latest: dict[str, tuple[int, bytes]] = {}              # instance -> (seq, data) unconfirmed
+        self.waiting: dict[str, list[tuple[int, Callable]]] = {}     # instance -> saves waiting
+        self.connected = False
+
+    def saved(self, instance_id: str, data: bytes, stored) -> int:
+        seq = next(self.seqs)
+        self.latest[instance_id] = (seq, data)
+        if stored is not None:
+            if self.connected:
+                self.waiting.setdefault(instance_id, []).append((seq, stored))
+            else:
+                stored()
+        return seq
+
+    def stored(self, instance_id: str, seq: int) -> None:
+        """The master holds the state saved as `seq`: it and the earlier saves are done."""
+        if self.latest.get(instance_id, (seq + 1,))[0] <= seq:
+            del self.latest[instance_id]
+        waiting = self.waiting.pop(instance_id, [])
+        for s, done in waiting:
+            if s <= seq:
+                done()
+        if later := [w for w in waiting if w[0] > seq]:
+            self.waiting[instance_id] = later
+
+    def resend(self) -> list:
+        """The unconfirmed states, the latest of each instance, to send first on a new stream."""
+        return [pb.NodeUp(state_saved=pb.StateSaved(instance_id=i, data=d, seq=s)) for i, (s, d) in self.latest.items()]
+
+    def down(self) -> None:
+        """The stream ended: the waiting saves return (their state stays in this node's store)."""
+        self.connected = False
+        waiting, self.waiting = self.waiting, {}
+        for saves in waiting.values():
+            for _, done in saves:
+                done()
+
+
 def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) -> bool:
     """One request of the master, carried out on the agent; False: the master says stop."""
     kind = down.WhichOneof("kind")
@@ -92,6 +156,8 @@ def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) 
         agent.free_job(down.free_job.job_id)
     elif kind == "forget_state":
         agent.forget_state(down.forget_state.instance_id)
+    elif kind == "state_stored" and uplink is not None:
+        uplink.saves.stored(down.state_stored.instance_id, down.state_stored.seq)
     elif kind == "read_log" and uplink is not None:
         r = down.read_log
         agent.read_log(r.instance_id, r.offset, r.tail_lines, r.max_bytes,
@@ -184,6 +250,7 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             if up is None:
                 return
             yield up
+    uplink.new_stream()
     try:
         call = pbg.MasterStub(channel).NodeSession(ups(), metadata=(("yr-token", token.decode()),))
         try:
@@ -202,6 +269,7 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
         if again:
             log.warning("registered again with the master at %s", master_address)
         on_registered(first.registered)
+        uplink.saves.connected = True
         try:
             while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
                 if not _carry_out(agent, down, uplink):
@@ -212,6 +280,7 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             return "it stopped"
         raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
+        uplink.saves.down()
         if call is not None:
             call.cancel()
         await channel.close()
