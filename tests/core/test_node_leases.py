@@ -205,3 +205,34 @@ def test_a_state_saved_by_a_node_that_no_longer_hosts_the_instance_is_not_kept(l
     master.state_saved("fenced", b"from-n1", lambda: acked.append(1), node_id="n1")
     master.state_saved("fenced", b"stale", lambda: acked.append(2), node_id="n2")   # not its host
     assert master.states["fenced"] == b"from-n1" and acked == [1, 2]   # both answered, one kept
+
+
+# ---- a node's own view of its lease: it fences itself no later than the master declares it dead --------
+def test_a_nodes_own_lease_runs_from_the_last_answered_heartbeats_sending():
+    from yr_runtime.core.liveness import OwnLease
+    own = OwnLease(TTL, now=0.0)
+    assert not own.expired(1.9) and own.expired(2.0)   # the registration's renewal
+    first = own.heartbeat(0.6)
+    second = own.heartbeat(1.2)
+    own.answered(second)              # answered: the master renewed at or after 1.2
+    assert own.deadline == 1.2 + TTL and not own.expired(3.1) and own.expired(3.2)
+    own.answered(first)               # a late answer to an older heartbeat never shortens it
+    assert own.deadline == 1.2 + TTL
+    own.heartbeat(2.0)                # sent, never answered (a partition): no renewal
+    assert own.expired(1.2 + TTL)
+
+
+def test_the_master_answers_heartbeats_only_while_the_node_holds_its_lease(leased):
+    from yr_runtime.proto import control_pb2 as pb
+    from yr_runtime.services.nodes import RemoteNodeLink, deliver
+    master, clock, local, nodes = leased
+    link = RemoteNodeLink("n3", "127.0.0.1", {}, "")
+    master.add_node(link, Resources(2000, 1000), leased=True)
+    deliver(master, link, pb.NodeUp(heartbeat=pb.Heartbeat(seq=7)))
+    assert link.outbox.get_nowait().lease_renewed.seq == 7
+    clock.t = 3 * TTL
+    master.tick()   # n3's lease ran out: declared dead
+    while not link.outbox.empty():   # what the master said to it meanwhile (its shutdown)
+        link.outbox.get_nowait()
+    deliver(master, link, pb.NodeUp(heartbeat=pb.Heartbeat(seq=8)))
+    assert link.outbox.empty()   # a dead node's heartbeat is not answered: it fences itself

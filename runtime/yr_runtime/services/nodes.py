@@ -119,7 +119,7 @@ class RemoteNodeLink:
 def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     """One report of a joined node, told to the master as the NodeEvents call it stands for."""
     kind = up.WhichOneof("kind")
-    master.heartbeat(link.node_id)   # whatever it says, it is alive
+    alive = master.heartbeat(link.node_id)   # whatever it says, it is alive
     if kind == "worker_assigned":
         e = up.worker_assigned
         master.worker_assigned(e.instance_id, e.worker_id, e.pid, e.endpoint)
@@ -147,7 +147,8 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     elif kind == "metrics":
         master.node_metrics(link.node_id, msgpack.unpackb(up.metrics.report, raw=False, strict_map_key=False))
     elif kind == "heartbeat":
-        pass
+        if alive and up.heartbeat.seq:   # the node's own view of its lease (liveness.OwnLease)
+            link.outbox.put_nowait(pb.NodeDown(lease_renewed=pb.LeaseRenewed(seq=up.heartbeat.seq)))
     else:
         log.warning("node %s sent an unexpected %s", link.node_id, kind)
 

@@ -22,6 +22,7 @@ import msgpack
 
 import grpc
 
+from yr_runtime.core.liveness import OwnLease
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
@@ -209,6 +210,50 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
     return f"{reason}; it did not get back to its master within its lease ({ttl:g}s)"
 
 
+class _LeaseBox:
+    """One stream's own lease (set once registered) and whether the fence cut the stream."""
+
+    def __init__(self):
+        self.own: OwnLease | None = None
+        self.ready = asyncio.Event()
+        self.cut_off = False
+
+
+async def _ups(uplink: Uplink, register: pb.Register, lease: _LeaseBox):
+    """The node's side of a stream: the registration, then its reports, and a heartbeat
+    every third of its lease whatever else it sends (the master's answers keep its own view
+    of its lease: `OwnLease`)."""
+    yield pb.NodeUp(register=register)
+    await lease.ready.wait()
+    loop = asyncio.get_running_loop()
+    beat = lease.own.ttl / 3
+    next_beat = loop.time()
+    while True:
+        now = loop.time()
+        if now >= next_beat:
+            next_beat = now + beat
+            yield pb.NodeUp(heartbeat=pb.Heartbeat(seq=lease.own.heartbeat(now)))
+            continue
+        try:
+            up = await asyncio.wait_for(uplink.outbox.get(), next_beat - now)
+        except asyncio.TimeoutError:
+            continue
+        if up is None:
+            return
+        yield up
+
+
+async def _fence(lease: _LeaseBox, call) -> None:
+    """Ends the stream when the node's own lease is gone (its master stopped answering: a
+    partition, a hung master): the node then stops its workers, before the master, which
+    holds the lease no longer than the node thinks, restarts them elsewhere."""
+    loop = asyncio.get_running_loop()
+    while not lease.own.expired(loop.time()):
+        await asyncio.sleep(max(0.05, lease.own.deadline - loop.time()))
+    lease.cut_off = True
+    call.cancel()
+
+
 class _Registered(Exception):
     """A session registered, then its stream broke: `ttl` is the lease the master gave."""
 
@@ -237,22 +282,12 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
     channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
                                        options + tls_creds.CHANNEL_OPTIONS)
                if identity else grpc.aio.insecure_channel(master_address, options))
-    beat = [REGISTER_TIMEOUT / 3]
-    call = None
-
-    async def ups():
-        yield pb.NodeUp(register=register)
-        while True:
-            try:
-                up = await asyncio.wait_for(uplink.outbox.get(), beat[0])
-            except asyncio.TimeoutError:
-                up = pb.NodeUp(heartbeat=pb.Heartbeat())
-            if up is None:
-                return
-            yield up
+    call = fence = None
+    loop = asyncio.get_running_loop()
+    started, lease = loop.time(), _LeaseBox()
     uplink.new_stream()
     try:
-        call = pbg.MasterStub(channel).NodeSession(ups(), metadata=(("yr-token", token.decode()),))
+        call = pbg.MasterStub(channel).NodeSession(_ups(uplink, register, lease), metadata=(("yr-token", token.decode()),))
         try:
             first = await asyncio.wait_for(call.read(), REGISTER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -265,22 +300,34 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
         ttl = first.registered.lease_ttl_s or REGISTER_TIMEOUT
-        beat[0] = ttl / 3
+        lease.own = OwnLease(ttl, started)
+        lease.ready.set()
         if again:
             log.warning("registered again with the master at %s", master_address)
         on_registered(first.registered)
         uplink.saves.connected = True
+        fence = loop.create_task(_fence(lease, call))
         try:
             while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
-                if not _carry_out(agent, down, uplink):
+                if down.WhichOneof("kind") == "lease_renewed":
+                    lease.own.answered(down.lease_renewed.seq)
+                elif not _carry_out(agent, down, uplink):
                     return f"the master asked it to stop ({down.shutdown.reason})"
-        except grpc.aio.AioRpcError as e:
+        except (grpc.aio.AioRpcError, asyncio.CancelledError) as e:
+            if lease.cut_off:   # the fence cancelled the call
+                return f"no answer from its master at {master_address} within its lease ({ttl:g}s)"
+            if isinstance(e, asyncio.CancelledError):
+                raise
             raise _Registered(ttl, f"its master at {master_address} is gone ({e.code().name}: {e.details()})") from None
+        if lease.cut_off:
+            return f"no answer from its master at {master_address} within its lease ({ttl:g}s)"
         if uplink.leaving:
             return "it stopped"
         raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
         uplink.saves.down()
+        if fence is not None:
+            fence.cancel()
         if call is not None:
             call.cancel()
         await channel.close()
