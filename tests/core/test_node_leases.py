@@ -196,6 +196,10 @@ def test_a_save_waits_for_the_master_while_connected_and_returns_at_once_without
     assert done == [1, 2, "b"] and [u.state_saved.data for u in saves.resend()] == [b"x"]
     saves.saved("c", b"y", lambda: done.append("c"))   # no master now: at once
     assert done[-1] == "c" and {u.state_saved.instance_id for u in saves.resend()} == {"b", "c"}
+    saves.connected = True
+    saves.saved("d", b"z", lambda: done.append("d"))
+    saves.down(fenced=True)   # the node's lease is gone and its workers stop: the save never returns
+    assert "d" not in done
 
 
 def test_a_state_saved_by_a_node_that_no_longer_hosts_the_instance_is_not_kept(leased):

@@ -137,13 +137,16 @@ class Saves:
         """The unconfirmed states, the latest of each instance, to send first on a new stream."""
         return [pb.NodeUp(state_saved=pb.StateSaved(instance_id=i, data=d, seq=s)) for i, (s, d) in self.latest.items()]
 
-    def down(self) -> None:
-        """The stream ended: the waiting saves return (their state stays in this node's store)."""
+    def down(self, fenced: bool = False) -> None:
+        """The stream ended: the waiting saves return (their state stays in this node's store),
+        unless the node fenced itself (its lease is gone, its workers stop): then they never
+        do, so no call is acknowledged whose state the master may not have."""
         self.connected = False
         waiting, self.waiting = self.waiting, {}
         for saves in waiting.values():
             for _, done in saves:
-                done()
+                if not fenced:
+                    done()
 
 
 def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) -> bool:
@@ -325,7 +328,7 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             return "it stopped"
         raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
-        uplink.saves.down()
+        uplink.saves.down(fenced=lease.cut_off)
         if fence is not None:
             fence.cancel()
         if call is not None:
