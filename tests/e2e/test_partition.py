@@ -6,6 +6,9 @@ Checks: a cut shorter than the lease costs nothing (same worker, no restart); a 
 than the lease makes the node stop its workers by itself (it cannot hear the master's
 shutdown) while the master restarts its instance with a restart on its own node from the
 saved state; after the link heals the instance runs once (the cut-off node has stopped).
+A caller on the node's side of the cut keeps calling: its acknowledged increments are never
+undone (a save waits for the master; with saves answered at once this test fails, and the
+node, flooding a stream nobody reads, used to hang on gRPC's shutdown instead of stopping).
 Needs root (CAP_NET_ADMIN) for `ip netns`; the namespace, the veth pair and every process
 in the namespace are removed whatever happens.
 """
@@ -95,6 +98,18 @@ k = Keeper.options(cpu=500, recover_retry_times=1, name="fenced", lifetime="deta
                    schedule_affinities=[rule]).invoke()
 print("COUNTED", [yr.get(k.inc.invoke()) for _ in range(3)])
 """
+INSIDE = """
+import os, sys, yr
+yr.init(yr.Config(server_address=os.environ["ADDR"]))
+k = yr.get_instance("fenced")
+print("READY", flush=True)
+while not os.path.exists(sys.argv[1]):
+    try:
+        print("ACK", yr.get(k.inc.invoke(), timeout=60), flush=True)
+    except Exception as e:   # not acknowledged: may or may not have happened
+        print("FAIL", type(e).__name__, flush=True)
+yr.finalize()
+"""
 VALUE = """
 import os, yr
 yr.init(yr.Config(server_address=os.environ["ADDR"]))
@@ -109,6 +124,7 @@ def test_a_partitioned_node_stops_its_workers_once_its_lease_is_gone_and_never_f
     out = yr_cli("start", "--master", "--cpu", "1000", "--node-ip", MASTER_IP, "--node-lease-ttl", str(TTL), env=env)
     assert out.returncode == 0, out.stderr
     address = re.search(r"yr start --master_address (\S+)", out.stdout).group(1)
+    inside = None
     try:
         joined = subprocess.run(["ip", "netns", "exec", netns, os.sys.executable, "-m", "yr_runtime.cli", "start",
                                  "--master_address", address, "--node-ip", NODE_IP, "--cpu", "1000",
@@ -130,6 +146,14 @@ def test_a_partitioned_node_stops_its_workers_once_its_lease_is_gone_and_never_f
         assert (after_blip["node_id"], after_blip["pid"], after_blip["restarts"]) == ("cut", inst["pid"], 0)
         assert "cut" in {n["node_id"] for n in status(env)["nodes"]} and not gone(inst["pid"])
 
+        # a caller on the node's side of the cut: it still reaches the worker, not the master;
+        # a save waits for the master, so no call is acknowledged whose state the master lacks
+        stop_flag = tmp_path / "stop-inside"
+        inside = subprocess.Popen(["ip", "netns", "exec", netns, os.sys.executable, "-c", INSIDE, str(stop_flag)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, **drv))
+        assert inside.stdout.readline().startswith("READY"), inside.stderr.read() if inside.poll() is not None else ""
+        time.sleep(1)
         ip("link", "set", HOST_IF, "down")   # a partition
         wait_for(lambda: "cut" not in {n["node_id"] for n in status(env)["nodes"]})
         moved = wait_for(lambda: next((i for i in status(env)["instances"]
@@ -141,8 +165,15 @@ def test_a_partitioned_node_stops_its_workers_once_its_lease_is_gone_and_never_f
         assert f"no answer from its master at {address} within its lease ({TTL}s)" in log, log[-2000:]
 
         ip("link", "set", HOST_IF, "up")     # healed: the instance runs once, from its saved state
+        time.sleep(2)
+        stop_flag.touch()
+        out, err = inside.communicate(timeout=180)
+        acked = [int(line.split()[1]) for line in out.splitlines() if line.startswith("ACK")]
+        assert acked and acked == sorted(acked), out   # an acknowledged increment is never undone
         res = run_script(VALUE, env=drv, timeout=120)
-        assert res.returncode == 0 and "VALUE 3 4" in res.stdout, res.stderr
+        assert res.returncode == 0, res.stderr
+        value = int(res.stdout.split("VALUE ")[1].split()[0])
+        assert value >= acked[-1] and f"VALUE {value} {value + 1}" in res.stdout, (res.stdout, acked)
         live = [i for i in status(env)["instances"] if i["name"] == "fenced"]
         assert len(live) == 1 and live[0]["pid"] == moved["pid"]
         keepers = [p for p in psutil.process_iter(["environ"])
@@ -150,6 +181,9 @@ def test_a_partitioned_node_stops_its_workers_once_its_lease_is_gone_and_never_f
                    and "YR_WORKER_BOOTSTRAP" in (p.info["environ"] or {}) and p.status() != psutil.STATUS_ZOMBIE]
         assert inst["pid"] not in {p.pid for p in keepers}
     finally:
+        if inside is not None and inside.poll() is None:
+            inside.kill()
+            inside.communicate()
         stop = yr_cli("stop", env=env)
         assert stop.returncode == 0, stop.stderr
     assert wait_no_runtime_processes(20, root=str(root)) == []

@@ -33,6 +33,7 @@ from yr_runtime.wire import tls
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
 RECONNECT = 0.5   # seconds between attempts to register again
+_ABANDONED: list = []   # channels of streams cut off by the node's own lease (see _session)
 
 
 class JoinError(RuntimeError):
@@ -246,7 +247,18 @@ async def _ups(uplink: Uplink, register: pb.Register, lease: _LeaseBox):
         yield up
 
 
-async def _fence(lease: _LeaseBox, call) -> None:
+async def _relay(agent: Agent, uplink: Uplink, call, lease: _LeaseBox) -> str | None:
+    """Carries out the master's requests until the stream ends (None) or the master says
+    stop (why); raises grpc.aio.AioRpcError if the stream broke."""
+    while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
+        if down.WhichOneof("kind") == "lease_renewed":
+            lease.own.answered(down.lease_renewed.seq)
+        elif not _carry_out(agent, down, uplink):
+            return f"the master asked it to stop ({down.shutdown.reason})"
+    return None
+
+
+async def _fence(lease: _LeaseBox) -> None:
     """Ends the stream when the node's own lease is gone (its master stopped answering: a
     partition, a hung master): the node then stops its workers, before the master, which
     holds the lease no longer than the node thinks, restarts them elsewhere."""
@@ -254,7 +266,6 @@ async def _fence(lease: _LeaseBox, call) -> None:
     while not lease.own.expired(loop.time()):
         await asyncio.sleep(max(0.05, lease.own.deadline - loop.time()))
     lease.cut_off = True
-    call.cancel()
 
 
 class _Registered(Exception):
@@ -285,7 +296,7 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
     channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
                                        options + tls_creds.CHANNEL_OPTIONS)
                if identity else grpc.aio.insecure_channel(master_address, options))
-    call = fence = None
+    call = fence = relay = None
     loop = asyncio.get_running_loop()
     started, lease = loop.time(), _LeaseBox()
     uplink.new_stream()
@@ -309,28 +320,35 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             log.warning("registered again with the master at %s", master_address)
         on_registered(first.registered)
         uplink.saves.connected = True
-        fence = loop.create_task(_fence(lease, call))
-        try:
-            while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
-                if down.WhichOneof("kind") == "lease_renewed":
-                    lease.own.answered(down.lease_renewed.seq)
-                elif not _carry_out(agent, down, uplink):
-                    return f"the master asked it to stop ({down.shutdown.reason})"
-        except (grpc.aio.AioRpcError, asyncio.CancelledError) as e:
-            if lease.cut_off:   # the fence cancelled the call
-                return f"no answer from its master at {master_address} within its lease ({ttl:g}s)"
-            if isinstance(e, asyncio.CancelledError):
-                raise
-            raise _Registered(ttl, f"its master at {master_address} is gone ({e.code().name}: {e.details()})") from None
-        if lease.cut_off:
+        # the stream is read in a task of its own, raced against the node's own lease: a
+        # stream that says nothing (a partition) or is stuck on its full buffers never holds it
+        fence = loop.create_task(_fence(lease))
+        relay = loop.create_task(_relay(agent, uplink, call, lease))
+        await asyncio.wait({fence, relay}, return_when=asyncio.FIRST_COMPLETED)
+        if not relay.done():
+            relay.cancel()
             return f"no answer from its master at {master_address} within its lease ({ttl:g}s)"
+        try:
+            stop = relay.result()
+        except grpc.aio.AioRpcError as e:
+            raise _Registered(ttl, f"its master at {master_address} is gone ({e.code().name}: {e.details()})") from None
+        if stop is not None:
+            return stop
         if uplink.leaving:
             return "it stopped"
         raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
         uplink.saves.down(fenced=lease.cut_off)
-        if fence is not None:
-            fence.cancel()
+        for task in (fence, relay):
+            if task is not None:
+                task.cancel()
         if call is not None:
             call.cancel()
-        await channel.close()
+        if lease.cut_off:
+            # A stream cut off with writes its peer never took: closing the last channel
+            # shuts gRPC's poller down, which joins a thread that waits for those writes, on
+            # the event loop: the node would hang before stopping its workers. Left open
+            # (the node stops now; the process's exit ends it).
+            _ABANDONED.append(channel)
+        else:
+            await channel.close()
