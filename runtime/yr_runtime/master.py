@@ -208,10 +208,14 @@ class Master:
     def blocked(self, instance_id: str, is_blocked: bool) -> None:
         self._event(lambda: self.cluster.set_blocked(instance_id, is_blocked, self.now()))
 
-    def state_saved(self, instance_id: str, data: bytes) -> None:
+    def state_saved(self, instance_id: str, data: bytes, stored=None, node_id: str | None = None) -> None:
+        """Keeps the state for a restart; `node_id` (a joined node's report) fences: a node that
+        no longer hosts the instance (declared dead, it was restarted elsewhere) is not heard."""
         inst = self.cluster.instances.get(instance_id)
-        if inst is not None and inst.state != core.DEAD:
+        if inst is not None and inst.state != core.DEAD and node_id in (None, inst.node_id):
             self.states[instance_id] = data
+        if stored is not None:
+            stored()
 
     def node_metrics(self, node_id: str, report: dict) -> None:
         """A node's periodic metrics report (node/telemetry.py), kept in the book."""

@@ -177,3 +177,66 @@ def test_a_restored_job_whose_driver_does_not_come_back_ends(leased):
     assert new.cluster.instances["mine"].state == c.DEAD and "job j1" in new.cluster.instances["mine"].exit_reason
     assert new.cluster.instances["theirs"].state == c.RUNNING
     assert ("stop", "mine", "w-mine") in n1.calls
+
+
+# ---- durable saves: a save returns once the master holds it ------------------------------------
+def test_a_save_waits_for_the_master_while_connected_and_returns_at_once_without_it():
+    from yr_runtime.services.uplink import Saves
+    saves, done = Saves(), []
+    saves.connected = True
+    s1 = saves.saved("a", b"1", lambda: done.append(1))
+    s2 = saves.saved("a", b"2", lambda: done.append(2))
+    saves.saved("b", b"x", lambda: done.append("b"))
+    assert done == [] and [u.state_saved.data for u in saves.resend()] == [b"2", b"x"]   # the latest of each
+    saves.stored("a", s1)
+    assert done == [1] and [u.state_saved.data for u in saves.resend()] == [b"2", b"x"]
+    saves.stored("a", s2)
+    assert done == [1, 2] and [u.state_saved.instance_id for u in saves.resend()] == ["b"]
+    saves.down()   # the stream broke: the waiting save returns, its state is sent again later
+    assert done == [1, 2, "b"] and [u.state_saved.data for u in saves.resend()] == [b"x"]
+    saves.saved("c", b"y", lambda: done.append("c"))   # no master now: at once
+    assert done[-1] == "c" and {u.state_saved.instance_id for u in saves.resend()} == {"b", "c"}
+    saves.connected = True
+    saves.saved("d", b"z", lambda: done.append("d"))
+    saves.down(fenced=True)   # the node's lease is gone and its workers stop: the save never returns
+    assert "d" not in done
+
+
+def test_a_state_saved_by_a_node_that_no_longer_hosts_the_instance_is_not_kept(leased):
+    master, clock, local, nodes = leased
+    _run_on(master, "fenced", "n1", retries=1)
+    acked = []
+    master.state_saved("fenced", b"from-n1", lambda: acked.append(1), node_id="n1")
+    master.state_saved("fenced", b"stale", lambda: acked.append(2), node_id="n2")   # not its host
+    assert master.states["fenced"] == b"from-n1" and acked == [1, 2]   # both answered, one kept
+
+
+# ---- a node's own view of its lease: it fences itself no later than the master declares it dead --------
+def test_a_nodes_own_lease_runs_from_the_last_answered_heartbeats_sending():
+    from yr_runtime.core.liveness import OwnLease
+    own = OwnLease(TTL, now=0.0)
+    assert not own.expired(1.9) and own.expired(2.0)   # the registration's renewal
+    first = own.heartbeat(0.6)
+    second = own.heartbeat(1.2)
+    own.answered(second)              # answered: the master renewed at or after 1.2
+    assert own.deadline == 1.2 + TTL and not own.expired(3.1) and own.expired(3.2)
+    own.answered(first)               # a late answer to an older heartbeat never shortens it
+    assert own.deadline == 1.2 + TTL
+    own.heartbeat(2.0)                # sent, never answered (a partition): no renewal
+    assert own.expired(1.2 + TTL)
+
+
+def test_the_master_answers_heartbeats_only_while_the_node_holds_its_lease(leased):
+    from yr_runtime.proto import control_pb2 as pb
+    from yr_runtime.services.nodes import RemoteNodeLink, deliver
+    master, clock, local, nodes = leased
+    link = RemoteNodeLink("n3", "127.0.0.1", {}, "")
+    master.add_node(link, Resources(2000, 1000), leased=True)
+    deliver(master, link, pb.NodeUp(heartbeat=pb.Heartbeat(seq=7)))
+    assert link.outbox.get_nowait().lease_renewed.seq == 7
+    clock.t = 3 * TTL
+    master.tick()   # n3's lease ran out: declared dead
+    while not link.outbox.empty():   # what the master said to it meanwhile (its shutdown)
+        link.outbox.get_nowait()
+    deliver(master, link, pb.NodeUp(heartbeat=pb.Heartbeat(seq=8)))
+    assert link.outbox.empty()   # a dead node's heartbeat is not answered: it fences itself

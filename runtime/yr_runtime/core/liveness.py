@@ -55,3 +55,37 @@ class Leases:
         for n in gone:
             del self._deadline[n]
         return gone
+
+
+class OwnLease:
+    """A joined node's view of its own lease, from the master's answers to its heartbeats.
+
+    The master renews a lease when a heartbeat arrives, so a heartbeat sent at `t` and
+    answered renewed the lease until at least `t + ttl` on the master's side: the node
+    takes exactly that as its own deadline. So a node cut off from its master (a partition:
+    no error, only silence) knows its lease is gone no later than the master does, and
+    stops its workers before the master restarts them elsewhere: no instance runs twice.
+    A silence shorter than that (a brief blip) costs nothing. Pure; the clock is passed in.
+    """
+
+    def __init__(self, ttl: float, now: float):
+        self.ttl = ttl
+        self.deadline = now + ttl     # the registration itself was a renewal, sent before `now`
+        self._sent: dict[int, float] = {}
+        self._seq = 0
+
+    def heartbeat(self, now: float) -> int:
+        """A heartbeat leaves now: its sequence number (the master answers with it)."""
+        self._seq += 1
+        self._sent[self._seq] = now
+        return self._seq
+
+    def answered(self, seq: int) -> None:
+        """The master answered heartbeat `seq` (it held the lease then, and renewed it)."""
+        sent = self._sent.get(seq)
+        if sent is not None:
+            self.deadline = max(self.deadline, sent + self.ttl)
+            self._sent = {s: t for s, t in self._sent.items() if s > seq}
+
+    def expired(self, now: float) -> bool:
+        return now >= self.deadline

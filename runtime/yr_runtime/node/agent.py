@@ -411,8 +411,9 @@ class Agent:
             self._free_pulled_copies([str(i) for i in msg.ids])
         elif isinstance(msg, m.StatePut):
             self.store.states[msg.instance_id] = msg.data
-            self.cb.state_saved(msg.instance_id, msg.data)   # the master places restarts
-            writer.write(m.StateSaved(rid=msg.rid).frame())
+            # the worker's save returns once the master holds the state (it places restarts):
+            # a call acknowledged after it survives this node's death
+            self.cb.state_saved(msg.instance_id, msg.data, lambda: writer.write(m.StateSaved(rid=msg.rid).frame()))
         else:   # m.StateGet
             writer.write(m.State(rid=msg.rid, data=self.store.states.get(msg.instance_id)).frame())
         return worker

@@ -12,12 +12,14 @@ Rules of the seam:
 - A start is answered by `worker_assigned` or by `worker_exited` (the worker could not
   start, or died); a worker's end is always reported by `worker_exited`.
 - A saved state is reported with `state_saved`; the master keeps the last one per instance
-  and hands it back with the Assign of a restart, on whichever node that runs.
+  and hands it back with the Assign of a restart, on whichever node that runs. `stored()`
+  is called once the master holds it (at once on the master's own node; for a joined node
+  when the master confirms it, or when its stream to the master breaks: see uplink.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from yr_runtime.wire import messages as m
 
@@ -71,6 +73,6 @@ class NodeEvents(Protocol):
 
     def blocked(self, instance_id: str, is_blocked: bool) -> None: ...
 
-    def state_saved(self, instance_id: str, data: bytes) -> None: ...
+    def state_saved(self, instance_id: str, data: bytes, stored: Callable[[], None] | None = None) -> None: ...
 
     def log(self, job_id: str, label: str, lines: list[str]) -> None: ...

@@ -90,6 +90,9 @@ class RemoteNodeLink:
     def free_job(self, job_id: str) -> None:
         self.outbox.put_nowait(pb.NodeDown(free_job=pb.FreeJob(job_id=job_id)))
 
+    def state_stored(self, instance_id: str, seq: int) -> None:
+        self.outbox.put_nowait(pb.NodeDown(state_stored=pb.StateStored(instance_id=instance_id, seq=seq)))
+
     def forget_state(self, instance_id: str) -> None:
         self.outbox.put_nowait(pb.NodeDown(forget_state=pb.ForgetState(instance_id=instance_id)))
 
@@ -116,7 +119,7 @@ class RemoteNodeLink:
 def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     """One report of a joined node, told to the master as the NodeEvents call it stands for."""
     kind = up.WhichOneof("kind")
-    master.heartbeat(link.node_id)   # whatever it says, it is alive
+    alive = master.heartbeat(link.node_id)   # whatever it says, it is alive
     if kind == "worker_assigned":
         e = up.worker_assigned
         master.worker_assigned(e.instance_id, e.worker_id, e.pid, e.endpoint)
@@ -129,7 +132,9 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     elif kind == "blocked":
         master.blocked(up.blocked.instance_id, up.blocked.blocked)
     elif kind == "state_saved":
-        master.state_saved(up.state_saved.instance_id, up.state_saved.data)
+        e = up.state_saved
+        master.state_saved(e.instance_id, e.data, node_id=link.node_id)
+        link.state_stored(e.instance_id, e.seq)
     elif kind == "log":
         master.log(up.log.job_id, up.log.label, list(up.log.lines))
     elif kind == "status":
@@ -142,7 +147,8 @@ def deliver(master: Master, link: RemoteNodeLink, up: pb.NodeUp) -> None:
     elif kind == "metrics":
         master.node_metrics(link.node_id, msgpack.unpackb(up.metrics.report, raw=False, strict_map_key=False))
     elif kind == "heartbeat":
-        pass
+        if alive and up.heartbeat.seq:   # the node's own view of its lease (liveness.OwnLease)
+            link.outbox.put_nowait(pb.NodeDown(lease_renewed=pb.LeaseRenewed(seq=up.heartbeat.seq)))
     else:
         log.warning("node %s sent an unexpected %s", link.node_id, kind)
 

@@ -14,12 +14,15 @@ the lease. Only translation here.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from typing import Callable
 
 import msgpack
 
 import grpc
 
+from yr_runtime.core.liveness import OwnLease
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
@@ -30,6 +33,7 @@ from yr_runtime.wire import tls
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
 RECONNECT = 0.5   # seconds between attempts to register again
+_ABANDONED: list = []   # channels of streams cut off by the node's own lease (see _session)
 
 
 class JoinError(RuntimeError):
@@ -42,6 +46,7 @@ class Uplink:
     def __init__(self):
         self.outbox: asyncio.Queue = asyncio.Queue()
         self.leaving = False
+        self.saves = Saves()
 
     def leave(self) -> None:
         """The node stops: its stream ends after the reports queued so far."""
@@ -64,8 +69,20 @@ class Uplink:
     def blocked(self, instance_id: str, is_blocked: bool) -> None:
         self.outbox.put_nowait(pb.NodeUp(blocked=pb.InstanceBlocked(instance_id=instance_id, blocked=is_blocked)))
 
-    def state_saved(self, instance_id: str, data: bytes) -> None:
-        self.outbox.put_nowait(pb.NodeUp(state_saved=pb.StateSaved(instance_id=instance_id, data=data)))
+    def state_saved(self, instance_id: str, data: bytes, stored=None) -> None:
+        seq = self.saves.saved(instance_id, data, stored)
+        self.outbox.put_nowait(pb.NodeUp(state_saved=pb.StateSaved(instance_id=instance_id, data=data, seq=seq)))
+
+    def new_stream(self) -> None:
+        """A new stream is opening: the unconfirmed states go first (the latest of each
+        instance; the older saves still queued are dropped, so none overtakes a newer one)."""
+        queued = []
+        while not self.outbox.empty():
+            up = self.outbox.get_nowait()
+            if up is None or up.WhichOneof("kind") != "state_saved":
+                queued.append(up)
+        for up in self.saves.resend() + queued:
+            self.outbox.put_nowait(up)
 
     def log(self, job_id: str, label: str, lines: list[str]) -> None:
         self.outbox.put_nowait(pb.NodeUp(log=pb.NodeLog(job_id=job_id, label=label, lines=lines)))
@@ -81,6 +98,58 @@ class Uplink:
             request_id=request_id, data=read.data, next_offset=read.next_offset, found=read.found)))
 
 
+class Saves:
+    """The saved states the master has not confirmed yet, and the saves waiting for it.
+
+    A worker's yr.save_state() returns when the master holds the state (`StateStored`), so
+    a call acknowledged after it is not lost with this node. While the node has no stream
+    to its master (it broke, the master restarts) the saves return at once instead (the
+    state is in this node's store: calls go on without their master) and the latest state of
+    each instance is sent again first thing on the next stream."""
+
+    def __init__(self):
+        self.seqs = itertools.count(1)
+        self.latest: dict[str, tuple[int, bytes]] = {}              # instance -> (seq, data) unconfirmed
+        self.waiting: dict[str, list[tuple[int, Callable]]] = {}     # instance -> saves waiting
+        self.connected = False
+
+    def saved(self, instance_id: str, data: bytes, stored) -> int:
+        seq = next(self.seqs)
+        self.latest[instance_id] = (seq, data)
+        if stored is not None:
+            if self.connected:
+                self.waiting.setdefault(instance_id, []).append((seq, stored))
+            else:
+                stored()
+        return seq
+
+    def stored(self, instance_id: str, seq: int) -> None:
+        """The master holds the state saved as `seq`: it and the earlier saves are done."""
+        if self.latest.get(instance_id, (seq + 1,))[0] <= seq:
+            del self.latest[instance_id]
+        waiting = self.waiting.pop(instance_id, [])
+        for s, done in waiting:
+            if s <= seq:
+                done()
+        if later := [w for w in waiting if w[0] > seq]:
+            self.waiting[instance_id] = later
+
+    def resend(self) -> list:
+        """The unconfirmed states, the latest of each instance, to send first on a new stream."""
+        return [pb.NodeUp(state_saved=pb.StateSaved(instance_id=i, data=d, seq=s)) for i, (s, d) in self.latest.items()]
+
+    def down(self, fenced: bool = False) -> None:
+        """The stream ended: the waiting saves return (their state stays in this node's store),
+        unless the node fenced itself (its lease is gone, its workers stop): then they never
+        do, so no call is acknowledged whose state the master may not have."""
+        self.connected = False
+        waiting, self.waiting = self.waiting, {}
+        for saves in waiting.values():
+            for _, done in saves:
+                if not fenced:
+                    done()
+
+
 def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) -> bool:
     """One request of the master, carried out on the agent; False: the master says stop."""
     kind = down.WhichOneof("kind")
@@ -92,6 +161,8 @@ def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) 
         agent.free_job(down.free_job.job_id)
     elif kind == "forget_state":
         agent.forget_state(down.forget_state.instance_id)
+    elif kind == "state_stored" and uplink is not None:
+        uplink.saves.stored(down.state_stored.instance_id, down.state_stored.seq)
     elif kind == "read_log" and uplink is not None:
         r = down.read_log
         agent.read_log(r.instance_id, r.offset, r.tail_lines, r.max_bytes,
@@ -143,6 +214,60 @@ async def serve(agent: Agent, uplink: Uplink, master_address: str, token: bytes,
     return f"{reason}; it did not get back to its master within its lease ({ttl:g}s)"
 
 
+class _LeaseBox:
+    """One stream's own lease (set once registered) and whether the fence cut the stream."""
+
+    def __init__(self):
+        self.own: OwnLease | None = None
+        self.ready = asyncio.Event()
+        self.cut_off = False
+
+
+async def _ups(uplink: Uplink, register: pb.Register, lease: _LeaseBox):
+    """The node's side of a stream: the registration, then its reports, and a heartbeat
+    every third of its lease whatever else it sends (the master's answers keep its own view
+    of its lease: `OwnLease`)."""
+    yield pb.NodeUp(register=register)
+    await lease.ready.wait()
+    loop = asyncio.get_running_loop()
+    beat = lease.own.ttl / 3
+    next_beat = loop.time()
+    while True:
+        now = loop.time()
+        if now >= next_beat:
+            next_beat = now + beat
+            yield pb.NodeUp(heartbeat=pb.Heartbeat(seq=lease.own.heartbeat(now)))
+            continue
+        try:
+            up = await asyncio.wait_for(uplink.outbox.get(), next_beat - now)
+        except asyncio.TimeoutError:
+            continue
+        if up is None:
+            return
+        yield up
+
+
+async def _relay(agent: Agent, uplink: Uplink, call, lease: _LeaseBox) -> str | None:
+    """Carries out the master's requests until the stream ends (None) or the master says
+    stop (why); raises grpc.aio.AioRpcError if the stream broke."""
+    while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
+        if down.WhichOneof("kind") == "lease_renewed":
+            lease.own.answered(down.lease_renewed.seq)
+        elif not _carry_out(agent, down, uplink):
+            return f"the master asked it to stop ({down.shutdown.reason})"
+    return None
+
+
+async def _fence(lease: _LeaseBox) -> None:
+    """Ends the stream when the node's own lease is gone (its master stopped answering: a
+    partition, a hung master): the node then stops its workers, before the master, which
+    holds the lease no longer than the node thinks, restarts them elsewhere."""
+    loop = asyncio.get_running_loop()
+    while not lease.own.expired(loop.time()):
+        await asyncio.sleep(max(0.05, lease.own.deadline - loop.time()))
+    lease.cut_off = True
+
+
 class _Registered(Exception):
     """A session registered, then its stream broke: `ttl` is the lease the master gave."""
 
@@ -171,21 +296,12 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
     channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
                                        options + tls_creds.CHANNEL_OPTIONS)
                if identity else grpc.aio.insecure_channel(master_address, options))
-    beat = [REGISTER_TIMEOUT / 3]
-    call = None
-
-    async def ups():
-        yield pb.NodeUp(register=register)
-        while True:
-            try:
-                up = await asyncio.wait_for(uplink.outbox.get(), beat[0])
-            except asyncio.TimeoutError:
-                up = pb.NodeUp(heartbeat=pb.Heartbeat())
-            if up is None:
-                return
-            yield up
+    call = fence = relay = None
+    loop = asyncio.get_running_loop()
+    started, lease = loop.time(), _LeaseBox()
+    uplink.new_stream()
     try:
-        call = pbg.MasterStub(channel).NodeSession(ups(), metadata=(("yr-token", token.decode()),))
+        call = pbg.MasterStub(channel).NodeSession(_ups(uplink, register, lease), metadata=(("yr-token", token.decode()),))
         try:
             first = await asyncio.wait_for(call.read(), REGISTER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -198,20 +314,41 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
         ttl = first.registered.lease_ttl_s or REGISTER_TIMEOUT
-        beat[0] = ttl / 3
+        lease.own = OwnLease(ttl, started)
+        lease.ready.set()
         if again:
             log.warning("registered again with the master at %s", master_address)
         on_registered(first.registered)
+        uplink.saves.connected = True
+        # the stream is read in a task of its own, raced against the node's own lease: a
+        # stream that says nothing (a partition) or is stuck on its full buffers never holds it
+        fence = loop.create_task(_fence(lease))
+        relay = loop.create_task(_relay(agent, uplink, call, lease))
+        await asyncio.wait({fence, relay}, return_when=asyncio.FIRST_COMPLETED)
+        if not relay.done():
+            relay.cancel()
+            return f"no answer from its master at {master_address} within its lease ({ttl:g}s)"
         try:
-            while (down := await call.read()) is not grpc.aio.EOF:   # (read(), not `async for`: not both)
-                if not _carry_out(agent, down, uplink):
-                    return f"the master asked it to stop ({down.shutdown.reason})"
+            stop = relay.result()
         except grpc.aio.AioRpcError as e:
             raise _Registered(ttl, f"its master at {master_address} is gone ({e.code().name}: {e.details()})") from None
+        if stop is not None:
+            return stop
         if uplink.leaving:
             return "it stopped"
         raise _Registered(ttl, f"its master at {master_address} ended the stream")
     finally:
+        uplink.saves.down(fenced=lease.cut_off)
+        for task in (fence, relay):
+            if task is not None:
+                task.cancel()
         if call is not None:
             call.cancel()
-        await channel.close()
+        if lease.cut_off:
+            # A stream cut off with writes its peer never took: closing the last channel
+            # shuts gRPC's poller down, which joins a thread that waits for those writes, on
+            # the event loop: the node would hang before stopping its workers. Left open
+            # (the node stops now; the process's exit ends it).
+            _ABANDONED.append(channel)
+        else:
+            await channel.close()

@@ -26,7 +26,9 @@ def check_hello(body: bytes, token: bytes) -> None:
     if not hmac.compare_digest(body[len(MAGIC):], token):
         raise AuthError("wrong session token")
 
+SESSION_OPEN_HEADER = "yr-session-open"   # gRPC header: the master accepted a driver's session stream
+
 # The version of what nodes and the master say to each other (NodeSession). A node of another
 # version is refused at register with a message naming both: bump it on any incompatible change.
-SESSION_OPEN_HEADER = "yr-session-open"   # gRPC header: the master accepted a driver's session stream
-PROTOCOL_VERSION = 2   # 2: nodes heartbeat (a node of 1 would be declared dead), register again, leave
+PROTOCOL_VERSION = 3   # 2: nodes heartbeat (a node of 1 would be declared dead), register again, leave;
+# 3: the master answers heartbeats (a node of 3 fences itself without the answers) and confirms saved states
