@@ -39,12 +39,22 @@ _U32 = struct.Struct(">I")
 
 
 class _Registry:
-    """Opaque Python objects (handles, refs) lent to Java by id. Thread-safe."""
+    """Opaque Python objects (handles, refs) lent to Java by id. Thread-safe.
+
+    Ids made here start with "h" or "r". Ids starting with "j" are made by Java for the
+    refs of invokes it defers (``_BridgeService.callBatched``): Java may name such an id
+    (in a get, another invoke, a release) from another thread before the batch that
+    registers it has been run, so ``get`` waits for it (bounded) and a release that comes
+    first is remembered and applied at registration.
+    """
+
+    _PENDING_WAIT_S = 60.0
 
     def __init__(self) -> None:
         self._objects: dict[str, Any] = {}
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._released_early: set[str] = set()
 
     def add(self, obj: Any, prefix: str) -> str:
         with self._lock:
@@ -52,19 +62,65 @@ class _Registry:
             self._objects[key] = obj
         return key
 
+    def put(self, key: str, obj: Any) -> None:
+        """Registers obj under a Java-made "j" id (see the class docstring)."""
+        with self._lock:
+            if key in self._released_early:
+                self._released_early.discard(key)
+                return
+            self._objects[key] = obj
+            self._lock.notify_all()
+
     def get(self, key: str) -> Any:
         try:
             return self._objects[key]
         except KeyError:
-            raise ValueError(f"unknown or released handle/ref id {key!r}") from None
+            if not key.startswith("j"):
+                raise ValueError(f"unknown or released handle/ref id {key!r}") from None
+        with self._lock:   # a deferred invoke's ref, registered by a batch still on its way
+            if not self._lock.wait_for(lambda: key in self._objects, self._PENDING_WAIT_S):
+                raise ValueError(f"unknown or released ref id {key!r} (its invoke never arrived)")
+            return self._objects[key]
 
     def release(self, keys: list[str]) -> None:
         with self._lock:
             for key in keys:
-                self._objects.pop(key, None)
+                if self._objects.pop(key, None) is None and key.startswith("j"):
+                    self._released_early.add(key)
 
     def __len__(self) -> int:
         return len(self._objects)
+
+
+class _Failed:
+    """What a deferred invoke that raised registers under its ref id: using the ref (get,
+    wait, an argument of another invoke) raises the invoke's error."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _Turns:
+    """Runs Java's invoke batches in the order Java made them (sequence numbers from 1),
+    whichever py4j thread brings each one. A batch whose predecessor never arrives (its
+    crossing failed) waits at most ``limit`` seconds, then runs."""
+
+    def __init__(self, limit: float = 10.0) -> None:
+        self._next = 1
+        self._cond = threading.Condition()
+        self._limit = limit
+
+    def wait(self, seq: int) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._next >= seq, self._limit):
+                self._next = seq
+
+    def done(self, seq: int) -> None:
+        with self._cond:
+            self._next = max(self._next, seq + 1)
+            self._cond.notify_all()
 
 
 _ref_type: Any = None
@@ -157,7 +213,12 @@ class _Codec:
             if tag == "B":
                 return raw, pos
             text = raw.decode("utf-8")
-            return (self._registry.get(text) if tag in "HR" else text), pos
+            if tag in "HR":
+                obj = self._registry.get(text)
+                if type(obj) is _Failed:
+                    raise obj.exc
+                return obj, pos
+            return text, pos
         if tag in "LM":
             n = _U32.unpack_from(b, pos)[0]
             pos += 4
@@ -222,7 +283,9 @@ class _BridgeService:
             "release": registry.release,
             "lent": registry.__len__,
             "exit": self._exit,
+            "flush": lambda: None,
         }
+        self._turns = _Turns()
 
     _BRIDGE_OPS = frozenset({
         "init", "finalize", "is_initialized", "create_instance", "invoke_method",
@@ -244,6 +307,38 @@ class _BridgeService:
             return self._codec.encode({"ok": result})
         except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
             return self._codec.encode({"err": _error_answer(exc)})
+
+    _DEFERRABLE = frozenset({"invoke_method", "invoke_function"})
+
+    def callBatched(self, seq: int, invokes: bytes, op: str, payload: bytes) -> bytes:  # noqa: N802 - Java's name
+        """Runs Java's deferred invokes (in Java's order), then ``call(op, payload)``.
+
+        ``invokes`` is an encoded list [id, entry, id, entry, ...]; each entry is an
+        encoded [op, args...] of invoke_method/invoke_function. Each invoke registers its
+        ref (or its error, as a _Failed) under Java's id: one crossing carries a burst of
+        invokes, and a sync call (invoke then get) crosses once.
+        """
+        try:
+            flat = self._codec.decode(invokes)
+        except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
+            return self._codec.encode({"err": _error_answer(exc)})
+        self._turns.wait(seq)
+        try:
+            for i in range(0, len(flat), 2):
+                self._run_deferred(flat[i], flat[i + 1])
+        finally:
+            self._turns.done(seq)
+        return self.call(op, payload)
+
+    def _run_deferred(self, key: str, entry: bytes) -> None:
+        try:
+            op, *args = self._codec.decode(entry)
+            if op not in self._DEFERRABLE:
+                raise ValueError(f"operation {op!r} cannot be deferred")
+            result = getattr(self._b, op)(*args)
+        except BaseException as exc:  # noqa: BLE001 - kept for whoever uses the ref
+            result = _Failed(exc)
+        self._registry.put(key, result)
 
     def _wait(self, refs: list, wait_num: int, timeout: float) -> list[int]:
         ready, _ = self._b.wait(refs, wait_num, timeout)

@@ -24,8 +24,11 @@ import queue
 import secrets
 import shlex
 import shutil
+import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import Any
 
@@ -36,6 +39,9 @@ __all__ = ["JavaHost", "JavaError", "JavaWorkerDied"]
 _MAIN_CLASS = "org.yuanrong.runtime.worker.JavaWorkerMain"
 _PORT_LINE = "YR_JAVA_PORT="
 _START_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
+_SOCKET_ENV = "YR_JAVA_CALL_SOCKET"
+_U32 = struct.Struct(">I")
+_HEAD = struct.Struct(">IH")
 
 
 def _java_executable() -> str:
@@ -96,18 +102,35 @@ def _classpath(spec_classpath: str) -> str:
 
 
 class _Jvm:
-    """One worker JVM and its link."""
+    """One worker JVM, its py4j link, and its data path.
+
+    The host's calls (create, call_method, ...) go over a Unix socket the JVM serves
+    (org.yuanrong.runtime.worker.CallSocket; frames: u32 length, then u16 op length, op,
+    encoded arguments; answers: u32 length, encoded answer), one connection per concurrent
+    caller, kept for reuse. py4j's round trip cost ~100 us of a Java call; a socket round
+    trip costs what the kernel does. The py4j link stays: the JVM attaches through it, and
+    Java code calls YR.* back through it. Values are encoded by the link's codec, so
+    handles and refs cross either path alike.
+    """
 
     def __init__(self, classpath: str) -> None:
         token = secrets.token_hex(24)
+        self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
+        self._socket_path = os.path.join(self._dir, "calls.sock")
+        self._free: list[socket.socket] = []
         cmd = [_java_executable(), "-XX:+UseSerialGC",
                *shlex.split(os.environ.get("YR_JAVA_OPTS", "")),
                "-cp", _classpath(classpath), _MAIN_CLASS]
-        env = dict(os.environ, YR_PY4J_TOKEN=token)
+        env = dict(os.environ, YR_PY4J_TOKEN=token, **{_SOCKET_ENV: self._socket_path})
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         try:
             port = self._read_port()
             self.link = Link(port, token, bridge_module())
+            # A JVM of an older SDK jar serves no socket (it binds before its port line):
+            # its calls go over py4j.
+            self._direct = os.path.exists(self._socket_path)
+            if self._direct:
+                self._free.append(self._connect())
         except BaseException:
             self.close()
             raise
@@ -134,10 +157,53 @@ class _Jvm:
             except (OSError, ValueError):
                 pass
 
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self._socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _recv_exact(self, sock: socket.socket, n: int) -> bytearray:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            k = sock.recv_into(view[got:])
+            if k == 0:
+                raise ConnectionError("the worker JVM closed its call socket")
+            got += k
+        return buf
+
+    def _socket_call(self, op: str, args: tuple) -> Any:
+        codec = self.link.codec
+        payload = codec.encode(list(args))
+        name = op.encode()
+        try:
+            sock = self._free.pop()   # list.pop is atomic: concurrent callers get distinct sockets
+        except IndexError:
+            sock = self._connect()
+        try:
+            sock.sendall(_HEAD.pack(2 + len(name) + len(payload), len(name)) + name + payload)
+            n = _U32.unpack(self._recv_exact(sock, 4))[0]
+            body = self._recv_exact(sock, n)
+        except BaseException:
+            sock.close()   # a half-done exchange: this connection cannot be reused
+            raise
+        self._free.append(sock)
+        answer = codec.decode(body)
+        if "err" in answer:
+            raise JavaError(*answer["err"])
+        return answer["ok"]
+
     def call(self, op: str, *args: Any) -> Any:
         if self.proc.poll() is not None:
             raise JavaWorkerDied(f"the worker JVM has exited (code {self.proc.returncode})")
         try:
+            if self._direct:
+                return self._socket_call(op, args)
             return self.link.call(op, *args)
         except JavaError:
             raise
@@ -149,6 +215,9 @@ class _Jvm:
             raise JavaWorkerDied(f"the worker JVM exited (code {code}) during {op}") from None
 
     def close(self) -> None:
+        for sock in self._free:
+            sock.close()
+        self._free = []
         link = getattr(self, "link", None)
         if link is not None:
             link.close()
@@ -161,6 +230,7 @@ class _Jvm:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class JavaWorkerDied(RuntimeError):

@@ -123,6 +123,18 @@ def test_config_and_named_instances(sdk, programs, backend):
     assert out == {"first": "1", "same_instance": "2", "other_instance": "1", "finalized": "true"}
 
 
+def test_invokes_deferred_to_the_next_crossing_keep_order_errors_and_are_always_sent(
+        sdk, programs, backend, tmp_path):
+    proc = run_java(sdk.classpath(programs), "com.yrtest.Checks", "deferred", str(tmp_path), env=backend,
+                    timeout=180)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-6000:]}"
+    assert wait_no_java_processes() == []
+    out = parse(proc.stdout)
+    assert out.pop("chained.code") in ("9000", "1007") and out.pop("failed.code") in ("9000", "1007")
+    assert out == {"burst_in_order": "true", "unawaited_invoke_ran": "true",
+                   "tally_after": str(sum(range(1, 1301))), "finalized": "true"}
+
+
 def test_java_threads_call_concurrently(sdk, programs, backend):
     out = check(sdk, programs, backend, "threads")
     assert out == {"problems": "[]", "shared_total": "600", "finalized": "true"}

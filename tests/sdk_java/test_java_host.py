@@ -89,3 +89,29 @@ def test_state_is_saved_and_restored(host, cp):
     again = host.restore_instance(spec(cp, "com.yrtest.Tally"), state)
     assert host.call_method(again, "add#(I)I", [1], {}) == 6
     assert host.call_method(again, "history", [], {}) == "6 [+5, +1]"
+
+
+def test_calls_from_several_threads_each_get_their_own_answer(host, cp):
+    # The host's calls go over the JVM's call socket, one connection per concurrent caller:
+    # answers must never cross between callers, whatever their sizes.
+    import threading
+    box = host.create_instance(spec(cp, "com.yrtest.Box"), [], {})
+    assert host._jvms[cp]._direct   # this SDK's JVM serves the socket (py4j only for older jars)
+    problems = []
+
+    def caller(k):
+        for i in range(60):
+            value = f"{k}-{i}-" + "x" * (k * 5000 + i)
+            got = host.call_method(box, "echoString#(Ljava/lang/String;)Ljava/lang/String;", [value], {})
+            if got != value:
+                problems.append((k, i, len(got)))
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert problems == [] and not any(t.is_alive() for t in threads)
+    with pytest.raises(Exception, match="IllegalArgumentException"):
+        host.call_method(box, "fail", ["after the burst"], {})   # errors still come back as data
+    assert host.call_method(box, "echoInt#(I)I", [3], {}) == 3

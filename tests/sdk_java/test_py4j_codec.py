@@ -101,3 +101,103 @@ def test_a_java_error_survives_pickling():
     import pickle
     e = pickle.loads(pickle.dumps(JavaError(2002, "x.Y", "m", "x.Y: m\n")))
     assert (e.code, e.java_class, e.java_message, str(e)) == (2002, "x.Y", "m", "x.Y: m")
+
+
+# ---- deferred invokes (Link.defer on the Java side, _BridgeService.callBatched here) ----
+
+class RecordingBridge:
+    """Stands for yr._bridge: invokes return a fresh Opaque ref-like object, or raise."""
+
+    def __init__(self):
+        self.calls = []
+
+    def invoke_method(self, handle, method, args, opts):
+        self.calls.append((method, args))
+        if method == "boom":
+            raise ValueError("instance terminated")
+        return Opaque()
+
+    def get(self, refs, timeout):
+        return [type(r).__name__ for r in refs]
+
+
+def batch(codec, *entries):
+    """The bytes Link.defer + drainPending send: [id, encoded [op, args...], ...]."""
+    flat = []
+    for key, entry in entries:
+        flat += [key, codec.encode(entry)]
+    return codec.encode(flat)
+
+
+def test_a_batch_registers_each_invoke_under_javas_id_then_runs_the_op():
+    registry = _Registry()
+    codec = _Codec(registry)
+    bridge = RecordingBridge()
+    service = _BridgeService(bridge, codec, registry)
+    invokes = batch(codec, ("j1", ["invoke_method", None, "add", [1], {}]),
+                    ("j2", ["invoke_method", None, "add", [2], {}]))
+    get_payload = b"L\x00\x00\x00\x01" + b"R\x00\x00\x00\x02j2"   # [ref j2], as Java encodes it
+    answer = codec.decode(service.callBatched(1, invokes, "lent", codec.encode([])))
+    assert answer == {"ok": 2} and bridge.calls == [("add", [1]), ("add", [2])]
+    assert isinstance(registry.get("j2"), Opaque)
+    assert codec.decode(get_payload) == [registry.get("j2")]
+
+
+def test_an_invoke_error_is_kept_in_its_ref_and_raised_where_the_ref_is_used():
+    registry = _Registry()
+    codec = _Codec(registry)
+    service = _BridgeService(RecordingBridge(), codec, registry)
+    invokes = batch(codec, ("j1", ["invoke_method", None, "boom", [], {}]),
+                    ("j2", ["invoke_method", None, "add", [{"nested": 1}], {}]))
+    assert codec.decode(service.callBatched(1, invokes, "flush", codec.encode([]))) == {"ok": None}
+    # j1 used by a later invoke (its ref as an argument) or a get: the invoke's own error
+    later = batch(codec, ("j3", ["invoke_method", None, "add", [], {}]))
+    uses_j1 = b"L\x00\x00\x00\x02" + b"R\x00\x00\x00\x02j1" + codec.encode(5.0)
+    answer = codec.decode(service.callBatched(2, later, "get", uses_j1))
+    assert answer["err"][0] == 1001 and "instance terminated" in answer["err"][2]
+    only_ops_that_defer = batch(codec, ("j4", ["terminate", None]))
+    service.callBatched(3, only_ops_that_defer, "flush", codec.encode([]))
+    with pytest.raises(ValueError, match="cannot be deferred"):
+        codec.decode(b"R\x00\x00\x00\x02j4")
+
+
+def test_a_java_id_named_before_its_batch_ran_waits_for_it():
+    import threading
+    import time
+    registry = _Registry()
+    got = []
+    t = threading.Thread(target=lambda: got.append(registry.get("j9")))
+    t.start()
+    time.sleep(0.1)
+    assert got == []
+    registry.put("j9", "ref")
+    t.join(5)
+    assert got == ["ref"]
+    with pytest.raises(ValueError, match="unknown or released"):
+        registry.get("r404")   # ids made here never wait
+
+
+def test_a_release_that_overtakes_its_batch_still_frees_the_ref():
+    registry = _Registry()
+    registry.release(["j5"])   # the JVM dropped the ref before the batch that makes it ran
+    registry.put("j5", "ref")
+    registry.put("j6", "ref")
+    assert len(registry) == 1
+
+
+def test_batches_from_several_threads_run_in_javas_order():
+    import threading
+    import time
+    registry = _Registry()
+    codec = _Codec(registry)
+    bridge = RecordingBridge()
+    service = _BridgeService(bridge, codec, registry)
+    second = threading.Thread(target=service.callBatched, args=(
+        2, batch(codec, ("j2", ["invoke_method", None, "second", [], {}])), "flush", codec.encode([])))
+    second.start()
+    time.sleep(0.2)
+    assert bridge.calls == []   # batch 2 waits for batch 1
+    service.callBatched(1, batch(codec, ("j1", ["invoke_method", None, "first", [], {}])), "flush",
+                        codec.encode([]))
+    second.join(5)
+    assert [m for m, _ in bridge.calls] == ["first", "second"]

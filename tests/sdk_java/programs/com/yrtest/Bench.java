@@ -3,7 +3,6 @@ package com.yrtest;
 import java.util.ArrayList;
 import java.util.List;
 import org.yuanrong.api.YR;
-import org.yuanrong.call.InstanceFunctionHandler;
 import org.yuanrong.call.InstanceHandler;
 import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.client.ObjectRef;
@@ -23,19 +22,19 @@ public class Bench {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         YR.init();
         InstanceHandler counter = YR.instance(Counter::new).invoke();
-        InstanceFunctionHandler<Integer> add = counter.function(Counter::add);
+        // A handler per call, as the seed page writes it: counter.function(Counter::add).invoke(1).
         for (int i = 0; i < 200; i++) {
-            YR.get(add.invoke(1), 30);
+            YR.get(counter.function(Counter::add).invoke(1), 30);
         }
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
-            YR.get(add.invoke(1), 30);
+            YR.get(counter.function(Counter::add).invoke(1), 30);
         }
         report("java_sync_calls", n, t0);
         t0 = System.nanoTime();
         List<ObjectRef> refs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            refs.add(add.invoke(1));
+            refs.add(counter.function(Counter::add).invoke(1));
         }
         YR.get(refs, 300);
         report("java_async_calls", n, t0);

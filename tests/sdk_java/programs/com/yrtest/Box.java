@@ -84,6 +84,11 @@ public class Box {
         return out;
     }
 
+    /** Creates an empty file (a side effect a driver can see without calling YR). */
+    public void touch(String path) throws java.io.IOException {
+        new java.io.File(path).createNewFile();
+    }
+
     public void fail(String message) {
         throw new IllegalArgumentException(message);
     }

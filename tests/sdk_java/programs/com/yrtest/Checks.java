@@ -80,6 +80,9 @@ public class Checks {
             case "release":
                 release();
                 break;
+            case "deferred":
+                deferred(args[1]);
+                break;
             case "threads":
                 threads();
                 break;
@@ -329,6 +332,53 @@ public class Checks {
             }
         }
         return kept;
+    }
+
+    /**
+     * Invokes are deferred to the link's next crossing: a burst larger than a batch runs in
+     * order, an invoke nobody gets is still sent (by the flusher), and an invoke's own error
+     * is raised where its ref is used, an argument of another invoke included.
+     */
+    private static void deferred(String dir) throws Exception {
+        InstanceHandler tally = YR.instance(Tally::new).invoke();
+        StringBuilder expected = new StringBuilder();
+        int total = 0;
+        for (int i = 1; i <= 1300; i++) {
+            tally.function(Tally::add).invoke(i);   // refs dropped at once
+            total += i;
+            expected.append(i == 1 ? "" : ", ").append('+').append(i);
+        }
+        String history = YR.get(tally.function(Tally::history).invoke(), 60);
+        out("burst_in_order", history.equals(total + " [" + expected + "]"));
+        InstanceHandler box = YR.instance((YRFunc0<Box>) Box::new).invoke();
+        YR.get(box.function(Box::describe).invoke(), 60);
+        java.io.File marker = new java.io.File(dir, "touched");
+        box.function(Box::touch).invoke(marker.getPath());   // no get, no other YR call after it
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!marker.exists() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        out("unawaited_invoke_ran", marker.exists());
+        InstanceHandler gone = YR.instance(Counter::new).invoke();
+        YR.get(gone.function(Counter::add).invoke(1), 30);
+        gone.terminate();
+        ObjectRef<Integer> failed = gone.function(Counter::add).invoke(1);   // no exception here
+        ObjectRef<Integer> chained = tally.function(Tally::add).invoke(failed);
+        try {
+            YR.get(chained, 30);
+            out("chained", "no exception");
+        } catch (YRException e) {
+            out("chained.code", e.getErrorCode());
+        }
+        try {
+            YR.get(failed, 30);
+            out("failed", "no exception");
+        } catch (YRException e) {
+            out("failed.code", e.getErrorCode());
+        }
+        out("tally_after", YR.get(tally.function(Tally::add).invoke(0), 30));
+        tally.terminate();
+        box.terminate();
     }
 
     /** Several Java threads calling at once: each gets its own results, in order per instance. */

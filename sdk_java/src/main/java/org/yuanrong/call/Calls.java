@@ -121,18 +121,16 @@ final class Calls {
     static <R> ObjectRef<R> invokeMethod(InstanceHandler h, FuncMeta meta, Object[] args,
                                          InvokeOptions o) throws YRException {
         checkArgs(meta, args);
-        Link link = Link.require();
-        ObjectRef<?> ref = (ObjectRef<?>) link.call("invoke_method", h, meta.qualifiedMethod(), argList(args),
+        // Deferred: it crosses with the next call of the link (the get, for a sync call).
+        String id = Link.require().defer("invoke_method", h, meta.qualifiedMethod(), argList(args),
                 optionsMap(o, null, null));
-        return ref.withType(meta.genericReturnType());
+        return new ObjectRef<>(id, meta.genericReturnType());
     }
 
     static <R> ObjectRef<R> invokeFunction(FuncMeta meta, Object[] args, InvokeOptions o)
             throws YRException {
         checkArgs(meta, args);
-        Link link = Link.require();
-        ObjectRef<?> ref = (ObjectRef<?>) link.call("invoke_function", spec(meta), argList(args),
-                optionsMap(o, null, null));
-        return ref.withType(meta.genericReturnType());
+        String id = Link.require().defer("invoke_function", spec(meta), argList(args), optionsMap(o, null, null));
+        return new ObjectRef<>(id, meta.genericReturnType());
     }
 }

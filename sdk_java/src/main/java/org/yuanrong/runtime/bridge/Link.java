@@ -19,6 +19,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.yuanrong.Config;
 import org.yuanrong.exception.YRException;
 import javax.net.SocketFactory;
@@ -49,6 +51,15 @@ public final class Link {
     private volatile boolean closed;
     private Process python;
     private OutputStream pythonStdin;
+    // Deferred invokes (see defer): encoded [id, entry] pairs, sent by the next crossing.
+    private final Object pendingLock = new Object();
+    private List<Object> pending = new ArrayList<>();
+    private long batchSeq;
+    private static final AtomicLong DEFERRED_IDS = new AtomicLong();
+    /** A burst of invokes crosses in batches of at most this many. */
+    static final int MAX_BATCH = 512;
+    /** How long a deferred invoke waits for a crossing to take it before the flusher sends it. */
+    static final long FLUSH_DELAY_NS = 1_000_000L;
 
     private Link(boolean worker) {
         this.worker = worker;
@@ -133,6 +144,7 @@ public final class Link {
         Codec.register(types);
         Link link = new Link(true);
         link.listen(token, calls);
+        link.startFlusher();
         current = link;
         return link;
     }
@@ -153,6 +165,7 @@ public final class Link {
             link.close();
             throw e;
         }
+        link.startFlusher();
         current = link;
         finalized = false;
         Runtime.getRuntime().addShutdownHook(new Thread(link::closeAtExit, "yr-exit"));
@@ -213,12 +226,119 @@ public final class Link {
         byte[] payload = Codec.encode(Arrays.asList(args));
         byte[] answer;
         try {
-            answer = b.call(op, payload);
+            Batch batch = drainPending();
+            answer = batch == null ? b.call(op, payload) : b.callBatched(batch.seq, batch.encoded(), op, payload);
         } catch (RuntimeException e) {
             throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                     "lost the link to the Python bridge during " + op + ": " + e.getMessage(), e);
         }
         return Answer.unwrap(Codec.decode(answer));
+    }
+
+    /**
+     * Defers {@code op} (invoke_method or invoke_function) to the next crossing and
+     * returns the id its ref will have on the Python end ("j" + a number made here). Any
+     * later call of this link sends the deferred invokes first, in the same crossing (so
+     * an invoke followed by a get crosses once); a burst crosses every {@link #MAX_BATCH}
+     * invokes; a daemon flusher sends what nothing else took within ~1 ms. The Python end
+     * runs batches in the order they were taken here. An error of the invoke itself (a
+     * terminated instance) is kept in its ref and raised by whatever uses the ref.
+     */
+    public String defer(String op, Object... args) throws YRException {
+        if (closed || bridge == null) {
+            throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized");
+        }
+        String id = "j" + DEFERRED_IDS.incrementAndGet();
+        Object[] entry = new Object[args.length + 1];
+        entry[0] = op;
+        System.arraycopy(args, 0, entry, 1, args.length);
+        byte[] encoded = Codec.encode(Arrays.asList(entry));
+        boolean full;
+        synchronized (pendingLock) {
+            pending.add(id);
+            pending.add(encoded);
+            if (pending.size() == 2) {
+                pendingLock.notifyAll();   // wakes the flusher
+            }
+            full = pending.size() >= 2 * MAX_BATCH;
+        }
+        if (full) {
+            flush();
+        }
+        return id;
+    }
+
+    /** Sends the deferred invokes now (no-op when there are none). */
+    public void flush() throws YRException {
+        PyBridge b = bridge;
+        if (closed || b == null) {
+            return;
+        }
+        Batch batch = drainPending();
+        if (batch == null) {
+            return;
+        }
+        byte[] answer;
+        try {
+            answer = b.callBatched(batch.seq, batch.encoded(), "flush", Codec.encode(List.of()));
+        } catch (RuntimeException e) {
+            throw new YRException(YRException.ERR_INNER_COMMUNICATION,
+                    "lost the link to the Python bridge while sending invokes: " + e.getMessage(), e);
+        }
+        Answer.unwrap(Codec.decode(answer));
+    }
+
+    private static final class Batch {
+        final long seq;
+        final List<Object> pairs;
+
+        Batch(long seq, List<Object> pairs) {
+            this.seq = seq;
+            this.pairs = pairs;
+        }
+
+        byte[] encoded() throws YRException {
+            return Codec.encode(pairs);
+        }
+    }
+
+    /** Takes every deferred invoke, numbered in the order taken (the Python end keeps it). */
+    private Batch drainPending() {
+        synchronized (pendingLock) {
+            if (pending.isEmpty()) {
+                return null;
+            }
+            Batch batch = new Batch(++batchSeq, pending);
+            pending = new ArrayList<>();
+            return batch;
+        }
+    }
+
+    private void startFlusher() {
+        Thread t = new Thread(this::flusherLoop, "yr-invoke-flusher");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void flusherLoop() {
+        while (!closed) {
+            synchronized (pendingLock) {
+                while (pending.isEmpty() && !closed) {
+                    try {
+                        pendingLock.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+            // Leave a get (or a burst's next invokes) ~1 ms to take them in its crossing.
+            LockSupport.parkNanos(FLUSH_DELAY_NS);
+            try {
+                flush();
+            } catch (YRException | RuntimeException e) {
+                // the link is going or gone; the refs' gets report it
+            }
+        }
     }
 
     /** Called (via the Cleaner) when a Java handle or ref is unreachable. */
@@ -274,6 +394,9 @@ public final class Link {
             return;
         }
         closed = true;
+        synchronized (pendingLock) {
+            pendingLock.notifyAll();   // ends the flusher
+        }
         if (current == this) {
             current = null;
             finalized = true;

@@ -11,4 +11,12 @@ package org.yuanrong.runtime.bridge;
  */
 public interface PyBridge {
     byte[] call(String op, byte[] payload);
+
+    /**
+     * Runs deferred invokes, then {@code call(op, payload)}, in one crossing (see
+     * {@link Link#defer}). {@code invokes} is the encoded list [id, entry, id, entry, ...]
+     * (each entry an encoded [op, args...]); {@code seq} orders batches sent from
+     * different threads: the Python end runs them in seq order.
+     */
+    byte[] callBatched(long seq, byte[] invokes, String op, byte[] payload);
 }
