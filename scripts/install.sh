@@ -19,6 +19,16 @@ if ! command -v etcd >/dev/null && [ ! -x /usr/bin/etcd ]; then
   fi
 fi
 
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  # The test suite drives the dashboard in headless chromium (tests/e2e/test_dashboard.py).
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== chromium and its WebDriver (Debian packages chromium, chromium-driver), for the dashboard's tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  else
+    echo "note: the dashboard's tests need chromium: sudo apt-get install chromium chromium-driver" >&2
+  fi
+fi
+
 echo "== Python package"
 "$PYTHON" -m pip install --disable-pip-version-check -q -e ".[test]"
 
