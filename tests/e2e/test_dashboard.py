@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -133,7 +133,13 @@ def test_the_dashboard_shows_the_instance_its_log_and_calls(runtime, browser, tm
     browser.save_screenshot(str(shots / "dashboard.png"))
     # the instance's page: its log tail and its call counts
     wait(browser, lambda b: click_instance(b, "dash-greeter"))
-    log = wait(browser, lambda b: (lambda t: t if "cy" in t else None)(b.find_element(By.ID, "log-tail").text))
+    try:   # (a loaded machine: the page refreshes every 2 s, each refresh asks the node for the log)
+        log = wait(browser, lambda b: (lambda t: t if "cy" in t else None)(b.find_element(By.ID, "log-tail").text),
+                   timeout=60)
+    except TimeoutException:
+        raise AssertionError(f"the log tail never showed the third line: page {browser.current_url}, "
+                             f"status {browser.find_element(By.ID, 'updated').text!r}, log tail "
+                             f"{browser.find_element(By.ID, 'log-tail').get_attribute('textContent')!r}") from None
     assert [line for line in log.splitlines() if "dashboard test" in line] == [
         f"hello from the dashboard test, {w}" for w in ("ann", "bob", "cy")]
     calls = wait(browser, lambda b: (lambda t: t if "greet" in t else None)(

@@ -84,10 +84,15 @@ async function refreshOverview() {
 }
 
 async function refreshInstance(id) {
-  const [info, log] = await Promise.all([
-    getJSON("/api/instances/" + encodeURIComponent(id)),
-    fetch("/api/instances/" + encodeURIComponent(id) + "/log?tail=200").then((r) => r.text()),
-  ]);
+  // the log and the info are shown independently: a slow or failed one does not hide the other
+  const logDone = fetch("/api/instances/" + encodeURIComponent(id) + "/log?tail=200")
+    .then((r) => r.text())
+    .then((log) => {
+      const pre = $("#log-tail"), atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.textContent = log;
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    });
+  const info = await getJSON("/api/instances/" + encodeURIComponent(id));
   $("#instance-title").textContent = info.class + " " + info.instance_id;
   const keys = ["state", "node_id", "name", "namespace", "restarts", "exit_reason", "pid", "cpu", "memory_mib", "job_id", "language"];
   fill($("#instance-info tbody"), keys, (tr, k) => { cell(tr, k); cell(tr, info[k], k === "state" ? info[k] : ""); });
@@ -95,9 +100,7 @@ async function refreshInstance(id) {
     cell(tr, m); cell(tr, c.started); cell(tr, c.finished); cell(tr, c.failed);
     cell(tr, c.finished ? (1000 * c.seconds / c.finished).toFixed(3) : "");
   });
-  const pre = $("#log-tail"), atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-  pre.textContent = log;
-  if (atEnd) pre.scrollTop = pre.scrollHeight;
+  await logDone;
 }
 
 function route() {
