@@ -116,17 +116,22 @@ def _split(paths: str) -> list[str]:
     return [p for p in paths.replace(",", os.pathsep).split(os.pathsep) if p]
 
 
+def _code_path(explicit: str, field: str, env: str) -> tuple[str, str]:
+    """(where it came from, the value) of the first of `explicit`, Config.<field> and $<env>
+    that is set; ("", "") if none is."""
+    cfg = _config()
+    for source, value in (("the caller", explicit), (f"Config.{field}", getattr(cfg, field, "") or ""),
+                          (f"${env}", os.environ.get(env, ""))):
+        if value:
+            return source, value
+    return "", ""
+
+
 def cpp_executable(explicit: str = "") -> str:
     """The absolute path of the C++ program that hosts C++ targets: `explicit`, else
     Config.cpp_code_path, else $YR_CPP_CODE_PATH. A directory must hold exactly one
     executable file. Raises YRValueError naming what was looked for and where."""
-    cfg = _config()
-    source, raw = "", explicit
-    for name, value in (("the caller", explicit), ("Config.cpp_code_path", getattr(cfg, "cpp_code_path", "") or ""),
-                        (f"${CPP_ENV}", os.environ.get(CPP_ENV, ""))):
-        if value:
-            source, raw = name, value
-            break
+    source, raw = _code_path(explicit, "cpp_code_path", CPP_ENV)
     if not raw:
         raise YRValueError(f"no C++ code: set ${CPP_ENV} or Config.cpp_code_path to the executable "
                            "(built with the yr C++ SDK) that registers the C++ functions with YR_INVOKE")
@@ -155,13 +160,7 @@ def cpp_executable(explicit: str = "") -> str:
 def java_classpath(explicit: str = "") -> str:
     """The class path that hosts Java targets: `explicit`, else Config.java_code_path, else
     $YR_JAVA_CODE_PATH; every entry made absolute and checked to exist."""
-    cfg = _config()
-    source, raw = "", explicit
-    for name, value in (("the caller", explicit), ("Config.java_code_path", getattr(cfg, "java_code_path", "") or ""),
-                        (f"${JAVA_ENV}", os.environ.get(JAVA_ENV, ""))):
-        if value:
-            source, raw = name, value
-            break
+    source, raw = _code_path(explicit, "java_code_path", JAVA_ENV)
     if not raw:
         raise YRValueError(f"no Java code: set ${JAVA_ENV} or Config.java_code_path to the class path "
                            "(jars and class directories) of the Java classes to call")
