@@ -152,15 +152,21 @@ PyObject *CreateInstance(const std::string &factory, const std::string &classNam
         spec["executable"] = Executable();
         spec["class"] = className;
         spec["factory"] = factory;
-        py::dict options = OptionsDict(opts);
-        if (!name.empty()) {
-            options["name"] = name;
-        }
-        if (!ns.empty()) {
-            options["namespace"] = ns;
-        }
-        return Bridge().attr("create_instance")(spec, py::handle(args), options).release().ptr();
+        return CreateFromSpec(spec, args, opts, name, ns);
     });
+}
+
+PyObject *CreateFromSpec(const py::dict &spec, PyObject *args, const InvokeOptions &opts, const std::string &name,
+                         const std::string &ns)
+{
+    py::dict options = OptionsDict(opts);
+    if (!name.empty()) {
+        options["name"] = name;
+    }
+    if (!ns.empty()) {
+        options["namespace"] = ns;
+    }
+    return Bridge().attr("create_instance")(spec, py::handle(args), options).release().ptr();
 }
 
 PyObject *InvokeMethod(PyObject *handle, const std::string &method, PyObject *args)

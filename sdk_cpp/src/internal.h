@@ -24,6 +24,11 @@ Exception ToException(py::error_already_set &e);
 // The bridge's options dict for InvokeOptions (GIL held).
 py::dict OptionsDict(const InvokeOptions &opts);
 
+// Creates an instance from a bridge spec (GIL held): the options of `opts`, with the
+// instance's name and namespace when given. Returns the new handle (a new reference).
+PyObject *CreateFromSpec(const py::dict &spec, PyObject *args, const InvokeOptions &opts, const std::string &name,
+                         const std::string &ns);
+
 // Runs fn with the GIL held; Python exceptions become YR::Exception.
 template <typename Fn>
 auto CallPython(Fn &&fn) -> decltype(fn())

@@ -40,15 +40,7 @@ PyObject *CreateForeign(const std::string &language, const std::string &owner, c
                         PyObject *args, const InvokeOptions &opts, const std::string &name, const std::string &ns)
 {
     return CallPython([&] {
-        py::dict spec = ForeignSpec(language, owner, member, "class");
-        py::dict options = OptionsDict(opts);
-        if (!name.empty()) {
-            options["name"] = name;
-        }
-        if (!ns.empty()) {
-            options["namespace"] = ns;
-        }
-        return Bridge().attr("create_instance")(spec, py::handle(args), options).release().ptr();
+        return CreateFromSpec(ForeignSpec(language, owner, member, "class"), args, opts, name, ns);
     });
 }
 
