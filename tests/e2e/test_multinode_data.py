@@ -2,29 +2,16 @@
 KV store and the streams live in the master, so an instance on the joined node (placed there
 by NODE_ID affinity) and the driver on the master's machine share keys and streams."""
 import os
-import re
 
 import pytest
 
-from yr_testing import run_script, wait_no_runtime_processes
-from test_examples import yr_cli
+from yr_testing import run_script
+from cluster_of_two import master_and_far
 
 
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory):
-    root = tmp_path_factory.mktemp("multinode-data") / "sessions"
-    env = {"YR_SESSION_ROOT": str(root)}
-    out = yr_cli("start", "--master", "--cpu", "2000", env=env)
-    assert out.returncode == 0, out.stderr
-    address = re.search(r"yr start --master_address (\S+)", out.stdout).group(1)
-    try:
-        out = yr_cli("start", "--master_address", address, "--cpu", "2000", "--node-id", "far", env=env)
-        assert out.returncode == 0 and "yr node far joined" in out.stdout, out.stderr
-        yield env
-    finally:
-        stop = yr_cli("stop", env=env)
-        assert stop.returncode == 0, stop.stderr
-        assert wait_no_runtime_processes(15, root=str(root)) == []
+    yield from master_and_far(tmp_path_factory, "multinode-data")
 
 
 def test_kv_and_streams_are_shared_across_nodes(two_nodes):

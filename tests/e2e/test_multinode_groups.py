@@ -3,29 +3,16 @@ node on one machine over loopback; the pure rules: tests/core/test_group_core.py
 node has 2000 millicores, so bundles of 1500 fit one per node: a group is reserved across
 both nodes or not at all, an instance goes to its bundle's node, a gang of three fails
 without starting any, and a checkpoint taken on one node is restored on the other."""
-import re
 
 import pytest
 
-from yr_testing import run_script, wait_no_runtime_processes
-from test_examples import yr_cli
+from yr_testing import run_script
+from cluster_of_two import master_and_far
 
 
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory):
-    root = tmp_path_factory.mktemp("multinode-groups") / "sessions"
-    env = {"YR_SESSION_ROOT": str(root)}
-    out = yr_cli("start", "--master", "--cpu", "2000", env=env)
-    assert out.returncode == 0, out.stderr
-    address = re.search(r"yr start --master_address (\S+)", out.stdout).group(1)
-    try:
-        out = yr_cli("start", "--master_address", address, "--cpu", "2000", "--node-id", "far", env=env)
-        assert out.returncode == 0 and "yr node far joined" in out.stdout, out.stderr
-        yield env
-    finally:
-        stop = yr_cli("stop", env=env)
-        assert stop.returncode == 0, stop.stderr
-        assert wait_no_runtime_processes(15, root=str(root)) == []
+    yield from master_and_far(tmp_path_factory, "multinode-groups")
 
 
 SCRIPT = """
