@@ -41,7 +41,7 @@ DRIVER = textwrap.dedent("""
             return who
 
     g = Greeter.options(name="dash-greeter").invoke()
-    assert yr.get([g.greet.invoke(w) for w in ("ann", "bob", "cy")]) == ["ann", "bob", "cy"]
+    assert yr.get([g.greet.invoke(w) for w in ("ann", "bob", "cy")], timeout=60) == ["ann", "bob", "cy"]
     print("READY", flush=True)
     sys.stdin.readline()
 """)
@@ -53,18 +53,20 @@ def runtime(tmp_path_factory):
     env = {"YR_SESSION_ROOT": str(root)}
     out = yr_cli("start", "--master", "--cpu", "4000", env=env)
     assert out.returncode == 0, out.stderr
-    login = re.search(r"dashboard: (\S+)", out.stdout).group(1)
-    script = tmp_path_factory.mktemp("dashdrv") / "driver.py"
-    script.write_text(DRIVER)
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=dict(os.environ, **env))
-    try:
-        while proc.stdout.readline().strip() != "READY":
+    proc = None
+    try:   # (from here on the runtime is stopped whatever fails)
+        login = re.search(r"dashboard: (\S+)", out.stdout).group(1)
+        script = tmp_path_factory.mktemp("dashdrv") / "driver.py"
+        script.write_text(DRIVER)
+        proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True, env=dict(os.environ, **env))
+        while proc.stdout.readline().strip() != "READY":   # bounded: the driver's waits are
             assert proc.poll() is None, "the driver failed"
         yield {"login": login, "url": login.split("/login")[0], "env": env}
     finally:
-        proc.stdin.close()
-        proc.wait(60)
+        if proc is not None:
+            proc.stdin.close()
+            proc.wait(60)
         stop = yr_cli("stop", env=env)
         assert stop.returncode == 0, stop.stderr
         assert wait_no_runtime_processes(15, root=str(root)) == []
