@@ -9,15 +9,6 @@ Rules it keeps:
   affinity against the nodes' labels) fails at once; one that fits a node's total but not
   what is free now waits, up to its schedule timeout, first come first served. Which node
   it goes on is placement.py's choice (labels, affinity, local node first, most free).
-- When a node is lost, its instances with `recover_retry_times` left are restarted on other
-  nodes: each counts a restart, keeps its request and goes back to PENDING, placed like a
-  create among the remaining nodes (waiting up to its schedule timeout, counted again from
-  the loss, if none has room now), and its start is a restart (the shell adds its last
-  saved state). Those with no restarts left, or that no remaining node can ever fit, become
-  DEAD with a reason naming the node (and what does not fit). Their resources went with
-  the node's books; the new node's are taken when placed, and given back at death as usual.
-- (namespace, name) maps to at most one live instance: a second create with the same name
-  returns the existing one.
 - An instance whose calls all wait for other calls' results (yr.get / yr.wait) is
   *blocked*: its cpu returns to its node while it is, so the calls it waits for can be
   scheduled (a recursion deeper than the node's cores would otherwise deadlock). When it
@@ -31,134 +22,36 @@ Rules it keeps:
   worker starts for an instance its owner already terminated.
 - Every placement of an instance (its first, each restart) counts one *epoch*, recorded with
   it in the metadata store, so a later fencing step can refuse a stale worker.
-- After a master restart the records come back from the metadata store (`restore`); a
-  node that registers reports the workers it runs (`add_node(running=...)`): a recorded
-  instance whose worker the node still runs is adopted (its resources taken again); one the
-  node no longer runs is lost as with a lost node; a worker the master has no live record
-  for is stopped, so no instance runs twice. A recorded node that never registers again is
-  removed like a lost node (`remove_node` works on its records alone).
-- Resource groups (bundles reserved all or nothing, instances placed into a bundle's
-  reservation) keep the rules written at the top of groups.py; this module calls them.
+- What happens when a node is lost or the master restarts is recovery.py's (rules there);
+  names and waiters are lookups.py's; resource groups (bundles reserved all or nothing,
+  instances placed into a bundle's reservation) are group_ops.py's and groups.py's.
+  `Cluster` joins them: one state, declared here.
 - Every event method returns the actions the shell must carry out; the clock is passed in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from yr_runtime.wire.errors import ErrorCode
 
 from . import groups as rg
 from . import placement
-from .placement import NO_POLICY, Policy
+from .group_ops import GroupOps
+from .instances import (DEAD, PENDING, RUNNING, STARTING, Answer, CoreError, Instance, Node, Publish,  # noqa: F401
+                        Running, StartWorker, StopWorker)
+from .lookups import Lookups, _Waiter
+from .placement import Policy
+from .recovery import Recovery
 from .resources import Resources
 
-PENDING, STARTING, RUNNING, DEAD = "PENDING", "STARTING", "RUNNING", "DEAD"
 TOMBSTONES = 4096
 TERMINATED_BEFORE_CREATED = "terminated by its owner before its creation arrived"
 
 
-class CoreError(Exception):
-    """An answer the core gives instead of an instance. `kind` (an ErrorCode, carried to the
-    caller as it is) says what went wrong and whose fault it is."""
+class Cluster(Recovery, Lookups, GroupOps):
+    """The instance directory and scheduler (rules at the top of this module and of its
+    mixins). Every event method returns the actions the shell must carry out."""
 
-    def __init__(self, kind: ErrorCode, message: str):
-        super().__init__(message)
-        self.kind = ErrorCode(kind)
-
-
-@dataclass
-class Instance:
-    id: str
-    job_id: str
-    resources: Resources
-    class_name: str = ""
-    language: str = "python"
-    name: str = ""
-    namespace: str = ""
-    detached: bool = False
-    hidden: bool = False
-    recover_retry_times: int = 0
-    schedule_deadline: float | None = None
-    schedule_timeout: float | None = None   # seconds; a restart on another node waits this long again
-    payload: Any = None            # the shell's spec; the core never looks inside
-    state: str = PENDING
-    node_id: str = ""
-    worker_id: str = ""
-    pid: int = 0
-    endpoint: str = ""
-    exit_reason: str = ""
-    restarts: int = 0
-    blocked: bool = False          # its cpu is lent to its node (see the rules above)
-    labels: tuple = ()             # seen by other instances' INSTANCE affinity
-    affinity: Policy = NO_POLICY
-    requester_node: str = ""       # the node of the driver/worker that asked: preferred when it fits
-    epoch: int = 0                 # placements so far (the first is 1): a fencing token for later
-    resource_group: str = ""       # placed into a bundle of this resource group (groups.py)
-    bundle_index: int = -1         # which bundle; -1: the first with room
-
-    @property
-    def key(self) -> tuple[str, str] | None:
-        return (self.namespace, self.name) if self.name else None
-
-
-# ---- actions -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StartWorker:
-    instance_id: str
-    node_id: str
-    restart: bool = False
-
-
-@dataclass(frozen=True)
-class StopWorker:
-    instance_id: str
-    worker_id: str
-    node_id: str = ""              # given when it is not the instance's node (a stale worker)
-
-
-@dataclass(frozen=True)
-class Answer:
-    waiter: Any
-    instance_id: str | None
-    error: CoreError | None = None
-    existed: bool = False
-
-
-@dataclass(frozen=True)
-class Publish:
-    instance_id: str
-
-
-@dataclass(frozen=True)
-class Running:
-    """A worker a registering node reports: it hosts `instance_id` (ready: its constructor ran)."""
-    instance_id: str
-    worker_id: str
-    pid: int
-    endpoint: str
-    ready: bool
-
-
-@dataclass
-class _Waiter:
-    token: Any
-    instance_id: str | None
-    key: tuple[str, str] | None
-    until: str                     # "assigned" (endpoint known) | "running"
-    deadline: float | None
-
-
-@dataclass
-class Node:
-    id: str
-    total: Resources
-    available: Resources
-    labels: dict = field(default_factory=dict)
-    instance_labels: dict = field(default_factory=dict)   # label -> how many instances here carry it
-
-
-class Cluster:
     def __init__(self):
         self.nodes: dict[str, Node] = {}
         self.instances: dict[str, Instance] = {}
@@ -182,79 +75,6 @@ class Cluster:
         actions = [] if running is None else self._reconcile(node, running, now, keep_unassigned)
         self.nodes[node_id] = node
         return actions + self._schedule(now)
-
-    def restore(self, inst: Instance) -> list:
-        """A record reloaded from the metadata store after a master restart. Its node's
-        resources are taken when that node registers again and reports the worker."""
-        if inst.id in self.instances or inst.state == DEAD:
-            return []
-        self.instances[inst.id] = inst
-        if inst.key:
-            self.names[inst.key] = inst.id
-        if inst.state == PENDING:
-            self._pending.append(inst.id)
-        return []
-
-    def _reconcile(self, node: Node, running: "list[Running]", now: float, keep_unassigned: bool) -> list:
-        reported = {r.instance_id: r for r in running}
-        actions = []
-        for inst in list(self.instances.values()):
-            if inst.node_id != node.id or inst.state not in (STARTING, RUNNING):
-                continue
-            r = reported.pop(inst.id, None)
-            if r is None and not inst.worker_id and keep_unassigned:
-                r = Running(inst.id, "", 0, "", False)   # its start is still on the way to the node
-            if r is None or (inst.worker_id and r.worker_id != inst.worker_id):
-                if r is not None:
-                    actions.append(StopWorker(r.instance_id, r.worker_id, node.id))
-                inst.blocked = False
-                actions += self._move_or_kill(inst, f"its worker was gone when node {node.id} registered again", now)
-                continue
-            node.available = node.available - inst.resources
-            for label in inst.labels:
-                node.instance_labels[label] = node.instance_labels.get(label, 0) + 1
-            if r.worker_id:
-                inst.worker_id, inst.pid, inst.endpoint = r.worker_id, r.pid, r.endpoint
-            inst.blocked = False
-            if r.ready and inst.state == STARTING:
-                inst.state = RUNNING
-                actions += self._answer_ready_waiters(inst)
-            actions.append(Publish(inst.id))
-        # workers of no live record here (dead, unknown, or placed elsewhere meanwhile): never twice
-        return actions + [StopWorker(r.instance_id, r.worker_id, node.id) for r in reported.values()]
-
-    def remove_node(self, node_id: str, reason: str, now: float) -> list:
-        """A node is gone (its connection broke, or it was stopped): nothing is placed there
-        any more. Its instances with restarts left go back to PENDING (counting a restart,
-        keeping their request) and are placed among the remaining nodes as a create is (the
-        shell's StartWorker(restart=True) carries their saved state); the others, and those
-        no remaining node can ever fit, become DEAD naming the node. Pending instances stay
-        pending: another node may join."""
-        known = self.nodes.pop(node_id, None) is not None
-        if not known and not any(i.node_id == node_id and i.state in (STARTING, RUNNING)
-                                 for i in self.instances.values()):
-            return []   # (a node restored records name, that never came back, is removed too)
-        actions = []
-        self.groups.node_lost(node_id)
-        for inst in list(self.instances.values()):
-            if inst.node_id == node_id and inst.state in (STARTING, RUNNING):
-                inst.blocked = False   # its node's books are gone with it
-                actions += self._move_or_kill(inst, reason, now)
-        return actions + self._schedule(now)
-
-    def _move_or_kill(self, inst: Instance, reason: str, now: float) -> list:
-        """An instance whose node is gone: back to PENDING for another node, or DEAD."""
-        never = self._never_fits(inst) if inst.restarts < inst.recover_retry_times else None
-        if inst.restarts >= inst.recover_retry_times or never:
-            why = reason if not never else f"{reason}; it cannot be restarted elsewhere: {never}"
-            return self._kill(inst, why, now, stop=False)
-        inst.restarts += 1
-        inst.state, inst.node_id, inst.worker_id, inst.pid, inst.endpoint = PENDING, "", "", 0, ""
-        inst.exit_reason = reason
-        if inst.schedule_timeout is not None:
-            inst.schedule_deadline = now + inst.schedule_timeout   # its wait starts again now
-        self._pending.append(inst.id)
-        return [Publish(inst.id)]
 
     # ---- events ----------------------------------------------------------------------------
     def create(self, inst: Instance, waiter: Any, now: float) -> list:
@@ -343,13 +163,6 @@ class Cluster:
             actions += self.remove_group(group.name, f"its driver (job {job_id}) ended", now)
         return actions
 
-    def lookup(self, waiter: Any, now: float, *, instance_id: str = "", name: str = "",
-               namespace: str = "", timeout: float = 0.0) -> list:
-        """Answers with the instance once it is RUNNING, waiting up to `timeout` seconds."""
-        key = (namespace, name) if name else None
-        deadline = now + timeout if timeout > 0 else now
-        return self._wait_or_answer(_Waiter(waiter, instance_id or None, key, "running", deadline))
-
     def tick(self, now: float) -> list:
         actions = []
         for iid in list(self._pending):
@@ -360,53 +173,7 @@ class Cluster:
                                             f"({_describe(inst.resources)})"
                                             + (f" on a node allowed by its {rules}" if rules else ""),
                                       now, stop=False, kind=ErrorCode.ERR_RESOURCE_NOT_ENOUGH)
-        for group in self.groups.expire(now):
-            actions += [Answer(w, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH, group.error)) for w in group.waiters]
-        for w in list(self._waiters):
-            if w.deadline is not None and now >= w.deadline:
-                self._waiters.remove(w)
-                inst = self.instances.get(w.instance_id or "")
-                label = f"{inst.class_name} {inst.id}" if inst else w.instance_id
-                actions.append(Answer(w.token, None, CoreError(ErrorCode.ERR_GET_OPERATION_FAILED,
-                                                               f"instance {label} was not ready in time")))
-        return actions
-
-    # ---- resource groups (rules: groups.py) ----------------------------------------------------
-    def create_group(self, name: str, job_id: str, bundles: list, strategy: str, waiter: Any, now: float,
-                     timeout: float | None) -> list:
-        """Reserves the bundles now, or keeps the group PENDING up to `timeout` seconds (None:
-        no bound); `waiter` is answered (instance_id None) once it is reserved or has failed."""
-        try:
-            group = self.groups.create(name, job_id, bundles, strategy, self.nodes,
-                                       None if timeout is None else now + timeout)
-        except rg.GroupError as e:
-            return [Answer(waiter, None, CoreError(e.kind, str(e)))]
-        if group.state == rg.CREATED:
-            return [Answer(waiter, None)] + self._schedule(now)
-        group.waiters.append(waiter)
-        return []
-
-    def remove_group(self, name: str, reason: str, now: float) -> list:
-        """Kills the group's instances, then gives its reservations back (a no-op if unknown)."""
-        if name not in self.groups.groups:
-            return []
-        actions = []
-        why = f"its resource group {name!r} was removed ({reason})"
-        for inst in [i for i in self.instances.values() if i.resource_group == name and i.state == PENDING]:
-            actions += self._kill(inst, why, now, stop=False)   # first, so none takes a place freed below
-        for iid in self.groups.instances_of(name):
-            actions += self._kill(self.instances[iid], why, now, stop=True)
-        group = self.groups.remove(name, self.nodes)
-        actions += [Answer(w, None, CoreError(ErrorCode.ERR_RESOURCE_NOT_ENOUGH, group.error)) for w in group.waiters]
-        return actions + self._schedule(now)
-
-    def _reserve_groups(self) -> list:
-        """Pending groups first (they asked before the instances waiting behind them could)."""
-        actions = []
-        for group in self.groups.retry(self.nodes):
-            actions += [Answer(w, None) for w in group.waiters]
-            group.waiters.clear()
-        return actions
+        return actions + self._expire_groups(now) + self._expire_waiters(now)
 
     def _place(self, inst: Instance) -> Node | None:
         """Chooses the instance's node and takes its resources there (or in its bundle)."""
@@ -422,11 +189,6 @@ class Cluster:
         return self.nodes[bundle.node_id]
 
     # ---- queries ------------------------------------------------------------------------------
-    def find(self, instance_id: str = "", key: tuple[str, str] | None = None) -> Instance | None:
-        if key is not None:
-            instance_id = self.names.get(key, "")
-        return self.instances.get(instance_id)
-
     def forget_dead(self, keep: int = 1000) -> None:
         """Bounds memory: drops the oldest DEAD records beyond `keep`."""
         dead = [i for i in self.instances.values() if i.state == DEAD]
@@ -508,38 +270,8 @@ class Cluster:
                     del node.instance_labels[label]
         if inst.key and self.names.get(inst.key) == inst.id:
             del self.names[inst.key]
-        for w in [w for w in self._waiters if w.instance_id == inst.id]:
-            self._waiters.remove(w)
-            actions.append(Answer(w.token, None, CoreError(kind, f"instance {inst.id} ({inst.class_name}) is dead: {reason}")))
+        actions += self._fail_waiters(inst, CoreError(kind, f"instance {inst.id} ({inst.class_name}) is dead: {reason}"))
         return actions + [Publish(inst.id)] + self._schedule(now)
-
-    def _wait_or_answer(self, w: _Waiter, existed: bool = False) -> list:
-        inst = self.find(w.instance_id or "", w.key)
-        if inst is not None and self._satisfies(inst, w.until):
-            return [Answer(w.token, inst.id, None, existed)]
-        if inst is None:
-            what = f"named {w.key[1]!r} in namespace {w.key[0]!r}" if w.key else f"with id {w.instance_id}"
-            return [Answer(w.token, None, CoreError(ErrorCode.ERR_INSTANCE_NOT_FOUND, f"there is no instance {what}"))]
-        if inst.state == DEAD:
-            return [Answer(w.token, None, CoreError(ErrorCode.ERR_INSTANCE_EXITED,
-                                                    f"instance {inst.id} ({inst.class_name}) is dead: {inst.exit_reason}"))]
-        w.instance_id, w.key = inst.id, None
-        self._waiters.append(w)
-        return []
-
-    @staticmethod
-    def _satisfies(inst: Instance, until: str) -> bool:
-        if until == "assigned":
-            return bool(inst.endpoint) and inst.state in (STARTING, RUNNING)
-        return inst.state == RUNNING
-
-    def _answer_ready_waiters(self, inst: Instance) -> list:
-        actions = []
-        for w in list(self._waiters):
-            if w.instance_id == inst.id and self._satisfies(inst, w.until):
-                self._waiters.remove(w)
-                actions.append(Answer(w.token, inst.id))
-        return actions
 
 
 def _describe(r: Resources) -> str:
