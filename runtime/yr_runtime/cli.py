@@ -17,6 +17,7 @@ import psutil
 from yr_runtime.core import placement
 from yr_runtime.local import session as sessions
 from yr_runtime.local import cluster_tls
+from yr_runtime.wire import masters
 
 READY_TIMEOUT = 30.0
 MAX_DEAD_SHOWN = 20   # `yr status` lists the last ones; the count says how many there are
@@ -218,10 +219,11 @@ def start(master: bool, master_address, node_ip, port, token_file, node_id, tls,
 
 
 def _check_address(address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter(f"{address!r}: expected IP:PORT, e.g. 127.0.0.1:22770",
-                                 param_hint="--master_address")
+    """IP:PORT, or a list IP:PORT,IP:PORT (a leader and its standby masters: wire/masters.py)."""
+    try:
+        masters.split(address)
+    except ValueError as e:
+        raise click.BadParameter(f"{e}", param_hint="--master_address") from None
 
 
 def _token_file(master_address: str, token_file: str | None, user_root: Path) -> str:

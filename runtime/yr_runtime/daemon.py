@@ -30,6 +30,7 @@ from yr_runtime.core import placement
 from yr_runtime.core.resources import Resources
 from yr_runtime.master import DEFAULT_NODE_TTL, Master
 from yr_runtime.master_store import MetadataError, close_metadata, open_metadata
+from yr_runtime import standby
 from yr_runtime.recorder import Recorder
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
@@ -76,6 +77,7 @@ class Daemon:
             self.master_address = join   # the node's workers reach the master there
         else:
             self.etcd = etcd
+            self.leader = standby.Standby(self, node_ttl)   # campaigns when the store is a shared etcd
             self.recorder = Recorder(node_ttl)
             self.master = Master(time.monotonic, self.request_stop, self.recorder, node_ttl)
             self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp,
@@ -91,6 +93,10 @@ class Daemon:
             self._stop_reason = reason
             self._stop.set()
 
+    async def stopping(self) -> None:
+        """Returns once the daemon is asked to stop."""
+        await self._stop.wait()
+
     def _task(self, coro) -> None:
         t = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(t)
@@ -100,16 +106,20 @@ class Daemon:
     async def run(self, on_ready) -> None:
         if self.join:
             return await self._run_node(on_ready)
-        store = await open_metadata(self.master, self.recorder, self.etcd, self.session_dir)
+        self._on_signals()   # (a standby master stops on them too)
+        store = await open_metadata(self.master, self.recorder, self.etcd, self.session_dir,
+                                    lambda s: self.leader.lead(s, on_ready))
+        if store is None:
+            return   # stopped while standing by
         writer = asyncio.get_running_loop().create_task(self.recorder.run())
         try:
             await self._serve_master(on_ready)
         finally:
             writer.cancel()   # (it may be retrying a store that is gone: the last flush is bounded)
-            await close_metadata(self.recorder, store)
+            await close_metadata(self.recorder, store, self.leader.resign)
 
     async def _serve_master(self, on_ready) -> None:
-        server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)], options=[
+        server = grpc.aio.server(interceptors=[TokenInterceptor(self.token)] + self.leader.gate(), options=[
             ("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
             ("grpc.so_reuseport", 0)])   # a port in use must fail, not be shared with another master
         pbg.add_MasterServicer_to_server(MasterService(self.master, str(self.session_dir), self.pid), server)
@@ -130,9 +140,10 @@ class Daemon:
         on_ready(self)
         await self._stop.wait()
         log.info("stopping: %s", self._stop_reason)
-        self.master.end_sessions()
+        if not self.leader.stepped_down:   # (one that steps down leaves drivers and nodes to the next leader)
+            self.master.end_sessions()
         joined = [link for link in self.master.links.values() if link is not self.agent]
-        for link in joined:
+        for link in joined if not self.leader.stepped_down else ():
             await link.shutdown()   # joined nodes stop with their master
         await self.agent.shutdown()
         if web_runner is not None:

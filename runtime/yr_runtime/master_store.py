@@ -23,13 +23,19 @@ class MetadataError(RuntimeError):
     """The metadata store named by --etcd could not be opened."""
 
 
-async def open_metadata(master: Master, recorder: Recorder, spec: str, session_dir):
-    """Opens the store, reloads what it holds into the master; MetadataError says why not."""
+async def open_metadata(master: Master, recorder: Recorder, spec: str, session_dir, lead=None):
+    """Opens the store, reloads what it holds into the master; MetadataError says why not.
+    `lead(store)`, if given, is awaited first (a master sharing etcd becomes the leader
+    before it reads: daemon.py); if it answers False (stopped while standing by) the store
+    is closed and None returned."""
     try:
         store = await open_store(spec, session_dir)
     except (StoreError, ValueError, RuntimeError, OSError) as e:
         raise MetadataError(f"cannot open the metadata store --etcd {spec!r}: {e}") from None
     recorder.use(store)
+    if lead is not None and not await lead(store):
+        await store.close()
+        return None
     try:
         instances, jobs = await recorder.load()
     except StoreError as e:
@@ -42,13 +48,16 @@ async def open_metadata(master: Master, recorder: Recorder, spec: str, session_d
     return store
 
 
-async def close_metadata(recorder: Recorder, store) -> None:
-    """Writes what is queued (for CLOSE_FLUSH seconds at most), then closes the store (bounded too)."""
+async def close_metadata(recorder: Recorder, store, resign=None) -> None:
+    """Writes what is queued (for CLOSE_FLUSH seconds at most), awaits `resign()` if given
+    (a leading master gives up its leadership), then closes the store (bounded too)."""
     try:
         if not await asyncio.wait_for(recorder.flush(give_up_after=CLOSE_FLUSH), CLOSE_FLUSH + 1):
             raise asyncio.TimeoutError
     except asyncio.TimeoutError:
         log.warning("the metadata store did not take %d last changes before the master stopped", recorder.queued)
+    if resign is not None:
+        await resign()
     try:
         await asyncio.wait_for(store.close(), CLOSE_FLUSH)
     except (asyncio.TimeoutError, StoreError, OSError) as e:

@@ -14,6 +14,10 @@ driver or a node does ever waits for the store. Rules it keeps:
   away); `instances/<id>` (deleted when the instance is dead); `names/<ns>/<name>` made
   with the store's get-or-create transaction `create`; `jobs/<id>`.
 - `load()` reads the instances and jobs back (a restarted master).
+- A write refused because this master's leader key is gone (`NotLeader`: the store is
+  fenced, leadership.py) is written again only if `reclaim()` makes it the leader again
+  (no other master took the key); otherwise the notes are dropped and `on_fenced` is told,
+  once: another master decides now.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from collections import OrderedDict
 
 from yr_runtime import records
 from yr_runtime.core import cluster as core
-from yr_runtime.store import MetaStore, StoreError, decode_json, encode_json, keys
+from yr_runtime.store import MetaStore, NotLeader, StoreError, decode_json, encode_json, keys
 
 log = logging.getLogger("yr.recorder")
 RETRY = 0.5          # seconds between attempts while the store fails
@@ -43,9 +47,12 @@ class Recorder:
         self._failing = ""                         # why the store fails, while it does
         self._writing = asyncio.Lock()             # one writer at a time (the task, or a closing flush)
         self.written = 0
+        self.on_fenced = None                      # called with why, once, when a write is refused as stale
+        self.reclaim = None                        # async () -> bool: leads again? (leadership.py)
+        self.fenced = ""
 
-    def use(self, store: MetaStore) -> None:
-        self.store = store
+    def use(self, store: MetaStore, on_fenced=None) -> None:
+        self.store, self.on_fenced = store, on_fenced
 
     # ---- what changed (called by the master; each only notes and returns) -----------------------
     def instance(self, inst: core.Instance) -> None:
@@ -118,6 +125,10 @@ class Recorder:
             key, (op, arg) = next(iter(self._notes.items()))
             try:
                 await self._write(key, op, arg)
+            except NotLeader as e:
+                if not await self._reclaimed():
+                    return self._refused(e)
+                continue
             except (StoreError, OSError, asyncio.TimeoutError) as e:
                 self._failed(e)
                 if until is not None and loop.time() >= until:
@@ -131,6 +142,26 @@ class Recorder:
                 log.warning("the metadata store answers again: writing the %d changes that waited", len(self._notes))
                 self._failing = ""
         return not self._notes
+
+    async def _reclaimed(self) -> bool:
+        """Whether this master leads again after a refused write (False without `reclaim`)."""
+        while self.reclaim is not None:
+            try:
+                return await self.reclaim()
+            except (StoreError, OSError, asyncio.TimeoutError) as e:
+                self._failed(e)
+                await asyncio.sleep(RETRY)
+        return False
+
+    def _refused(self, e: NotLeader) -> bool:
+        """This master no longer leads: nothing it noted may be written (another master decides)."""
+        log.error("the metadata store refused a write: %s; %d changes dropped", e, len(self._notes))
+        self._notes.clear()
+        if not self.fenced:
+            self.fenced = str(e)
+            if self.on_fenced is not None:
+                self.on_fenced(self.fenced)
+        return True
 
     def _failed(self, e: Exception) -> None:
         if not self._failing:

@@ -16,7 +16,7 @@ import grpc  # noqa: E402
 from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 
-from yr_runtime.wire import handshake
+from yr_runtime.wire import handshake, masters
 from yr_runtime.wire.errors import ErrorCode, kind_from_metadata
 
 from .exceptions import ERR_INIT_CONNECTION_FAILED, InitError, RuntimeUnavailableError, error_for
@@ -55,6 +55,7 @@ def _channel(address: str, identity: Identity | None):
     certificate presented, the master's verified against the cluster CA and its name MASTER_NAME."""
     options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
                ("grpc.enable_retries", 0)]
+    address = masters.target(address)   # a list of masters: one channel to whichever leads (wire/masters.py)
     if identity is None:
         return grpc.insecure_channel(address, options=options)
     from yr_runtime.wire.tls import MASTER_NAME
@@ -94,7 +95,7 @@ class MasterClient:
 
     def _why_unreachable(self) -> str:
         """For a TCP master: whether TLS was expected and not offered, or a certificate refused."""
-        host, sep, port = self.address.rpartition(":")
+        host, sep, port = masters.first(self.address).rpartition(":")
         if self.address.startswith("unix:") or not sep or not port.isdigit():
             return ""
         from yr_runtime.wire import tls

@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 from yr_runtime.wire.tls import MASTER_NAME, Identity, identity_in
+from yr_runtime.wire import masters
 
 
 def server_credentials(ident: Identity) -> grpc.ServerCredentials:
@@ -31,6 +32,7 @@ def channel(address: str, session_dir) -> grpc.Channel:
     mutual TLS over TCP if that session holds a TLS identity, plain otherwise (a Unix socket
     always). For the `yr` command; the SDK makes its own (it may not import services)."""
     ident = None if address.startswith("unix:") else identity_in(session_dir)
+    address = masters.target(address)
     if ident is None:
         return grpc.insecure_channel(address)
     return grpc.secure_channel(address, channel_credentials(ident), CHANNEL_OPTIONS)

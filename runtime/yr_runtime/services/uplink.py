@@ -28,7 +28,7 @@ from yr_runtime.proto import control_pb2 as pb
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.services import tls as tls_creds
 from yr_runtime.services.nodes import from_assign_pb
-from yr_runtime.wire import tls
+from yr_runtime.wire import masters, tls
 
 log = logging.getLogger("yr.uplink")
 REGISTER_TIMEOUT = 15.0
@@ -174,7 +174,7 @@ def _carry_out(agent: Agent, down: pb.NodeDown, uplink: "Uplink | None" = None) 
 
 async def _diagnose(master_address: str, identity) -> str:
     """Why the master could not be reached (TLS expected or not, a certificate refused), or ''."""
-    host, _, port = master_address.rpartition(":")
+    host, _, port = masters.first(master_address).rpartition(":")
     return await asyncio.to_thread(tls.diagnose, host.strip("[]"), int(port), identity)
 
 
@@ -293,9 +293,10 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
     _Broken (not registered) or _Registered (registered, then broken)."""
     options = [("grpc.max_receive_message_length", 512 << 20), ("grpc.max_send_message_length", 512 << 20),
                ("grpc.enable_retries", 0)]
-    channel = (grpc.aio.secure_channel(master_address, tls_creds.channel_credentials(identity),
+    target = masters.target(master_address)   # several masters: whichever leads (wire/masters.py)
+    channel = (grpc.aio.secure_channel(target, tls_creds.channel_credentials(identity),
                                        options + tls_creds.CHANNEL_OPTIONS)
-               if identity else grpc.aio.insecure_channel(master_address, options))
+               if identity else grpc.aio.insecure_channel(target, options))
     call = fence = relay = None
     loop = asyncio.get_running_loop()
     started, lease = loop.time(), _LeaseBox()

@@ -5,10 +5,10 @@ no extra process, no port) and `EtcdStore` (an etcd cluster through the aetcd cl
 imported only when used). `open_store` picks one from the `--etcd` value. Keys are laid
 out by `keys`; values are bytes (JSON through `encode_json`/`decode_json`, never pickles).
 """
-from yr_runtime.store.base import (LeaseNotFound, MetaStore, StoreError, StoreUnavailable, Watch, WatchEvent,
+from yr_runtime.store.base import (LeaseNotFound, MetaStore, NotLeader, StoreError, StoreUnavailable, Watch, WatchEvent,
                                    decode_json, encode_json)
 from yr_runtime.store.factory import open_store
 from yr_runtime.store.memory import MemoryStore
 
 __all__ = ["MetaStore", "MemoryStore", "Watch", "WatchEvent", "StoreError", "StoreUnavailable", "LeaseNotFound",
-           "encode_json", "decode_json", "open_store"]
+           "NotLeader",            "encode_json", "decode_json", "open_store"]

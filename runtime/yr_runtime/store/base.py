@@ -40,6 +40,11 @@ class LeaseNotFound(StoreError):
     """A key was put with a lease that expired, was revoked or never existed."""
 
 
+class NotLeader(StoreError):
+    """A write of a fenced store was refused: the key it is conditioned on (this master's
+    leader key) no longer holds its value: another master leads (etcd backend, `fence`)."""
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     """One change under a watched prefix: kind is "put" (value set) or "delete" (value None)."""

@@ -1,7 +1,10 @@
 """The etcd backend, through aetcd (an asyncio client over etcd's v3 gRPC API).
 
 Each request carries a deadline (`timeout`), so a call never hangs on a dead or
-partitioned etcd: it raises `StoreUnavailable` naming the endpoint. Of several endpoints
+partitioned etcd: it raises `StoreUnavailable` naming the endpoint. Once `fence`d (by the
+leading master), every put, delete and create is one transaction that also compares the
+master's leader key with its value: a master that lost its leadership has its writes
+refused (`NotLeader`), whatever it still believes. Of several endpoints
 the first that answers a status request at `connect` is used; moving to another member
 when that one fails later is not built yet (the caller may reconnect).
 """
@@ -12,7 +15,7 @@ import asyncio
 import aetcd
 from aetcd import exceptions as etcd_errors
 
-from yr_runtime.store.base import (LeaseNotFound, MetaStore, StoreError, StoreUnavailable, Watch, WatchEvent, check_key,
+from yr_runtime.store.base import (LeaseNotFound, MetaStore, NotLeader, StoreError, StoreUnavailable, Watch, WatchEvent, check_key,
                                    check_lease, check_prefix, check_ttl, check_value)
 
 DEFAULT_TIMEOUT = 5.0   # seconds per request: etcd answers in about a millisecond on a LAN
@@ -45,6 +48,12 @@ class EtcdStore(MetaStore):
         self._client: aetcd.Client | None = None
         self._where = ""
         self._watches: list[_EtcdWatch] = []
+        self._guard: tuple[bytes, bytes] | None = None   # (leader key, its value): see `fence`
+
+    def fence(self, key: str, value: bytes) -> None:
+        """From now on every put, delete and create is conditioned on `key` holding `value`
+        (this master's leader key), in the same transaction; refused with NotLeader if not."""
+        self._guard = (check_key(key), check_value(value))
 
     async def connect(self) -> "EtcdStore":
         """Connects to the first endpoint that answers; StoreUnavailable naming all if none does."""
@@ -68,25 +77,53 @@ class EtcdStore(MetaStore):
 
     async def put(self, key, value, lease=None):
         raw, lease = check_key(key), check_lease(lease)
+        if self._guard is not None:
+            await self._guarded(self._c().transactions.put(raw, check_value(value), lease=lease), key)
+            return
         await self._call(self._c().put(raw, check_value(value), lease=lease), key)
 
     async def delete(self, key):
         raw = check_key(key)
+        if self._guard is not None:
+            answer = await self._guarded(self._c().transactions.delete(raw), key)
+            return answer.response_delete_range.deleted > 0
         gone = await self._call(self._c().delete(raw))
         return gone is not None and gone.deleted > 0   # aetcd answers None when nothing was deleted
+
+    async def _guarded(self, op, key: str):
+        """`op` in a transaction conditioned on the fence; its answer, or NotLeader."""
+        c = self._c()
+        guard, holds = self._guard
+        ok, answers = await self._call(c.transaction(compare=[c.transactions.value(guard) == holds],
+                                                     success=[op], failure=[]), key)
+        if not ok:
+            raise NotLeader(f"write of {key!r} refused: {guard.decode()!r} no longer names this master")
+        return answers[0]
 
     async def range(self, prefix):
         got = await self._call(self._c().get_prefix(check_prefix(prefix), sort_order="ascend"))
         return [(kv.key.decode(), kv.value) for kv in got]
 
     async def create(self, key, value, lease=None):
+        return await self._create(key, value, lease, self._guard)
+
+    async def claim(self, key: str, value: bytes, lease: int | None = None) -> tuple[bytes, bool]:
+        """`create` without the fence: how a master campaigns for the leader key (leadership.py)."""
+        return await self._create(key, value, lease, None)
+
+    async def _create(self, key, value, lease, guard):
         raw, value, lease = check_key(key), check_value(value), check_lease(lease)
         c = self._c()
         t = c.transactions
-        ok, answers = await self._call(c.transaction(compare=[t.create(raw) == 0],
+        fenced = [t.value(guard[0]) == guard[1]] if guard is not None else []
+        ok, answers = await self._call(c.transaction(compare=[t.create(raw) == 0] + fenced,
                                                      success=[t.put(raw, value, lease=lease)],
-                                                     failure=[t.get(raw)]), key)
-        return (value, True) if ok else (answers[0][0][0], False)
+                                                     failure=[t.get(raw)] + ([t.get(guard[0])] if fenced else [])), key)
+        if ok:
+            return value, True
+        if fenced and [v for v, _ in answers[1]] != [guard[1]]:
+            raise NotLeader(f"create of {key!r} refused: {guard[0].decode()!r} no longer names this master")
+        return answers[0][0][0], False
 
     async def grant(self, ttl):
         return (await self._call(self._c().lease(check_ttl(ttl)))).id

@@ -5,7 +5,8 @@ name holding "/" or "%" cannot reach into another key; `segment` reverses the en
 | key                         | value (JSON)                                  | lease            |
 |-----------------------------|-----------------------------------------------|------------------|
 | nodes/<node_id>             | addresses, resources, labels, protocol        | the node's       |
-| master/leader               | address, term                                 | the master's     |
+| master/leader               | the leading master: id, address, pid          | the leader's     |
+| master/candidates/<id>      | a master campaigning or leading: id, address  | that master's    |
 | instances/<instance_id>     | class, name, namespace, job, node, state, ... | none             |
 | names/<namespace>/<name>    | instance id (get-or-create: `create`)         | none             |
 | jobs/<job_id>               | driver node and pid                           | the driver node's|
@@ -49,6 +50,14 @@ def node_key(cluster_id: str, node_id: str) -> str:
 
 def leader_key(cluster_id: str) -> str:
     return cluster_prefix(cluster_id) + "master/leader"
+
+
+def candidates_prefix(cluster_id: str) -> str:
+    return cluster_prefix(cluster_id) + "master/candidates/"
+
+
+def candidate_key(cluster_id: str, master_id: str) -> str:
+    return candidates_prefix(cluster_id) + _seg(master_id, "master id")
 
 
 def instances_prefix(cluster_id: str) -> str:
