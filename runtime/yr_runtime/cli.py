@@ -101,8 +101,9 @@ def _checked_labels(ctx, param, text: str) -> str:
 @main.command()
 @click.option("--master", is_flag=True, help="Start a master with its node agent; it also listens for nodes "
                                             "and remote drivers on --node-ip:--port.")
-@click.option("--master_address", "--master-address", "master_address", default=None, metavar="IP:PORT",
-              help="Start a node that joins the master listening there (`yr start --master` prints it).")
+@click.option("--master_address", "--master-address", "master_address", default=None, metavar="IP:PORT[,IP:PORT]",
+              help="Start a node that joins the master listening there (`yr start --master` prints it); "
+                   "several: a leader and its standby masters (--etcd), the node follows whichever leads.")
 @click.option("--node-ip", default=None, help="The address this node (and a master: its join port) listens on "
                                               "(default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
