@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -52,6 +53,13 @@ def until(what, bound: float = 60.0) -> float:
     return time.monotonic()
 
 
+def logged(text: str, what: str) -> float:
+    """The wall time of the first daemon.log line holding `what`."""
+    line = next(x for x in text.splitlines() if what in x)
+    stamp = re.match(r"(\S+ \S+),(\d+)", line)
+    return time.mktime(time.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S")) + int(stamp.group(2)) / 1000
+
+
 def one_round(tmp: Path, node_ttl: float) -> dict:
     (tmp / "etcd").mkdir()
     etcd = etcd_server.start(tmp / "etcd")
@@ -69,18 +77,22 @@ def one_round(tmp: Path, node_ttl: float) -> dict:
         out = cli(roots["nodes"], "start", "--master_address", masters, "--node-id", "n1", "--token-file", str(token))
         assert out.returncode == 0, out.stderr
         a = next(i for i in sessions.sessions_of(roots["a"]) if not i.joined).pid
-        b = next(i for i in sessions.sessions_of(roots["b"]) if not i.joined).pid
+        b = next(i for i in sessions.sessions_of(roots["b"]) if not i.joined)
         assert leader_pid(etcd.url) == a
-        killed = time.monotonic()
+        killed = time.time()
         os.killpg(os.getpgid(a), signal.SIGKILL)
-        led = until(lambda: leader_pid(etcd.url) == b)
-
-        def node_back():
-            st = cli(roots["b"], "status", "--json")
-            return st.returncode == 0 and "n1" in {n["node_id"] for n in json.loads(st.stdout)["nodes"]}
-        back = until(node_back)
+        until(lambda: leader_pid(etcd.url) == b.pid)
+        log = Path(b.session_dir, "logs", "daemon.log")
+        until(lambda: "node n1 registered" in log.read_text())
+        text = log.read_text()
         return {"leader_lease_s": max(3, int(node_ttl // 3)), "node_ttl_s": node_ttl,
-                "standby_leads_s": round(led - killed, 2), "node_registered_s": round(back - killed, 2)}
+                "standby_leads_s": round(logged(text, "this master leads now") - killed, 2),
+                "node_registered_s": round(logged(text, "node n1 registered") - killed, 2)}
+    except Exception:
+        for k in ("a", "b"):
+            for log in roots[k].glob("*/logs/daemon.log"):
+                print(f"--- {k}: {log}", *log.read_text().splitlines()[-15:], sep="\n", file=sys.stderr)
+        raise
     finally:
         sessions.remove_stale(roots["a"])
         for k in ("nodes", "b", "a"):

@@ -7,7 +7,9 @@ Etcd's election recipe, for a handful of masters:
 - A master campaigns by creating `master/leader` with a transaction that compares the
   key's create revision with 0 (absent): of several masters started at once exactly one
   creates it. The others stand by, watching the key; when it is deleted (the leader's
-  lease ended: it died, hung, was cut off, or stopped) they campaign again.
+  lease ended: it died, hung, was cut off, or stopped) they campaign again. A key naming a
+  master of this machine whose process is gone (a master restarted in its place) is
+  deleted at once (a txn comparing its value), not waited out.
 - The leader `fence`s its store: from then on every write it makes is a transaction
   conditioned on `master/leader` still holding its value, so a master that lost its
   leadership without knowing it (paused, partitioned) has its writes refused.
@@ -27,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import socket
 from typing import Callable
 
 from yr_runtime.store import StoreError, decode_json, encode_json, keys
@@ -57,7 +61,8 @@ class Leadership:
         self.key = keys.leader_key(cluster_id)
         self.candidate = keys.candidate_key(cluster_id, master_id)
         self.candidates = keys.candidates_prefix(cluster_id)
-        self.value = encode_json(dict(info, id=master_id))
+        self.host = socket.gethostname()
+        self.value = encode_json(dict(info, id=master_id, host=self.host))
         self.lease: int | None = None
         self.leading = False
         self.valid_until = 0.0   # clock time until which the lease surely holds (sent + ttl)
@@ -81,6 +86,9 @@ class Leadership:
                     holder, made = await self.store.claim(self.key, self.value, self.lease)
                     if made:
                         return self._won(sent)
+                    if self._dead_here(decode_json(holder)):
+                        await self.store.release(self.key, holder)   # (only if it still holds that value)
+                        continue
                     if not told:
                         told = True
                         standing_by(decode_json(holder))
@@ -89,6 +97,21 @@ class Leadership:
             except StoreError as e:
                 log.warning("campaign for the leadership failed (%s): retrying", e)
                 await asyncio.sleep(RETRY)
+
+    def _dead_here(self, holder: dict) -> bool:
+        """Whether the leader key names a master of this machine whose process is gone (this
+        master restarted in its place): its lease need not be waited for."""
+        if holder.get("host") != self.host or not isinstance(holder.get("pid"), int) or holder["pid"] <= 0:
+            return False
+        try:
+            os.kill(holder["pid"], 0)
+        except ProcessLookupError:
+            log.warning("the leader key names %s, a master of this machine that is gone: taking over at once",
+                        holder.get("id"))
+            return True
+        except PermissionError:
+            pass
+        return False
 
     async def _candidate(self) -> float:
         """Keeps (or makes anew) this master's lease and candidate key; the time it was sent."""
@@ -99,18 +122,25 @@ class Leadership:
         return sent
 
     async def _until_vacant(self, changes) -> None:
-        """Waits until the leader key is deleted, renewing this master's lease meanwhile."""
-        while True:
-            try:
-                event = await asyncio.wait_for(changes.__anext__(), self.ttl / 3)
-            except asyncio.TimeoutError:
-                if not await self.store.keepalive(self.lease):
-                    return   # (the candidate's own lease lapsed: made anew by the next round)
-                continue
-            except StopAsyncIteration:
-                return
-            if event.key == self.key and event.kind == "delete":
-                return
+        """Waits until the leader key is deleted, renewing this master's lease meanwhile (the
+        watch's next event is awaited by one task throughout: cancelling it would end the watch)."""
+        nxt = asyncio.ensure_future(changes.__anext__())
+        try:
+            while True:
+                await asyncio.wait({nxt}, timeout=self.ttl / 3)
+                if not nxt.done():
+                    if not await self.store.keepalive(self.lease):
+                        return   # (the candidate's own lease lapsed: made anew by the next round)
+                    continue
+                try:
+                    event = nxt.result()
+                except StopAsyncIteration:
+                    return
+                if event.key == self.key and event.kind == "delete":
+                    return
+                nxt = asyncio.ensure_future(changes.__anext__())
+        finally:
+            nxt.cancel()
 
     def _won(self, sent: float) -> None:
         self.leading, self.valid_until = True, sent + self.ttl

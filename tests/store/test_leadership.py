@@ -1,6 +1,9 @@
 """Leader election and fencing (runtime/yr_runtime/leadership.py) on a real etcd: two
 masters' Leaderships, each on its own connection, as two master processes would have."""
 import asyncio
+import os
+import socket
+import subprocess
 import time
 
 import pytest
@@ -113,3 +116,27 @@ def test_a_leader_acts_while_its_lease_surely_holds_or_no_other_master_campaigns
     m.rivals = 1
     assert not m.acting()   # another master campaigns: it may lead now
     assert leadership.lease_ttl(6) == 3 and leadership.lease_ttl(30) == 10 and leadership.lease_ttl(1) == 3
+
+
+def test_a_master_restarted_on_the_same_machine_takes_over_from_its_dead_predecessor_at_once(etcd):
+    async def go():
+        stores, (a, b) = await two(etcd.url, "restarted")
+        gone = subprocess.Popen(["true"])
+        gone.wait()   # a pid of this machine that is gone
+        long = await stores[0].grant(120)
+        await stores[0].claim(keys.leader_key("restarted"), encode_json(
+            {"id": "old", "host": socket.gethostname(), "pid": gone.pid}), long)
+        await asyncio.wait_for(b.campaign(lambda _: None), 20)   # far sooner than the old lease (120 s)
+        held = decode_json(await stores[1].get(keys.leader_key("restarted")))
+        alive = await stores[0].grant(120)   # a live master of this machine is waited for
+        await stores[0].put(keys.leader_key("other"), encode_json({"id": "x", "host": socket.gethostname(),
+                                                                   "pid": os.getpid()}), alive)
+        c = Leadership(stores[0], "other", "m2", {}, TTL, asyncio.get_running_loop().time)
+        waiting = asyncio.ensure_future(c.campaign(lambda _: None))
+        await asyncio.sleep(2 * TTL)
+        still = not waiting.done()
+        waiting.cancel()
+        await stores[0].revoke(alive)
+        await close(stores)
+        return held["id"], still
+    assert run(go()) == ("m1", True)

@@ -111,6 +111,14 @@ class EtcdStore(MetaStore):
         """`create` without the fence: how a master campaigns for the leader key (leadership.py)."""
         return await self._create(key, value, lease, None)
 
+    async def release(self, key: str, value: bytes) -> bool:
+        """Deletes `key` if it holds `value` (one txn, without the fence); True if it did."""
+        raw, value = check_key(key), check_value(value)
+        c = self._c()
+        t = c.transactions
+        ok, _ = await self._call(c.transaction(compare=[t.value(raw) == value], success=[t.delete(raw)], failure=[]), key)
+        return ok
+
     async def _create(self, key, value, lease, guard):
         raw, value, lease = check_key(key), check_value(value), check_lease(lease)
         c = self._c()
