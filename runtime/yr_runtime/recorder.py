@@ -51,8 +51,13 @@ class Recorder:
         self.reclaim = None                        # async () -> bool: leads again? (leadership.py)
         self.fenced = ""
 
-    def use(self, store: MetaStore, on_fenced=None) -> None:
-        self.store, self.on_fenced = store, on_fenced
+    def use(self, store: MetaStore) -> None:
+        self.store = store
+
+    def fenced_by(self, reclaim, on_fenced) -> None:
+        """The store is fenced by this master's leadership (leadership.py): a refused write
+        awaits `reclaim()` (True: leading again, write again), else `on_fenced(why)` is called."""
+        self.reclaim, self.on_fenced = reclaim, on_fenced
 
     # ---- what changed (called by the master; each only notes and returns) -----------------------
     def instance(self, inst: core.Instance) -> None:

@@ -60,7 +60,7 @@ class Standby:
         if not campaign.done():
             campaign.cancel()
             return False
-        d.recorder.on_fenced, d.recorder.reclaim = self.step_down, self.leadership.reclaim
+        d.recorder.fenced_by(self.leadership.reclaim, self.step_down)
         self._holding = loop.create_task(self._hold())   # (cancelled with the loop when the daemon ends)
         return True
 

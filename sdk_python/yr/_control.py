@@ -26,6 +26,7 @@ if TYPE_CHECKING:   # wire.tls (and so `ssl`) loads only for a TLS master
 
 CONTROL_TIMEOUT = 30.0
 SESSION_RETRY = 0.5   # seconds between attempts to reopen the session stream of a master that went away
+RESEND = 0.3          # seconds before a create or lookup in flight when its master went is sent again
 
 
 def _kind_of(e: grpc.RpcError) -> ErrorCode | None:
@@ -40,6 +41,57 @@ def _kind_of(e: grpc.RpcError) -> ErrorCode | None:
     if status is grpc.StatusCode.DEADLINE_EXCEEDED:  # this call's own deadline
         return ErrorCode.ERR_GET_OPERATION_FAILED
     return None
+
+
+def _master_went(e) -> bool:
+    """A call that failed because its master went away under it (the connection broke, or it
+    no longer leads): UNAVAILABLE with no answer of the master's own."""
+    return (isinstance(e, grpc.RpcError) and hasattr(e, "code") and e.code() == grpc.StatusCode.UNAVAILABLE
+            and _kind_of(e) is ErrorCode.ERR_INNER_COMMUNICATION)
+
+
+class _Resent:
+    """A create's future, sent again (after RESEND s) while it fails because its master went
+    away under it, until its deadline: a create in flight when a master dies completes on
+    the master that follows (a restarted one, or a standby). `result()` and
+    `add_done_callback(fn)` as a grpc future's. The request carries its instance id (or its
+    name), so a master that restored it from etcd does not make it twice."""
+
+    def __init__(self, send, deadline: float | None):
+        self._send, self._deadline = send, deadline
+        self._lock = threading.Lock()
+        self._callbacks: list = []
+        self._settled = threading.Event()
+        self._fut = None
+        self._start()
+
+    def _start(self) -> None:
+        remaining = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+        self._fut = self._send(remaining)
+        self._fut.add_done_callback(self._answered)
+
+    def _answered(self, fut) -> None:
+        e = fut.exception()
+        left = None if self._deadline is None else self._deadline - time.monotonic()
+        if e is not None and _master_went(e) and (left is None or left > RESEND):
+            threading.Timer(RESEND, self._start).start()
+            return
+        with self._lock:
+            self._settled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(self)
+
+    def result(self, timeout: float | None = None):
+        self._settled.wait(timeout)
+        return self._fut.result(timeout=0)
+
+    def add_done_callback(self, fn) -> None:
+        with self._lock:
+            if not self._settled.is_set():
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
 
 def map_error(e: grpc.RpcError, what: str) -> Exception:
@@ -108,9 +160,14 @@ class MasterClient:
     # ---- calls ---------------------------------------------------------------------------------
     def create_instance_async(self, spec: pb.InstanceSpec, timeout: float | None):
         """A grpc future; `result_of(fut, what)` turns it into an InstanceInfo or a yr error.
-        A create made while a master on TCP is away (restarting) waits for it, up to `timeout`."""
-        return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=timeout,
-                                                metadata=self._md, wait_for_ready=self._master_may_return)
+        A create made while a master on TCP is away (restarting, or a standby taking over)
+        waits for it, up to `timeout`: sent again if it was in flight when the master went."""
+        def send(remaining):
+            return self._stub.CreateInstance.future(pb.CreateInstanceRequest(spec=spec), timeout=remaining,
+                                                    metadata=self._md, wait_for_ready=self._master_may_return)
+        if not self._master_may_return:
+            return send(timeout)
+        return _Resent(send, None if timeout is None else time.monotonic() + timeout)
 
     @staticmethod
     def result_of(fut, what: str):
@@ -127,12 +184,20 @@ class MasterClient:
         return fut
 
     def get_instance(self, *, instance_id: str = "", name: str = "", namespace: str = "", timeout: float = 0.0) -> pb.InstanceInfo:
+        """A lookup; while a master on TCP is away (restarting, a standby taking over) it waits
+        for it, and is asked again if it was in flight when the master went (bounded: `timeout`
+        plus CONTROL_TIMEOUT in all)."""
         req = pb.GetInstanceRequest(instance_id=instance_id, name=name, namespace=namespace, timeout_s=timeout)
         what = f"get instance {name or instance_id}"
-        try:
-            return self._stub.GetInstance(req, timeout=timeout + CONTROL_TIMEOUT, metadata=self._md)
-        except grpc.RpcError as e:
-            raise map_error(e, what) from None
+        deadline = time.monotonic() + timeout + CONTROL_TIMEOUT
+        while True:
+            try:
+                return self._stub.GetInstance(req, timeout=max(0.0, deadline - time.monotonic()), metadata=self._md,
+                                              wait_for_ready=self._master_may_return)
+            except grpc.RpcError as e:
+                if not (self._master_may_return and _master_went(e) and time.monotonic() < deadline - RESEND):
+                    raise map_error(e, what) from None
+            time.sleep(RESEND)
 
     def status(self) -> pb.StatusReply:
         try:
