@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <string>
+#include <unordered_map>
 
 #include "internal.h"
 
@@ -185,6 +186,130 @@ PyObject *InvokeFunction(const std::string &function, PyObject *args, const Invo
         spec["function"] = function;
         return Bridge().attr("invoke_function")(spec, py::handle(args), OptionsDict(opts)).release().ptr();
     });
+}
+
+// ---- the hot path (GIL held) -------------------------------------------------------------
+namespace {
+
+// The bridge's functions, looked up once (module attributes do not change).
+py::object &BridgeFn(const char *name, py::object *&slot)
+{
+    if (slot == nullptr) {
+        slot = new py::object(Bridge().attr(name));
+    }
+    return *slot;
+}
+
+// Stateless targets by function and options: yr._bridge.function_submitter's callables.
+// Cleared by Finalize (they belong to the runtime of one Init).
+std::unordered_map<std::string, py::object> *g_submitters = nullptr;
+
+// What of `opts` OptionsDict reads, as a key; false when it has parts not worth keying
+// (labels, affinities): such calls take the uncached path.
+bool OptionsKey(const InvokeOptions &opts, std::string &key)
+{
+    if (!opts.labels.empty() || !opts.scheduleAffinities.empty()) {
+        return false;
+    }
+    key += '\0';
+    key += std::to_string(opts.cpu);
+    key += ',';
+    key += std::to_string(opts.memory);
+    key += ',';
+    key += std::to_string(opts.recoverRetryTimes);
+    for (const auto &kv : opts.customResources) {
+        key += ',';
+        key += kv.first;
+        key += '=';
+        key += std::to_string(kv.second);
+    }
+    auto it = opts.customExtensions.find("Concurrency");
+    if (it != opts.customExtensions.end()) {
+        key += ",c=";
+        key += it->second;
+    }
+    return true;
+}
+
+py::dict FunctionSpec(const std::string &function)
+{
+    py::dict spec;
+    spec["language"] = "cpp";
+    spec["executable"] = Executable();
+    spec["function"] = function;
+    return spec;
+}
+
+}  // namespace
+
+void ClearCallCaches()
+{
+    if (g_submitters != nullptr) {
+        g_submitters->clear();
+    }
+}
+
+PyObject *InternedName(const std::string &name)
+{
+    static auto *names = new std::unordered_map<std::string, PyObject *>();
+    auto it = names->find(name);
+    if (it != names->end()) {
+        return it->second;
+    }
+    PyObject *str = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    if (str == nullptr) {
+        throw py::error_already_set();
+    }
+    PyUnicode_InternInPlace(&str);
+    names->emplace(name, str);
+    return str;
+}
+
+PyObject *InvokeMethodHeld(PyObject *handle, PyObject *method, PyObject *args)
+{
+    static py::object *fn = nullptr;
+    PyObject *callArgs[] = {handle, method, args};
+    return PyObject_Vectorcall(BridgeFn("invoke_method", fn).ptr(), callArgs, 3, nullptr);
+}
+
+PyObject *InvokeFunctionHeld(const std::string &function, PyObject *args, const InvokeOptions &opts)
+{
+    std::string key = function;
+    if (!OptionsKey(opts, key)) {
+        static py::object *fn = nullptr;
+        try {
+            return BridgeFn("invoke_function", fn)(FunctionSpec(function), py::handle(args), OptionsDict(opts))
+                .release()
+                .ptr();
+        } catch (py::error_already_set &e) {
+            e.restore();
+            return nullptr;
+        }
+    }
+    if (g_submitters == nullptr) {
+        g_submitters = new std::unordered_map<std::string, py::object>();
+    }
+    auto it = g_submitters->find(key);
+    if (it == g_submitters->end()) {
+        static py::object *fn = nullptr;
+        try {
+            py::object submit = BridgeFn("function_submitter", fn)(FunctionSpec(function), OptionsDict(opts));
+            it = g_submitters->emplace(std::move(key), std::move(submit)).first;
+        } catch (py::error_already_set &e) {
+            e.restore();
+            return nullptr;
+        }
+    }
+    return PyObject_CallOneArg(it->second.ptr(), args);
+}
+
+PyObject *GetValueHeld(PyObject *refOrList, int timeoutSec)
+{
+    CheckTimeout(timeoutSec);
+    static py::object *fn = nullptr;
+    py::float_ timeout(static_cast<double>(timeoutSec));
+    PyObject *callArgs[] = {refOrList, timeout.ptr()};
+    return PyObject_Vectorcall(BridgeFn("get", fn).ptr(), callArgs, 2, nullptr);
 }
 
 PyObject *GetValue(PyObject *refOrList, int timeoutSec)

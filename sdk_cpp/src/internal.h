@@ -46,6 +46,9 @@ const FactoryEntry *FindFactory(const std::string &name);
 const MethodEntry *FindMethod(const std::string &name);
 const FunctionEntry *FindFunction(const std::string &name);
 
+// Forgets the stateless targets InvokeFunctionHeld resolved (GIL held; at Finalize).
+void ClearCallCaches();
+
 // Serves calls as a worker (GIL held by the caller); returns when the runtime says to exit.
 void ServeWorker();
 

@@ -164,6 +164,9 @@ void Init(const Config &conf, int argc, char **argv)
         // Worker output goes to a pipe read by the node agent: line-buffer it so that whole
         // lines show up at once (std::cout writes through stdio). An explicit buffer, because
         // Python (PYTHONUNBUFFERED) already made stdout unbuffered with a one-byte buffer.
+        // Flushed first: a template (docs/architecture.md) forks every worker from this process,
+        // and output main() left buffered must not be written again by each of them.
+        std::fflush(nullptr);
         static char stdoutBuffer[BUFSIZ];
         std::setvbuf(stdout, stdoutBuffer, _IOLBF, sizeof(stdoutBuffer));
         int rc = 0;
@@ -217,7 +220,10 @@ void Finalize()
         throw Exception(ERR_INCORRECT_INIT_USAGE, RUNTIME, "the current yr init status is abnormal, please init YR first");
     }
     detail::g_state = State::Finalized;
-    detail::CallPython([] { detail::Bridge().attr("finalize")(); });
+    detail::CallPython([] {
+        detail::ClearCallCaches();
+        detail::Bridge().attr("finalize")();
+    });
 }
 
 bool IsInitialized()

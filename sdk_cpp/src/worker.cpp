@@ -8,7 +8,9 @@
 
 #include <cxxabi.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <typeinfo>
 
@@ -171,7 +173,13 @@ public:
         return std::make_unique<CppInstance>(&factory, object);
     }
 
-    void Shutdown() {}
+    // The worker ends with _exit (Python's os._exit): what user code left buffered goes now.
+    void Shutdown()
+    {
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+    }
 };
 
 }  // namespace

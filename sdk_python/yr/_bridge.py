@@ -111,6 +111,22 @@ _function_cache: dict = {}   # (runtime, spec, options) -> (key, code, pool): C+
 
 
 def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectRef:
+    key, code, pool = _function_target(spec, opts)
+    return pool.submit(key, code, tuple(args), {})
+
+
+def function_submitter(spec: dict, opts: dict | None = None):
+    """`submit(args) -> ref`: invoke_function of this spec and options with the target
+    resolved once (the C++ SDK keeps one per function and options until finalize)."""
+    key, code, pool = _function_target(spec, opts)
+    submit = pool.submit
+
+    def call(args):
+        return submit(key, code, tuple(args), {})
+    return call
+
+
+def _function_target(spec: dict, opts: dict | None):
     rt = _context.current()
     try:
         memo = (id(rt), repr(sorted(spec.items())), repr(sorted((opts or {}).items())))
@@ -131,8 +147,7 @@ def invoke_function(spec: dict, args: list, opts: dict | None = None) -> ObjectR
             if len(_function_cache) > 256:
                 _function_cache.clear()
             _function_cache[memo] = hit
-    key, code, pool = hit
-    return pool.submit(key, code, tuple(args), {})
+    return hit
 
 
 def _plain(value):
@@ -229,6 +244,15 @@ def get_instance(name: str, namespace: str = "", timeout: float = 60) -> Instanc
 
 
 def serve_worker(host) -> None:
-    """Worker mode for a C++ program: serves calls through `host` until told to exit."""
+    """Worker mode for a C++ program: serves calls through `host` until told to exit. Started
+    as its executable's template ($YR_CPP_TEMPLATE, by the node agent), it forks a worker
+    per request instead (yr._zygote), each serving through `host`."""
+    import os
+    if os.environ.pop("YR_CPP_TEMPLATE", None):
+        from yr_runtime.wire import messages as m
+        os.environ.pop(m.BOOTSTRAP_ENV, None)
+        from ._zygote import main
+        main(host)
+        return
     from ._worker import serve
     serve(host)

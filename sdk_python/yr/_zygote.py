@@ -6,6 +6,9 @@ a socketpair (fd $YR_ZYGOTE_FD): each request is a `messages.ForkRequest` carryi
 descriptor (the write end of the new worker's output pipe); the zygote answers `Forked`
 and later `ChildExited` when it reaps a child.
 The zygote is single-threaded, so forking it is safe.
+
+A C++ program runs the same loop as its executable's *template* (`main(host)` from
+`yr._bridge.serve_worker`): its children serve with the program's C++ host.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def _send(sock: socket.socket, msg: m.Message) -> None:
     sock.sendall(msg.frame())
 
 
-def _child(sock: socket.socket, boot: m.Bootstrap, out_fd: int, extra_fds) -> None:
+def _child(sock: socket.socket, boot: m.Bootstrap, out_fd: int, extra_fds, host=None) -> None:
     sock.close()
     for fd in extra_fds:
         os.close(fd)
@@ -40,8 +43,10 @@ def _child(sock: socket.socket, boot: m.Bootstrap, out_fd: int, extra_fds) -> No
     from . import object_ref
     object_ref.reseed()   # ids made in this process must not repeat a sibling's
     boot = dataclasses.replace(boot, parent_pid=os.getppid())
+    if host is not None:   # a C++ template's child: its own bootstrap, as if started with it
+        os.environ[m.BOOTSTRAP_ENV] = boot.to_env()
     try:
-        _worker.serve(None, boot)
+        _worker.serve(host, boot)
     except BaseException:   # serve() exits the process itself; this is a worker that never served
         traceback.print_exc()
     finally:
@@ -61,9 +66,13 @@ def _reap(sock: socket.socket) -> None:
         _send(sock, m.ChildExited(pid=pid, status=os.waitstatus_to_exitcode(status)))
 
 
-def main() -> None:
+def main(host=None) -> None:
+    """Serves fork requests until the agent is gone; children serve through `host` (None:
+    the host the assignment's language picks)."""
     die_with_parent(int(os.environ.get("YR_ZYGOTE_PARENT", "0")))
     sock = socket.socket(fileno=int(os.environ["YR_ZYGOTE_FD"]))
+    for name in ("YR_ZYGOTE_FD", "YR_ZYGOTE_PARENT"):   # not for the workers' own children
+        os.environ.pop(name, None)
     decoder = frames.FrameDecoder()
     pending_fds: list[int] = []
     r, w = os.pipe()
@@ -92,7 +101,7 @@ def main() -> None:
                 if pid == 0:
                     sel.close()
                     signal.set_wakeup_fd(-1)
-                    _child(sock, boot, out_fd, [r, w, *pending_fds])
+                    _child(sock, boot, out_fd, [r, w, *pending_fds], host)
                 os.close(out_fd)
                 _send(sock, m.Forked(rid=msg.rid, pid=pid))
         _reap(sock)

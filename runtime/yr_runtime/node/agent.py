@@ -26,7 +26,7 @@ from yr_runtime.wire import bodies, frames, handshake
 from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
 
-from . import dataport, processes
+from . import dataport, processes, templates
 from .logs import read_log, remember_log
 from .telemetry import NodeTelemetry
 from .link import NodeEvents, NodeStatus
@@ -145,6 +145,7 @@ class Agent:
         self._closing = False
         self._tasks: set[asyncio.Task] = set()
         self.zygote = processes.Zygote() if use_zygote else None
+        self.templates = templates.CppTemplates() if use_zygote else None   # C++: a forking template per executable
         self._early_hellos: dict[str, tuple] = {}
         self._warming = 0   # warm workers being started (refill's tasks not yet finished)
         self.telemetry = NodeTelemetry()
@@ -186,6 +187,8 @@ class Agent:
             processes.signal_process(w.pid, signal.SIGKILL)
         if self.zygote is not None:
             await self.zygote.stop()
+        if self.templates is not None:
+            await self.templates.stop()
         self.store.free(list(self.store.objects))
 
     # ---- NodeLink -------------------------------------------------------------------------------
@@ -205,6 +208,8 @@ class Agent:
 
     def free_job(self, job_id: str) -> None:
         self.store.free_job(job_id)   # every node frees the job: no FreeCopies needed
+        if self.templates is not None:
+            self.templates.job_ended(job_id)
         objects = self.store.objects
         self.copies.intersection_update(objects)
         self.pulled_by = {oid: p for oid, p in self.pulled_by.items() if oid in objects}
@@ -252,12 +257,21 @@ class Agent:
         if not w.instance_id and w.id in self.workers and not self._closing:
             self.idle.append(w)
 
-    async def _spawn(self, language: str, executable: str = "") -> WorkerProc:
+    async def _spawn(self, language: str, executable: str = "", job_id: str = "") -> WorkerProc:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = m.Bootstrap(session_dir=str(self.session_dir), agent=self.address, worker_id=wid,
                            language=language, tcp=self.worker_tcp, data=self.data_address)
-        if not executable and self.zygote is not None and self.zygote.alive:
-            proc = await self.zygote.fork(boot)
+        zygote = self.zygote
+        if executable and self.templates is not None:
+            zygote = await self.templates.template(executable, job_id)
+        if zygote is not None and zygote.alive:
+            try:
+                proc = await zygote.fork(boot)
+            except RuntimeError:   # a C++ template that died: the program started directly says why
+                if not executable:
+                    raise
+                self.templates.failed(executable)
+                proc = await processes.spawn_worker(boot, executable)
         else:
             proc = await processes.spawn_worker(boot, executable)
         w = WorkerProc(wid, proc, language, executable)
@@ -283,7 +297,7 @@ class Agent:
         if language == "cpp":
             if not exe or not os.access(exe, os.X_OK):
                 raise RuntimeError(f"C++ executable {exe!r} does not exist or is not executable")
-            w = await self._spawn(language, exe)
+            w = await self._spawn(language, exe, spec.job_id)
         else:
             w = await self._spawn("python")
         w.instance_id = spec.instance_id   # claimed: refill() must not count it as warm

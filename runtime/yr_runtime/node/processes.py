@@ -20,6 +20,7 @@ from yr_runtime.wire import frames
 from yr_runtime.wire import messages as m
 
 log = logging.getLogger("yr.processes")
+CPP_TEMPLATE_ENV = "YR_CPP_TEMPLATE"   # a C++ worker started with it serves as a template (yr._bridge.serve_worker)
 
 
 async def spawn_worker(boot: m.Bootstrap, executable: str = "") -> asyncio.subprocess.Process:
@@ -83,9 +84,16 @@ class ForkedProcess:
 
 
 class Zygote:
-    """Client of `python -m yr._zygote`: forks pre-imported Python workers on request."""
+    """Client of `python -m yr._zygote`: forks pre-imported Python workers on request.
 
-    def __init__(self):
+    With `executable` (a C++ program built with the C++ SDK) it is the client of that
+    program's *template*: the program started once in worker mode with $YR_CPP_TEMPLATE set,
+    whose embedded Python runs the same zygote loop and forks a worker per instance (see
+    docs/architecture.md "C++ workers: a template per executable").
+    """
+
+    def __init__(self, executable: str = ""):
+        self.executable = executable
         self.proc = None
         self.sock: socket.socket | None = None
         self._decoder = frames.FrameDecoder()
@@ -94,13 +102,20 @@ class Zygote:
         self._early_exits: dict[int, int] = {}
         self._rids = itertools.count(1)
         self._in_flight = asyncio.Semaphore(32)  # bounds requests queued in the socketpair
+        self.on_child_exit = None   # called after a child's exit is reported (templates.py)
 
     async def start(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ, YR_ZYGOTE_FD=str(theirs.fileno()), YR_ZYGOTE_PARENT=str(os.getpid()),
                    PYTHONUNBUFFERED="1")
+        argv = [sys.executable, "-m", "yr._zygote"]
+        if self.executable:   # the C++ program in worker mode, told to be a template
+            argv = [self.executable]
+            env[CPP_TEMPLATE_ENV] = "1"
+            env[m.BOOTSTRAP_ENV] = m.Bootstrap(session_dir="", agent="", worker_id="template",
+                                               language="cpp", parent_pid=os.getpid()).to_env()
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "yr._zygote", stdin=asyncio.subprocess.DEVNULL, env=env,
+            *argv, stdin=asyncio.subprocess.DEVNULL, env=env,
             pass_fds=(theirs.fileno(),), close_fds=True)
         theirs.close()
         self.sock = mine
@@ -164,6 +179,8 @@ class Zygote:
             self._early_exits[msg.pid] = msg.status
         else:
             child._exited(msg.status)
+            if self.on_child_exit is not None:
+                self.on_child_exit()
 
     def _lost(self) -> None:
         """The zygote died: its children died with it (PDEATHSIG); report them all."""

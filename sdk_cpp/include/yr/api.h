@@ -98,8 +98,14 @@ template <typename T>
 std::shared_ptr<T> Get(const ObjectRef<T> &ref, int timeoutSec = DEFAULT_GET_TIMEOUT_SEC)
 {
     detail::CheckInitialized();
-    detail::PyRef value = detail::PyRef::Steal(detail::GetValue(ref.Raw().get(), timeoutSec));
-    return detail::WithGil([&] { return detail::ToShared<T>(value.get()); });
+    return detail::WithGil([&] {   // one GIL section: the wait (Python lets go of the GIL) and the conversion
+        PyObject *value = detail::GetValueHeld(ref.Raw().get(), timeoutSec);
+        if (value == nullptr) {
+            detail::ThrowPythonError();
+        }
+        auto owned = detail::py::reinterpret_steal<detail::py::object>(value);
+        return detail::ToShared<T>(value);
+    });
 }
 
 // All values, in order. With allowPartial, refs that failed or are not ready within the timeout

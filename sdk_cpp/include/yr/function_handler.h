@@ -33,12 +33,29 @@ public:
     ObjectRef<Ret> Invoke(Args &&...args)
     {
         CheckInitialized();
-        const std::string &name = RegisteredName(PointerKey(fn_));
-        PyRef pyArgs = ConvertArgs<typename Traits::ArgTuple>(std::forward<Args>(args)...);
-        return ObjectRef<Ret>(PyRef::Steal(InvokeFunction(name, pyArgs.get(), opts_)));
+        return ObjectRef<Ret>(WithGil([&] {
+            py::list pyArgs = ArgsList<typename Traits::ArgTuple>(std::forward<Args>(args)...);
+            PyObject *ref = InvokeFunctionHeld(Name(), pyArgs.ptr(), opts_);
+            if (ref == nullptr) {
+                ThrowPythonError();
+            }
+            return PyRef::Steal(ref);
+        }));
     }
 
 private:
+    // The registered name; the last one is remembered per function type (under the GIL).
+    const std::string &Name() const
+    {
+        static F lastFn{};
+        static const std::string *lastName = nullptr;
+        if (lastName == nullptr || lastFn != fn_) {
+            lastName = &RegisteredName(PointerKey(fn_));
+            lastFn = fn_;
+        }
+        return *lastName;
+    }
+
     F fn_;
     InvokeOptions opts_;
 };

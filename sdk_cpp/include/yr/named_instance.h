@@ -2,6 +2,7 @@
 // handle.Function(&T::M) -> InstanceFunctionHandler -> ObjectRef<R>.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,7 +26,11 @@ class InstanceFunctionHandler {
 public:
     using Ret = typename Traits::Ret;
 
-    InstanceFunctionHandler(PyRef handle, M method) : handle_(std::move(handle)), method_(method) {}
+    // The handle is shared, not copied: making a handler per call (as users write it) then
+    // costs no trip to the Python interpreter.
+    InstanceFunctionHandler(std::shared_ptr<const PyRef> handle, M method) : handle_(std::move(handle)), method_(method)
+    {
+    }
 
     // Kept for openYuanrong compatibility; method calls take no per-call options in yr.
     InstanceFunctionHandler &Options(const InvokeOptions &opts)
@@ -38,13 +43,31 @@ public:
     ObjectRef<Ret> Invoke(Args &&...args)
     {
         CheckInitialized();
-        const std::string &name = RegisteredName(PointerKey(method_));
-        PyRef pyArgs = ConvertArgs<typename Traits::ArgTuple>(std::forward<Args>(args)...);
-        return ObjectRef<Ret>(PyRef::Steal(InvokeMethod(handle_.get(), name, pyArgs.get())));
+        return ObjectRef<Ret>(WithGil([&] {
+            py::list pyArgs = ArgsList<typename Traits::ArgTuple>(std::forward<Args>(args)...);
+            PyObject *ref = InvokeMethodHeld(handle_->get(), Name(), pyArgs.ptr());
+            if (ref == nullptr) {
+                ThrowPythonError();
+            }
+            return PyRef::Steal(ref);
+        }));
     }
 
 private:
-    PyRef handle_;
+    // The registered name as a Python str; the last one is remembered per method type (a
+    // handler per call is the common use). Under the GIL, which guards the two statics.
+    PyObject *Name() const
+    {
+        static M lastMethod{};
+        static PyObject *lastName = nullptr;
+        if (lastName == nullptr || !(lastMethod == method_)) {
+            lastName = InternedName(RegisteredName(PointerKey(method_)));
+            lastMethod = method_;
+        }
+        return lastName;
+    }
+
+    std::shared_ptr<const PyRef> handle_;
     M method_;
     InvokeOptions opts_;
 };
@@ -56,8 +79,8 @@ private:
 template <typename T>
 class NamedInstance {
 public:
-    NamedInstance() = default;
-    explicit NamedInstance(detail::PyRef handle) : handle_(std::move(handle)) {}
+    NamedInstance() : handle_(std::make_shared<const detail::PyRef>()) {}
+    explicit NamedInstance(detail::PyRef handle) : handle_(std::make_shared<const detail::PyRef>(std::move(handle))) {}
 
     template <typename M>
     detail::InstanceFunctionHandler<T, M> Function(M method) const
@@ -70,17 +93,17 @@ public:
     template <typename R>
     detail::ForeignMethodHandler<R> PyFunction(const std::string &method) const
     {
-        return detail::ForeignMethodHandler<R>(handle_, method);
+        return detail::ForeignMethodHandler<R>(*handle_, method);
     }
     template <typename R>
     detail::ForeignMethodHandler<R> JavaFunction(const std::string &method) const
     {
-        return detail::ForeignMethodHandler<R>(handle_, method);
+        return detail::ForeignMethodHandler<R>(*handle_, method);
     }
     template <typename R>
     detail::ForeignMethodHandler<R> CppFunction(const std::string &method) const
     {
-        return detail::ForeignMethodHandler<R>(handle_, method);
+        return detail::ForeignMethodHandler<R>(*handle_, method);
     }
 
     // Destroys the instance (idempotent). isSync is accepted for compatibility: termination is
@@ -88,22 +111,23 @@ public:
     void Terminate(bool isSync = false) const
     {
         (void)isSync;
-        detail::TerminateInstance(handle_.get());
+        detail::TerminateInstance(handle_->get());
     }
 
     std::string GetInstanceId() const
     {
-        return detail::InstanceId(handle_.get());
+        return detail::InstanceId(handle_->get());
     }
 
     // The Python handle (internal).
     const detail::PyRef &Raw() const
     {
-        return handle_;
+        return *handle_;
     }
 
 private:
-    detail::PyRef handle_;
+    // Shared by copies and by method handlers (copying a PyRef takes the GIL; this does not).
+    std::shared_ptr<const detail::PyRef> handle_;
 };
 
 template <typename T>

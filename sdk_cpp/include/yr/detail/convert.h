@@ -89,6 +89,26 @@ PyRef ConvertArgsImpl(std::index_sequence<I...>, Args &&...args)
     });
 }
 
+template <typename ParamTuple, std::size_t... I, typename... Args>
+py::list ArgsListImpl(std::index_sequence<I...>, Args &&...args)
+{
+    py::list out(sizeof...(Args));
+    (PyList_SetItem(out.ptr(), I, (ConvertArg<std::tuple_element_t<I, ParamTuple>>(std::forward<Args>(args))).release().ptr()),
+     ...);
+    return out;
+}
+
+// ConvertArgs with the GIL already held (the invokers' one GIL section per call).
+template <typename ParamTuple, typename... Args>
+py::list ArgsList(Args &&...args)
+{
+    static_assert(std::tuple_size<ParamTuple>::value == sizeof...(Args),
+                  "YR: wrong number of arguments for this function");
+    static_assert(ArgsFit<ParamTuple, Args...>::value,
+                  "YR: an argument does not convert to the function's parameter type");
+    return ArgsListImpl<ParamTuple>(std::index_sequence_for<Args...>{}, std::forward<Args>(args)...);
+}
+
 // The Python list of arguments for a call of a function whose parameters are ParamTuple.
 template <typename ParamTuple, typename... Args>
 PyRef ConvertArgs(Args &&...args)

@@ -44,6 +44,17 @@ PyObject *GetNamedInstance(const std::string &name, const std::string &ns, int t
 std::string RefId(PyObject *ref);
 std::string InstanceId(PyObject *handle);
 
+// --- the per-call hot path, entered with the GIL held so that an invoke or a get is one GIL
+// section (conversions included). They return a new reference, or null with the Python
+// error set (the caller throws it with ThrowPythonError); bad C++ input throws YR::Exception.
+// `method` is a name from InternedName.
+PyObject *InvokeMethodHeld(PyObject *handle, PyObject *method, PyObject *args);
+// Stateless calls: the target (spec, pool) is resolved once per function and options.
+PyObject *InvokeFunctionHeld(const std::string &function, PyObject *args, const InvokeOptions &opts);
+PyObject *GetValueHeld(PyObject *refOrList, int timeoutSec);
+// The name as an interned Python str, made once per name and kept for the process (GIL held).
+PyObject *InternedName(const std::string &name);
+
 // --- the YR_INVOKE registry (filled during static initialisation, read by the worker) ---
 
 // How a worker handles objects of one registered class.

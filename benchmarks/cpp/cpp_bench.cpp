@@ -1,0 +1,110 @@
+// C++ SDK figures of issue 16, written the way the seed page's examples use the API
+// (a fresh `c.Function(&Counter::Add).Invoke(1)` per call):
+//   cpp_bench [CREATES] [CALLS] [ROUNDS]
+// prints one JSON object: the first creation (it may start the executable's template),
+// the median of CREATES later creations to first result, and the median over ROUNDS of
+// sync method calls/s and stateless sync calls/s (CALLS calls per round).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "yr/yr.h"
+
+class Counter {
+public:
+    Counter() = default;
+    explicit Counter(int init) : count(init) {}
+    static Counter *FactoryCreate(int init)
+    {
+        return new Counter(init);
+    }
+    int Add(int x)
+    {
+        count += x;
+        return count;
+    }
+    int count = 0;
+};
+YR_INVOKE(Counter::FactoryCreate, &Counter::Add)
+
+int Inc(int x)
+{
+    return x + 1;
+}
+YR_INVOKE(Inc)
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::time_point a, Clock::time_point b)
+{
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double Median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Creation to first result of a fresh instance, in ms; the instance is terminated after.
+double CreateToFirstResult()
+{
+    auto t0 = Clock::now();
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke(1);
+    int got = *YR::Get(c.Function(&Counter::Add).Invoke(1), 60);
+    auto t1 = Clock::now();
+    if (got != 2) {
+        std::fprintf(stderr, "bad result %d\n", got);
+        std::exit(1);
+    }
+    c.Terminate();
+    return Ms(t0, t1);
+}
+
+}  // namespace
+
+int main(int argc, char *argv[])
+{
+    YR::Init(YR::Config{}, argc, argv);
+    int creates = argc > 1 ? std::atoi(argv[1]) : 20;
+    int calls = argc > 2 ? std::atoi(argv[2]) : 5000;
+    int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
+
+    double first = CreateToFirstResult();
+    std::vector<double> createMs;
+    for (int i = 0; i < creates; i++) {
+        createMs.push_back(CreateToFirstResult());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // as benchmarks/workloads.py does
+    }
+
+    auto c = YR::Instance(Counter::FactoryCreate).Invoke(0);
+    YR::Get(c.Function(&Counter::Add).Invoke(0), 60);
+    YR::Get(YR::Function(Inc).Invoke(0), 60);  // the function's executor is up
+    std::vector<double> syncRates, fnRates;
+    for (int r = 0; r < rounds; r++) {
+        auto t0 = Clock::now();
+        for (int i = 0; i < calls; i++) {
+            YR::Get(c.Function(&Counter::Add).Invoke(1));
+        }
+        auto t1 = Clock::now();
+        for (int i = 0; i < calls; i++) {
+            YR::Get(YR::Function(Inc).Invoke(i));
+        }
+        auto t2 = Clock::now();
+        syncRates.push_back(calls / (Ms(t0, t1) / 1000));
+        fnRates.push_back(calls / (Ms(t1, t2) / 1000));
+    }
+    std::printf("{\"cpp_first_create_ms\": %.2f, \"cpp_create_to_first_result_ms\": %.2f, "
+                "\"cpp_sync_calls_per_s\": %.0f, \"cpp_stateless_sync_calls_per_s\": %.0f, "
+                "\"creates\": %d, \"calls\": %d, \"rounds\": %d}\n",
+                first, Median(createMs), Median(syncRates), Median(fnRates), creates, calls, rounds);
+    c.Terminate();
+    YR::Finalize();
+    return 0;
+}
