@@ -209,7 +209,8 @@ class Agent:
     def free_job(self, job_id: str) -> None:
         self.store.free_job(job_id)   # every node frees the job: no FreeCopies needed
         if self.templates is not None:
-            self.templates.job_ended(job_id)
+            for w in self.templates.job_ended(job_id):   # its warm C++ workers
+                self._stop(w.id)
         objects = self.store.objects
         self.copies.intersection_update(objects)
         self.pulled_by = {oid: p for oid, p in self.pulled_by.items() if oid in objects}
@@ -257,6 +258,24 @@ class Agent:
         if not w.instance_id and w.id in self.workers and not self._closing:
             self.idle.append(w)
 
+    async def _start_warm_cpp(self, executable: str, job_id: str) -> None:
+        """One forked worker of the job's C++ template kept warm (templates.py); made a moment
+        later, not competing for the CPU with the create that asked for it."""
+        await asyncio.sleep(REFILL_DELAY)
+        key = self.templates.reserve_warm(executable, job_id) if self.templates is not None else None
+        if key is None:
+            return
+        w = None
+        try:
+            w = await self._spawn("cpp", executable, job_id)
+            await asyncio.wait_for(asyncio.shield(w.hello), 60)
+        except (OSError, RuntimeError, asyncio.TimeoutError) as e:
+            log.error("could not start a warm C++ worker: %s", e)
+        finally:
+            wanted = w is not None and not w.instance_id and w.id in self.workers and not self._closing
+            if not self.templates.add_warm(key, w if wanted else None) and w is not None and not w.instance_id:
+                self._stop(w.id)
+
     async def _spawn(self, language: str, executable: str = "", job_id: str = "") -> WorkerProc:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = m.Bootstrap(session_dir=str(self.session_dir), agent=self.address, worker_id=wid,
@@ -285,7 +304,13 @@ class Agent:
     def assign_warm(self, spec: m.Assign) -> WorkerProc | None:
         """Hands the instance to an idle warm worker at once, if there is one (no awaiting:
         the create is answered in the same turn of the loop)."""
-        if spec.language == "cpp" or not self.idle:
+        if spec.language == "cpp":
+            w = self.templates.take_warm(spec.executable, spec.job_id) if self.templates is not None else None
+            if w is not None:
+                self._hand_over(w, spec)
+                self._spawn_task(self._start_warm_cpp(spec.executable, spec.job_id))
+            return w
+        if not self.idle:
             return None
         w = self.idle.pop(0)
         self._hand_over(w, spec)
@@ -298,6 +323,8 @@ class Agent:
             if not exe or not os.access(exe, os.X_OK):
                 raise RuntimeError(f"C++ executable {exe!r} does not exist or is not executable")
             w = await self._spawn(language, exe, spec.job_id)
+            for _ in range(templates.WARM):
+                self._spawn_task(self._start_warm_cpp(exe, spec.job_id))
         else:
             w = await self._spawn("python")
         w.instance_id = spec.instance_id   # claimed: refill() must not count it as warm

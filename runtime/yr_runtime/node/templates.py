@@ -13,6 +13,10 @@ Rules:
 - A template ends with its job: when the job ends it is stopped as soon as it has no live
   children (a detached instance keeps it until that instance ends). It ends with the agent
   (`stop`) and dies with it (PR_SET_PDEATHSIG) if the agent crashes; its children die with it.
+- Each live template keeps WARM forked workers warm (connected to the agent, no instance yet),
+  so a create is answered at once, as from the Python warm pool; it is made after the
+  first create from the template and after each create that took one, and stopped when
+  the job ends.
 - A template that dies while asked to fork (a program that exits or crashes before
   YR::Init) is not tried again for that version: the agent starts the program directly,
   whose exit then says what went wrong, as before templates.
@@ -26,6 +30,7 @@ import os
 from . import processes
 
 log = logging.getLogger("yr.templates")
+WARM = 2   # forked workers kept ready per template: one is refilled while the next create comes
 
 
 def identity(executable: str) -> tuple:
@@ -42,6 +47,8 @@ class CppTemplates:
         self._failed: set[tuple] = set()    # identities whose template died: started directly
         self._ended_jobs: set[str] = set()  # their templates stop once childless
         self._tasks: set[asyncio.Task] = set()
+        self._warm: dict[tuple, list] = {}      # (job, identity) -> idle forked workers (agent's WorkerProc)
+        self._warming: dict[tuple, int] = {}    # (job, identity) -> warm workers being made
 
     async def template(self, executable: str, job_id: str) -> processes.Zygote | None:
         """A live template of `executable` for `job_id`, started if needed; None when none
@@ -67,6 +74,45 @@ class CppTemplates:
         self._live[key] = zyg
         return zyg
 
+    # ---- warm workers (the agent makes them; they are kept here) ----------------------------
+    def _key(self, executable: str, job_id: str) -> tuple | None:
+        try:
+            return (job_id, identity(executable))
+        except OSError:
+            return None
+
+    def take_warm(self, executable: str, job_id: str):
+        """An idle warm worker of this program for this job, or None."""
+        idle = self._warm.get(self._key(executable, job_id)) or []
+        while idle:
+            w = idle.pop()
+            if not w.stopping and not w.gone.done():
+                return w
+        return None
+
+    def reserve_warm(self, executable: str, job_id: str) -> tuple | None:
+        """The key under which to make a warm worker, or None when none is wanted (one is
+        there or being made, the job ended, the program has no working template)."""
+        key = self._key(executable, job_id)
+        if key is None or job_id in self._ended_jobs or key[1] in self._failed:
+            return None
+        zyg = self._live.get(key)
+        ready = sum(1 for w in self._warm.get(key, ()) if not w.gone.done())
+        if zyg is None or not zyg.alive or ready + self._warming.get(key, 0) >= WARM:
+            return None
+        self._warming[key] = self._warming.get(key, 0) + 1
+        return key
+
+    def add_warm(self, key: tuple, w) -> bool:
+        """Keeps `w` (made under reserve_warm's key) warm; False when it is no longer wanted."""
+        self._warming[key] -= 1
+        if not self._warming[key]:
+            del self._warming[key]
+        if w is None or key[0] in self._ended_jobs:
+            return False
+        self._warm.setdefault(key, []).append(w)
+        return True
+
     def failed(self, executable: str) -> None:
         """The template of `executable` died while asked to fork: none for this version again."""
         try:
@@ -74,10 +120,14 @@ class CppTemplates:
         except OSError:
             pass
 
-    def job_ended(self, job_id: str) -> None:
+    def job_ended(self, job_id: str) -> list:
+        """Stops the job's childless templates (the others once childless); returns its warm
+        workers, for the agent to stop."""
         self._ended_jobs.add(job_id)
+        warm = [w for key in [k for k in self._warm if k[0] == job_id] for w in self._warm.pop(key)]
         for key in [k for k in self._live if k[0] == job_id]:
             self._maybe_stop(key)
+        return warm
 
     def _maybe_stop(self, key: tuple) -> None:
         zyg = self._live.get(key)
