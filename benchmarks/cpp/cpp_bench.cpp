@@ -3,7 +3,10 @@
 //   cpp_bench [CREATES] [CALLS] [ROUNDS]
 // prints one JSON object: the first creation (it may start the executable's template),
 // the median of CREATES later creations to first result, and the median over ROUNDS of
-// sync method calls/s and stateless sync calls/s (CALLS calls per round).
+// sync method calls/s and stateless sync calls/s (CALLS calls per round), and the driver
+// process's CPU time per call (all its threads; less swayed by a busy machine than rates).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +46,14 @@ using Clock = std::chrono::steady_clock;
 double Ms(Clock::time_point a, Clock::time_point b)
 {
     return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// CPU time (user + system) of this process, all threads, in microseconds.
+double CpuUs()
+{
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
 double Median(std::vector<double> v)
@@ -86,24 +97,31 @@ int main(int argc, char *argv[])
     auto c = YR::Instance(Counter::FactoryCreate).Invoke(0);
     YR::Get(c.Function(&Counter::Add).Invoke(0), 60);
     YR::Get(YR::Function(Inc).Invoke(0), 60);  // the function's executor is up
-    std::vector<double> syncRates, fnRates;
+    std::vector<double> syncRates, fnRates, syncCpu, fnCpu;
     for (int r = 0; r < rounds; r++) {
         auto t0 = Clock::now();
+        double c0 = CpuUs();
         for (int i = 0; i < calls; i++) {
             YR::Get(c.Function(&Counter::Add).Invoke(1));
         }
         auto t1 = Clock::now();
+        double c1 = CpuUs();
         for (int i = 0; i < calls; i++) {
             YR::Get(YR::Function(Inc).Invoke(i));
         }
         auto t2 = Clock::now();
+        double c2 = CpuUs();
         syncRates.push_back(calls / (Ms(t0, t1) / 1000));
         fnRates.push_back(calls / (Ms(t1, t2) / 1000));
+        syncCpu.push_back((c1 - c0) / calls);
+        fnCpu.push_back((c2 - c1) / calls);
     }
     std::printf("{\"cpp_first_create_ms\": %.2f, \"cpp_create_to_first_result_ms\": %.2f, "
                 "\"cpp_sync_calls_per_s\": %.0f, \"cpp_stateless_sync_calls_per_s\": %.0f, "
+                "\"cpp_driver_cpu_us_per_sync_call\": %.1f, \"cpp_driver_cpu_us_per_stateless_call\": %.1f, "
                 "\"creates\": %d, \"calls\": %d, \"rounds\": %d}\n",
-                first, Median(createMs), Median(syncRates), Median(fnRates), creates, calls, rounds);
+                first, Median(createMs), Median(syncRates), Median(fnRates), Median(syncCpu), Median(fnCpu), creates,
+                calls, rounds);
     c.Terminate();
     YR::Finalize();
     return 0;

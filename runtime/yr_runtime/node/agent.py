@@ -289,7 +289,7 @@ class Agent:
             except RuntimeError:   # a C++ template that died: the program started directly says why
                 if not executable:
                     raise
-                self.templates.failed(executable)
+                self.templates.failed(executable, zygote)
                 proc = await processes.spawn_worker(boot, executable)
         else:
             proc = await processes.spawn_worker(boot, executable)

@@ -103,6 +103,7 @@ class Zygote:
         self._rids = itertools.count(1)
         self._in_flight = asyncio.Semaphore(32)  # bounds requests queued in the socketpair
         self.on_child_exit = None   # called after a child's exit is reported (templates.py)
+        self.stopped = False        # stop() was called: its end is no failure of the program
 
     async def start(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -125,6 +126,11 @@ class Zygote:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None and self.sock is not None
+
+    @property
+    def busy(self) -> bool:
+        """It has live children or forks on their way."""
+        return bool(self._children or self._replies)
 
     async def fork(self, boot: m.Bootstrap, timeout: float = 30.0) -> ForkedProcess:
         async with self._in_flight:
@@ -196,6 +202,7 @@ class Zygote:
         self._children.clear()
 
     async def stop(self) -> None:
+        self.stopped = True
         if self.sock is not None:
             self._lost()
         if self.proc is not None and self.proc.returncode is None:

@@ -47,6 +47,7 @@ class CppTemplates:
         self._failed: set[tuple] = set()    # identities whose template died: started directly
         self._ended_jobs: set[str] = set()  # their templates stop once childless
         self._tasks: set[asyncio.Task] = set()
+        self._starting: dict[tuple, asyncio.Lock] = {}   # creates at once wait for one template start
         self._warm: dict[tuple, list] = {}      # (job, identity) -> idle forked workers (agent's WorkerProc)
         self._warming: dict[tuple, int] = {}    # (job, identity) -> warm workers being made
 
@@ -63,7 +64,18 @@ class CppTemplates:
         zyg = self._live.get(key)
         if zyg is not None and zyg.alive:
             return zyg
-        self._forget_dead_and_stale(job_id, ident[0])
+        lock = self._starting.setdefault(key, asyncio.Lock())
+        async with lock:
+            try:
+                return await self._start(executable, key)
+            finally:
+                self._starting.pop(key, None)
+
+    async def _start(self, executable: str, key: tuple) -> processes.Zygote | None:
+        zyg = self._live.get(key)
+        if zyg is not None and zyg.alive:   # started by a create that came at the same time
+            return zyg
+        self._forget_dead_and_stale(key[0], key[1][0])
         zyg = processes.Zygote(executable)
         zyg.on_child_exit = lambda k=key: self._maybe_stop(k)
         try:
@@ -113,8 +125,11 @@ class CppTemplates:
         self._warm.setdefault(key, []).append(w)
         return True
 
-    def failed(self, executable: str) -> None:
-        """The template of `executable` died while asked to fork: none for this version again."""
+    def failed(self, executable: str, zyg: processes.Zygote) -> None:
+        """The template of `executable` died while asked to fork: none for this version again
+        (unless it was stopped on purpose: its job ended while the fork was on its way)."""
+        if zyg.stopped:
+            return
         try:
             self._failed.add(identity(executable))
         except OSError:
@@ -131,7 +146,7 @@ class CppTemplates:
 
     def _maybe_stop(self, key: tuple) -> None:
         zyg = self._live.get(key)
-        if zyg is None or zyg._children or not (key[0] in self._ended_jobs or not zyg.alive):
+        if zyg is None or zyg.busy or not (key[0] in self._ended_jobs or not zyg.alive):
             return
         del self._live[key]
         self._stop_later(zyg)
@@ -139,7 +154,7 @@ class CppTemplates:
     def _forget_dead_and_stale(self, job_id: str, path: str) -> None:
         """Forgets dead templates; stops childless ones of older versions of `path`."""
         for key, zyg in list(self._live.items()):
-            if not zyg.alive or (key[0] == job_id and key[1][0] == path and not zyg._children):
+            if not zyg.alive or (key[0] == job_id and key[1][0] == path and not zyg.busy):
                 del self._live[key]
                 self._stop_later(zyg)
 
