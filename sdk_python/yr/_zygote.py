@@ -71,7 +71,7 @@ def main(host=None) -> None:
     the host the assignment's language picks)."""
     die_with_parent(int(os.environ.get("YR_ZYGOTE_PARENT", "0")))
     sock = socket.socket(fileno=int(os.environ["YR_ZYGOTE_FD"]))
-    for name in ("YR_ZYGOTE_FD", "YR_ZYGOTE_PARENT"):   # not for the workers' own children
+    for name in ("YR_ZYGOTE_FD", "YR_ZYGOTE_PARENT", "YR_CPP_TEMPLATE"):   # not for the workers' own children
         os.environ.pop(name, None)
     decoder = frames.FrameDecoder()
     pending_fds: list[int] = []
