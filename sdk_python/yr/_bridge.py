@@ -249,6 +249,12 @@ def serve_worker(host) -> None:
     per request instead (yr._zygote), each serving through `host`."""
     import os
     if os.environ.pop("YR_CPP_TEMPLATE", None):
+        if len(os.listdir("/proc/self/task")) > 1:
+            # Forking a process with other threads would copy locks they hold: this program
+            # started a thread before YR::Init. Exit; the agent then starts it per worker.
+            print("yr: this program runs threads before YR::Init, so it cannot be forked as a "
+                  "template; its workers are started one by one (slower creation)", flush=True)
+            return
         from yr_runtime.wire import messages as m
         os.environ.pop(m.BOOTSTRAP_ENV, None)
         from ._zygote import main

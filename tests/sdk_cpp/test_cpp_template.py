@@ -41,3 +41,9 @@ def test_each_driver_run_gets_a_template_that_ends_with_it(programs_dir, run_cpp
         out = run_scenario(programs_dir, run_cpp, "isolation")
         templates.add(re.search(r"template pid (\d+)", out).group(1))
     assert len(templates) == 2
+
+
+def test_a_program_with_threads_before_init_is_not_forked_but_works(programs_dir, run_cpp):
+    proc = run_cpp(programs_dir / "thread_first_test")
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
+    assert "parent is program: 0" in proc.stdout and proc.stdout.rstrip().endswith("PASS")
