@@ -280,7 +280,7 @@ class Agent:
         wid = f"{os.getpid()}-{next(self._ids)}"
         boot = m.Bootstrap(session_dir=str(self.session_dir), agent=self.address, worker_id=wid,
                            language=language, tcp=self.worker_tcp, data=self.data_address)
-        zygote = self.zygote
+        zygote = None if executable else self.zygote
         if executable and self.templates is not None:
             zygote = await self.templates.template(executable, job_id)
         if zygote is not None and zygote.alive:
