@@ -27,6 +27,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -221,6 +222,8 @@ def ray_rounds(python: str, rounds: int) -> list:
     finally:
         left = ray_stop(temp, groups)
         print(f"ray: stopped every process started here; left: {left or 'none'}", file=sys.stderr)
+        if not left:
+            shutil.rmtree(temp, ignore_errors=True)
     return results
 
 
