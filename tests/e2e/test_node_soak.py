@@ -121,6 +121,29 @@ def restart_node(env, root, address, node, deadline):
         time.sleep(0.5)
 
 
+def rejoin_the_fenced(env, root, address, fenced: list) -> dict:
+    """The running nodes by id, after starting again any node of NODES that stopped by itself.
+    On this 2-core machine under other runs' load (load average 30-40 seen), a node starved of
+    CPU for longer than its 2 s lease misses it: the master declares it dead and the node fences
+    itself (docs/faults.md, the partition row), as designed. A full run at load ~35 once died
+    looking for a node's session (StopIteration; its logs were gone, so the cause is only
+    likely this). Such a node must have said that its lease was the reason (its daemon.log
+    "stopping:" line), else this fails showing what it said; it is recorded in `fenced` and
+    started again."""
+    running = {i.node_id: i for i in sessions.sessions_of(root)}
+    for node in NODES:
+        if node in running:
+            continue
+        reasons = [line for log in root.glob("*/logs/daemon.log") for line in log.read_text(errors="replace").splitlines()
+                   if "stopping:" in line and "SIGTERM" not in line and line not in {r for _, r in fenced}]
+        assert reasons and all("lease" in r or "declared" in r or "heartbeat" in r for r in reasons), \
+            f"node {node} stopped by itself, not for its lease: {reasons}"
+        fenced.append((node, reasons[-1]))
+        restart_node(env, root, address, node, time.monotonic() + 60)
+        running = {i.node_id: i for i in sessions.sessions_of(root)}
+    return running
+
+
 def capacity_back(env) -> bool:
     st = status(env)
     alive = {n["node_id"] for n in st["nodes"] if n["state"] == "ALIVE"}
@@ -136,7 +159,7 @@ def test_node_chaos_soak(tmp_path):
     address = out.stdout.split("yr start --master_address ", 1)[1].split()[0]
     rng = random.Random(int(os.environ.get("YR_SOAK_SEED", "12")))
     driver = None
-    kills = []
+    kills, fenced = [], []
     try:
         for node in NODES:
             assert join(env, address, node)
@@ -148,10 +171,14 @@ def test_node_chaos_soak(tmp_path):
         while time.monotonic() + 10 < end and driver.poll() is None:
             time.sleep(rng.uniform(10, 20) if SOAK_SECONDS >= 60 else rng.uniform(10, 14))
             victim = rng.choice(NODES)
-            info = next(i for i in sessions.sessions_of(root) if i.node_id == victim)
-            os.killpg(os.getpgid(info.pid), signal.SIGKILL)
+            info = rejoin_the_fenced(env, root, address, fenced)[victim]
+            try:
+                os.killpg(os.getpgid(info.pid), signal.SIGKILL)
+            except ProcessLookupError:   # it was fencing itself just then: the next round starts it again
+                continue
             kills.append(victim)
             restart_node(env, root, address, victim, time.monotonic() + 60)
+        rejoin_the_fenced(env, root, address, fenced)
         deadline = time.monotonic() + 60
         while not capacity_back(env):
             assert time.monotonic() < deadline, status(env)
@@ -166,7 +193,8 @@ def test_node_chaos_soak(tmp_path):
         assert len(kills) >= 2 and restarts >= 1, (kills, restarts)
         assert all(len(a) > 10 for a in result["acked"].values()), {c: len(a) for c, a in result["acked"].items()}
         check_ledgers(result["acked"], result["logs"], restarts)
-        print(f"kills {kills}, restarts {restarts}, acked {sum(len(a) for a in result['acked'].values())}")
+        print(f"kills {kills}, restarts {restarts}, acked {sum(len(a) for a in result['acked'].values())}, "
+              f"nodes that fenced themselves (lease missed under load): {fenced}")
     finally:
         if driver is not None and driver.poll() is None:
             driver.kill()
