@@ -164,7 +164,8 @@ class Target:
     - `endpoint`: the address of the instance's worker once known ("" before); a pickled
       handle carries it, so that the receiver connects without asking the master.
     - `epoch`: the placement of that worker as the master said (InstanceInfo.epoch), sent in
-      the data-port preamble; 0 when unknown (a handle that arrived): not checked.
+      the data-port preamble (a pickled handle carries it with the endpoint); 0 when
+      unknown: not checked.
     - `detached`: created with lifetime="detached": this process's finalize leaves it running.
     - `attaching`: a connect (or a lookup of the endpoint) has started: `attach` starts one only.
     - `channel`: the connection to its worker while connected; `error`: set once it can take

@@ -8,7 +8,7 @@ a raw preamble with a newer epoch is refused with that message and nothing else 
 after the worker is killed and restarted (epoch 2) normal calls go on, and a preamble with
 the old epoch 1 is refused saying it is older; a caller (the SDK) holding an older or a newer
 epoch than the worker's is refused, looks the instance up again and its calls run exactly
-once on the right placement. The same SDK checks over TLS live in test_tls_dataport.py.
+once on the right placement; a handle passed to another instance carries its epoch. The same SDK checks over TLS live in test_tls_dataport.py.
 """
 import pytest
 
@@ -31,6 +31,8 @@ class Counter:
     def inc(self):
         self.n += 1
         return self.n
+    def through(self, other):   # a handle that arrived pickled: its epoch came with its endpoint
+        return [other._target.epoch, yr.get(other.inc.invoke(), timeout=60)]
 """
 
 # The SDK's side, over plain TCP or TLS alike: a Target that holds a stale epoch for the
@@ -94,12 +96,16 @@ assert new.epoch == 2 and new.endpoint != info.endpoint, new
 assert a._target.epoch == 2                           # the SDK follows the restart's epoch
 assert [yr.get(a.inc.invoke(), timeout=60) for _ in range(3)] == [2, 3, 4]
 print("AFTER-RESTART-OK")
+b = Counter.invoke()
+assert yr.get(b.through.invoke(a), timeout=120) == [2, 5]
+print("HANDLE-EPOCH-OK")
 body = raw(new.endpoint, 1)
 assert body == preamble.refusal(iid, 1, 2) and b"epoch 1, an older placement than this worker's epoch 2" in body, body
 print("OLDER-REFUSED")
-n = check_stale_callers(a, rt, iid, 4)
+n = check_stale_callers(a, rt, iid, 5)
 assert yr.get(a.inc.invoke(), timeout=60) == n + 1   # the handle's own connection was never disturbed
 a.terminate()
+b.terminate()
 yr.finalize()
 """
 
@@ -112,5 +118,5 @@ def cluster(tmp_path_factory):
 def test_stale_epochs_are_refused_at_the_preamble_and_callers_re_resolve(cluster):
     res = run_script(PLAIN, env=cluster, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
-    for mark in ("NEWER-REFUSED", "AFTER-RESTART-OK", "OLDER-REFUSED", "SDK-STALE-OK 2"):
+    for mark in ("NEWER-REFUSED", "AFTER-RESTART-OK", "HANDLE-EPOCH-OK", "OLDER-REFUSED", "SDK-STALE-OK 2"):
         assert mark in res.stdout, (mark, res.stdout)
