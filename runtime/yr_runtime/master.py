@@ -267,7 +267,7 @@ class Master:
 
     def _start(self, a: core.StartWorker) -> None:
         inst = self.cluster.instances[a.instance_id]
-        assign = inst.payload
+        assign = dataclasses.replace(inst.payload, epoch=inst.epoch)   # fences callers of other placements
         if a.restart and a.instance_id in self.states:   # resume from yr.save_state
             assign = dataclasses.replace(assign, state=self.states[a.instance_id])
         link = self.links.get(a.node_id)

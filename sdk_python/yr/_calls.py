@@ -12,6 +12,10 @@ Rules kept here:
 - When a worker's connection drops, the master says why: if the instance is being
   restarted (recover_retry_times), the calls in flight are sent again to the new worker,
   ahead of later calls (at least once); otherwise every one fails with the exit reason.
+- A connection refused at its preamble (the worker is of another placement than the epoch
+  this process knows: yr_runtime.wire.preamble) ran none of its calls: the instance is looked
+  up again and they are sent to the placement the master names, or fail with the refusal
+  if the master names the very placement that refused (`stale_placement`).
 """
 from __future__ import annotations
 
@@ -29,9 +33,11 @@ from .object_ref import ObjectRef, _Slot, _nested, new_id
 
 
 class Channel:
-    def __init__(self, endpoint: str, token: bytes, label: str, on_lost, via: str = ""):
+    def __init__(self, endpoint: str, token: bytes, label: str, on_lost, via: str = "", epoch: int = 0):
         """`via`: the address actually dialed, when it differs from the worker's reported
-        endpoint (a worker of this node is reached on its Unix socket, not the data port)."""
+        endpoint (a worker of this node is reached on its Unix socket, not the data port).
+        `epoch`: the instance's placement as this process knows it, sent in a data-port
+        preamble; a worker of another placement refuses the connection (`refused`)."""
         self.label, self.endpoint = label, endpoint
         # A worker on another node (reached over TCP) cannot map this machine's shared memory:
         # bodies with large buffers travel inline to it.
@@ -42,7 +48,9 @@ class Channel:
         self.sent_functions: set[str] = set()
         self.dead: BaseException | None = None
         self.terminated = False
-        self.conn = Connection(via or endpoint, token, self._on_frames, self._on_close, label)
+        self.epoch = epoch
+        self.refused = ""   # the reason, when the worker refused this connection's preamble
+        self.conn = Connection(via or endpoint, token, self._on_frames, self._on_close, label, epoch=epoch)
 
     def send(self, call: "_Call", prelude: bytes | None = None, deferred: bool = False) -> None:
         if self.dead is not None:
@@ -69,6 +77,8 @@ class Channel:
             kind, call_id, payload = P.split(body)
             call = pending.pop(call_id, None)
             if call is None:
+                if kind == P.REFUSED:   # once, before the close: no call of this connection ran
+                    self.refused = bytes(payload).decode(errors="replace")
                 continue
             slot = call.slot
             if kind == P.OK:
@@ -84,7 +94,8 @@ class Channel:
                 slot.set_error(err)
 
     def _on_close(self, reason: str, by_us: bool) -> None:
-        self.dead = InstanceDiedError(f"{self.label}: its worker connection closed")
+        self.dead = InstanceDiedError(f"{self.label}: its worker connection closed"
+                                      + (f" ({self.refused})" if self.refused else ""))
         pending, self._pending = self._pending, {}
         calls = [pending[k] for k in sorted(pending)]
         if self.terminated or by_us:
@@ -152,6 +163,9 @@ class Target:
     Its state, all declared here (only `_instances` and this module set it):
     - `endpoint`: the address of the instance's worker once known ("" before); a pickled
       handle carries it, so that the receiver connects without asking the master.
+    - `epoch`: the placement of that worker as the master said (InstanceInfo.epoch), sent in
+      the data-port preamble (a pickled handle carries it with the endpoint); 0 when
+      unknown: not checked.
     - `detached`: created with lifetime="detached": this process's finalize leaves it running.
     - `attaching`: a connect (or a lookup of the endpoint) has started: `attach` starts one only.
     - `channel`: the connection to its worker while connected; `error`: set once it can take
@@ -166,6 +180,7 @@ class Target:
         self.instance_id = instance_id
         self.class_name = class_name
         self.endpoint = ""
+        self.epoch = 0
         self.detached = False
         self.attaching = False
         self.channel: Channel | None = None
@@ -181,9 +196,10 @@ class Target:
         return f"instance {self.instance_id} ({self.class_name})"
 
     # ---- lifecycle --------------------------------------------------------------------------
-    def connect(self, endpoint: str) -> None:
-        """Connects to the instance's worker at `endpoint` and sends what is queued."""
-        self.endpoint = endpoint
+    def connect(self, endpoint: str, epoch: int = 0) -> None:
+        """Connects to the instance's worker at `endpoint` (of placement `epoch`, 0: unknown)
+        and sends what is queued."""
+        self.endpoint, self.epoch = endpoint, epoch
         try:
             ch = self.rt.channel(endpoint, self)
         except YRError as e:
@@ -203,6 +219,9 @@ class Target:
         threading.Thread(target=self._recover, args=(ch, in_flight), name="yr-recover", daemon=True).start()
 
     def _recover(self, ch: Channel, in_flight: list) -> None:
+        if ch.refused:
+            self._resolve_again(ch, in_flight)
+            return
         restarting, reason = instance_fate(self.rt, self.instance_id, ch.endpoint)
         with self._lock:
             if self.channel is ch:
@@ -225,7 +244,29 @@ class Target:
         except YRError as e:
             self.fail(InstanceDiedError(f"{self.label} died ({reason}) and did not come back: {e}"))
             return
-        self.connect(info.endpoint)
+        self.connect(info.endpoint, info.epoch)
+
+    def _resolve_again(self, ch: Channel, in_flight: list) -> None:
+        """The worker refused the connection's preamble (another placement): none of its calls
+        ran. They go, first, to the placement the master names now (waiting for it up to
+        `recover_timeout`), or fail with the refusal if it names the one that refused."""
+        with self._lock:
+            if self.channel is ch:
+                self.channel = None
+            self._queue.extendleft(reversed(in_flight))
+            if self.terminated:
+                self.fail(InstanceTerminatedError(f"{self.label} was terminated; the call did not complete"))
+                return
+        try:
+            info = self.rt.master.get_instance(instance_id=self.instance_id, timeout=self.recover_timeout)
+        except YRError as e:
+            self.fail(InstanceDiedError(f"{self.label}: {ch.refused}; looking it up again failed: {e}"))
+            return
+        why = stale_placement(ch.endpoint, ch.epoch, info.state, info.endpoint, info.epoch, info.exit_reason)
+        if why:
+            self.fail(InstanceDiedError(f"{self.label}: {ch.refused}; {why}"))
+            return
+        self.connect(info.endpoint, info.epoch)
 
     def _died(self, call: _Call, reason: str) -> InstanceDiedError:
         """The error of a call that ran when its worker died. It names what was called: the
@@ -376,6 +417,21 @@ def _name_bad_argument(target: "Target | None", call: _Call, err: SerializationE
             return SerializationError(f"keyword argument {k!r} of {what} ({type(v).__name__}) cannot be "
                                       f"serialized: {e.__cause__ or e}")
     return SerializationError(f"the arguments of {what} cannot be serialized: {err}")
+
+
+def stale_placement(refused_endpoint: str, refused_epoch: int, state: str, endpoint: str, epoch: int,
+                    exit_reason: str = "") -> str:
+    """After a worker refused a connection to (`refused_endpoint`, `refused_epoch`): "" when the
+    master's view of the instance (`state`, `endpoint`, `epoch`) is another placement to send
+    the calls to, else why they fail (it is dead, or the master names the placement that refused:
+    that worker and the master disagree, and trying again would only be refused again)."""
+    if state == "DEAD":
+        return f"it is dead: {exit_reason or 'its worker exited'}"
+    if not endpoint:
+        return f"it has no worker (state {state})"
+    if endpoint == refused_endpoint and epoch == refused_epoch:
+        return f"the master still names that worker with epoch {epoch}: the worker and the master disagree"
+    return ""
 
 
 def instance_fate(rt, instance_id: str, old_endpoint: str, limit: float = 3.0,

@@ -87,7 +87,8 @@ class Runtime:
             if ch is None or ch.dead is not None:
                 if len(self._channels) >= 256:   # forget connections to workers that are gone
                     self._channels = {k: c for k, c in self._channels.items() if c.dead is None}
-                ch = Channel(endpoint, self.token, target.label, target.channel_lost, self._local_route(endpoint))
+                ch = Channel(endpoint, self.token, target.label, target.channel_lost, self._local_route(endpoint),
+                             target.epoch)
                 self._channels[endpoint] = ch
             return ch
 

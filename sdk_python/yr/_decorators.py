@@ -251,11 +251,12 @@ class InstanceProxy:
 
     def __reduce__(self):
         t = self._target
-        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, t.endpoint, self._shapes))
+        return (_rebuild_proxy, (t.instance_id, t.class_name, self._methods, t.endpoint, self._shapes, t.epoch))
 
 
-def _rebuild_proxy(instance_id, class_name, methods, endpoint, shapes=None):
-    return InstanceProxy(_instances.attach(_context.current(), instance_id, class_name, endpoint), methods, shapes)
+def _rebuild_proxy(instance_id, class_name, methods, endpoint, shapes=None, epoch=0):
+    return InstanceProxy(_instances.attach(_context.current(), instance_id, class_name, endpoint, epoch),
+                         methods, shapes)
 
 
 class FunctionProxy:

@@ -149,7 +149,7 @@ def create(rt, spec, on_answer=None) -> Target:
         if not reply.existed:
             registry(rt).created[target.instance_id] = target
         if target.channel is None:
-            target.connect(reply.instance.endpoint)
+            target.connect(reply.instance.endpoint, reply.instance.epoch)
         return target
     target = rt.target(spec.instance_id, spec.class_name)
     target.detached = spec.detached
@@ -163,21 +163,22 @@ def create(rt, spec, on_answer=None) -> Target:
             if on_answer is not None:
                 on_answer(target, e)
             return
-        target.connect(info.endpoint)
+        target.connect(info.endpoint, info.epoch)
         if on_answer is not None:
             on_answer(target, None)
     fut.add_done_callback(done)
     return target
 
 
-def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
-    """The Target for an instance this process did not create (a handle that arrived)."""
+def attach(rt, instance_id: str, class_name: str, endpoint: str = "", epoch: int = 0) -> Target:
+    """The Target for an instance this process did not create (a handle that arrived; `epoch`
+    its placement when known, see Target)."""
     target = rt.target(instance_id, class_name)
     if target.channel is not None or target.attaching:
         return target
     target.attaching = True
     if endpoint:
-        target.connect(endpoint)
+        target.connect(endpoint, epoch)
         return target
 
     def lookup():
@@ -186,7 +187,7 @@ def attach(rt, instance_id: str, class_name: str, endpoint: str = "") -> Target:
         except YRError as e:
             target.fail(e)
             return
-        target.connect(info.endpoint)
+        target.connect(info.endpoint, info.epoch)
     threading.Thread(target=lookup, name="yr-attach", daemon=True).start()
     return target
 
@@ -237,7 +238,7 @@ def find_named(rt, name: str, namespace: str, timeout: float) -> Target:
         raise type(e)(f"failed to get instance: {full} by name, {e}", code=e.code) from None
     if info.state == "DEAD":
         raise InstanceNotFoundError(f"failed to get instance: {full} by name, it is dead: {info.exit_reason}")
-    return attach(rt, info.instance_id, info.class_name, info.endpoint)
+    return attach(rt, info.instance_id, info.class_name, info.endpoint, info.epoch)
 
 
 PIPELINE_DEPTH = 64    # calls queued on a busy executor beyond its concurrency (see ExecutorPool)

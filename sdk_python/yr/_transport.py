@@ -87,10 +87,11 @@ def flush_all() -> None:
 
 class Connection:
     def __init__(self, peer: "str | socket.socket", token: bytes, on_frames, on_close, name: str,
-                 connect_timeout: float = 10.0):
+                 connect_timeout: float = 10.0, epoch: int = 0):
         """`peer` is an address (unix:, tcp:, mem: or a bare socket path: see
         yr_runtime.wire.address) or an already connected stream socket; the connection
-        works the same over any of them."""
+        works the same over any of them. `epoch`: the placement a data-port preamble names
+        (0: none; see yr_runtime.wire.preamble)."""
         self.name = name
         self._on_frames, self._on_close = on_frames, on_close
         if isinstance(peer, socket.socket):
@@ -105,7 +106,7 @@ class Connection:
         self._out_bytes = 0
         self._dirty = False
         self._closed = False
-        self._sock.sendall(preamble.first_frame(peer, token))
+        self._sock.sendall(preamble.first_frame(peer, token, epoch))
         self._decoder = frames.FrameDecoder()
         # recv_into a reused buffer: recv(256 KiB) would mmap and munmap a fresh buffer per call
         self._rbuf = bytearray(RECV_CHUNK)

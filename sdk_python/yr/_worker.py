@@ -53,6 +53,21 @@ _RECV_BUF = bytearray(1 << 18)    # the loop thread's receive buffer, reused for
 _RECV_VIEW = memoryview(_RECV_BUF)
 
 
+def _answer_and_close(sock, frame: bytes, limit: float = 10.0) -> None:
+    """Sends `frame`, ends the sending side, drains what the peer still sends until it closes
+    (at most `limit` seconds), then closes the socket."""
+    end = time.monotonic() + limit
+    try:
+        sock.settimeout(limit)
+        sock.sendall(frame)
+        sock.shutdown(socket.SHUT_WR)
+        while time.monotonic() < end and sock.recv(1 << 16):
+            pass
+    except (OSError, ValueError):
+        pass
+    finally:
+        sock.close()
+
 class _CallerConn:
     __slots__ = ("sock", "decoder", "authed", "lock", "out", "since", "remote")
 
@@ -143,6 +158,7 @@ class Worker:
         self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
         self._ending = None             # the request that ends this idle instance
         self.instance_id = ""
+        self.epoch = 0                  # its placement (Assign.epoch): TLS callers of another are refused
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.watcher: _Watcher | None = None   # started by the first read of several calls
         self.sel = selectors.DefaultSelector()
@@ -289,7 +305,10 @@ class Worker:
         if not conn.authed:
             try:
                 if hasattr(conn.sock, "pending"):   # a TLS caller: the data-port preamble, inside TLS
-                    preamble.decode(bodies[0], self.token)
+                    sent = preamble.decode(bodies[0], self.token).epoch
+                    if preamble.stale(sent, self.epoch):   # its clear route carried none: checked here
+                        self._refuse(conn, preamble.refusal(self.instance_id, sent, self.epoch))
+                        return
                 else:
                     handshake.check_hello(bodies[0], self.token)
             except (handshake.AuthError, preamble.PreambleError):
@@ -350,6 +369,19 @@ class Worker:
         w = self.watcher
         if not (w.armed and w.conn is conn):   # armed already: it writes them within FLUSH_WATCH
             w.watch(conn)
+
+    def _refuse(self, conn: _CallerConn, frame: bytes) -> None:
+        """Answers a caller of another placement with the refusal frame and ends the connection
+        in a thread of its own (once per refused connection): what the caller pipelined is read
+        and dropped until it closes, for 10 s at most (a close with unread bytes would reset
+        the connection, and a reset can discard the refusal before the caller reads it)."""
+        print(f"yr worker: {frame[13:].decode()}", file=sys.stderr)
+        try:
+            self.sel.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.out.clear()
+        threading.Thread(target=_answer_and_close, args=(conn.sock, frame), name="yr-refuse", daemon=True).start()
 
     def _drop(self, conn: _CallerConn) -> None:
         try:
@@ -479,7 +511,7 @@ class Worker:
         env = json.loads(msg.driver_env or "{}")
         _apply_driver_env(env)
         os.environ["INSTANCE_ID"] = msg.instance_id  # as in openYuanrong: user code may read it
-        self.instance_id = msg.instance_id
+        self.instance_id, self.epoch = msg.instance_id, msg.epoch
         self.class_name = msg.class_name or "instance"
         if self.host is None:
             self.host = host_for(msg.language or "python")

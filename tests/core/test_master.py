@@ -90,7 +90,7 @@ def test_create_asks_the_link_of_the_node_the_core_chose(cluster):
     master.create(instance("a", cpu=4000), waiter)     # fits only the big node
     assert small.starts() == []
     (assign,) = big.starts()
-    assert assign == m.Assign(instance_id="a", job_id="j1", class_name="C")
+    assert assign == m.Assign(instance_id="a", job_id="j1", class_name="C", epoch=1)   # its first placement
     assert master.cluster.instances["a"].node_id == "big"
     assert not waiter.done()
     master.worker_assigned("a", "w1", 10, "unix:/a")
@@ -107,6 +107,7 @@ def test_a_restart_carries_the_last_saved_state(cluster):
     master.worker_exited("a", "w1", "killed")
     first, restart = big.starts()
     assert first.state is None and restart.state == b"second"
+    assert (first.epoch, restart.epoch) == (1, 2)   # each placement its own: callers of the other are refused
     assert restart.instance_id == "a" and master.cluster.instances["a"].restarts == 1
 
 
@@ -315,7 +316,7 @@ def test_a_lost_nodes_instance_with_restarts_starts_elsewhere_from_its_saved_sta
     assert a.state == c.STARTING and a.node_id not in ("", lost) and a.restarts == 1
     assert a.exit_reason == f"its node {lost} was lost" and a.resources == Resources(1500, 100)
     (restart,) = nodes[a.node_id].starts()
-    assert restart.instance_id == "a" and restart.state == b"counter=3"
+    assert restart.instance_id == "a" and restart.state == b"counter=3" and restart.epoch == 2
     assert restart.recover_retry_times == 1
     free = {n.id: n.available.cpu for n in master.cluster.nodes.values()}
     assert free[a.node_id] == 500 and sum(free.values()) == 2000 + 500   # taken once, on the new node

@@ -79,3 +79,22 @@ def test_first_frame_of_a_connection():
     assert preamble.first_frame("tcp:127.0.0.1:5", TOKEN) == frames.encode(handshake.hello(TOKEN))
     (body,) = frames.FrameDecoder().feed(preamble.first_frame("tcp:127.0.0.1:5/77-2", TOKEN))
     assert preamble.decode(body, TOKEN) == Preamble(CALLER, "77-2", 0)
+
+
+# ---- epochs: a caller of another placement is refused once, at the preamble --------------------
+@pytest.mark.parametrize("sent, own, refused", [
+    (0, 0, False), (0, 3, False), (3, 0, False),   # 0: unknown on either side, not checked
+    (3, 3, False), (2, 3, True), (4, 3, True), (1, (1 << 64) - 1, True),
+])
+def test_stale_compares_known_epochs_only(sent, own, refused):
+    assert preamble.stale(sent, own) is refused
+
+
+@pytest.mark.parametrize("sent, own, side", [(1, 2, "an older"), (7, 2, "a newer")])
+def test_a_refusal_is_one_call_frame_naming_the_instance_and_both_epochs(sent, own, side):
+    frame = preamble.refusal("Counter-ab12", sent, own)
+    (body,) = frames.FrameDecoder().feed(frame)     # exactly one whole frame
+    assert body[:1] == preamble.REFUSED and int.from_bytes(body[1:9], "little") == 0   # call id 0
+    why = body[9:].decode()
+    assert why == (f"stale epoch: instance Counter-ab12 was reached with epoch {sent}, {side} placement "
+                   f"than this worker's epoch {own}; connection refused")

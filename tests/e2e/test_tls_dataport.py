@@ -308,3 +308,26 @@ def test_the_owners_free_reaches_the_nodes_that_pulled_the_object(cluster):
     res = run_script(FREED, env=cluster["env"], timeout=240)
     assert res.returncode == 0, res.stderr
     assert "GONE [False, False] KEPT [True, True]" in res.stdout, res.stdout
+
+
+def test_a_stale_epoch_is_refused_inside_tls_and_the_caller_re_resolves(cluster):
+    """The worker checks the epoch of the preamble inside TLS (the clear route carries none):
+    callers holding an older or newer placement are refused naming both epochs, look the
+    instance up again and their calls run once (tests/e2e/test_epoch_fencing.py for plain TCP)."""
+    from test_epoch_fencing import PIN as EPOCH_PIN, SDK_STALE
+    code = EPOCH_PIN + SDK_STALE + """
+yr.init()
+rt = _context.current()
+a = Counter.options(on("t1")).invoke()
+assert yr.get(a.inc.invoke(), timeout=60) == 1
+info = rt.master.get_instance(instance_id=a._target.instance_id)
+os.kill(info.pid, signal.SIGKILL)                    # a restart: epoch 2
+assert yr.get(a.inc.invoke(), timeout=120) == 1
+n = check_stale_callers(a, rt, info.instance_id, 1)
+assert yr.get(a.inc.invoke(), timeout=60) == n + 1
+a.terminate()
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "SDK-STALE-OK 2" in res.stdout

@@ -57,7 +57,7 @@ class Instance:
     labels: tuple = ()             # seen by other instances' INSTANCE affinity
     affinity: Policy = NO_POLICY
     requester_node: str = ""       # the node of the driver/worker that asked: preferred when it fits
-    epoch: int = 0                 # placements so far (the first is 1): a fencing token for later
+    epoch: int = 0                 # placements so far (the first is 1): a fencing token (wire.preamble)
     resource_group: str = ""       # placed into a bundle of this resource group (groups.py)
     bundle_index: int = -1         # which bundle; -1: the first with room
 

@@ -56,6 +56,7 @@ class WorkerProc:
     stopping: bool = False
     ready: bool = False    # its instance's constructor ran
     grace: float = STOP_GRACE   # after the terminate message, before SIGTERM (GRACEFUL_SHUTDOWN_TIME)
+    epoch: int = 0         # its instance's placement (Assign.epoch): the data port refuses callers of another
 
     @property
     def pid(self) -> int:
@@ -333,7 +334,7 @@ class Agent:
         return w
 
     def _hand_over(self, w: WorkerProc, spec: m.Assign) -> None:
-        w.instance_id, w.job_id = spec.instance_id, spec.job_id
+        w.instance_id, w.job_id, w.epoch = spec.instance_id, spec.job_id, spec.epoch
         remember_log(self.log_files, spec.instance_id, self.session_dir / "logs" / f"worker-{w.id}.log")
         w.label = f"{spec.class_name or 'worker'} pid={w.pid}"
         w.grace = _graceful_shutdown_time(spec.driver_env)

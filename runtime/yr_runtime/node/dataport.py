@@ -104,6 +104,10 @@ class DataPort:
             sock.close()
             return
         if pre.purpose == preamble.CALLER:
+            w = self.agent.workers.get(pre.target)
+            if w is not None and preamble.stale(pre.epoch, w.epoch):   # once per connection, never per call
+                await _refuse(sock, preamble.refusal(w.instance_id, pre.epoch, w.epoch))
+                return
             self.agent.hand_caller(pre.target, sock)
         else:
             loop = asyncio.get_running_loop()
@@ -114,6 +118,27 @@ class DataPort:
             serve = serve_pulls if route is None else _serve_tls_pulls
             threading.Thread(target=serve, args=(sock, self.agent, loop),
                              name="yr-pull-serve", daemon=True).start()
+
+
+async def _refuse(sock: socket.socket, frame: bytes) -> None:
+    """Answers a caller's preamble with a refusal frame and closes the connection, all within
+    PREAMBLE_TIMEOUT. What the caller pipelined behind its preamble is read and dropped until
+    it closes its end: a close with unread bytes would reset the connection, and a reset can
+    discard the refusal before the caller reads it."""
+    log.warning("data port: %s", frame[13:].decode())
+    loop = asyncio.get_running_loop()
+
+    async def answer():
+        await loop.sock_sendall(sock, frame)
+        sock.shutdown(socket.SHUT_WR)
+        while await loop.sock_recv(sock, 1 << 16):
+            pass
+    try:
+        await asyncio.wait_for(answer(), PREAMBLE_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        sock.close()
 
 
 async def _read_preamble(sock: socket.socket, token: bytes) -> preamble.Preamble:

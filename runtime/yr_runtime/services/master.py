@@ -71,7 +71,7 @@ def to_info(inst: Instance) -> pb.InstanceInfo:
         endpoint=inst.endpoint, class_name=inst.class_name, pid=inst.pid, job_id=inst.job_id,
         node_id=inst.node_id, exit_reason=inst.exit_reason, resources=to_resources(inst.resources),
         language=inst.language, restarts=inst.restarts, detached=inst.detached, hidden=inst.hidden,
-        recover_retry_times=inst.recover_retry_times)
+        recover_retry_times=inst.recover_retry_times, epoch=inst.epoch)
 
 
 def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:

@@ -38,14 +38,15 @@ def to_assign_pb(a: m.Assign) -> pb.AssignWorker:
                            class_name=a.class_name, code=a.code, concurrency=a.concurrency,
                            driver_env=a.driver_env, executable=a.executable,
                            recover_retry_times=a.recover_retry_times,
-                           has_state=a.state is not None, state=a.state or b"")
+                           has_state=a.state is not None, state=a.state or b"", epoch=a.epoch)
 
 
 def from_assign_pb(p: pb.AssignWorker) -> m.Assign:
     return m.Assign(instance_id=p.instance_id, job_id=p.job_id, language=p.language,
                     class_name=p.class_name, code=p.code, concurrency=p.concurrency,
                     driver_env=p.driver_env, executable=p.executable,
-                    recover_retry_times=p.recover_retry_times, state=p.state if p.has_state else None)
+                    recover_retry_times=p.recover_retry_times, state=p.state if p.has_state else None,
+                    epoch=p.epoch)
 
 
 def from_resources(r: pb.Resources) -> Resources:

@@ -138,6 +138,7 @@ class Assign(Message):
     executable: str = ""              # C++: the user's program
     recover_retry_times: int = 0
     state: bytes | None = None        # a restart: the instance's last saved state
+    epoch: int = 0                    # its placement (the master's count): callers' preambles must match
 
 
 @message("initialized")

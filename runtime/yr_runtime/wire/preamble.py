@@ -12,8 +12,14 @@ deserializer):
   id); the agent hands the accepted socket to that worker (SCM_RIGHTS), which serves it like
   any caller connection (same frames, batching, pipelining).
 - purpose OBJECTS: object pulls, served by the agent itself (`target` is empty).
-- epoch: a fencing token, carried for failure handling (a node's or master's term); 0 means
-  "none". The data port does not check it yet.
+- epoch: a fencing token: the placement of the instance the caller believes it reaches
+  (`InstanceInfo.epoch`, counted by the master per instance); 0 means "none" (unchecked: a
+  handle that arrived pickled, an SDK that sends none). A CALLER preamble whose epoch is not
+  that of the worker it names (`Assign.epoch`) is refused once, at the preamble (`stale`):
+  the receiver answers one REFUSED frame (`refusal`: the call frames' header, kind b"R",
+  call id 0, the reason in UTF-8) and closes. Nothing behind the preamble was read, so the
+  caller may send its calls again after re-resolving the instance (docs/architecture.md
+  "Partitions and fencing").
 
 Pure: no I/O, tested without sockets (tests/core/test_preamble.py).
 """
@@ -30,6 +36,8 @@ CALLER, OBJECTS = 1, 2
 MAX_PREAMBLE = 512      # bytes of the first frame's body: a longer length prefix is refused unread
 MAX_TOKEN = 255
 _FIXED = struct.Struct("<4sBQB")   # magic, purpose, epoch, token length
+REFUSED = b"R"                      # the kind byte of a refusal frame (yr._protocol's frames)
+_REFUSAL = struct.Struct("<IcQ")    # length, kind, call id: yr._protocol.call_frame's header
 
 
 class PreambleError(ValueError):
@@ -95,3 +103,18 @@ def first_frame(peer, token: bytes, epoch: int = 0) -> bytes:
         if target:
             return frames.encode(encode(token, CALLER, target, epoch))
     return frames.encode(handshake.hello(token))
+
+
+def stale(sent: int, own: int) -> bool:
+    """Whether a caller that sent epoch `sent` must be refused by a worker of epoch `own`
+    (either 0: nothing to compare, accepted)."""
+    return bool(sent and own and sent != own)
+
+
+def refusal(instance_id: str, sent: int, own: int) -> bytes:
+    """The whole refusal frame for a caller that sent epoch `sent` to the worker of
+    `instance_id`, whose placement is epoch `own`."""
+    side = "an older" if sent < own else "a newer"
+    why = (f"stale epoch: instance {instance_id} was reached with epoch {sent}, {side} placement "
+           f"than this worker's epoch {own}; connection refused").encode()
+    return _REFUSAL.pack(9 + len(why), REFUSED, 0) + why
