@@ -116,6 +116,10 @@ class Group:
                 raise YRRuntimeError(f"group {self.group_name!r} cannot be terminated: "
                                      f"{'it was not invoked' if self._state == 'open' else 'it is terminated already'}")
             self._state = "terminated"
+            if not self._done.is_set() and self._error is None:   # wait() does not wait for a creation that stopped
+                self._error = YRRuntimeError(f"group {self.group_name!r} was terminated before its instances "
+                                             "were all created")
+        self._done.set()
         with _open_lock:
             if _open.get(self.group_name) is self:
                 del _open[self.group_name]
@@ -152,7 +156,8 @@ class Group:
             if last:
                 self._done.set()
         with self._lock:
-            if self._state != "invoked":   # terminated while the reservation was made
+            if self._state != "invoked":   # terminated while the reservation was made: give it back
+                _rpc().remove_group_async(rt.master, self._rg_name)
                 return
             for i, (spec, target) in enumerate(self._members):
                 spec.resource_group, spec.bundle_index = self._rg_name, i

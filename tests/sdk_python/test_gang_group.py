@@ -128,6 +128,22 @@ def test_a_group_not_placed_within_its_timeout_is_rolled_back(drv):
     g2.terminate()
 
 
+def test_a_group_terminated_while_it_waits_for_room_is_never_created(drv):
+    hog = Member.options(cpu=3000, memory=100).invoke("hog")
+    assert yr.get(hog.who.invoke(), 30)[0] == "hog"
+    before = free_cpu()
+    g = yr.Group("gang-stop", yr.GroupOptions())   # timeout -1: it would wait
+    members = [member("gang-stop").invoke(i) for i in range(2)]
+    g.invoke()
+    g.terminate()
+    with pytest.raises(yr.YRRuntimeError, match="terminated before"):
+        g.wait()
+    with pytest.raises(yr.InstanceTerminatedError):
+        yr.get(members[0].who.invoke(), 30)
+    hog.terminate()
+    assert wait_until(lambda: free_cpu() == before + 3000)   # nothing of the group was reserved
+
+
 @pytest.mark.parametrize("same", [True, False])
 def test_same_lifecycle_decides_whether_a_lost_instance_takes_the_group_with_it(drv, same):
     g = yr.Group(f"gang-fate-{same}", yr.GroupOptions(same_lifecycle=same))
