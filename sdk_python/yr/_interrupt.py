@@ -18,7 +18,6 @@ the executor.
 """
 from __future__ import annotations
 
-import ctypes
 import glob
 import os
 import signal
@@ -98,6 +97,7 @@ def install(socket_path: str, run_code) -> None:
                 threading.Thread(target=cancel_made_calls, name="yr-cancel", daemon=True).start()
             if ident == me:
                 raise CallCancelled(f"call {cid} was cancelled (yr.cancel)")
+            import ctypes   # only here: a driver never needs it
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(CallCancelled))
     signal.signal(SIGNAL, on_signal)
 
