@@ -135,7 +135,10 @@ def cancel_made_calls() -> None:
 def _running_call(frame, run_code) -> int | None:
     """The call id of the Worker._run frame under `frame`, if that call's user code (or the
     reading of its arguments) is what runs: not once its result is made or while its error is
-    handled, where an exception would escape the run's own handler."""
+    handled, where an exception would escape the run's own handler; nor while `_run`'s own
+    code runs (it may be outside its `try`): then the grace decides."""
+    if frame is not None and frame.f_code is run_code:
+        return None
     while frame is not None:
         if frame.f_code is run_code:
             loc = frame.f_locals
