@@ -22,11 +22,13 @@ from .params import (CacheType, ConsistencyType, CreateParam, ExistenceOpt, GetP
                      WriteMode)
 from .stream import (Element, ProducerConfig, SubscriptionConfig, create_stream_consumer, create_stream_producer,
                      delete_stream, query_global_consumers_num, query_global_producers_num)
-from .metrics import Alarm, AlarmInfo, AlarmSeverity, DoubleCounter, Gauge, Histogram, UInt64Counter
+from .metrics import (Alarm, AlarmInfo, AlarmSeverity, CustomCounter, CustomGauge, DoubleCounter, Gauge, Histogram,
+                      UInt64Counter)
 from .cross_language import cpp_function, cpp_instance_class, java_function, java_instance_class
 from .groups import (FunctionGroupHandler, FunctionGroupMethodProxy, ResourceGroup, create_function_group,
                      create_resource_group, delete_checkpoint, get_function_group_context, list_checkpoints,
                      remove_resource_group, restore_from_checkpoint)
+from .group import Group, GroupOptions
 
 StatefulInstance = InstanceProxy
 StatelessFunction = FunctionProxy
@@ -44,12 +46,13 @@ __all__ = [
     "SetParam", "MSetParam", "GetParam", "GetParams", "CreateParam", "ExistenceOpt", "WriteMode", "CacheType",
     "ConsistencyType", "create_stream_producer", "create_stream_consumer", "delete_stream", "ProducerConfig",
     "SubscriptionConfig", "Element", "query_global_producers_num", "query_global_consumers_num",
-    "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity",
+    "Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity", "CustomGauge",
+    "CustomCounter",
     "cpp_function", "cpp_instance_class", "java_function", "java_instance_class",
     "cancel", "method", "exit", "list_named_instances", "get_node_ip_address", "MethodProxy",
     "StatefulInstanceCreator", "ObjectRefGenerator",
     "create_resource_group", "remove_resource_group", "ResourceGroup", "ResourceGroupOptions",
     "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
     "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
-    "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint",
+    "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint", "Group", "GroupOptions",
 ]

@@ -41,6 +41,8 @@ def _check_function_options(opt) -> InvokeOptions:
     if opt.idle_timeout not in (None, -1):
         raise YRValueError("InvokeOptions.idle_timeout applies to instances; stateless executors are recycled "
                            "after Config.recycle_time")
+    if opt.group_name:
+        raise YRValueError("InvokeOptions.group_name applies to instances (yr.Group), not to stateless functions")
     for key in ("GRACEFUL_SHUTDOWN_TIME", "RECOVER_RETRY_TIMEOUT"):
         if key in opt.custom_extensions:
             raise YRValueError(f"InvokeOptions.custom_extensions[{key!r}] applies to instances, not to "
@@ -102,7 +104,11 @@ class InstanceCreator:
             default = ASYNC_DEFAULT_CONCURRENCY if _has_async_methods(cls) else 1
             self._concurrency = self._options.effective_concurrency(default)
         spec = _instances.make_spec(rt, cls.__qualname__, code, self._options, concurrency=self._concurrency)
-        target = _instances.create(rt, spec)
+        if self._options.group_name:   # created later, with its yr.Group
+            from .group import enlist
+            target = enlist(rt, spec, self._options)
+        else:
+            target = _instances.create(rt, spec)
         if "RECOVER_RETRY_TIMEOUT" in self._options.custom_extensions:
             target.recover_timeout = recover_timeout(self._options)
         return InstanceProxy(target, self._methods, self._shapes)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 
+from . import _interrupt
 from . import _protocol as P
 from . import _serialization
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
@@ -467,10 +468,13 @@ class ExecutorPool:
             call.slot.conn = None
             self._dispatch(call, front=True)
 
-    def cancel(self, slot: _Slot, error: BaseException) -> bool:
+    def cancel(self, slot: _Slot, error: BaseException, force: bool = True, recursive: bool = False) -> bool:
         """yr.cancel of one call of this pool (False: not one of ours). A call not sent yet
-        never runs; a sent one is stopped with its executor (terminated: a new one serves
-        later calls; the executor's other calls run again elsewhere)."""
+        never runs. A sent one is interrupted if its executor is a worker of this machine
+        (yr._interrupt), and its executor restarted if it has not stopped within
+        _interrupt.GRACE (only with `force`); an executor elsewhere is restarted at once (a
+        new one serves later calls; the executor's other calls run again elsewhere).
+        `recursive`: the interrupted worker cancels the stateless calls it made too."""
         with self._lock:
             call = next((c for c in (*self.waiting, *self.deferred) if c.slot is slot), None)
             if call is not None:
@@ -484,11 +488,67 @@ class ExecutorPool:
                 if queued:
                     slot.set_error(error)   # Target._flush skips it
                 return queued
-            self.executors.remove(ex)
-            self.cancelled_on.add(ex.target.instance_id)
-        slot.set_error(error)
-        registry(self.rt).pending.append(self.rt.master.terminate(ex.target.instance_id))
+            stop = self._interrupt(ex, slot, force, error, recursive)
+            if stop is None:
+                self.executors.remove(ex)
+                self.cancelled_on.add(ex.target.instance_id)
+        if stop is None:
+            slot.set_error(error)
+            registry(self.rt).pending.append(self.rt.master.terminate(ex.target.instance_id))
+        else:
+            stop()
         return True
+
+    def _interrupt(self, ex: _Executor, slot: _Slot, force: bool, error: BaseException, recursive: bool):
+        """Readies the interruption of the sent call of `slot` on `ex` (under the lock): its
+        answer will fill a stand-in slot, and `slot` gets `error` then, so that yr.get raises
+        once the call has stopped (and `ex` is free). Returns what sends the request (and
+        restarts `ex` after the grace if the call goes on); None if `ex` cannot be signalled
+        (a worker on another node): restart it now."""
+        ch = ex.target.channel
+        # C++ and Java calls do not run Python code to raise in (and a py4j link cut mid-call
+        # would be left out of step): their executors are restarted
+        where = _interrupt.local_worker(getattr(ch.conn, "_sock", None)) if self.language == "python" else None
+        call_id = next((cid for cid, c in list(ch._pending.items()) if c.slot is slot), None)
+        if call_id is None:
+            return lambda: None   # answered already
+        if where is None:   # without force a remote call runs on, its answer unheard
+            return None if force else (lambda: slot.set_error(error))
+        call, stand_in = ch._pending[call_id], _Slot()
+        stand_in.conn = slot.conn
+        stand_in.add_callback(lambda _s: slot.set_error(error))
+        call.slot = stand_in   # the reader takes the slot after popping the call: see below
+        if ch._pending.get(call_id) is not call:
+            return lambda: None   # answered just now (into one slot or the other)
+
+        def stop():
+            marker = _interrupt.request(*where, call_id, recursive)
+            threading.Timer(_interrupt.GRACE, self._restart_if_running,
+                            (ex, ch, call_id, call, marker, force, slot, error)).start()
+        return stop
+
+    def _restart_if_running(self, ex: _Executor, ch, call_id: int, call: _Call, marker, force: bool,
+                            slot: _Slot, error: BaseException) -> None:
+        """The grace of an interrupted call is over (on a timer thread): if it has not
+        answered, its slot gets `error` now, and with `force` its executor is restarted (its
+        other calls run again elsewhere); without, the call runs on, its answer unheard."""
+        _interrupt.forget(marker)
+        if call.slot.done:
+            return
+        if not force or ch._pending.pop(call_id, None) is None:
+            slot.set_error(error)
+            return
+        with self._lock:   # out of the pool before the slot frees it: no new call goes to it
+            present = ex in self.executors
+            if present:
+                self.executors.remove(ex)
+                self.cancelled_on.add(ex.target.instance_id)
+        slot.set_error(error)
+        if present:
+            try:
+                registry(self.rt).pending.append(self.rt.master.terminate(ex.target.instance_id))
+            except YRError:   # the runtime is closing: it ends the executor itself
+                pass
 
     def recycle(self, now: float, idle_for: float) -> None:
         """Terminates executors idle for `idle_for` seconds (keeping none: their capacity

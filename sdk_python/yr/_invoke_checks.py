@@ -28,7 +28,6 @@ _NOT_SUPPORTED = {
     "function_group_options": "start a gang with yr.create_function_group (docs/groups.md)",
     "alias_params": "yr has no function aliases (FaaS)",
     "debug": "yr has no debug server",
-    "group_name": "gang groups are not built yet",
     "is_delete_remote_tensor": "yr has no device tensors",
     "bypass_datasystem": "yr has no data system (values travel inline or through shared memory)",
     "skip_serialize": "yr always sends the class code",
@@ -38,7 +37,7 @@ _NOT_SUPPORTED = {
 }
 _DEFAULTS = {"max_invoke_latency": 5000, "cpu_limit": 0, "mem_limit": 0, "pod_labels": {}, "affinity": {},
              "device": None, "is_data_affinity": False,
-             "function_group_options": None, "alias_params": {}, "debug": None, "group_name": "",
+             "function_group_options": None, "alias_params": {}, "debug": None,
              "is_delete_remote_tensor": False, "bypass_datasystem": False, "skip_serialize": False,
              "port_forwardings": [], "instance_priority": 0, "preempted_allowed": False}
 

@@ -11,12 +11,14 @@ LOCAL_NODE_IP = "127.0.0.1"   # the master's own node listens on loopback unless
 
 
 def cancel(obj_refs, allow_force: bool = True, allow_recursive: bool = False) -> None:
-    """Cancels stateless calls: a call not sent yet never runs; a running one is stopped
-    with its executor (a new executor serves later calls; the calls queued behind it run
-    elsewhere). `yr.get` of a cancelled ref raises CancelError. As in openYuanrong, refs of
-    instance method calls, finished calls and refs made elsewhere are left alone (no error).
-    `allow_force` and `allow_recursive` are checked and accepted: a cancel here always
-    stops the executor, and does not reach calls the cancelled call made itself.
+    """Cancels stateless calls: a call not sent yet never runs; a running one is interrupted
+    (an exception raised in it; its executor serves later calls) and, with `allow_force`, its
+    executor is restarted if it has not stopped within a grace (2 s; the calls queued behind
+    it run elsewhere). An executor on another node is not interrupted: with `allow_force`
+    it is restarted at once, without, the call runs on. `allow_recursive`: the interrupted
+    call's executor also cancels the stateless calls it made. `yr.get` of a cancelled ref
+    raises CancelError once the call has stopped. As in openYuanrong, refs of instance
+    method calls, finished calls and refs made elsewhere are left alone (no error).
 
     Raises TypeError (YRTypeError) if obj_refs is not an ObjectRef or a list of them."""
     refs = [obj_refs] if isinstance(obj_refs, ObjectRef) else obj_refs
@@ -33,7 +35,7 @@ def cancel(obj_refs, allow_force: bool = True, allow_recursive: bool = False) ->
             continue
         err = CancelError(f"the call of object {ref.id} was cancelled (yr.cancel)")
         for pool in list(reg.pools.values()):
-            if pool.cancel(ref._slot, err):
+            if pool.cancel(ref._slot, err, allow_force, allow_recursive):
                 break
 
 

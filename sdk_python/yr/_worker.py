@@ -533,6 +533,10 @@ class Worker:
                 self.instance = self.host.restore_instance(spec, _serialization.loads(msg.state))
             elif spec.get("executor"):
                 self.lends_when_idle = self.pool is None
+                from . import _interrupt   # yr.cancel interrupts a running Python call (docs/api.md#cancel)
+                if isinstance(self.host, PythonHost):
+                    _interrupt.install(str(worker_socket(self.boot.session_dir, self.boot.worker_id)),
+                                       Worker._run.__code__)
             else:
                 args = _resolve_args(spec.get("args", ()))
                 self.instance = self.host.create_instance(spec, args, spec.get("kwargs", {}))

@@ -308,3 +308,17 @@ def check_resource_group_options(rgo) -> None:
     check_field_types(rgo, "ResourceGroupOptions")
     if rgo.resource_group_name and rgo.bundle_index < -1:
         raise YRValueError(f"invalid ResourceGroupOptions.bundle_index: must be -1 or >= 0, got {rgo.bundle_index}")
+
+
+@dataclass
+class GroupOptions:
+    """Options of a yr.Group (openYuanrong's names and defaults, docs/groups.md).
+
+    - `timeout`: seconds the group may wait for room for all its instances; -1: as long as the
+      runtime lets a group wait (300 s). Other values < 0 are refused by Group.invoke.
+    - `same_lifecycle`: True: an instance that goes away takes the group with it; False:
+      created together, then independent.
+    - `strategy`: "" (as PACK), "PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD" (as resource groups)."""
+    timeout: int = -1
+    same_lifecycle: bool = True
+    strategy: str = ""

@@ -12,6 +12,8 @@ Choices where openYuanrong differs or is unclear (docs/observability.md, "User m
   object, which its own label check then refuses).
 - `UInt64Counter` refuses negative values (ValueError): a uint64 cannot hold them.
 - `Histogram.record` counts into real buckets (openYuanrong reports it as a gauge).
+- `CustomGauge` and `CustomCounter` (openYuanrong's label-less wrappers) are a `Gauge` and a
+  `UInt64Counter` without labels: same series, same `/metrics` names.
 - `Alarm.set` exposes a gauge `<name>` whose value is the severity (0 = OFF), labelled with
   the alarm's name, location and cause.
 """
@@ -29,7 +31,8 @@ _METRIC_NAME_RE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
 _METRIC_LABEL_NAME_RE = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 _RESERVED_METRIC_LABEL_NAME_RE = re.compile(r'^__.*$')
 
-__all__ = ["Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity"]
+__all__ = ["Gauge", "UInt64Counter", "DoubleCounter", "Histogram", "Alarm", "AlarmInfo", "AlarmSeverity",
+           "CustomGauge", "CustomCounter"]
 
 
 class AlarmSeverity(Enum):
@@ -209,6 +212,62 @@ class Histogram(_Labelled):
             counts[i] += 1
             return {"bounds": self._bounds, "counts": counts, "sum": old["sum"] + fvalue, "count": old["count"] + 1}
         self._update(add, {"bounds": self._bounds, "counts": [0] * (len(self._bounds) + 1), "sum": 0.0, "count": 0})
+
+
+class CustomGauge(Gauge):
+    """A gauge without labels (openYuanrong's `CustomGauge`): `set`, `inc`, `dec`, `get_value`.
+
+    Raises ValueError (from the calls) for a value < 0 given to `set`, or a delta <= 0 given
+    to `inc`/`dec`, as openYuanrong's checks."""
+
+    def __init__(self, name: str, description: str, unit: str = ''):
+        super().__init__(name, description, unit)
+
+    def add_labels(self, labels: Dict[str, str]) -> None:
+        raise AttributeError("CustomGauge has no labels (use yr.Gauge)")
+
+    def set(self, value: float) -> None:
+        """Sets the value (a number >= 0)."""
+        self._set(_number(value, "gauge value", 0.0, strict=False))
+
+    def inc(self, delta: float) -> None:
+        """Adds `delta` (a number > 0)."""
+        fdelta = _number(delta, "gauge delta", 0.0, strict=True)
+        self._update(lambda old: old + fdelta, 0.0)
+
+    def dec(self, delta: float) -> None:
+        """Subtracts `delta` (a number > 0); the value may go below 0."""
+        fdelta = _number(delta, "gauge delta", 0.0, strict=True)
+        self._update(lambda old: old - fdelta, 0.0)
+
+    def get_value(self) -> float:
+        """The gauge's value in this process (0.0 if never set)."""
+        return _telemetry.user.get(self._key(), 0.0)
+
+
+class CustomCounter(UInt64Counter):
+    """A uint64 counter without labels (openYuanrong's `CustomCounter`): `inc`, `get_value`.
+    Exposed as `<name>_total`, as `UInt64Counter`."""
+
+    def __init__(self, name: str, description: str, unit: str = ''):
+        super().__init__(name, description, unit)
+
+    def add_labels(self, labels: Dict[str, str]) -> None:
+        raise AttributeError("CustomCounter has no labels (use yr.UInt64Counter)")
+
+    def inc(self, delta: int = 1) -> None:
+        """Adds `delta`, an integer > 0 (ValueError otherwise)."""
+        ivalue = int(delta)
+        if ivalue <= 0:
+            raise ValueError("invalid counter delta, should be > 0")
+        self.increase(ivalue)
+
+
+def _number(value, what: str, floor: float, strict: bool) -> float:
+    fvalue = float(value)
+    if fvalue < floor or (strict and fvalue == floor):
+        raise ValueError(f"invalid {what}, should be {'>' if strict else '>='} {floor:g}")
+    return fvalue
 
 
 class Alarm(Metrics):

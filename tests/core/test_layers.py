@@ -75,7 +75,8 @@ def test_public_api_is_pinned():
         "create_resource_group", "remove_resource_group", "ResourceGroup", "ResourceGroupOptions",
         "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
         "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
-        "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint"])
+        "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint", "CustomGauge", "CustomCounter",
+        "Group", "GroupOptions"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

@@ -97,11 +97,16 @@ DRIVER = textwrap.dedent("""
             self.hits = yr.UInt64Counter("talker_hits", "greetings said", "1", {"word": word})
             self.size = yr.Gauge("talker_size", "a size", "bytes")
             self.lat = yr.Histogram("talker_wait_seconds", "waits", "s", buckets=[0.1, 1.0])
+            self.said = yr.CustomCounter("talker_said", "calls of say")
+            self.load = yr.CustomGauge("talker_load", "a load", "1")
         def say(self, i):
             print(f"{self.word} number {i}", flush=True)
             self.hits.increase(1)
             self.size.set(10 * i)
             self.lat.record(0.5)
+            self.said.inc(2)
+            self.load.inc(3)
+            self.load.dec(1)
             return i
         def fail(self):
             raise ValueError("on purpose")
@@ -243,6 +248,8 @@ def test_user_metrics_from_workers_and_the_driver(cluster, workload):
     assert value(now, "talker_wait_seconds_bucket", process=a, le="1.0") == 5
     assert value(now, "talker_wait_seconds_count", process=b) == 3
     assert value(now, "talker_wait_seconds_sum", process=b) == 1.5
+    assert value(now, "talker_said_total", process=a) == 10 and value(now, "talker_said_total", process=b) == 6
+    assert value(now, "talker_load", process=a) == 10 and value(now, "talker_load", process=b) == 6
 
 
 def test_metrics_and_dashboard_need_the_session_token(cluster):

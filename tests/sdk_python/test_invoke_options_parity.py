@@ -90,7 +90,7 @@ def test_values_out_of_range_raise_value_error(kw, match):
     dict(cpu_limit=1000), dict(mem_limit=1000), dict(pod_labels={"k": "v"}), dict(affinity={"k": "v"}),
     dict(device=object()), dict(max_invoke_latency=100), dict(is_data_affinity=True),
     dict(function_group_options=object()), dict(alias_params={"a": "b"}),
-    dict(debug=object()), dict(group_name="g"), dict(is_delete_remote_tensor=True), dict(bypass_datasystem=True),
+    dict(debug=object()), dict(is_delete_remote_tensor=True), dict(bypass_datasystem=True),
     dict(skip_serialize=True), dict(port_forwardings=[object()]), dict(runtime_env={"conda": "env"}),
 ])
 def test_fields_yr_does_not_act_on_are_refused_not_ignored(kw):
@@ -105,6 +105,8 @@ def test_fields_that_apply_to_one_kind_are_refused_on_the_other():
         Probe.options(yr.InvokeOptions(max_instances=2))
     with pytest.raises(ValueError, match="idle_timeout applies to instances"):
         yr.invoke(invoke_options=yr.InvokeOptions(idle_timeout=5))(lambda: 1)
+    with pytest.raises(ValueError, match="group_name applies to instances"):
+        env_of.options(yr.InvokeOptions(group_name="g"))
     for key in ("GRACEFUL_SHUTDOWN_TIME", "RECOVER_RETRY_TIMEOUT"):
         with pytest.raises(ValueError, match=f"{key}.*applies to instances"):
             env_of.options(yr.InvokeOptions(custom_extensions={key: "5"}))

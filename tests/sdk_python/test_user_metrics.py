@@ -86,3 +86,37 @@ def test_gauge_histogram_and_alarm_values():
     assert series["test_um_gauge"] == 4.5
     assert series["test_um_hist"] == {"bounds": [1.0, 2.0], "counts": [1, 2, 1], "sum": 12.5, "count": 4}
     assert series["test_um_alarm"] == 3
+
+
+def test_custom_gauge_and_counter_are_openyuanrongs_label_less_metrics():
+    sig = lambda c: list(inspect.signature(c).parameters)
+    assert sig(yr.CustomGauge) == sig(yr.CustomCounter) == ["name", "description", "unit"]
+    assert list(inspect.signature(yr.CustomCounter.inc).parameters.items())[1][1].default == 1
+    for make in (yr.CustomGauge, yr.CustomCounter):
+        for bad in ("", "1abc", "a-b"):
+            with pytest.raises(ValueError, match="metric name"):
+                make(bad, "d")
+    g = yr.CustomGauge("test_um_cgauge", "d", "ms")
+    assert g.get_value() == 0.0
+    g.set(10)
+    g.inc(2.5)
+    g.dec("0.5")
+    assert g.get_value() == 12.0
+    for call, bad, what in ((g.set, -1, "gauge value"), (g.inc, 0, "gauge delta"), (g.dec, -2, "gauge delta")):
+        with pytest.raises(ValueError, match=what):
+            call(bad)
+    with pytest.raises(ValueError):
+        g.inc("lots")
+    assert g.get_value() == 12.0   # refused calls changed nothing
+    c = yr.CustomCounter("test_um_ccount", "d")
+    c.inc()
+    c.inc(4)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="counter delta"):
+            c.inc(bad)
+    assert c.get_value() == 5
+    with pytest.raises(AttributeError, match="no labels"):
+        c.add_labels({"k": "v"})
+    series = {(k[0], k[1], k[4]): v for k, v in _telemetry.user.values.items()}
+    assert series[("gauge", "test_um_cgauge", ())] == 12.0
+    assert series[("uint64_counter", "test_um_ccount", ())] == 5
