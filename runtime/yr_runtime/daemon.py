@@ -35,7 +35,7 @@ from yr_runtime.recorder import Recorder
 from yr_runtime.node.agent import Agent
 from yr_runtime.proto import control_pb2_grpc as pbg
 from yr_runtime.proto import control_pb2 as pb
-from yr_runtime.services import tls as tls_creds, uplink
+from yr_runtime.services import node_creates, tls as tls_creds, uplink
 from yr_runtime.services.master import MasterService, TokenInterceptor
 from yr_runtime.services.uplink import Uplink
 from yr_runtime.wire.handshake import PROTOCOL_VERSION
@@ -83,6 +83,7 @@ class Daemon:
             self.agent = Agent(node_id, session_dir, self.token, warm, self.master, worker_tcp=worker_tcp,
                                data_host=data_host)
             self.master.add_node(self.agent, capacity, self.labels)
+            self.agent.on_create = node_creates.handler(self.master)   # creates without the gRPC hop
             self.master_address = f"unix:{sessions.socket_dir(session_dir) / 'master.sock'}"
         self._stop = asyncio.Event()
         self._stop_reason = ""

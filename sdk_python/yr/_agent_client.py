@@ -7,12 +7,14 @@ import logging
 import threading
 
 from yr_runtime.wire import messages as m
+from yr_runtime.wire.errors import ErrorCode
 
 from ._transport import Connection
-from .exceptions import GetTimeoutError, ObjectLostError, ResourceUnavailableError, RuntimeUnavailableError
+from .exceptions import (GetTimeoutError, ObjectLostError, ResourceUnavailableError, RuntimeUnavailableError,
+                         error_for)
 
 log = logging.getLogger("yr.agent_client")
-_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost)
+_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost, m.Created)
 _GONE = "the node agent went away"
 
 
@@ -87,6 +89,17 @@ class AgentClient:
         """Sends this process's metrics (yr._telemetry); no answer."""
         self._send(msg)
 
+    def create(self, spec: bytes, done=None) -> "CreateAnswer":
+        """Asks the agent of the master's own node for an instance (`spec`: a serialized
+        InstanceSpec) without the gRPC hop; the answer comes as a future. `done(answer)`
+        runs on the connection's reader thread once answered, never within this call."""
+        rid = next(self._ids)
+        answer = CreateAnswer(done)
+        with self._lock:
+            self._pending[rid] = answer._set
+        self._send(m.CreateOnNode(rid=rid, spec=spec))
+        return answer
+
     def _send(self, msg: m.Message) -> None:
         try:
             self._conn.send_encoded(msg.frame())
@@ -119,6 +132,37 @@ def _deliver(box, answer) -> None:
     elif box is not None:
         box[1] = answer
         box[0].set()
+
+
+class CreateAnswer:
+    """The answer to `AgentClient.create`: `result(what)` waits for it; `done(self)`, if
+    given, runs on the agent connection's reader thread when it comes. Unbounded like the
+    master's own create: the master answers within the instance's schedule timeout, and a
+    lost connection fails it."""
+
+    def __init__(self, done=None):
+        self._done = threading.Event()
+        self._msg: m.Created | None = None
+        self._on_done = done
+
+    def _set(self, msg: "m.Created | None") -> None:
+        self._msg = msg
+        self._done.set()
+        if self._on_done is not None:
+            self._on_done(self)
+
+    def result(self, what: str, timeout: float | None = None):
+        """The `CreateInstanceReply`, or the yr error of the refusal (prefixed with `what`)."""
+        from yr_runtime.proto import control_pb2 as pb
+        if not self._done.wait(timeout):
+            raise GetTimeoutError(f"{what}: the node agent did not answer within {timeout}s")
+        msg = self._msg
+        if msg is None:
+            raise RuntimeUnavailableError(f"{what}: {_GONE}; is the runtime running? (`yr status`)")
+        if msg.reply is None:
+            kind = msg.kind if msg.kind in ErrorCode._value2member_map_ else None
+            raise error_for(kind and ErrorCode(kind), f"{what}: {msg.error}")
+        return pb.CreateInstanceReply.FromString(msg.reply)
 
 
 def fetch_error(object_id: str, answer) -> BaseException:

@@ -12,6 +12,7 @@ from collections import deque
 from . import _interrupt
 from . import _protocol as P
 from . import _serialization
+from ._agent_client import CreateAnswer
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
 from ._invoke_checks import graceful_shutdown_time
 from .config import InvokeOptions
@@ -140,11 +141,9 @@ def constructor_code(cls_code: bytes | None, args, kwargs, class_name: str, spec
 def create(rt, spec, on_answer=None) -> Target:
     """Asks the master for an instance; returns its Target at once (named: after the answer).
     `on_answer(target, error or None)` runs once the master answered (unnamed instances)."""
-    from ._control import MasterClient
     timeout = None if spec.schedule_timeout_ms < 0 else spec.schedule_timeout_ms / 1000 + 60
-    fut = rt.master.create_instance_async(spec, timeout)
     if spec.name:
-        reply = MasterClient.result_of(fut, f"create instance {spec.name!r}")
+        reply = _reply(_ask(rt, spec, timeout), f"create instance {spec.name!r}", timeout)
         target = rt.target(reply.instance.instance_id, reply.instance.class_name)
         target.detached = reply.instance.detached
         if not reply.existed:
@@ -158,7 +157,7 @@ def create(rt, spec, on_answer=None) -> Target:
 
     def done(f):
         try:
-            info = MasterClient.result_of(f, f"create {spec.class_name}").instance
+            info = _reply(f, f"create {spec.class_name}").instance
         except YRError as e:
             target.fail(e)
             if on_answer is not None:
@@ -167,8 +166,28 @@ def create(rt, spec, on_answer=None) -> Target:
         target.connect(info.endpoint, info.epoch)
         if on_answer is not None:
             on_answer(target, None)
-    fut.add_done_callback(done)
+    _ask(rt, spec, timeout, done)
     return target
+
+
+def _ask(rt, spec, timeout: float | None, done=None):
+    """Sends a create: to the agent of this node when the master runs in the same daemon (no
+    gRPC hop: docs/architecture.md "Creation"), else to the master over gRPC. `done(answer)`
+    runs once answered, on another thread (never within this call: callers hold locks)."""
+    if not rt.info.joined:
+        return rt.agent.create(spec.SerializeToString(), done)
+    fut = rt.master.create_instance_async(spec, timeout)
+    if done is not None:
+        fut.add_done_callback(done)
+    return fut
+
+
+def _reply(fut, what: str, timeout: float | None = None):
+    """The CreateInstanceReply of a create sent by `_ask`, or its yr error."""
+    if isinstance(fut, CreateAnswer):
+        return fut.result(what, timeout)
+    from ._control import MasterClient
+    return MasterClient.result_of(fut, what)
 
 
 def attach(rt, instance_id: str, class_name: str, endpoint: str = "", epoch: int = 0) -> Target:

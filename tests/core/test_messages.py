@@ -41,6 +41,9 @@ SAMPLES = [
     m.PulledObject(rid=1, data=b"\x00inline", error=True),
     m.PullChunk(offset=1 << 33, length=4 << 20),
     m.FreeCopies(ids=["o1", "o2"]),
+    m.CreateOnNode(rid=5, spec=b"\x0a\x02i1"),
+    m.Created(rid=5, reply=b"\x0a\x00"),
+    m.Created(rid=6, kind=1002, error="no node can hold it"),
 ]
 
 

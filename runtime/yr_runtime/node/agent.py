@@ -25,6 +25,7 @@ from pathlib import Path
 from yr_runtime.wire import bodies, frames, handshake
 from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
+from yr_runtime.wire.errors import ErrorCode
 
 from . import dataport, processes, templates
 from .logs import read_log, remember_log
@@ -37,7 +38,7 @@ KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
 REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
 # What workers and SDKs may send the agent; anything else closes their connection.
 _INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.StatePut, m.StateGet,
-            m.Metrics)
+            m.Metrics, m.CreateOnNode)
 
 
 @dataclass
@@ -151,6 +152,9 @@ class Agent:
         self._warming = 0   # warm workers being started (refill's tasks not yet finished)
         self.telemetry = NodeTelemetry()
         self.log_files: dict[str, Path] = {}   # instance id -> its (last) worker's log, for `yr logs`
+        # On the master's own node, the daemon sets this to `f(msg, writer)`: it answers a
+        # CreateOnNode without the gRPC hop. None on a joined node (no master here).
+        self.on_create = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -451,6 +455,12 @@ class Agent:
         elif isinstance(msg, m.ObjFree):
             self.store.free([str(i) for i in msg.ids])
             self._free_pulled_copies([str(i) for i in msg.ids])
+        elif isinstance(msg, m.CreateOnNode):
+            if self.on_create is None:
+                writer.write(m.Created(rid=msg.rid, kind=int(ErrorCode.ERR_INNER_COMMUNICATION),
+                                       error="this node's agent has no master: create through the master").frame())
+            else:
+                self.on_create(msg, writer)
         elif isinstance(msg, m.StatePut):
             self.store.states[msg.instance_id] = msg.data
             # the worker's save returns once the master holds the state (it places restarts):

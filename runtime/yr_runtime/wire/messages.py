@@ -6,6 +6,7 @@ Links (each framed by `frames`; an agent connection starts with the hello of `ha
 - SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
   `StatePut`, `StateGet`
 - agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`
+- SDK -> agent of the master's node -> SDK: `CreateOnNode` -> `Created`
 - agent <-> zygote (a socketpair): `ForkRequest` (sent with one fd: the write end of the new
   worker's output pipe) ->; <- `Forked`, `ChildExited`
 
@@ -251,6 +252,24 @@ class ObjLost(Message):
 class CallerHandoff(Message):
     """Agent -> worker: a caller connection accepted on the node's data port comes with this
     message (its fd rides on the message's bytes, SCM_RIGHTS); its preamble was checked."""
+
+
+@message("create")
+class CreateOnNode(Message):
+    """SDK -> agent of the master's own node: a create without the gRPC hop (docs/architecture.md
+    "Creation"). `spec`: a serialized control.proto `InstanceSpec`, passed through untouched."""
+    rid: int
+    spec: bytes
+
+
+@message("created")
+class Created(Message):
+    """The answer to CreateOnNode: a serialized `CreateInstanceReply`, or the refusal's error
+    kind (`wire.errors.ErrorCode`) and message."""
+    rid: int
+    reply: bytes | None = None
+    kind: int = 0
+    error: str = ""
 
 
 # ---- agent <-> zygote --------------------------------------------------------------------------
