@@ -149,7 +149,10 @@ class CreateAnswer:
         self._msg = msg
         self._done.set()
         if self._on_done is not None:
-            self._on_done(self)
+            try:
+                self._on_done(self)
+            except Exception:   # a bug there must not end the connection's reader (as gRPC's callbacks)
+                log.exception("a create's answer callback failed")
 
     def result(self, what: str, timeout: float | None = None):
         """The `CreateInstanceReply`, or the yr error of the refusal (prefixed with `what`)."""

@@ -289,12 +289,23 @@ def init_driver(config) -> Runtime:
         return rt
 
 
+_session_ahead: "tuple[str, sessions.SessionInfo] | None" = None   # (dir, info) an idle worker read
+
+
+def read_session_ahead(session_dir: str) -> None:
+    """An idle worker reads its session's info before it is assigned (init_worker uses it)."""
+    global _session_ahead
+    if _session_ahead is None:
+        _session_ahead = (session_dir, sessions.read_info(session_dir))
+
+
 def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None:
     global _rt
     with _rt_lock:
         if _rt is not None:
             return
-        info = sessions.read_info(boot["session_dir"])
+        ahead = _session_ahead
+        info = ahead[1] if ahead and ahead[0] == boot["session_dir"] else sessions.read_info(boot["session_dir"])
         if boot.get("data"):   # the node's data port, as the agent told this worker
             info = dataclasses.replace(info, data_address=boot["data"])
         _rt = Runtime(info, token, job_id, is_driver=False, instance_id=instance_id)

@@ -96,6 +96,7 @@ class InstanceCreator:
         cls = self.__yr_wrapped__
         if self._code is None:
             self._code = _serialization.dumps_function(cls)
+            _instances.remember_module(cls)
         code = _instances.constructor_code(self._code, args, kwargs, cls.__name__)
         if self._methods is None:
             self._methods = _public_methods(cls)
@@ -291,6 +292,7 @@ class FunctionProxy:
         rt = _context.current()
         if self._code is None:
             self._code = _serialization.dumps_function(self.__yr_wrapped__)
+            _instances.remember_module(self.__yr_wrapped__)
             self._key = f"{self.__yr_wrapped__.__qualname__}:{hashlib.sha1(self._code).hexdigest()[:16]}"
         pool = _instances.pool(rt, self._options)
         if self._shape is None:

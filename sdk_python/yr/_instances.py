@@ -9,6 +9,8 @@ import threading
 import time
 from collections import deque
 
+import cloudpickle
+
 from . import _interrupt
 from . import _protocol as P
 from . import _serialization
@@ -21,6 +23,7 @@ from .object_ref import ObjectRef, _Slot, new_id
 
 
 _env_cache: dict = {}
+_modules: dict = {}   # modules of the classes and functions shipped by reference (ordered set)
 _registry_lock = threading.Lock()
 
 
@@ -67,11 +70,12 @@ def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_tim
     if opts.trace_id:
         env_vars["YR_TRACE_ID"] = opts.trace_id
     grace, idle = graceful_shutdown_time(opts), opts.idle_timeout if (opts.idle_timeout or 0) > 0 else None
-    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time, grace, idle)
+    key = (tuple(sys.path), os.getcwd(), tuple(sorted(env_vars.items())), recycle_time, grace, idle, tuple(_modules))
     env = _env_cache.get(key)
     if env is None:
         paths = [p for p in sys.path if p and os.path.isdir(p)]
-        env = {"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time}
+        env = {"sys_path": paths, "cwd": key[1], "env_vars": env_vars, "recycle_time": recycle_time,
+               "preload": list(_modules)}   # imported ahead by warm workers (node/warm.py)
         if grace is not None:
             env["graceful_shutdown_time"] = grace   # read by the agent when it stops the worker
         if idle is not None:
@@ -80,6 +84,18 @@ def driver_env(opts: InvokeOptions, custom_envs: dict | None = None, recycle_tim
         _env_cache.clear()
         _env_cache[key] = env
     return env
+
+
+def remember_module(obj) -> None:
+    """Notes the module of a class or function that pickles by reference (its workers import
+    it): it travels in the driver environment as "preload", which warm workers import ahead
+    (docs/architecture.md "Creation"). Classes from __main__ travel by value: nothing to do."""
+    name = getattr(obj, "__module__", None) or ""
+    if name in _modules or name == "__main__" or not getattr(sys.modules.get(name), "__file__", None):
+        return
+    if any(name == r or name.startswith(r + ".") for r in cloudpickle.list_registry_pickle_by_value()):
+        return   # registered to travel by value
+    _modules[name] = None
 
 
 def make_spec(rt, class_name: str, code: bytes, opts: InvokeOptions, *, language: str = "python",

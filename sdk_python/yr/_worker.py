@@ -9,6 +9,7 @@ concurrency N they run on N threads. It exits when told to, or when its agent go
 from __future__ import annotations
 
 import faulthandler
+import importlib
 import inspect
 import json
 import os
@@ -250,11 +251,13 @@ class Worker:
         if not data:
             return False  # the agent is gone: nobody can reach or clean up this worker
         for body in self.agent_decoder.feed(data):
-            msg = m.decode(body, m.Assign, m.Terminate, m.CallerHandoff)
+            msg = m.decode(body, m.Assign, m.Terminate, m.CallerHandoff, m.Prepare)
             if isinstance(msg, m.Terminate):
                 return False
             if isinstance(msg, m.CallerHandoff):
                 self._adopt_caller()
+            elif isinstance(msg, m.Prepare):
+                _prepare(msg.driver_env, self.boot.session_dir)
             else:
                 self._assign(msg)
         return True
@@ -693,6 +696,20 @@ def _apply_driver_env(env: dict) -> None:
         if p not in sys.path:
             sys.path.insert(0, p)
     os.environ.update(env.get("env_vars") or {})
+
+
+def _prepare(driver_env: str, session_dir: str) -> None:
+    """Idle: takes a driver's environment and imports its modules ahead of the create that
+    brings the same environment (the agent hands this worker to no other: node/warm.py)."""
+    from . import _context
+    _context.read_session_ahead(session_dir)
+    env = json.loads(driver_env or "{}")
+    _apply_driver_env(env)
+    for name in env.get("preload") or ():
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit):
+            pass   # the create's own import raises it again, to its caller
 
 
 def serve(host=None, boot: m.Bootstrap | None = None) -> None:

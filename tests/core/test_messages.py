@@ -44,6 +44,7 @@ SAMPLES = [
     m.CreateOnNode(rid=5, spec=b"\x0a\x02i1"),
     m.Created(rid=5, reply=b"\x0a\x00"),
     m.Created(rid=6, kind=1002, error="no node can hold it"),
+    m.Prepare(driver_env='{"preload": ["mymod"]}'),
 ]
 
 

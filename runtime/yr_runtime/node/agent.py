@@ -27,7 +27,7 @@ from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
 from yr_runtime.wire.errors import ErrorCode
 
-from . import dataport, processes, templates
+from . import dataport, processes, templates, warm
 from .logs import read_log, remember_log
 from .telemetry import NodeTelemetry
 from .link import NodeEvents, NodeStatus
@@ -58,6 +58,7 @@ class WorkerProc:
     ready: bool = False    # its instance's constructor ran
     grace: float = STOP_GRACE   # after the terminate message, before SIGTERM (GRACEFUL_SHUTDOWN_TIME)
     epoch: int = 0         # its instance's placement (Assign.epoch): the data port refuses callers of another
+    prepared: str = ""   # idle: the driver environment it took ahead (node/warm.py)
 
     @property
     def pid(self) -> int:
@@ -155,6 +156,7 @@ class Agent:
         # On the master's own node, the daemon sets this to `f(msg, writer)`: it answers a
         # CreateOnNode without the gRPC hop. None on a joined node (no master here).
         self.on_create = None
+        self.prepare_for = ""   # the environment of the latest Python create (node/warm.py)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -177,6 +179,12 @@ class Agent:
         for _ in range(self.warm_target - len(self.idle) - self._warming):
             self._warming += 1
             self._spawn_task(self._start_warm())
+        self._prepare_idle()
+
+    def _prepare_idle(self) -> None:
+        for w in warm.to_prepare(self.idle, self.prepare_for):
+            w.prepared = self.prepare_for
+            w.writer.write(m.Prepare(driver_env=w.prepared).frame())
 
     async def shutdown(self) -> None:
         self._closing = True
@@ -262,6 +270,7 @@ class Agent:
             self._warming -= 1
         if not w.instance_id and w.id in self.workers and not self._closing:
             self.idle.append(w)
+            self._prepare_idle()
 
     async def _start_warm_cpp(self, executable: str, job_id: str) -> None:
         """One forked worker of the job's C++ template kept warm (templates.py); made a moment
@@ -315,9 +324,10 @@ class Agent:
                 self._hand_over(w, spec)
                 self._spawn_task(self._start_warm_cpp(spec.executable, spec.job_id))
             return w
-        if not self.idle:
+        w = warm.pick(self.idle, spec.language, spec.driver_env)
+        if w is None:
             return None
-        w = self.idle.pop(0)
+        self.idle.remove(w)
         self._hand_over(w, spec)
         return w
 
@@ -338,6 +348,10 @@ class Agent:
         return w
 
     def _hand_over(self, w: WorkerProc, spec: m.Assign) -> None:
+        if warm.preparable(spec.language, spec.driver_env) and spec.driver_env != self.prepare_for:
+            self.prepare_for = spec.driver_env   # idle workers take it ahead, at the refill below
+            for old in warm.stale(self.idle, spec.driver_env):
+                self._stop(old.id)
         w.instance_id, w.job_id, w.epoch = spec.instance_id, spec.job_id, spec.epoch
         remember_log(self.log_files, spec.instance_id, self.session_dir / "logs" / f"worker-{w.id}.log")
         w.label = f"{spec.class_name or 'worker'} pid={w.pid}"

@@ -2,7 +2,7 @@
 
 Links (each framed by `frames`; an agent connection starts with the hello of `handshake`):
 - worker -> agent: `WorkerHello`, `Initialized`, `TaskBlocked`, `Metrics` (drivers send it too)
-- agent -> worker: `Assign`, `Terminate`
+- agent -> worker: `Assign`, `Terminate`, `Prepare`
 - SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
   `StatePut`, `StateGet`
 - agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`
@@ -270,6 +270,13 @@ class Created(Message):
     reply: bytes | None = None
     kind: int = 0
     error: str = ""
+
+
+@message("prepare")
+class Prepare(Message):
+    """Agent -> idle warm worker: take this driver environment (an Assign's `driver_env`)
+    ahead of a create that brings the same one (runtime/yr_runtime/node/warm.py)."""
+    driver_env: str
 
 
 # ---- agent <-> zygote --------------------------------------------------------------------------
