@@ -384,12 +384,16 @@ class Agent:
         the last lines it wrote (often the only trace of why it died)."""
         path = self.session_dir / "logs" / f"worker-{w.id}.log"
         tail: deque[str] = deque(maxlen=processes.TAIL_LINES)
-        with open(path, "ab", buffering=0) as logf:
+        # Opened at the first output, or at the exit: most workers write nothing, and creating
+        # a file per worker was a quarter of the daemon's time in a burst of 500 creates.
+        logf = None
+        try:
             partial = b""   # a line written in pieces is forwarded once, when it is complete
             while True:
                 chunk = await w.proc.stdout.read(1 << 16)
                 if not chunk:
                     break
+                logf = logf or open(path, "ab", buffering=0)
                 logf.write(chunk)
                 partial += chunk
                 complete, _, partial = partial.rpartition(b"\n")
@@ -401,7 +405,11 @@ class Agent:
                 self._output(w, partial, tail)
             rc = await w.proc.wait()
             reason = processes.exit_report(rc, w.pid, tail)
+            logf = logf or open(path, "ab", buffering=0)
             logf.write(f"[yr] {w.label or 'worker'}: {reason}\n".encode())
+        finally:
+            if logf is not None:
+                logf.close()
         self.workers.pop(w.id, None)
         w.gone.set_result(rc)
         if w in self.idle:
