@@ -229,6 +229,7 @@ WORKLOADS = [
     ("stateless_sync", workloads.stateless_sync, {}),
     ("small_put_get", workloads.small_put_get, {}),
     ("large_put_get_100MB", workloads.large_put_get, {}),
+    ("large_task_roundtrip_100MB", workloads.large_task_roundtrip, {}),
 ]
 
 

@@ -120,3 +120,19 @@ def large_put_get(api, mb=100, rounds=5):
         best = min(best, time.perf_counter() - t)
         del out
     return (mb / 1024) / best, "GiB/s"
+
+
+def large_task_roundtrip(api, mb=100, rounds=5):
+    """A value of `mb` MiB put once, passed by ref to a task that returns it: GiB/s of the best
+    round (one way: the value's size over the round trip's time)."""
+    import numpy as np
+    arr = np.ones(mb << 17, dtype=np.float64)
+    ref = api.put(arr)
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        out = api.get(api.task(echo, ref))
+        assert out.nbytes == arr.nbytes
+        best = min(best, time.perf_counter() - t)
+        del out
+    return (mb / 1024) / best, "GiB/s"

@@ -29,7 +29,7 @@ import cloudpickle
 import cloudpickle.cloudpickle as _cloudpickle
 from yr_runtime.wire import bodies
 
-from . import exceptions
+from . import _shm, exceptions
 from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
@@ -244,24 +244,34 @@ def _why(e: OSError | None) -> str:
 
 def _write_shm(buffers, directory: str, prefix: str) -> dict:
     """Writes the buffers into one new file (write(2) fills tmpfs pages in the kernel, which
-    is faster than faulting them in one by one through a mapping). A failed write removes
-    the partial file and raises the OSError."""
+    is faster than faulting them in one by one through a mapping): the process's spare
+    (pages allocated ahead, see yr._shm) when it fits, named once written. A failed write
+    removes the partial file and raises the OSError."""
     sizes = [b.raw().nbytes for b in buffers]
+    total = sum(sizes)
     path = os.path.join(directory, f"{prefix}-{uuid.uuid4().hex}")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = _shm.take(total) if directory == SHM_DIR else None   # pages allocated ahead: a plain copy
+    spare = fd is not None
+    if not spare:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         for b in buffers:
             view = b.raw()
             while view.nbytes:
                 n = os.write(fd, view)
                 view = view[n:]
-        if not sum(sizes):
+        if spare:
+            _shm.name(fd, path, total)
+        elif not total:
             os.ftruncate(fd, 1)
     except BaseException:
-        os.unlink(path)
+        if not spare:
+            os.unlink(path)
         raise
     finally:
         os.close(fd)
+    if directory == SHM_DIR:
+        _shm.prepare(directory, total)   # for the next value of this size
     return {"path": path, "sizes": sizes}
 
 
