@@ -28,7 +28,7 @@ from yr_runtime.local import session as sessions
 from yr_runtime.wire.errors import ErrorCode
 
 from . import dataport, processes, templates, warm
-from .logs import read_log, remember_log
+from .logs import LogRead, read_log, remember_log
 from .telemetry import NodeTelemetry
 from .link import NodeEvents, NodeStatus
 
@@ -235,7 +235,11 @@ class Agent:
         return NodeStatus(self.node_id, len(self.idle))
 
     def read_log(self, instance_id: str, offset: int, tail_lines: int, max_bytes: int, reply) -> None:
-        reply(read_log(self.log_files.get(instance_id), offset, tail_lines, max_bytes))
+        path = self.log_files.get(instance_id)
+        if path is not None and not path.exists():   # its worker wrote nothing yet: the file comes with its first output
+            reply(LogRead(b"", 0, True))
+            return
+        reply(read_log(path, offset, tail_lines, max_bytes))
 
     def metrics_report(self) -> dict:
         return self.telemetry.report(self.store, len(self.idle))
