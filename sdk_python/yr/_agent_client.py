@@ -97,7 +97,12 @@ class AgentClient:
         answer = CreateAnswer(done)
         with self._lock:
             self._pending[rid] = answer._set
-        self._send(m.CreateOnNode(rid=rid, spec=spec))
+        try:
+            self._send(m.CreateOnNode(rid=rid, spec=spec))
+        except RuntimeUnavailableError:
+            with self._lock:
+                self._pending.pop(rid, None)
+            raise
         return answer
 
     def _send(self, msg: m.Message) -> None:

@@ -18,7 +18,8 @@ from ._agent_client import CreateAnswer
 from ._calls import Target, _Call, _has_pending_deps, instance_fate, serialize
 from ._invoke_checks import graceful_shutdown_time
 from .config import InvokeOptions
-from .exceptions import InstanceDiedError, InstanceNotFoundError, SerializationError, YRError, YRTypeError, YRValueError
+from .exceptions import (InstanceDiedError, InstanceNotFoundError, RuntimeUnavailableError, SerializationError, YRError,
+                         YRTypeError, YRValueError)
 from .object_ref import ObjectRef, _Slot, new_id
 
 
@@ -191,7 +192,10 @@ def _ask(rt, spec, timeout: float | None, done=None):
     gRPC hop: docs/architecture.md "Creation"), else to the master over gRPC. `done(answer)`
     runs once answered, on another thread (never within this call: callers hold locks)."""
     if not rt.info.joined:
-        return rt.agent.create(spec.SerializeToString(), done)
+        try:
+            return rt.agent.create(spec.SerializeToString(), done)
+        except RuntimeUnavailableError:
+            pass   # this connection's daemon is gone (a master restarted with --etcd): gRPC reconnects
     fut = rt.master.create_instance_async(spec, timeout)
     if done is not None:
         fut.add_done_callback(done)
