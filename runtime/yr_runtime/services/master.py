@@ -102,6 +102,12 @@ def instance_from_spec(spec: pb.InstanceSpec, now: float) -> Instance:
                     resource_group=spec.resource_group, bundle_index=spec.bundle_index)
 
 
+def requested_instance(master: Master, spec: pb.InstanceSpec) -> Instance:
+    """The instance a create asks for (CoreError if refused), for both doors: this servicer
+    and the agent socket of the master's node (services/node_creates.py)."""
+    return groups.with_checkpoint(master, instance_from_spec(spec, master.now()), spec)
+
+
 def policy_from_spec(spec: pb.InstanceSpec) -> placement.Policy:
     """The spec's affinity rules as the core's Policy; CoreError (ERR_PARAM_INVALID) names a bad one."""
     if any(not label for label in spec.labels):
@@ -145,7 +151,7 @@ class MasterService(data.DataServicer, groups.GroupsServicer, pbg.MasterServicer
 
     async def CreateInstance(self, request, context):
         try:
-            inst = groups.with_checkpoint(self.m, instance_from_spec(request.spec, self.m.now()), request.spec)
+            inst = requested_instance(self.m, request.spec)
         except CoreError as e:
             await refuse(context, e)
         ans = await self._answer(context, lambda w: self.m.create(inst, w))

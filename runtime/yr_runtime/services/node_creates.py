@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from yr_runtime.core.cluster import CoreError
 from yr_runtime.master import Master
 from yr_runtime.proto import control_pb2 as pb
-from yr_runtime.services.master import instance_from_spec, to_info
+from yr_runtime.services.master import requested_instance, to_info
 from yr_runtime.wire import messages as m
 from yr_runtime.wire.errors import ErrorCode
 
@@ -53,7 +53,7 @@ def handler(master: Master):
     """The agent's `on_create(msg, writer)` for the master's own node."""
     def on_create(msg: m.CreateOnNode, writer) -> None:
         try:
-            inst = instance_from_spec(pb.InstanceSpec.FromString(msg.spec), master.now())
+            inst = requested_instance(master, pb.InstanceSpec.FromString(msg.spec))
         except DecodeError as e:
             _write(writer, _refusal(msg.rid, CoreError(ErrorCode.ERR_PARAM_INVALID, f"undecodable InstanceSpec: {e}")))
             return
