@@ -4,8 +4,9 @@ the ratio B / A (the machine is shared: alternating pairs is what makes the rati
 
     python benchmarks/ab.py --a /work/main --b . --rounds 5 --only create_to_first_result,...
 
-Each tree runs its own copy of the workloads (`<tree>/benchmarks/run.py`) with its own
-interpreter (`<tree>/.venv/bin/python`) and its own session root.
+Both trees run the same workloads (this directory's `run.py`, so a workload added by the
+change runs against the reference too), each with its own interpreter
+(`<tree>/.venv/bin/python`, whose `yr` is that tree's) and its own session root.
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ import sys
 from pathlib import Path
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def run_once(tree: Path, only: str, tag: str) -> dict:
     """{metric: value} of one `run.py` run of `tree`, or {} if it failed (said on stderr)."""
     env = dict(os.environ, YR_SESSION_ROOT=f"/tmp/yr-ab-{tag}-{os.getpid()}")
-    out = subprocess.run([str(tree / ".venv" / "bin" / "python"), str(tree / "benchmarks" / "run.py"),
+    out = subprocess.run([str(tree / ".venv" / "bin" / "python"), str(HERE / "run.py"),
                           "--no-ray", "--only", only], cwd=tree, env=env, capture_output=True, text=True,
                          timeout=1800)
     if out.returncode != 0:
