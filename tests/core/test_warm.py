@@ -39,3 +39,16 @@ def test_workers_prepared_for_an_older_environment_are_stale():
 def test_only_python_creates_with_an_environment_set_it():
     assert warm.preparable("python", "{}")
     assert not warm.preparable("cpp", "{}") and not warm.preparable("python", "")
+
+
+def test_a_longer_preload_list_is_the_same_environment():
+    # the driver adds a module to "preload" the first time it ships something from it:
+    # workers prepared before are still right for it (and not stopped as stale)
+    before = '{"sys_path": ["/p"], "cwd": "/w", "env_vars": {}, "preload": ["a"]}'
+    after = '{"sys_path": ["/p"], "cwd": "/w", "env_vars": {}, "preload": ["a", "b"]}'
+    other = '{"sys_path": ["/q"], "cwd": "/w", "env_vars": {}, "preload": ["a", "b"]}'
+    prepared = W(before)
+    assert warm.pick([W(), prepared], "python", after) is prepared
+    assert warm.stale([prepared], after) == []
+    assert warm.stale([prepared], other) == [prepared]
+    assert warm.pick([prepared], "python", other) is None
