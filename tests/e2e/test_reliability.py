@@ -248,10 +248,18 @@ def _warm_and_workers(d: Daemon) -> tuple[int, int]:
     assert status.returncode == 0, status.stderr
     warm = int(status.stdout.split("warm workers ")[1].split()[0])
     daemon = psutil.Process(d.proc.pid)
-    zygotes = {p.pid for p in daemon.children() if "yr._zygote" in " ".join(p.cmdline())}
+    zygotes = {p.pid for p in daemon.children() if "yr._zygote" in " ".join(_or_empty(p.cmdline))}
     workers = [p for p in daemon.children(recursive=True)   # forked by the zygote, or started
-               if p.pid not in zygotes and p.status() != psutil.STATUS_ZOMBIE]
+               if p.pid not in zygotes and _or_empty(p.status) not in ("", psutil.STATUS_ZOMBIE)]
     return warm, len(workers)
+
+
+def _or_empty(read):
+    """A process's attribute, or "" if it exited while being counted (workers stop all the time)."""
+    try:
+        return read()
+    except psutil.NoSuchProcess:
+        return ""
 
 
 def _wait_until(probe, done, timeout: float = 60):
