@@ -120,6 +120,7 @@ class _Jvm:
     """
 
     def __init__(self, classpath: str, use_pool: bool = True) -> None:
+        self._attaching: threading.Thread | None = None
         self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
         self._free: list[socket.socket] = []
         cmd = [_java_executable(), "-XX:+UseSerialGC", _ADD_OPENS,
@@ -137,12 +138,19 @@ class _Jvm:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         try:
             port = taken.port if taken is not None else self._read_port()
-            self.link = Link(port, token, bridge_module())
+            self.link = Link(port, token, bridge_module(), connect=False)
             # A JVM of an older SDK jar serves no socket (it binds before its port line):
             # its calls go over py4j.
             self._direct = os.path.exists(self._socket_path)
             if self._direct:
                 self._free.append(self._connect())
+                # py4j's connect and attach (~20-300 ms, a Python thread and two py4j round
+                # trips) go beside the creation: only Java code calling YR.* needs them,
+                # and the JVM's Link waits for the attach (up to 60 s).
+                self._attaching = threading.Thread(target=self._attach, name="yr-jvm-attach", daemon=True)
+                self._attaching.start()
+            else:
+                self.link.connect()
             if taken is not None:   # it was started with the node's environment: take ours
                 self.call("adopt", dict(os.environ, YR_PY4J_TOKEN=token,
                                         **{_SOCKET_ENV: self._socket_path}))
@@ -152,6 +160,14 @@ class _Jvm:
                 raise _PoolFailed(str(exc)) from exc
             raise
         threading.Thread(target=self._pump_stdout, name="yr-jvm-stdout", daemon=True).start()
+
+    def _attach(self) -> None:
+        try:
+            self.link.connect()
+        except Exception as exc:  # noqa: BLE001 - reported; calls over the socket go on
+            if self.proc.poll() is None:
+                print(f"yr._java_host: the worker JVM's py4j link failed ({exc}); Java code "
+                      "calling YR.* will fail", file=sys.stderr, flush=True)
 
     def _read_port(self) -> int:
         lines: queue.Queue[bytes] = queue.Queue()
@@ -236,6 +252,8 @@ class _Jvm:
             sock.close()
         self._free = []
         link = getattr(self, "link", None)
+        if self._attaching is not None:
+            self._attaching.join(timeout=5)
         if link is not None:
             link.close()
         try:

@@ -46,6 +46,7 @@ PORT_LINE = b"YR_JAVA_PORT="
 _MAX_COMMANDS = 4
 _MAX_FAILURES = 3
 _CLIENT_TIMEOUT_S = 2.0
+_TAKE_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
 
 
 def pool_size() -> int:
@@ -70,8 +71,9 @@ class Taken:
 
 def take(cmd: list[str], cwd: str) -> Taken | None:
     """A warm JVM started with ``cmd`` in ``cwd`` from this node's pool, or None (no pool,
-    none ready, or the pool did not answer within ~2 s). Never raises for pool trouble:
-    the caller then starts its own JVM."""
+    the first take of this command, or no answer within YR_JAVA_START_TIMEOUT, 60 s: the
+    zygote parks a take while one of the command's JVMs is still starting). Never raises
+    for pool trouble: the caller then starts its own JVM."""
     path = os.environ.get(ENV)
     if not path or pool_size() == 0:
         return None
@@ -81,6 +83,7 @@ def take(cmd: list[str], cwd: str) -> Taken | None:
         sock.settimeout(_CLIENT_TIMEOUT_S)
         sock.connect(path)
         sock.sendall(json.dumps({"cmd": cmd, "cwd": cwd}).encode() + b"\n")
+        sock.settimeout(_TAKE_TIMEOUT_S)   # the zygote may park us until a starting JVM is ready
         data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 2)
         answer = json.loads(data)
         if answer.get("none") or len(fds) != 2:
@@ -146,6 +149,7 @@ class _Pool:
     jvms: list = field(default_factory=list)   # started, oldest first (ready or not)
     failures: int = 0
     used: float = 0.0
+    waiting: list = field(default_factory=list)   # takers' connections parked until one is ready
 
 
 class PoolServer:
@@ -163,6 +167,7 @@ class PoolServer:
         self._pools: dict[tuple, _Pool] = {}
         self._pids: set[int] = set()      # every JVM started here and not reaped yet
         self._count = 0
+        self._java_loaded = False
         sel.register(self._listener, 1, self)
         os.environ[ENV] = self.path        # forked workers find the pool here
 
@@ -171,6 +176,7 @@ class PoolServer:
         would keep it alive)."""
         out = [self._listener.fileno()]
         for pool in self._pools.values():
+            out += [conn.fileno() for conn in pool.waiting]
             for jvm in pool.jvms:
                 out += [jvm.proc.stdin.fileno(), jvm.proc.stdout.fileno()]
         return out
@@ -196,39 +202,57 @@ class PoolServer:
             conn, _ = self._listener.accept()
         except OSError:
             return
-        with conn:
+        try:
             conn.settimeout(_CLIENT_TIMEOUT_S)
-            try:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                req = json.loads(data)
-                key = (tuple(str(c) for c in req["cmd"]), str(req["cwd"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                return
-            pool = self._pools.get(key)
-            jvm = self._ready(pool) if pool else None
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ValueError("no request")
+                data += chunk
+            req = json.loads(data)
+            key = (tuple(str(c) for c in req["cmd"]), str(req["cwd"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            conn.close()
+            return
+        pool = self._pools.get(key)
+        jvm = self._ready(pool) if pool is not None else None
+        if jvm is None and pool is not None and pool.jvms:
+            pool.waiting.append(conn)   # one is starting: nearer to ready than a JVM started now
+        else:
+            self._answer(conn, jvm)   # none at the first take of a command: it starts cold
+        self._top_up(key)
+        if not self._java_loaded:   # Java runs on this node: later forks start with its host
+            self._java_loaded = True
+            import yr._java_host  # noqa: F401  (py4j and the host: ~130 ms of a worker's start under load)
+
+    def _answer(self, conn: socket.socket, jvm: _Jvm | None) -> None:
+        """Hands ``jvm`` (or none) to the worker on ``conn``; a JVM the worker did not get
+        (it went away meanwhile) goes back to its pool."""
+        with conn:
             try:
                 if jvm is None:
                     conn.sendall(b'{"none": true}\n')
-                else:
-                    socket.send_fds(conn, [json.dumps({
-                        "pid": jvm.proc.pid, "port": jvm.port, "token": jvm.token,
-                        "socket": jvm.socket}).encode() + b"\n"],
-                        [jvm.proc.stdin.fileno(), jvm.proc.stdout.fileno()])
+                    return
+                socket.send_fds(conn, [json.dumps({
+                    "pid": jvm.proc.pid, "port": jvm.port, "token": jvm.token,
+                    "socket": jvm.socket}).encode() + b"\n"],
+                    [jvm.proc.stdin.fileno(), jvm.proc.stdout.fileno()])
             except OSError:
-                pass   # the worker went away; the JVM (if taken) ends at its stdin's close below
-            if jvm is not None:
-                jvm.proc.stdin.close()
-                jvm.proc.stdout.close()
-        self._top_up(key)
+                if jvm is not None and jvm.key in self._pools:
+                    self._pools[jvm.key].jvms.insert(0, jvm)
+                elif jvm is not None:
+                    self._drop(jvm)
+                return
+        jvm.proc.stdin.close()   # the worker holds the JVM's stdin now: its life is the worker's
+        jvm.proc.stdout.close()
 
     def _ready(self, pool: _Pool) -> _Jvm | None:
-        for jvm in pool.jvms:
-            if jvm.port and jvm.proc.poll() is None:
+        for jvm in list(pool.jvms):
+            if jvm.port and jvm.proc.poll() is not None:   # died while idle
+                pool.jvms.remove(jvm)
+                self._drop(jvm)
+            elif jvm.port:
                 pool.jvms.remove(jvm)
                 return jvm
         return None
@@ -236,16 +260,23 @@ class PoolServer:
     # -- starting
 
     def _top_up(self, key: tuple) -> None:
+        """Starts JVMs for ``key`` until it has its size idle or starting, besides one for
+        each parked taker."""
         size = pool_size()
+        if size == 0:
+            return
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = _Pool()
             while len(self._pools) > _MAX_COMMANDS:
                 oldest = min((k for k in self._pools if k != key), key=lambda k: self._pools[k].used)
-                for jvm in self._pools.pop(oldest).jvms:
+                old = self._pools.pop(oldest)
+                for jvm in old.jvms:
                     self._drop(jvm)
+                for conn in old.waiting:
+                    self._answer(conn, None)
         pool.used = time.monotonic()
-        while len(pool.jvms) < size and pool.failures < _MAX_FAILURES:
+        while len(pool.jvms) < size + len(pool.waiting) and pool.failures < _MAX_FAILURES:
             try:
                 pool.jvms.append(self._start(key))
             except OSError:
@@ -256,7 +287,7 @@ class PoolServer:
         self._count += 1
         token = secrets.token_hex(24)
         sock_path = os.path.join(self._dir, f"jvm{self._count}.sock")
-        env = dict(os.environ, YR_PY4J_TOKEN=token, YR_JAVA_CALL_SOCKET=sock_path)
+        env = dict(os.environ, YR_PY4J_TOKEN=token, YR_JAVA_CALL_SOCKET=sock_path, YR_JAVA_WARM="1")
         env.pop(ENV, None)
         proc = subprocess.Popen(list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 env=env, cwd=cwd or None)
@@ -279,12 +310,20 @@ class PoolServer:
             os.set_blocking(stdout.fileno(), True)
             line = jvm.buf.split(b"\n", 1)[0].strip()
             pool = self._pools.get(jvm.key)
+            if pool is None or jvm not in pool.jvms:
+                return
             if line.startswith(PORT_LINE) and chunk:
                 jvm.port = int(line[len(PORT_LINE):])
-            elif pool is not None and jvm in pool.jvms:   # failed to start: not again and again
+                if pool.waiting:
+                    pool.jvms.remove(jvm)
+                    self._answer(pool.waiting.pop(0), jvm)
+                    self._top_up(jvm.key)
+            else:   # failed to start: not again and again
                 pool.jvms.remove(jvm)
                 pool.failures += 1
                 self._drop(jvm)
+                while pool.waiting and not pool.jvms:
+                    self._answer(pool.waiting.pop(0), None)
 
     def _drop(self, jvm: _Jvm) -> None:
         try:
@@ -302,6 +341,8 @@ class PoolServer:
         for pool in self._pools.values():
             for jvm in pool.jvms:
                 self._drop(jvm)
+            for conn in pool.waiting:
+                conn.close()
         self._pools.clear()
         self._listener.close()
         shutil.rmtree(self._dir, ignore_errors=True)

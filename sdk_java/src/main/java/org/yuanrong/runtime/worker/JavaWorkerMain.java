@@ -37,6 +37,9 @@ public final class JavaWorkerMain {
                 System.exit(2);
             }
         }
+        if ("1".equals(System.getenv("YR_JAVA_WARM"))) {
+            Warmup.run(socket);   // a pooled JVM: ready means warm (yr._jvm_pool)
+        }
         System.out.println(PORT_LINE + link.port());
         System.out.flush();
         try {
