@@ -6,10 +6,11 @@ executable, options, class path) and working directory already started and liste
 a Python worker that needs a JVM for a Java instance or function takes one instead of
 starting its own.
 
-Protocol (a Unix socket in a directory only this user can enter, path in $YR_JVM_POOL,
-which forked workers inherit): the worker connects and sends one JSON line
+Protocol (an abstract Unix socket, name in $YR_JVM_POOL, which forked workers inherit;
+connections of other users are refused): the worker connects and sends one JSON line
 ``{"cmd": [...], "cwd": "..."}``; the zygote answers one JSON line, either
-``{"none": true}`` or ``{"pid", "port", "token", "socket"}`` carrying two file
+``{"none": true}`` (no pool for this command yet) or ``{"pid", "port", "token",
+"socket"}`` (at once, or when a starting JVM of the command is ready) carrying two file
 descriptors (SCM_RIGHTS): the write end of the JVM's stdin and the read end of its
 stdout. The zygote closes its copies, so the JVM's life is then the worker's exactly as
 for a JVM the worker started itself (it exits at stdin EOF). Either way the zygote then
@@ -33,6 +34,7 @@ import secrets
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -81,7 +83,7 @@ def take(cmd: list[str], cwd: str) -> Taken | None:
     fds: list[int] = []
     try:
         sock.settimeout(_CLIENT_TIMEOUT_S)
-        sock.connect(path)
+        sock.connect("\0" + path[1:] if path.startswith("@") else path)
         sock.sendall(json.dumps({"cmd": cmd, "cwd": cwd}).encode() + b"\n")
         sock.settimeout(_TAKE_TIMEOUT_S)   # the zygote may park us until a starting JVM is ready
         data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 2)
@@ -159,10 +161,12 @@ class PoolServer:
 
     def __init__(self, sel) -> None:
         self._sel = sel
-        self._dir = tempfile.mkdtemp(prefix="yr-jvmpool-")   # mode 0700: only this user
-        self.path = os.path.join(self._dir, "pool.sock")
+        self._dir = ""   # made at the first JVM start: a node without Java leaves no trace
+        # An abstract socket: no file to leave behind when the zygote is killed. Anyone on
+        # the host may connect, so a connection of another user is refused (SO_PEERCRED).
+        self.path = f"@yr-jvmpool-{os.getpid()}-{secrets.token_hex(8)}"
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(self.path)
+        self._listener.bind("\0" + self.path[1:])
         self._listener.listen(64)
         self._pools: dict[tuple, _Pool] = {}
         self._pids: set[int] = set()      # every JVM started here and not reaped yet
@@ -204,6 +208,10 @@ class PoolServer:
             return
         try:
             conn.settimeout(_CLIENT_TIMEOUT_S)
+            _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(
+                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+            if uid != os.getuid():
+                raise ValueError(f"a connection of uid {uid}")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = conn.recv(65536)
@@ -286,6 +294,8 @@ class PoolServer:
         cmd, cwd = key
         self._count += 1
         token = secrets.token_hex(24)
+        if not self._dir:
+            self._dir = tempfile.mkdtemp(prefix="yr-jvmpool-")   # mode 0700: only this user
         sock_path = os.path.join(self._dir, f"jvm{self._count}.sock")
         env = dict(os.environ, YR_PY4J_TOKEN=token, YR_JAVA_CALL_SOCKET=sock_path, YR_JAVA_WARM="1")
         env.pop(ENV, None)
@@ -345,4 +355,5 @@ class PoolServer:
                 conn.close()
         self._pools.clear()
         self._listener.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)

@@ -41,6 +41,13 @@ final class CallSocket {
     static CallSocket start(String path, HostCalls calls) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(Path.of(path)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                java.nio.file.Files.deleteIfExists(Path.of(path));   // a pooled JVM's lives in the node's pool directory
+            } catch (IOException e) {
+                // nothing to clean
+            }
+        }, "yr-call-socket-unlink"));
         CallSocket s = new CallSocket(server, calls);
         daemon(s::acceptLoop, "yr-call-accept");
         return s;
