@@ -66,13 +66,16 @@ def java_processes() -> list[psutil.Process]:
 def idle_in_pool(p: psutil.Process) -> bool:
     """A JVM of a node's warm pool (yr._jvm_pool) that no worker has taken: the node's, not
     a driver's, so it lives as long as its node. Idle means its parent (the zygote) still
-    holds the other end of its stdin pipe."""
+    holds the other end of its stdin pipe (a worker's own JVM has the worker as parent and
+    is started without YR_JAVA_WARM)."""
     try:
+        if p.environ().get("YR_JAVA_WARM") != "1":
+            return False
         stdin = os.readlink(f"/proc/{p.pid}/fd/0")
         parent = p.ppid()
         return stdin.startswith("pipe:") and any(
             os.readlink(f"/proc/{parent}/fd/{fd}") == stdin for fd in os.listdir(f"/proc/{parent}/fd"))
-    except OSError:
+    except (OSError, psutil.Error):
         return False
 
 
