@@ -171,7 +171,7 @@ class PoolServer:
         self._pools: dict[tuple, _Pool] = {}
         self._pids: set[int] = set()      # every JVM started here and not reaped yet
         self._count = 0
-        self._java_loaded = False
+        self.java_seen = False   # a take came: Java runs on this node (the zygote then imports its host)
         sel.register(self._listener, 1, self)
         os.environ[ENV] = self.path        # forked workers find the pool here
 
@@ -230,9 +230,7 @@ class PoolServer:
         else:
             self._answer(conn, jvm)   # none at the first take of a command: it starts cold
         self._top_up(key)
-        if not self._java_loaded:   # Java runs on this node: later forks start with its host
-            self._java_loaded = True
-            import yr._java_host  # noqa: F401  (py4j and the host: ~130 ms of a worker's start under load)
+        self.java_seen = True
 
     def _answer(self, conn: socket.socket, jvm: _Jvm | None) -> None:
         """Hands ``jvm`` (or none) to the worker on ``conn``; a JVM the worker did not get

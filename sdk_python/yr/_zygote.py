@@ -94,6 +94,8 @@ def main(host=None) -> None:
                 continue
             if key.data != "control":
                 pool.on_event(key)
+                if pool.java_seen and "yr._java_host" not in sys.modules:
+                    from . import _java_host  # noqa: F401  (py4j and the Java host, ~130 ms of a Java worker's start under load)
                 continue
             data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 64)
             if not data:
