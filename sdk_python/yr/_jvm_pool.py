@@ -17,7 +17,7 @@ for a JVM the worker started itself (it exits at stdin EOF). Either way the zygo
 tops the command's pool up to its size, so the first Java worker of a node starts cold
 and the following ones find warm JVMs.
 
-Bounds: `YR_JAVA_POOL_SIZE` JVMs per command (default 1; 0 turns the pool off), at most
+Bounds: `YR_JAVA_POOL_SIZE` JVMs per command (default 2; 0 turns the pool off), at most
 `_MAX_COMMANDS` commands (the oldest's idle JVMs are ended when a new one comes); a
 command whose JVMs failed to start `_MAX_FAILURES` times is not started again. Idle JVMs
 end with the zygote (their stdin is its pipe), hence with their node.
@@ -53,9 +53,9 @@ _TAKE_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
 
 def pool_size() -> int:
     try:
-        return max(0, int(os.environ.get(SIZE_ENV, "1")))
+        return max(0, int(os.environ.get(SIZE_ENV, "2")))
     except ValueError:
-        return 1
+        return 2
 
 
 # ---------------------------------------------------------------- worker side

@@ -19,24 +19,27 @@ import java.util.jar.JarFile;
 import org.yuanrong.runtime.bridge.Codec;
 
 /**
- * Warms a pooled worker JVM before it says it is ready (YR_JAVA_WARM=1, set by
- * yr._jvm_pool only): loads the classes of py4j and of the SDK's runtime, and runs the
+ * Warms a pooled worker JVM while it waits to be taken (YR_JAVA_WARM=1, set by
+ * yr._jvm_pool only; a thread started after the JVM said it is ready): loads the classes of py4j and of the SDK's runtime, and runs the
  * host's operations (create, call_method, drop, the codec, a call over its own
- * CallSocket) on a JDK class enough times for the JIT's first tier. This is time the pool
- * spends ahead of need instead of the first creation that takes the JVM. Nothing of it
+ * CallSocket) on a JDK class 100 times (-Dyr.warmup.rounds). This is time the pool
+ * spends ahead of need instead of the first creation that takes the JVM (a take during
+ * the warm-up shares the JVM with it; nothing waits for it). Nothing of it
  * stays: the calls go to a WorkerCalls of their own (the socket call is a "drop" of no
  * instance).
  */
 final class Warmup {
-    private static final int ROUNDS = 300;
+    private static final int ROUNDS = Integer.getInteger("yr.warmup.rounds", 100);
 
     private Warmup() {
     }
 
     static void run(String socketPath) {
         try {
-            preload(py4j.GatewayServer.class);
-            preload(Warmup.class);
+            if (Boolean.parseBoolean(System.getProperty("yr.warmup.preload", "true"))) {
+                preload(py4j.GatewayServer.class);
+                preload(Warmup.class);
+            }
             WorkerCalls calls = new WorkerCalls();
             Map<String, Object> spec = Map.of("class", "java.lang.StringBuilder", "constructor", "<init>",
                     "signature", "(Ljava/lang/String;)V");
