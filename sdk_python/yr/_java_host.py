@@ -121,7 +121,7 @@ class _Jvm:
 
     def __init__(self, classpath: str, use_pool: bool = True) -> None:
         self._attaching: threading.Thread | None = None
-        self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
+        self._dir = ""
         self._free: list[socket.socket] = []
         cmd = [_java_executable(), "-XX:+UseSerialGC", _ADD_OPENS,
                *shlex.split(os.environ.get("YR_JAVA_OPTS", "")),
@@ -133,6 +133,7 @@ class _Jvm:
             self.proc = _jvm_pool.TakenProcess(taken, cmd)
         else:
             token = secrets.token_hex(24)
+            self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
             self._socket_path = os.path.join(self._dir, "calls.sock")
             env = dict(os.environ, YR_PY4J_TOKEN=token, **{_SOCKET_ENV: self._socket_path})
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
@@ -233,6 +234,7 @@ class _Jvm:
 
     def call(self, op: str, *args: Any) -> Any:
         if self.proc.poll() is not None:
+            self._remove_socket_dir()
             raise JavaWorkerDied(f"the worker JVM has exited (code {self.proc.returncode})")
         try:
             if self._direct:
@@ -245,7 +247,13 @@ class _Jvm:
                 code = self.proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 raise
+            self._remove_socket_dir()
             raise JavaWorkerDied(f"the worker JVM exited (code {code}) during {op}") from None
+
+    def _remove_socket_dir(self) -> None:
+        """A JVM that ended without its shutdown hooks (halt, a crash, SIGKILL) left its
+        call socket; a pooled one's directory has nobody else to remove it."""
+        shutil.rmtree(self._dir or os.path.dirname(self._socket_path), ignore_errors=True)
 
     def close(self) -> None:
         for sock in self._free:
@@ -265,7 +273,8 @@ class _Jvm:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class _PoolFailed(RuntimeError):

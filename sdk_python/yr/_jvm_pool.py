@@ -161,7 +161,6 @@ class PoolServer:
 
     def __init__(self, sel) -> None:
         self._sel = sel
-        self._dir = ""   # made at the first JVM start: a node without Java leaves no trace
         # An abstract socket: no file to leave behind when the zygote is killed. Anyone on
         # the host may connect, so a connection of another user is refused (SO_PEERCRED).
         self.path = f"@yr-jvmpool-{os.getpid()}-{secrets.token_hex(8)}"
@@ -292,9 +291,9 @@ class PoolServer:
         cmd, cwd = key
         self._count += 1
         token = secrets.token_hex(24)
-        if not self._dir:
-            self._dir = tempfile.mkdtemp(prefix="yr-jvmpool-")   # mode 0700: only this user
-        sock_path = os.path.join(self._dir, f"jvm{self._count}.sock")
+        # A directory per JVM (mode 0700: only this user), which the JVM removes with its
+        # socket when it exits (CallSocket): the zygote is killed with its node and cannot.
+        sock_path = os.path.join(tempfile.mkdtemp(prefix="yr-jvmpool-"), "calls.sock")
         env = dict(os.environ, YR_PY4J_TOKEN=token, YR_JAVA_CALL_SOCKET=sock_path, YR_JAVA_WARM="1")
         env.pop(ENV, None)
         proc = subprocess.Popen(list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -330,6 +329,7 @@ class PoolServer:
                 pool.jvms.remove(jvm)
                 pool.failures += 1
                 self._drop(jvm)
+                shutil.rmtree(os.path.dirname(jvm.socket), ignore_errors=True)
                 while pool.waiting and not pool.jvms:
                     self._answer(pool.waiting.pop(0), None)
 
@@ -345,7 +345,7 @@ class PoolServer:
                 pass
 
     def close(self) -> None:
-        """Ends the idle JVMs (stdin EOF) and removes the socket's directory."""
+        """Ends the idle JVMs (stdin EOF; each removes its socket's directory)."""
         for pool in self._pools.values():
             for jvm in pool.jvms:
                 self._drop(jvm)
@@ -353,5 +353,3 @@ class PoolServer:
                 conn.close()
         self._pools.clear()
         self._listener.close()
-        if self._dir:
-            shutil.rmtree(self._dir, ignore_errors=True)

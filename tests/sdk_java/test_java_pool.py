@@ -127,7 +127,10 @@ def test_the_pool_ends_with_its_node(pool_runtime):
         time.sleep(0.2)   # a replacement may still be starting
     idle = idle_pool_jvms(daemon)
     assert idle, "the pool has no idle JVM after the node's Java creations"
+    dirs = [os.path.dirname(p.environ()["YR_JAVA_CALL_SOCKET"]) for p in idle]
+    assert all(os.path.isdir(d) for d in dirs)
     yr.finalize()
     daemon.stop()
     gone, alive = psutil.wait_procs(idle, timeout=30)
     assert alive == []
+    assert [d for d in dirs if os.path.exists(d)] == []   # each JVM removed its socket's directory

@@ -43,9 +43,13 @@ final class CallSocket {
         server.bind(UnixDomainSocketAddress.of(Path.of(path)));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                java.nio.file.Files.deleteIfExists(Path.of(path));   // a pooled JVM's lives in the node's pool directory
+                // A pooled JVM's socket directory is its own (yr._jvm_pool) and nobody else
+                // removes it; a worker's own JVM's directory its worker removes too.
+                Path socketPath = Path.of(path);
+                java.nio.file.Files.deleteIfExists(socketPath);
+                java.nio.file.Files.deleteIfExists(socketPath.getParent());
             } catch (IOException e) {
-                // nothing to clean
+                // not empty or already gone: nothing of ours to clean
             }
         }, "yr-call-socket-unlink"));
         CallSocket s = new CallSocket(server, calls);
