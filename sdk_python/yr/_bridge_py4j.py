@@ -371,9 +371,17 @@ class Link:
     """The Python end of one JVM's py4j link (see the module docstring)."""
 
     def __init__(self, java_port: int, token: str, bridge: Any,
-                 on_exit: Callable[[], None] | None = None) -> None:
+                 on_exit: Callable[[], None] | None = None, connect: bool = True) -> None:
         self.registry = _Registry()
         self.codec = _Codec(self.registry)
+        self._args = (java_port, token, bridge, on_exit)
+        if connect:
+            self.connect()
+
+    def connect(self) -> None:
+        """Connects to the JVM and attaches (a separate step, so that a worker can make
+        its codec first and attach meanwhile; the Java end's calls back wait for it)."""
+        java_port, token, bridge, on_exit = self._args
         self.gateway = JavaGateway(
             gateway_parameters=GatewayParameters(
                 address="127.0.0.1", port=java_port, auth_token=token, auto_convert=False),
@@ -399,7 +407,8 @@ class Link:
 
     def close(self) -> None:
         try:
-            self.gateway.shutdown()
+            if hasattr(self, "gateway"):
+                self.gateway.shutdown()
         except Exception:  # noqa: BLE001 - the JVM may be gone already
             pass
 

@@ -9,6 +9,9 @@ link and ``yr._bridge``, so instance handles passed as arguments work there.
 
 Lifetime: the JVM's stdin is a pipe from this process and the JVM exits at EOF, so it
 dies with the worker even when the worker is killed; ``shutdown()`` closes it at once.
+A JVM may come warm from the node's pool (``yr._jvm_pool``): the zygote started it, then
+handed this worker its stdin and stdout, so the same holds; it takes this worker's
+environment when taken.
 The other way round, a JVM that dies under an instance takes the worker with it (the
 instance's state is gone), so the runtime reports the instance dead as for any worker; a
 stateless function's JVM is simply started again for the next call. With
@@ -32,6 +35,7 @@ import tempfile
 import threading
 from typing import Any
 
+from yr import _jvm_pool
 from yr._bridge_py4j import JavaError, Link, bridge_module
 
 __all__ = ["JavaHost", "JavaError", "JavaWorkerDied"]
@@ -42,6 +46,8 @@ _START_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
 _SOCKET_ENV = "YR_JAVA_CALL_SOCKET"
 _U32 = struct.Struct(">I")
 _HEAD = struct.Struct(">IH")
+# Pooled JVMs take their worker's environment through reflection (org.yuanrong.runtime.worker.Adopt).
+_ADD_OPENS = "--add-opens=java.base/java.util=ALL-UNNAMED"
 
 
 def _java_executable() -> str:
@@ -113,28 +119,56 @@ class _Jvm:
     handles and refs cross either path alike.
     """
 
-    def __init__(self, classpath: str) -> None:
-        token = secrets.token_hex(24)
-        self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
-        self._socket_path = os.path.join(self._dir, "calls.sock")
+    def __init__(self, classpath: str, use_pool: bool = True) -> None:
+        self._attaching: threading.Thread | None = None
+        self._dir = ""
         self._free: list[socket.socket] = []
-        cmd = [_java_executable(), "-XX:+UseSerialGC",
+        cmd = [_java_executable(), "-XX:+UseSerialGC", _ADD_OPENS,
                *shlex.split(os.environ.get("YR_JAVA_OPTS", "")),
                "-cp", _classpath(classpath), _MAIN_CLASS]
-        env = dict(os.environ, YR_PY4J_TOKEN=token, **{_SOCKET_ENV: self._socket_path})
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        taken = _jvm_pool.take(cmd, os.getcwd()) if use_pool else None
+        self.pooled = taken is not None
+        if taken is not None:   # a warm JVM of this node's pool (yr._jvm_pool)
+            token, self._socket_path = taken.token, taken.socket
+            self.proc = _jvm_pool.TakenProcess(taken, cmd)
+        else:
+            token = secrets.token_hex(24)
+            self._dir = tempfile.mkdtemp(prefix="yr-jvm-")   # mode 0700: only this user connects
+            self._socket_path = os.path.join(self._dir, "calls.sock")
+            env = dict(os.environ, YR_PY4J_TOKEN=token, **{_SOCKET_ENV: self._socket_path})
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         try:
-            port = self._read_port()
-            self.link = Link(port, token, bridge_module())
+            port = taken.port if taken is not None else self._read_port()
+            self.link = Link(port, token, bridge_module(), connect=False)
             # A JVM of an older SDK jar serves no socket (it binds before its port line):
             # its calls go over py4j.
             self._direct = os.path.exists(self._socket_path)
             if self._direct:
                 self._free.append(self._connect())
-        except BaseException:
+                # py4j's connect and attach (~20-300 ms, a Python thread and two py4j round
+                # trips) go beside the creation: only Java code calling YR.* needs them,
+                # and the JVM's Link waits for the attach (up to 60 s).
+                self._attaching = threading.Thread(target=self._attach, name="yr-jvm-attach", daemon=True)
+                self._attaching.start()
+            else:
+                self.link.connect()
+            if taken is not None:   # it was started with the node's environment: take ours
+                self.call("adopt", dict(os.environ, YR_PY4J_TOKEN=token,
+                                        **{_SOCKET_ENV: self._socket_path}))
+        except BaseException as exc:
             self.close()
+            if taken is not None and isinstance(exc, Exception):
+                raise _PoolFailed(str(exc)) from exc
             raise
         threading.Thread(target=self._pump_stdout, name="yr-jvm-stdout", daemon=True).start()
+
+    def _attach(self) -> None:
+        try:
+            self.link.connect()
+        except Exception as exc:  # noqa: BLE001 - reported; calls over the socket go on
+            if self.proc.poll() is None:
+                print(f"yr._java_host: the worker JVM's py4j link failed ({exc}); Java code "
+                      "calling YR.* will fail", file=sys.stderr, flush=True)
 
     def _read_port(self) -> int:
         lines: queue.Queue[bytes] = queue.Queue()
@@ -200,6 +234,7 @@ class _Jvm:
 
     def call(self, op: str, *args: Any) -> Any:
         if self.proc.poll() is not None:
+            self._remove_socket_dir()
             raise JavaWorkerDied(f"the worker JVM has exited (code {self.proc.returncode})")
         try:
             if self._direct:
@@ -212,13 +247,21 @@ class _Jvm:
                 code = self.proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 raise
+            self._remove_socket_dir()
             raise JavaWorkerDied(f"the worker JVM exited (code {code}) during {op}") from None
+
+    def _remove_socket_dir(self) -> None:
+        """A JVM that ended without its shutdown hooks (halt, a crash, SIGKILL) left its
+        call socket; a pooled one's directory has nobody else to remove it."""
+        shutil.rmtree(self._dir or os.path.dirname(self._socket_path), ignore_errors=True)
 
     def close(self) -> None:
         for sock in self._free:
             sock.close()
         self._free = []
         link = getattr(self, "link", None)
+        if self._attaching is not None:
+            self._attaching.join(timeout=5)
         if link is not None:
             link.close()
         try:
@@ -230,7 +273,13 @@ class _Jvm:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class _PoolFailed(RuntimeError):
+    """A pooled JVM could not be set up for this worker (e.g. an SDK jar on the class path
+    without the ``adopt`` operation): the caller starts a JVM of its own instead."""
 
 
 class JavaWorkerDied(RuntimeError):
@@ -275,7 +324,12 @@ class JavaHost:
         with self._lock:
             jvm = self._jvms.get(classpath)
             if jvm is None or jvm.proc.poll() is not None:
-                jvm = self._jvms[classpath] = _Jvm(classpath)
+                try:
+                    jvm = _Jvm(classpath)
+                except _PoolFailed as exc:
+                    print(f"yr._java_host: a pooled JVM failed ({exc}); starting one", file=sys.stderr, flush=True)
+                    jvm = _Jvm(classpath, use_pool=False)
+                self._jvms[classpath] = jvm
             return jvm
 
     def create_instance(self, spec: dict, args: list, kwargs: dict | None = None) -> _JavaInstance:

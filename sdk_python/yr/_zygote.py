@@ -55,7 +55,7 @@ def _child(sock: socket.socket, boot: m.Bootstrap, out_fd: int, extra_fds, host=
         os._exit(1)
 
 
-def _reap(sock: socket.socket) -> None:
+def _reap(sock: socket.socket, pool=None) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -63,6 +63,8 @@ def _reap(sock: socket.socket) -> None:
             return
         if pid == 0:
             return
+        if pool is not None and pool.reaped(pid):
+            continue   # a pooled JVM (yr._jvm_pool), not a worker the agent knows
         _send(sock, m.ChildExited(pid=pid, status=os.waitstatus_to_exitcode(status)))
 
 
@@ -83,14 +85,22 @@ def main(host=None) -> None:
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "control")
     sel.register(r, selectors.EVENT_READ, "signal")
+    pool = _pool(sel) if host is None else None   # a C++ template's zygote runs no Java
     while True:
         for key, _ in sel.select():
             if key.data == "signal":
                 os.read(r, 4096)
-                _reap(sock)
+                _reap(sock, pool)
+                continue
+            if key.data != "control":
+                pool.on_event(key)
+                if pool.java_seen and "yr._java_host" not in sys.modules:
+                    from . import _java_host  # noqa: F401  (py4j and the Java host, ~130 ms of a Java worker's start under load)
                 continue
             data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 64)
             if not data:
+                if pool is not None:
+                    pool.close()
                 sys.exit(0)   # the agent is gone
             pending_fds += fds
             for body in decoder.feed(data):
@@ -101,10 +111,20 @@ def main(host=None) -> None:
                 if pid == 0:
                     sel.close()
                     signal.set_wakeup_fd(-1)
-                    _child(sock, boot, out_fd, [r, w, *pending_fds], host)
+                    _child(sock, boot, out_fd, [r, w, *pending_fds, *(pool.fds() if pool else [])], host)
                 os.close(out_fd)
                 _send(sock, m.Forked(rid=msg.rid, pid=pid))
-        _reap(sock)
+        _reap(sock, pool)
+
+
+def _pool(sel):
+    """This node's warm JVMs (yr._jvm_pool), or None when it cannot listen."""
+    from ._jvm_pool import PoolServer
+    try:
+        return PoolServer(sel)
+    except OSError as e:
+        print(f"yr._zygote: no JVM pool ({e})", file=sys.stderr, flush=True)
+        return None
 
 
 if __name__ == "__main__":

@@ -56,11 +56,27 @@ def java_processes() -> list[psutil.Process]:
             cmd = " ".join(p.info["cmdline"] or [])
             env = p.info["environ"] or {}
             if env.get("YR_TEST_RUN") == run_id and p.status() != psutil.STATUS_ZOMBIE and (
-                    "yr._bridge_py4j" in cmd or "JavaWorkerMain" in cmd):
+                    "yr._bridge_py4j" in cmd or "JavaWorkerMain" in cmd) and not idle_in_pool(p):
                 found.append(p)
         except (psutil.Error, TypeError):
             continue
     return found
+
+
+def idle_in_pool(p: psutil.Process) -> bool:
+    """A JVM of a node's warm pool (yr._jvm_pool) that no worker has taken: the node's, not
+    a driver's, so it lives as long as its node. Idle means its parent (the zygote) still
+    holds the other end of its stdin pipe (a worker's own JVM has the worker as parent and
+    is started without YR_JAVA_WARM)."""
+    try:
+        if p.environ().get("YR_JAVA_WARM") != "1":
+            return False
+        stdin = os.readlink(f"/proc/{p.pid}/fd/0")
+        parent = p.ppid()
+        return stdin.startswith("pipe:") and any(
+            os.readlink(f"/proc/{parent}/fd/{fd}") == stdin for fd in os.listdir(f"/proc/{parent}/fd"))
+    except (OSError, psutil.Error):
+        return False
 
 
 def wait_no_java_processes(timeout: float = 20.0) -> list[str]:

@@ -94,6 +94,27 @@ public final class Link {
         return server.getListeningPort();
     }
 
+    /**
+     * The Python end; in a worker JVM it may still be on its way (a pooled JVM's host
+     * attaches while the instance is being created, yr._java_host), so a worker waits for
+     * it, up to {@link #ATTACH_WAIT_S} s. Null when closed or never attached.
+     */
+    private PyBridge attachedBridge() {
+        PyBridge b = bridge;
+        if (b == null && worker && !closed) {
+            try {
+                attached.await(ATTACH_WAIT_S, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            b = bridge;
+        }
+        return b;
+    }
+
+    /** How long a worker JVM's call back into the runtime waits for its host to attach. */
+    static final long ATTACH_WAIT_S = 60;
+
     void attach(PyBridge b) {
         bridge = b;
         attached.countDown();
@@ -218,7 +239,7 @@ public final class Link {
 
     /** Calls {@code op} on the Python end; a Python-side YRError becomes a YRException. */
     public Object call(String op, Object... args) throws YRException {
-        PyBridge b = bridge;
+        PyBridge b = attachedBridge();
         if (closed || b == null) {
             throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized");
         }
@@ -245,7 +266,7 @@ public final class Link {
      * terminated instance) is kept in its ref and raised by whatever uses the ref.
      */
     public String defer(String op, Object... args) throws YRException {
-        if (closed || bridge == null) {
+        if (closed || attachedBridge() == null) {
             throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized");
         }
         String id = "j" + DEFERRED_IDS.incrementAndGet();
@@ -270,7 +291,7 @@ public final class Link {
 
     /** Sends the deferred invokes now (no-op when there are none). */
     public void flush() throws YRException {
-        PyBridge b = bridge;
+        PyBridge b = attachedBridge();
         if (closed || b == null) {
             return;
         }

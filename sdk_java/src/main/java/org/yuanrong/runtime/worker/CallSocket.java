@@ -41,6 +41,17 @@ final class CallSocket {
     static CallSocket start(String path, HostCalls calls) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(Path.of(path)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                // A pooled JVM's socket directory is its own (yr._jvm_pool) and nobody else
+                // removes it; a worker's own JVM's directory its worker removes too.
+                Path socketPath = Path.of(path);
+                java.nio.file.Files.deleteIfExists(socketPath);
+                java.nio.file.Files.deleteIfExists(socketPath.getParent());
+            } catch (IOException e) {
+                // not empty or already gone: nothing of ours to clean
+            }
+        }, "yr-call-socket-unlink"));
         CallSocket s = new CallSocket(server, calls);
         daemon(s::acceptLoop, "yr-call-accept");
         return s;

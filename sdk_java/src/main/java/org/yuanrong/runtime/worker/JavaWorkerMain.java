@@ -39,6 +39,14 @@ public final class JavaWorkerMain {
         }
         System.out.println(PORT_LINE + link.port());
         System.out.flush();
+        if ("1".equals(System.getenv("YR_JAVA_WARM"))) {
+            // A pooled JVM (yr._jvm_pool) warms up while it waits to be taken; it says it is
+            // ready before, so a take parked on it waits no longer than for a cold JVM.
+            Thread warm = new Thread(() -> Warmup.run(socket), "yr-warm-up");
+            warm.setDaemon(true);
+            warm.setPriority(Thread.MIN_PRIORITY);
+            warm.start();
+        }
         try {
             while (System.in.read() != -1) {
                 // the host writes nothing; we only wait for EOF

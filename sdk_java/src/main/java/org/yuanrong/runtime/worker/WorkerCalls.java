@@ -32,7 +32,8 @@ import org.yuanrong.runtime.bridge.HostCalls;
  *   <li>{@code call_method [instanceId, "name#descriptor" or "name", args]} -> value;</li>
  *   <li>{@code call_function [spec, args]} -> value: static spec.function;</li>
  *   <li>{@code drop [instanceId]} -> null;</li>
- *   <li>{@code save_state [instanceId]} -> {"class", "fields"}; {@code restore [state]} -> instance id.</li>
+ *   <li>{@code save_state [instanceId]} -> {"class", "fields"}; {@code restore [state]} -> instance id;</li>
+ *   <li>{@code adopt [env]} -> null: a pooled JVM takes its worker's environment ({@link Adopt}).</li>
  * </ul>
  * Arguments convert to the declared (generic) parameter types. Members are looked up by
  * name and descriptor and cached; without a descriptor the name must be unambiguous for
@@ -90,6 +91,8 @@ public final class WorkerCalls implements HostCalls {
                 return saveState((String) a.get(0));
             case "restore":
                 return restore((Map<?, ?>) a.get(0));
+            case "adopt":
+                return Adopt.environment((Map<?, ?>) a.get(0));
             default:
                 throw new YRException(YRException.ERR_PARAM_INVALID, "unknown worker operation " + op);
         }
