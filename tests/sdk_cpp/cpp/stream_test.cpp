@@ -1,6 +1,7 @@
 // YR::CreateProducer / YR::Subscribe against the real runtime, one scenario per argv[1]; prints
 // "PASS <scenario>" last and exits 0, or prints what failed and exits 1. Run by
 // tests/sdk_cpp/test_cpp_stream.py (which also plays the Python side of the cross-language runs).
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -284,6 +285,9 @@ void Worker()
     auto collector = YR::Instance(Collector::FactoryCreate).Invoke(std::string("cpp-worker"));
     auto mine = YR::Subscribe("cpp-worker", YR::SubscriptionConfig("driver", YR::SubscriptionType::STREAM));
     auto verdict = collector.Function(&Collector::Collect).Invoke(n);
+    for (int i = 0; i < 1200 && YR::QueryGlobalConsumersNum("cpp-worker") < 2; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the instance subscribes when it starts
+    }
     CHECK(*YR::Get(YR::Function(Produce).Invoke(std::string("cpp-worker"), n), 120) == n);
     CHECK(*YR::Get(verdict, 120) == "ok");
     auto got = ReceiveAll(*mine, n);

@@ -228,6 +228,9 @@ public class StreamChecks {
         InstanceHandler collector = YR.instance(StreamChecks::new).invoke("j-worker");
         Consumer mine = YR.subscribe("j-worker", sub("driver"));
         Object verdict = collector.function(StreamChecks::collect).invoke(n);
+        for (int i = 0; i < 1200 && YR.queryGlobalConsumersNum("j-worker") < 2; i++) {
+            Thread.sleep(100);  // the instance subscribes when it starts: elements sent before are not its
+        }
         out("worker.produced", YR.get(YR.function(StreamChecks::produce).invoke("j-worker", n), 120));
         out("worker.instance", YR.get((org.yuanrong.runtime.client.ObjectRef) verdict, 120));
         out("worker.driver", check(receiveAll(mine, n, true), n));
