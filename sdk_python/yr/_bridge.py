@@ -10,8 +10,10 @@ import json
 
 import msgpack
 
-from . import _api, _context, _instances, _runtime_api, _xlang, kv
+from . import _api, _bridge_streams, _context, _instances, _runtime_api, _xlang, kv
 from . import _protocol as P
+from ._bridge_streams import (stream_ack, stream_close, stream_counts, stream_create_producer,  # noqa: F401
+                              stream_delete, stream_flush, stream_receive, stream_send, stream_subscribe)
 from ._decorators import InstanceProxy
 from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, LabelOperator, OperatorType
 from .config import Config, InvokeOptions
@@ -41,6 +43,7 @@ def init(config: dict | None = None) -> None:
 
 def finalize() -> None:
     _function_cache.clear()
+    _bridge_streams.forget_all()
     _api.finalize()
 
 

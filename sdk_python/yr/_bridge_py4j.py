@@ -291,7 +291,9 @@ class _BridgeService:
         "init", "finalize", "is_initialized", "create_instance", "invoke_method",
         "invoke_function", "get", "put", "terminate", "ref_id", "instance_id",
         "kv_write", "kv_m_write_tx", "kv_read", "kv_get_with_param", "kv_del", "kv_write_value", "kv_read_values",
-        "cancel"})
+        "cancel",
+        "stream_create_producer", "stream_send", "stream_flush", "stream_subscribe", "stream_receive",
+        "stream_ack", "stream_close", "stream_delete", "stream_counts"})
 
     def _op(self, op: str) -> Callable[..., Any]:
         if op in self._local:

@@ -14,4 +14,5 @@
 #include "yr/kv.h"
 #include "yr/named_instance.h"
 #include "yr/object_ref.h"
+#include "yr/stream.h"
 #include "yr/yr_invoke.h"

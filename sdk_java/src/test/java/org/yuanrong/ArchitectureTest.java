@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * <pre>
  *   base      org.yuanrong (Config, InvokeOptions), affinity, exception, function
  *   bridge    runtime.bridge: the py4j link, the codec, conversions, lambda resolution
- *   client    runtime.client: ObjectRef and the object calls (get, wait, put)
+ *   client    runtime.client: ObjectRef and the object calls (get, wait, put); stream (producers, consumers)
  *   handles   call (InstanceHandler, the function handlers), storage (WaitResult)
  *   programs  api (YR, the driver's entry) and runtime.worker (the worker JVM's), side by side
  * </pre>
@@ -38,7 +38,7 @@ class ArchitectureTest {
     private static final String[][] LAYERS = {
         {"base", ROOT, ROOT + ".affinity", ROOT + ".exception", ROOT + ".function"},
         {"bridge", ROOT + ".runtime.bridge"},
-        {"client", ROOT + ".runtime.client"},
+        {"client", ROOT + ".runtime.client", ROOT + ".stream"},
         {"handles", ROOT + ".call", ROOT + ".storage"},
         {"api", ROOT + ".api"},
         {"worker", ROOT + ".runtime.worker"},

@@ -35,6 +35,11 @@ import org.yuanrong.runtime.client.KVManager;
 import org.yuanrong.runtime.client.ObjectRef;
 import org.yuanrong.runtime.client.ObjectStore;
 import org.yuanrong.storage.WaitResult;
+import org.yuanrong.stream.Consumer;
+import org.yuanrong.stream.Producer;
+import org.yuanrong.stream.ProducerConfig;
+import org.yuanrong.stream.Streams;
+import org.yuanrong.stream.SubscriptionConfig;
 
 /**
  * The entry point of the yr Java SDK (openYuanrong's {@code org.yuanrong.api.YR}).
@@ -287,6 +292,43 @@ public final class YR {
     /** The runtime's key-value store, shared by every driver and worker (docs/kv.md). */
     public static KVManager kv() {
         return KVManager.getSingleton();
+    }
+
+    // ---- streams (org.yuanrong.stream; semantics in docs/kv.md "Streams") ----
+
+    /** A producer of the stream (created if it does not exist) with the default ProducerConfig. */
+    public static Producer createProducer(String streamName) throws YRException {
+        return Streams.createProducer(streamName, new ProducerConfig());
+    }
+
+    public static Producer createProducer(String streamName, ProducerConfig producerConf) throws YRException {
+        return Streams.createProducer(streamName, producerConf);
+    }
+
+    /** A consumer of the stream through config's subscription; it acks with {@code ack}. */
+    public static Consumer subscribe(String streamName, SubscriptionConfig config) throws YRException {
+        return Streams.subscribe(streamName, config, false);
+    }
+
+    /** With autoAck each receive first acks the elements the previous receive returned. */
+    public static Consumer subscribe(String streamName, SubscriptionConfig config, boolean autoAck)
+            throws YRException {
+        return Streams.subscribe(streamName, config, autoAck);
+    }
+
+    /** Deletes the stream; refused (ERR_PARAM_INVALID) while it has producers or consumers. */
+    public static void deleteStream(String streamName) throws YRException {
+        Streams.deleteStream(streamName);
+    }
+
+    /** How many producers the stream has in all processes (Python's query_global_producers_num). */
+    public static long queryGlobalProducersNum(String streamName) throws YRException {
+        return Streams.count(streamName, 0);
+    }
+
+    /** How many consumers the stream has in all processes (Python's query_global_consumers_num). */
+    public static long queryGlobalConsumersNum(String streamName) throws YRException {
+        return Streams.count(streamName, 1);
     }
 
     /**
