@@ -135,7 +135,7 @@ class FakeMaster:
             assert self.back.wait(WAIT)
         return types.SimpleNamespace(instance_id=instance_id, state=self.state, endpoint=self.endpoint,
                                      exit_reason=self.exit_reason, node_suspect=False, restarts=0,
-                                     recover_retry_times=0)
+                                     recover_retry_times=0, epoch=0)
 
 
 class FakeRuntime:

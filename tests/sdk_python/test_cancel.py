@@ -26,8 +26,10 @@ def wait_gone(pid, limit=30):
 
 
 def wait_for(path, limit=30):
+    """Waits until `path` exists with something written in it (the worker opens it, then
+    writes: reading between the two found it empty)."""
     deadline = time.monotonic() + limit
-    while not os.path.exists(path):
+    while not (os.path.exists(path) and os.path.getsize(path) > 0):
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.01)
 
