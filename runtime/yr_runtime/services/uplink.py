@@ -178,6 +178,24 @@ async def _diagnose(master_address: str, identity) -> str:
     return await asyncio.to_thread(tls.diagnose, host.strip("[]"), int(port), identity)
 
 
+async def _refusal(channel, token: bytes, error: grpc.aio.AioRpcError) -> str:
+    """What the master said when it refused the node's stream. A refusal that races the
+    stream's first write can reach this side as INTERNAL "Internal error from Core" instead
+    of the master's status (grpc/grpc#36066), so the master is asked again by a unary call
+    with the same token, whose status is never lost that way."""
+    if error.code() != grpc.StatusCode.INTERNAL:
+        return error.details()
+    try:
+        await pbg.MasterStub(channel).Status(pb.StatusRequest(), metadata=(("yr-token", token.decode()),),
+                                             timeout=REGISTER_TIMEOUT)
+    except grpc.aio.AioRpcError as again:
+        if again.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL):
+            return again.details()
+    except Exception:   # noqa: BLE001 - only a better message was sought
+        pass
+    return error.details()
+
+
 class _Broken(Exception):
     """The stream to the master broke (or the master could not be reached): try again."""
 
@@ -311,7 +329,8 @@ async def _session(agent: Agent, uplink: Uplink, master_address: str, token: byt
             if e.code() == grpc.StatusCode.UNAVAILABLE:
                 why = await _diagnose(master_address, identity)
                 raise _Broken(f"cannot reach a yr master at {master_address}: {why or e.details()}") from None
-            raise JoinError(f"the master at {master_address} refused this node: {e.details()}") from None
+            why = await _refusal(channel, token, e)
+            raise JoinError(f"the master at {master_address} refused this node: {why}") from None
         if first is grpc.aio.EOF or first.WhichOneof("kind") != "registered":
             raise JoinError(f"the master at {master_address} did not accept the registration")
         ttl = first.registered.lease_ttl_s or REGISTER_TIMEOUT
