@@ -355,14 +355,19 @@ def main(argv=None) -> None:
 
 def _make_session(root: Path, args) -> Path:
     """The session directory: a joined node's with its cluster's token (and certificates, from a
-    join bundle); a --tls master's with a new cluster CA. A bad token file ends the daemon."""
+    join bundle); a --tls master's with a new cluster CA; a master given a standby bundle with
+    that bundle's token and certificates (a standby of a --tls cluster: the same CA). A bad
+    token file ends the daemon."""
     # a master given --token-file keeps that token (a restarted master, docs/faults.md)
     kept = Path(args.token_file).read_bytes().strip() if args.token_file and not args.join else None
-    if not (args.join or args.tls):
+    standby = kept is not None and kept.startswith(b"{")   # a bundle, not a bare token
+    if not (args.join or args.tls or standby):
         return sessions.make_session_dir(root, token=kept)
     from yr_runtime.local import pki   # `cryptography` costs ~0.1 s to import: not for temporary runtimes
     try:
-        creds = pki.read_credentials(Path(args.token_file)) if args.join else None
+        creds = pki.read_credentials(Path(args.token_file)) if args.join or standby else None
+        if standby:
+            pki.check_serves_as_master(creds, Path(args.token_file))
     except pki.BundleError as e:
         sys.stdout.write(f"YR_FAILED {e}\n")
         sys.exit(1)

@@ -217,9 +217,33 @@ def test_the_contexts_serve_an_asyncio_listener_as_the_node_agent_would(tmp_path
     asyncio.run(main())
 
 
+def test_the_standby_bundle_serves_as_the_master_and_the_join_bundle_does_not(tmp_path):
+    """A standby master of a --tls cluster serves with the leader's standby.bundle: its
+    certificate names MASTER_NAME (nodes check that name) and is of the same CA; a node's join
+    bundle given to a master is refused naming the file to use."""
+    join_bundle = pki.make_cluster(tmp_path, TOKEN)
+    standby = tmp_path / cluster_tls.STANDBY_BUNDLE_FILE
+    assert stat.S_IMODE(os.stat(standby).st_mode) == 0o600
+    creds = pki.read_credentials(standby)
+    assert creds.token == TOKEN and creds.ca == (tmp_path / "tls" / "ca.pem").read_bytes()
+    pki.check_serves_as_master(creds, standby)
+    with pytest.raises(pki.BundleError, match=r"join bundle for nodes.*standby\.bundle"):
+        pki.check_serves_as_master(pki.read_credentials(join_bundle), join_bundle)
+    master = tmp_path / "standby-master"
+    master.mkdir()
+    srv = Server(pki.write_identity(master, creds))   # serves to a node of the cluster, checked by name
+    node = tmp_path / "node"
+    node.mkdir()
+    with dial(srv.port, pki.write_identity(node, pki.read_credentials(join_bundle)), tls.MASTER_NAME) as s:
+        s.sendall(b"hello")
+        assert s.recv(5) == b"hello"
+    srv.done()
+
+
 def test_a_stopped_members_keys_and_bundle_are_removed(tmp_path):
     bundle = pki.make_cluster(tmp_path, TOKEN)
     cluster_tls.forget_secrets(tmp_path)
     assert not bundle.exists() and not (tmp_path / "tls" / "ca-key.pem").exists()
+    assert not (tmp_path / cluster_tls.STANDBY_BUNDLE_FILE).exists()
     assert not (tmp_path / "tls" / "key.pem").exists() and (tmp_path / "tls" / "ca.pem").exists()
     cluster_tls.forget_secrets(tmp_path)   # again: nothing left, no error

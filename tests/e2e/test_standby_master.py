@@ -155,3 +155,44 @@ def test_a_leader_paused_past_its_lease_steps_down_when_resumed_and_changes_noth
     n1 = next(i for i in sessions.sessions_of(c["roots"]["nodes"]) if i.node_id == "n1")
     wait_for(lambda: "n1" in {n["node_id"] for n in status(c["env"]["b"])["nodes"]})
     assert psutil.pid_exists(n1.pid)
+
+
+def test_a_standby_of_a_tls_cluster_serves_with_the_leaders_standby_bundle(pair):
+    """--tls: the leader makes the cluster CA and writes standby.bundle; a standby given it
+    (and not a node's join bundle, refused by name) serves with a certificate of the same CA,
+    so a node that joined the leader with join.bundle registers with it after a takeover."""
+    c = pair
+
+    def tls_master(which, token_file):
+        return subprocess.Popen([sys.executable, "-m", "yr_runtime.cli", "start", "--master", "--tls", "--cpu", "1000",
+                                 "--port", str(c["ports"][which]), "--token-file", str(token_file),
+                                 "--etcd", c["etcd"].url, "--node-lease-ttl", NODE_TTL],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, **c["env"][which]))
+    started(tls_master("a", c["token"]))
+    wait_for(lambda: listening(c["ports"]["a"]))
+    session_a = Path(c["daemon"]("a").session_dir)
+    copies = {}
+    for name in ("join.bundle", "standby.bundle"):   # copied away, as to other machines
+        copies[name] = c["flags"] / name
+        copies[name].write_bytes((session_a / name).read_bytes())
+        copies[name].chmod(0o600)
+    wrong = tls_master("b", copies["join.bundle"])
+    out, err = wrong.communicate(timeout=120)
+    assert wrong.returncode != 0 and "is a join bundle for nodes" in err and "standby.bundle" in err, err
+    started(tls_master("b", copies["standby.bundle"]))
+    assert leader(c["etcd"].url)["pid"] == c["daemon"]("a").pid
+    out = yr_cli("start", "--master_address", c["masters"], "--cpu", "2000", "--node-id", "n1",
+                 "--token-file", str(copies["join.bundle"]), env=c["env"]["nodes"])
+    assert out.returncode == 0 and "yr node n1 joined" in out.stdout, out.stderr
+    assert "n1" in {n["node_id"] for n in status(c["env"]["a"])["nodes"]}
+
+    old = c["daemon"]("a").pid
+    os.killpg(os.getpgid(old), signal.SIGKILL)
+    new = wait_for(lambda: (got := leader(c["etcd"].url)) and got["pid"] != old and got, timeout=60)
+    assert new["pid"] == c["daemon"]("b").pid
+    sessions.remove_stale(c["roots"]["a"])
+    # the node's TLS channel (CA and master name checked) reaches the standby: it registers again
+    wait_for(lambda: "n1" in {n["node_id"] for n in status(c["env"]["b"])["nodes"]}, timeout=60)
+    log = Path(c["daemon"]("b").session_dir, "logs", "daemon.log").read_text()
+    assert "node n1" in log

@@ -9,6 +9,7 @@ from pathlib import Path
 from yr_runtime.wire.tls import TLS_DIR
 
 BUNDLE_FILE = "join.bundle"   # in a --tls master's session: token, CA certificate, a member certificate
+STANDBY_BUNDLE_FILE = "standby.bundle"   # the same with a certificate that may serve as a master
 CA_KEY = "ca-key.pem"         # in the master's session's tls/: the cluster CA's private key
 
 
@@ -39,13 +40,15 @@ def join_hint(session_dir: Path, tcp_address: str) -> str:
         return "  TLS: off (the default on loopback; --tls turns it on, as a non-loopback --node-ip does)\n"
     return (f"  TLS: on (mutual, cluster CA in {Path(session_dir) / 'tls'})\n"
             f"  on another machine: copy {bundle} there (it holds the token and a certificate: keep it 0600)\n"
-            f"    and run: yr start --master_address {tcp_address} --token-file join.bundle\n")
+            f"    and run: yr start --master_address {tcp_address} --token-file join.bundle\n"
+            f"  a standby master (with --etcd): {Path(session_dir) / STANDBY_BUNDLE_FILE}, given there as\n"
+            f"    yr start --master --tls --etcd URL --token-file standby.bundle\n")
 
 
 def forget_secrets(session_dir: Path) -> None:
     """Removes the session's private keys and join bundle: a stopped member keeps its logs, but
     its stopped cluster's CA must sign nothing more and its keys open nothing."""
-    for name in (Path(TLS_DIR) / CA_KEY, Path(TLS_DIR) / "key.pem", Path(BUNDLE_FILE)):
+    for name in (Path(TLS_DIR) / CA_KEY, Path(TLS_DIR) / "key.pem", Path(BUNDLE_FILE), Path(STANDBY_BUNDLE_FILE)):
         try:
             (Path(session_dir) / name).unlink()
         except FileNotFoundError:

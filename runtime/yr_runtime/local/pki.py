@@ -10,6 +10,8 @@ credentials, which take the PEM files written here. Layout in a session director
   join.bundle       (master only, 0600) what a joining node needs: the token, the CA certificate
                     and a member certificate with its key (JSON); copy it to another machine
                     and give it with `--token-file`
+  standby.bundle    (master only, 0600) the same with a certificate naming MASTER_NAME: what a
+                    standby master of the same cluster (`--tls --etcd URL --token-file`) serves with
 
 Every certificate names what it may serve as (wire.tls.MASTER_NAME for the master's control
 port, wire.tls.NODE_NAME for a node's data port) and may be used on both ends of a
@@ -30,7 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from yr_runtime.wire.tls import MASTER_NAME, NODE_NAME, TLS_DIR, Identity
 
-from yr_runtime.local.cluster_tls import BUNDLE_FILE, CA_KEY
+from yr_runtime.local.cluster_tls import BUNDLE_FILE, CA_KEY, STANDBY_BUNDLE_FILE
 BUNDLE_KIND = "yr-join-bundle"
 VALID_DAYS = 3650   # a cluster lives as long as its master's session; the CA dies with it
 
@@ -125,7 +127,23 @@ def make_cluster(session_dir: Path, token: bytes) -> Path:
     member, member_key = issue(ca_pem, ca_key, "yr node")
     bundle = Path(session_dir) / BUNDLE_FILE
     _write(bundle, encode_bundle(Credentials(token, ca_pem, member, member_key)), 0o600)
+    standby, standby_key = issue(ca_pem, ca_key, "yr standby master", master=True)
+    _write(Path(session_dir) / STANDBY_BUNDLE_FILE, encode_bundle(Credentials(token, ca_pem, standby, standby_key)),
+           0o600)
     return bundle
+
+
+def check_serves_as_master(creds: Credentials, path: Path) -> None:
+    """Raises BundleError unless `creds` (read from `path`) hold a certificate a master may
+    serve with (it names MASTER_NAME): a node's join bundle would make every node refuse it."""
+    cert = x509.load_pem_x509_certificate(creds.cert)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        names = []
+    if MASTER_NAME not in [n.value for n in names if isinstance(n, x509.DNSName)]:
+        raise BundleError(f"{path} is a join bundle for nodes; a standby master of a --tls cluster is given "
+                          f"the leader's {STANDBY_BUNDLE_FILE} (in its session directory) with --token-file")
 
 
 def encode_bundle(creds: Credentials) -> bytes:
