@@ -10,8 +10,8 @@ from .affinity import Affinity, AffinityKind, AffinityScope, AffinityType, Label
 from ._decorators import FunctionProxy, InstanceCreator, InstanceProxy, MethodProxy, instance, invoke, method
 from ._results import ObjectRefGenerator
 from ._runtime_api import cancel, exit, get_node_ip_address, list_named_instances
-from .config import (Config, FunctionGroupContext, FunctionGroupOptions, InvokeOptions, ResourceGroupOptions,
-                     SchedulingAffinityType)
+from .config import (Config, DeviceInfo, FunctionGroupContext, FunctionGroupOptions, InvokeOptions,
+                     ResourceGroupOptions, SchedulingAffinityType, ServerInfo)
 from .exceptions import (CancelError, GetTimeoutError, InitError, InstanceDiedError, InstanceNotFoundError,
                          InstanceTerminatedError, ResourceUnavailableError, RuntimeUnavailableError,
                          SerializationError, YRError, YRInvokeError, YRRuntimeError, YRTimeoutError,
@@ -55,4 +55,5 @@ __all__ = [
     "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
     "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
     "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint", "Group", "GroupOptions",
+    "DeviceInfo", "ServerInfo",
 ]

@@ -290,11 +290,29 @@ class FunctionGroupOptions:
 
 
 @dataclass
+class DeviceInfo:
+    """One accelerator device mounted into a function-group instance (openYuanrong's fields:
+    the device's HDC channel number, its NIC's IP, its rank). yr detects no devices, so none
+    is ever reported; the type is here for programs that build or read server lists."""
+    device_id: int = 0
+    device_ip: str = ""
+    rank_id: int = 0
+
+
+@dataclass
+class ServerInfo:
+    """A node hosting function-group instances, with the devices mounted there (see DeviceInfo)."""
+    devices: List[DeviceInfo] = field(default_factory=list)
+    server_id: str = ""
+
+
+@dataclass
 class FunctionGroupContext:
-    """Where an instance sits in its function group: rank in [0, world_size)."""
+    """Where an instance sits in its function group: rank in [0, world_size). `server_list`
+    (ServerInfo) stays empty on yr: it collects no devices."""
     rank_id: int = 0
     world_size: int = 0
-    server_list: List[Any] = field(default_factory=list)
+    server_list: List[ServerInfo] = field(default_factory=list)
     device_name: str = ""
 
 

@@ -76,7 +76,7 @@ def test_public_api_is_pinned():
         "create_function_group", "get_function_group_context", "FunctionGroupOptions", "FunctionGroupContext",
         "FunctionGroupHandler", "FunctionGroupMethodProxy", "SchedulingAffinityType",
         "restore_from_checkpoint", "list_checkpoints", "delete_checkpoint", "CustomGauge", "CustomCounter",
-        "Group", "GroupOptions"])
+        "Group", "GroupOptions", "DeviceInfo", "ServerInfo"])
     for name in yr.__all__:
         assert hasattr(yr, name), name
 

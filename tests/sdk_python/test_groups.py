@@ -284,3 +284,16 @@ def test_checkpoint_bad_input(drv):
         yr.list_checkpoints(3)
     with pytest.raises(TypeError):
         yr.delete_checkpoint(None)
+
+
+def test_device_and_server_info_have_openyuanrongs_fields_and_defaults():
+    """openYuanrong 0.9.10's config.DeviceInfo / ServerInfo: field names, order and defaults
+    (positional construction as its programs may do); a context's server_list holds them."""
+    d = yr.DeviceInfo(3, "10.0.0.7", 1)
+    assert (d.device_id, d.device_ip, d.rank_id) == (3, "10.0.0.7", 1)
+    assert yr.DeviceInfo() == yr.DeviceInfo(device_id=0, device_ip="", rank_id=0)
+    s = yr.ServerInfo([d], "node-a")
+    assert s.devices == [d] and s.server_id == "node-a"
+    assert yr.ServerInfo().devices == [] and yr.ServerInfo().devices is not yr.ServerInfo().devices
+    ctx = yr.FunctionGroupContext(rank_id=1, world_size=2, server_list=[s])
+    assert ctx.server_list[0].devices[0].device_ip == "10.0.0.7"
