@@ -227,7 +227,10 @@ def quick(x):
 def test_a_burst_of_quick_calls_is_served_by_about_as_many_executors_as_cores(driver):
     """The test runtime has logical room for 32 executors; quick calls gain nothing from more
     executors than cores, so a burst is queued on the executors at hand instead."""
-    assert yr.get(quick.invoke(0), timeout=60) == 0     # its service time is now known
+    # its service time is now known: a moving average over 30 calls, not the first call alone
+    # (which may pay a fresh executor's first-call costs and, on a busy machine, exceed
+    # CREATE_COST: the full suite failed once with 4 executors when the warm-up was one call)
+    assert [yr.get(quick.invoke(i), timeout=60) for i in range(30)] == list(range(30))
     assert yr.get([quick.invoke(i) for i in range(3000)], timeout=120) == list(range(3000))
     (pool,) = [p for p in _instances.registry(_context.current()).pools.values() if p.executors]
     assert len(pool.executors) <= (os.cpu_count() or 1) + 1
