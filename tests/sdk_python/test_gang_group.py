@@ -7,27 +7,8 @@ import pytest
 
 import yr
 
-NODE = 4000   # this module's node: 4000 millicores, 4000 MiB
-
-
-@pytest.fixture(scope="module")
-def small():
-    from yr_testing import Daemon   # not at the top: workers import this module for the classes below
-    d = Daemon("--cpu", str(NODE), "--memory", str(NODE), "--warm", "0")
-    yield d
-    d.stop()
-
-
-@pytest.fixture
-def drv(small):
-    yr.init(small.config())
-    yield
-    yr.finalize()
-
-
-def free_cpu() -> int:
-    (node,) = yr.resources()
-    return int(node["allocatable"]["CPU"])
+# the node of test_groups.py's kind (4000 millicores, 4000 MiB, no warm pool), one per module
+from test_groups import drv, free_cpu, small  # noqa: E402,F401  (fixtures used by name)
 
 
 @yr.instance
