@@ -19,14 +19,7 @@
 #include <vector>
 
 #include "yr/yr.h"
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            std::cout << "FAILED " << __FILE__ << ":" << __LINE__ << ": " #cond << std::endl; \
-            std::exit(1);                                                              \
-        }                                                                              \
-    } while (0)
+#include "check.h"
 
 struct Point {
     double x = 0;
@@ -203,18 +196,6 @@ YR_INVOKE(Twice, Reversed, Swapped, Length, Blob::FactoryCreate, &Blob::Append)
 namespace {
 
 // Runs fn, expects a YR::Exception, prints and returns it.
-YR::Exception ExpectError(const char *what, const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const YR::Exception &e) {
-        std::cout << what << ": code=" << e.Code() << " mcode=" << e.MCode() << " what=" << e.what() << std::endl;
-        return e;
-    }
-    std::cout << "FAILED " << what << ": no YR::Exception" << std::endl;
-    std::exit(1);
-}
-
 bool Contains(const std::string &s, const std::string &part)
 {
     return s.find(part) != std::string::npos;

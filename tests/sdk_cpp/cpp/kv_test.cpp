@@ -10,14 +10,7 @@
 #include <vector>
 
 #include "yr/yr.h"
-
-#define CHECK(cond)                                                                             \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            std::cout << "FAILED " << __FILE__ << ":" << __LINE__ << ": " #cond << std::endl;   \
-            std::exit(1);                                                                       \
-        }                                                                                       \
-    } while (0)
+#include "check.h"
 
 struct Point {
     double x = 0;
@@ -37,18 +30,6 @@ std::string Echo(std::string key)
 YR_INVOKE(Echo)
 
 namespace {
-
-YR::Exception ExpectError(const char *what, const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const YR::Exception &e) {
-        std::cout << what << ": code=" << e.Code() << " what=" << e.what() << std::endl;
-        return e;
-    }
-    std::cout << "FAILED " << what << ": no YR::Exception" << std::endl;
-    std::exit(1);
-}
 
 void Bytes()
 {

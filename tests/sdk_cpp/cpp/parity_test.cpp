@@ -14,14 +14,7 @@
 #include <vector>
 
 #include "yr/yr.h"
-
-#define CHECK(cond)                                                                         \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            std::cout << "FAILED " << __FILE__ << ":" << __LINE__ << ": " #cond << std::endl; \
-            std::exit(1);                                                                   \
-        }                                                                                   \
-    } while (0)
+#include "check.h"
 
 // Writes `path`.started, sleeps `ms`, then writes `path`: a cancelled call never writes `path`.
 int SleepThenMark(std::string path, int ms)
@@ -47,18 +40,6 @@ public:
 };
 
 YR_INVOKE(SleepThenMark, Counter::FactoryCreate, &Counter::Add)
-
-YR::Exception ExpectError(const char *what, const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const YR::Exception &e) {
-        std::cout << what << ": code=" << e.Code() << " what=" << e.what() << std::endl;
-        return e;
-    }
-    std::cout << "FAILED " << what << ": no YR::Exception" << std::endl;
-    std::exit(1);
-}
 
 bool Exists(const std::string &path)
 {

@@ -12,14 +12,7 @@
 #include <vector>
 
 #include "yr/yr.h"
-
-#define CHECK(cond)                                                                             \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            std::cout << "FAILED " << __FILE__ << ":" << __LINE__ << ": " #cond << std::endl;   \
-            std::exit(1);                                                                       \
-        }                                                                                       \
-    } while (0)
+#include "check.h"
 
 namespace {
 
@@ -54,18 +47,6 @@ std::vector<std::string> ReceiveAll(YR::Consumer &c, size_t n)
         }
     }
     return out;
-}
-
-YR::Exception ExpectError(const char *what, const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const YR::Exception &e) {
-        std::cout << what << ": code=" << e.Code() << " what=" << e.what() << std::endl;
-        return e;
-    }
-    std::cout << "FAILED " << what << ": no YR::Exception" << std::endl;
-    std::exit(1);
 }
 
 }  // namespace
