@@ -71,19 +71,24 @@ def as_user(user, args, env, timeout=90):
 
 def _expose(*paths) -> list[str]:
     """Shell commands that put a tmpfs (mode 0755) over each directory others may not enter
-    on the way to `paths`, with the one entry on that way mounted back into it."""
-    cmds, done = [], set()
+    on the way to `paths`, with the entries on those ways mounted back into it (all of them:
+    a venv and a checkout side by side in one closed directory both need to come back)."""
+    entries: dict[Path, list[Path]] = {}
     for path in paths:
         parts = Path(os.path.realpath(path)).parts
         for i in range(1, len(parts) - 1):
             closed, entry = Path(*parts[:i + 1]), Path(*parts[:i + 2])
-            if os.stat(closed).st_mode & 0o001 or closed in done:
-                continue
-            done.add(closed)
-            stage = tempfile.mkdtemp(prefix="yr-expose-")
-            cmds += [f"mount --bind {entry} {stage}", f"mount -t tmpfs -o mode=0755 tmpfs {closed}",
-                     f"mkdir {entry}", f"mount --move {stage} {entry}", f"rmdir {stage}"]
-            break
+            if not os.stat(closed).st_mode & 0o001:
+                if entry not in entries.setdefault(closed, []):
+                    entries[closed].append(entry)
+                break
+    cmds = []
+    for closed, inside in entries.items():
+        stages = [tempfile.mkdtemp(prefix="yr-expose-") for _ in inside]
+        cmds += [f"mount --bind {entry} {stage}" for entry, stage in zip(inside, stages)]
+        cmds.append(f"mount -t tmpfs -o mode=0755 tmpfs {closed}")
+        for entry, stage in zip(inside, stages):
+            cmds += [f"mkdir {entry}", f"mount --move {stage} {entry}", f"rmdir {stage}"]
     return cmds
 
 
