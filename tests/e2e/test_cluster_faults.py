@@ -11,7 +11,6 @@ the new master reloads and reconciles; with the in-memory store what survives is
 etcd stopped for 10 s changes nothing for calls or workers and the records catch up.
 """
 import asyncio
-import json
 import os
 import re
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from cluster_cli import status, wait_for
 from test_examples import yr_cli
 from yr_testing import run_script, wait_no_runtime_processes
 from yr_runtime.local import session as sessions
@@ -43,21 +43,6 @@ def start_master(env, *extra):
 def join(env, address, node, cpu=2000, *extra):
     out = yr_cli("start", "--master_address", address, "--cpu", str(cpu), "--node-id", node, *extra, env=env)
     assert out.returncode == 0 and f"yr node {node} joined" in out.stdout, out.stderr
-
-
-def status(env) -> dict:
-    out = yr_cli("status", "--json", env=env)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def wait_for(what, timeout=40.0):
-    """Polls `what()` until truthy (generous bound: proves it happens, not how fast)."""
-    deadline = time.monotonic() + timeout
-    while not (got := what()):
-        assert time.monotonic() < deadline, "not within the bound"
-        time.sleep(0.2)
-    return got
 
 
 def node_session(root, node_id):

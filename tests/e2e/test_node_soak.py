@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psutil
 
+from cluster_cli import status
 from test_examples import yr_cli
 from yr_testing import leftover_files, wait_no_runtime_processes
 from yr_runtime.local import session as sessions
@@ -105,12 +106,6 @@ def test_check_ledgers_refuses_what_the_contract_forbids():
         except AssertionError:
             continue
         raise AssertionError(f"{bad} passed")
-
-
-def status(env) -> dict:
-    out = yr_cli("status", "--json", env=env)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def join(env, address, node) -> bool:

@@ -12,7 +12,6 @@ node, flooding a stream nobody reads, used to hang on gRPC's shutdown instead of
 Needs root (CAP_NET_ADMIN) for `ip netns`; the namespace, the veth pair and every process
 in the namespace are removed whatever happens.
 """
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from cluster_cli import status, wait_for
 from test_examples import yr_cli
 from yr_testing import run_script, wait_no_runtime_processes
 from yr_runtime.local import session as sessions
@@ -61,20 +61,6 @@ def netns():
         subprocess.run(["ip", "link", "del", HOST_IF], capture_output=True)
         subprocess.run(["ip", "netns", "del", NS], capture_output=True)
         assert NS not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-
-
-def status(env) -> dict:
-    out = yr_cli("status", "--json", env=env)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def wait_for(what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (got := what()):
-        assert time.monotonic() < deadline, "not within the bound"
-        time.sleep(0.2)
-    return got
 
 
 def gone(pid) -> bool:
@@ -155,12 +141,12 @@ def test_a_partitioned_node_stops_its_workers_once_its_lease_is_gone_and_never_f
         assert inside.stdout.readline().startswith("READY"), inside.stderr.read() if inside.poll() is not None else ""
         time.sleep(1)
         ip("link", "set", HOST_IF, "down")   # a partition
-        wait_for(lambda: "cut" not in {n["node_id"] for n in status(env)["nodes"]})
+        wait_for(lambda: "cut" not in {n["node_id"] for n in status(env)["nodes"]}, timeout=60)
         moved = wait_for(lambda: next((i for i in status(env)["instances"]
-                                       if i["name"] == "fenced" and i["state"] == "RUNNING"), None))
+                                       if i["name"] == "fenced" and i["state"] == "RUNNING"), None), timeout=60)
         assert moved["node_id"] == "node-0" and moved["restarts"] == 1, moved
         # the node heard nothing (the master's shutdown cannot reach it): it stopped its workers itself
-        wait_for(lambda: gone(inst["pid"]) and gone(node.pid))
+        wait_for(lambda: gone(inst["pid"]) and gone(node.pid), timeout=60)
         log = (Path(node.session_dir) / "logs" / "daemon.log").read_text()
         assert f"no answer from its master at {address} within its lease ({TTL}s)" in log, log[-2000:]
 
