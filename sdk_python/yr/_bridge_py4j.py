@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from py4j.java_gateway import CallbackServerParameters, GatewayParameters, JavaGateway
 
+from . import _bridge_sock
 from .exceptions import (ERR_GET_OPERATION_FAILED, ERR_INNER_COMMUNICATION, ERR_PARAM_INVALID,
                          ERR_USER_FUNCTION_EXCEPTION)
 
@@ -310,6 +311,14 @@ class _BridgeService:
         except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
             return self._codec.encode({"err": _error_answer(exc)})
 
+    def error(self, exc: BaseException) -> bytes:
+        """The encoded answer reporting ``exc``."""
+        return self._codec.encode({"err": _error_answer(exc)})
+
+    def release_encoded(self, ids: bytes) -> None:
+        """Releases the ids of an encoded list (Java's releases riding on a data frame)."""
+        self._registry.release(self._codec.decode(ids))
+
     _DEFERRABLE = frozenset({"invoke_method", "invoke_function"})
 
     def callBatched(self, seq: int, invokes: bytes, op: str, payload: bytes) -> bytes:  # noqa: N802 - Java's name
@@ -376,14 +385,15 @@ class Link:
                  on_exit: Callable[[], None] | None = None, connect: bool = True) -> None:
         self.registry = _Registry()
         self.codec = _Codec(self.registry)
-        self._args = (java_port, token, bridge, on_exit)
+        self._args = (java_port, token)
+        self.service = _BridgeService(bridge, self.codec, self.registry, on_exit)
         if connect:
             self.connect()
 
     def connect(self) -> None:
         """Connects to the JVM and attaches (a separate step, so that a worker can make
         its codec first and attach meanwhile; the Java end's calls back wait for it)."""
-        java_port, token, bridge, on_exit = self._args
+        java_port, token = self._args
         self.gateway = JavaGateway(
             gateway_parameters=GatewayParameters(
                 address="127.0.0.1", port=java_port, auth_token=token, auto_convert=False),
@@ -393,7 +403,6 @@ class Link:
         try:
             entry = self.gateway.entry_point
             entry.resetCallback(self.gateway.get_callback_server().get_listening_port())
-            self.service = _BridgeService(bridge, self.codec, self.registry, on_exit)
             entry.attach(self.service)
         except BaseException:
             self.gateway.shutdown()
@@ -439,7 +448,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=watch_stdin, name="yr-stdin", daemon=True).start()
-    link = Link(port, token, bridge, on_exit=stop.set)
+    link = Link(port, token, bridge, on_exit=stop.set, connect=False)
+    data = None
+    if os.environ.get(_bridge_sock.SOCKET_ENV):   # bound before attaching: Java uses it at once
+        data = _bridge_sock.DataServer(os.environ[_bridge_sock.SOCKET_ENV], link.service)
+    link.connect()
     while not stop.wait(0.5):
         pass
     try:
@@ -448,6 +461,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - exiting anyway; say why
         print(f"yr._bridge_py4j: finalize failed: {exc}", file=sys.stderr)
     link.close()
+    if data is not None:
+        data.close()
     sys.stderr.flush()
     os._exit(0)  # py4j threads must not keep a driver-less process alive
 

@@ -1,25 +1,39 @@
 """A Java driver killed with SIGKILL takes its bridge process, its session and its worker
-JVMs with it: the bridge sees its stdin close, finalizes and exits."""
+JVMs with it: the bridge sees its stdin close, finalizes and exits, and removes the data
+socket (and its directory) the driver's calls went through."""
 import signal
 import subprocess
 import time
+
+import psutil
 
 from _java_support import NEEDS_JAVA, java_processes, wait_no_java_processes
 
 pytestmark = NEEDS_JAVA
 
 
-def test_a_killed_driver_leaves_nothing_behind(sdk, programs, backend):
+def bridge_of(driver: subprocess.Popen) -> psutil.Process:
+    return next(p for p in psutil.Process(driver.pid).children() if "yr._bridge_py4j" in " ".join(p.cmdline()))
+
+
+def test_a_killed_driver_leaves_nothing_behind(sdk, programs, backend, tmp_path):
+    env = dict(backend, JAVA_TOOL_OPTIONS=f"-Djava.io.tmpdir={tmp_path}")   # where its socket directory goes
     proc = subprocess.Popen(["java", "-cp", sdk.classpath(programs), "com.yrtest.Checks", "killed"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=backend)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "killed.ready=1"
         assert any("JavaWorkerMain" in " ".join(p.cmdline()) for p in java_processes())
+        # The driver's calls went over the bridge's data socket, in a directory of its own.
+        [sock] = tmp_path.glob("yr-bridge-*/data.sock")
+        assert oct(sock.parent.stat().st_mode & 0o777) == "0o700"
+        served = [c for c in bridge_of(proc).net_connections(kind="unix") if c.laddr == str(sock)]
+        assert served, "the bridge process serves no connection on its data socket"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         t0 = time.monotonic()
         assert wait_no_java_processes(30) == []
         assert time.monotonic() - t0 < 30
+        assert list(tmp_path.glob("yr-bridge-*")) == []
     finally:
         if proc.poll() is None:
             proc.kill()

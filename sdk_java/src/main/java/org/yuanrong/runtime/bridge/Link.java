@@ -8,6 +8,9 @@ import java.net.InetAddress;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.CodeSource;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -50,6 +53,9 @@ public final class Link {
     private volatile PyBridge bridge;
     private volatile boolean closed;
     private Process python;
+    // Driver: the data socket to the bridge process (DataSocket), and the directory it is in.
+    private volatile DataSocket data;
+    private Path dataDir;
     private OutputStream pythonStdin;
     // Deferred invokes (see defer): encoded [id, entry] pairs, sent by the next crossing.
     private final Object pendingLock = new Object();
@@ -182,6 +188,7 @@ public final class Link {
         try {
             link.spawnPython(config, token);
             link.awaitAttach(config.getBridgeStartTimeoutSec());
+            link.data = new DataSocket(link.dataDir.resolve(DATA_SOCKET));
         } catch (YRException | RuntimeException e) {
             link.close();
             throw e;
@@ -201,8 +208,19 @@ public final class Link {
         return env == null || env.isEmpty() ? "python3" : env;
     }
 
+    /** The data socket's name in {@link #dataDir} (bound by the bridge process before it attaches). */
+    static final String DATA_SOCKET = "data.sock";
+
     private void spawnPython(Config config, String token) throws YRException {
         ProcessBuilder pb = new ProcessBuilder(pythonExecutable(config), "-m", "yr._bridge_py4j");
+        try {
+            // Only this user may enter it: whoever can connect to the socket can call the runtime.
+            dataDir = Files.createTempDirectory("yr-bridge-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "cannot make the bridge's socket directory: " + e, e);
+        }
+        pb.environment().put("YR_BRIDGE_SOCKET", dataDir.resolve(DATA_SOCKET).toString());
         pb.environment().put("YR_PY4J_JAVA_PORT", Integer.toString(port()));
         pb.environment().put("YR_PY4J_TOKEN", token);
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
@@ -243,12 +261,20 @@ public final class Link {
         if (closed || b == null) {
             throw new YRException(YRException.ERR_FINALIZED, "YR has been finalized");
         }
-        drainReleases(b);
+        DataSocket d = data;
         byte[] payload = Codec.encode(Arrays.asList(args));
         byte[] answer;
         try {
-            Batch batch = drainPending();
-            answer = batch == null ? b.call(op, payload) : b.callBatched(batch.seq, batch.encoded(), op, payload);
+            if (d != null) {
+                byte[] released = encodedReleases();
+                Batch batch = drainPending();
+                answer = batch == null ? d.call(0, null, released, op, payload)
+                        : d.call(batch.seq, batch.encoded(), released, op, payload);
+            } else {
+                drainReleases(b);
+                Batch batch = drainPending();
+                answer = batch == null ? b.call(op, payload) : b.callBatched(batch.seq, batch.encoded(), op, payload);
+            }
         } catch (RuntimeException e) {
             throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                     "lost the link to the Python bridge during " + op + ": " + e.getMessage(), e);
@@ -301,7 +327,9 @@ public final class Link {
         }
         byte[] answer;
         try {
-            answer = b.callBatched(batch.seq, batch.encoded(), "flush", Codec.encode(List.of()));
+            DataSocket d = data;
+            answer = d != null ? d.call(batch.seq, batch.encoded(), encodedReleases(), "flush", Codec.encode(List.of()))
+                    : b.callBatched(batch.seq, batch.encoded(), "flush", Codec.encode(List.of()));
         } catch (RuntimeException e) {
             throw new YRException(YRException.ERR_INNER_COMMUNICATION,
                     "lost the link to the Python bridge while sending invokes: " + e.getMessage(), e);
@@ -367,6 +395,18 @@ public final class Link {
         released.add(id);
     }
 
+    /** The released ids, encoded, to ride on the next data frame; null when there are none. */
+    private byte[] encodedReleases() throws YRException {
+        if (released.isEmpty()) {
+            return null;
+        }
+        List<String> ids = new ArrayList<>();
+        for (String id; (id = released.poll()) != null;) {
+            ids.add(id);
+        }
+        return Codec.encode(ids);
+    }
+
     private void drainReleases(PyBridge b) throws YRException {
         if (released.isEmpty()) {
             return;
@@ -425,6 +465,17 @@ public final class Link {
         if (python != null) {
             stopPython();
         }
+        if (data != null) {
+            data.close();
+        }
+        if (dataDir != null) {
+            try {
+                Files.deleteIfExists(dataDir.resolve(DATA_SOCKET));
+                Files.deleteIfExists(dataDir);
+            } catch (IOException e) {
+                // not ours to empty (something else in it): leave it
+            }
+        }
         try {
             server.shutdown();
         } catch (RuntimeException e) {
@@ -434,9 +485,14 @@ public final class Link {
 
     private void stopPython() {
         PyBridge b = bridge;
+        DataSocket d = data;
         if (b != null && python.isAlive()) {
             try {
-                b.call("exit", Codec.encode(List.of()));
+                if (d != null) {
+                    d.call(0, null, null, "exit", Codec.encode(List.of()));
+                } else {
+                    b.call("exit", Codec.encode(List.of()));
+                }
             } catch (RuntimeException | YRException e) {
                 // it may already be on its way out
             }

@@ -1,0 +1,125 @@
+"""The data path of a Java driver's bridge process: Java's calls over a Unix socket.
+
+A Java driver reached its bridge process (``python -m yr._bridge_py4j``) through py4j's
+callback channel: a text protocol with base64 bodies, parsed by a Python thread per call,
+the largest per-call cost left in a Java sync call (benchmarks/RESULTS.md, 2026-11-30).
+Once attached, the driver's ``Link`` sends every call over this socket instead
+(``org.yuanrong.runtime.bridge.DataSocket``); py4j is left for attaching.
+
+Frames, both ways: u32 big-endian length, then the body. A request body::
+
+    i64 seq        Java's batch number of the deferred invokes it carries (0: none)
+    u32 n, n bytes the encoded [id, entry, ...] of those invokes (n = 0: none)
+    u32 m, m bytes the encoded list of ids Java released (m = 0: none)
+    u16 k, k bytes the operation's name (UTF-8)
+    the rest       the encoded argument list
+
+is ``_BridgeService.callBatched`` (or ``call`` when seq is 0) after the releases; the
+answer body is what that returns (``{"ok": ...}`` or ``{"err": [...]}``, encoded). A
+connection carries one call at a time; Java keeps a pool of connections, one per
+concurrent caller, and this server reads each on a thread of its own (so a blocked get
+holds one connection and one thread, as a py4j call did). The socket lives in a
+directory only the driver's user can enter (made by the JVM, which owns this process),
+so only the driver connects.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+from typing import Any
+
+_U32 = struct.Struct(">I")
+_HEAD = struct.Struct(">qI")
+_U16 = struct.Struct(">H")
+
+SOCKET_ENV = "YR_BRIDGE_SOCKET"
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytearray:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            raise EOFError
+        got += k
+    return buf
+
+
+def parse(body: bytes | bytearray) -> tuple[int, bytes, bytes, str, bytes]:
+    """A request body -> (seq, invokes, released, op, payload); pure (tested alone)."""
+    view = memoryview(body)
+    seq, n = _HEAD.unpack_from(view, 0)
+    pos = _HEAD.size
+    invokes = bytes(view[pos:pos + n])
+    pos += n
+    m = _U32.unpack_from(view, pos)[0]
+    pos += 4
+    released = bytes(view[pos:pos + m])
+    pos += m
+    k = _U16.unpack_from(view, pos)[0]
+    pos += 2
+    op = str(view[pos:pos + k], "utf-8")
+    pos += k
+    if pos > len(view):
+        raise ValueError("truncated bridge frame")
+    return seq, invokes, released, op, bytes(view[pos:])
+
+
+class DataServer:
+    """Serves ``service`` (a ``_bridge_py4j._BridgeService``) on a Unix socket at ``path``."""
+
+    def __init__(self, path: str, service: Any) -> None:
+        self.path = path
+        self._service = service
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(path)
+        self._sock.listen(64)
+        threading.Thread(target=self._accept_loop, name="yr-bridge-accept", daemon=True).start()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return   # closed
+            threading.Thread(target=self._serve, args=(conn,), name="yr-bridge-data", daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        service = self._service
+        try:
+            while True:
+                n = _U32.unpack(_recv_exact(conn, 4))[0]
+                answer = self.handle(service, _recv_exact(conn, n))
+                conn.sendall(_U32.pack(len(answer)) + answer)
+        except (EOFError, OSError):
+            pass   # the driver closed this connection, or is gone
+        finally:
+            conn.close()
+
+    @staticmethod
+    def handle(service: Any, body: bytes | bytearray) -> bytes:
+        """One request body -> its answer body (errors are answers too)."""
+        try:
+            seq, invokes, released, op, payload = parse(body)
+            if released:
+                service.release_encoded(released)
+        except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
+            return service.error(exc)
+        if seq:
+            return service.callBatched(seq, invokes, op, payload)
+        return service.call(op, payload)
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        finally:
+            try:   # the JVM made the directory, but a killed JVM cannot remove it
+                os.unlink(self.path)
+                os.rmdir(os.path.dirname(self.path))
+            except OSError:
+                pass   # gone already, or not empty: not ours to empty
