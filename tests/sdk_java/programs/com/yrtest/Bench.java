@@ -12,9 +12,37 @@ import org.yuanrong.runtime.client.ObjectRef;
  * tests/sdk_java/bench_java.py (which the benchmark script calls).
  */
 public class Bench {
+    private static long[] cpu0;
+
     private static void report(String metric, int n, long t0) {
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("{\"metric\": \"%s\", \"value\": %.1f, \"unit\": \"calls/s\", \"n\": %d}%n", metric, n / s, n);
+        long[] cpu = cpu();
+        if (cpu0 != null) {   // CPU per call of the driver JVM and of its bridge process
+            System.out.printf("{\"metric\": \"%s_driver_cpu\", \"value\": %.1f, \"unit\": \"us/call\", \"n\": %d}%n",
+                    metric, (cpu[0] - cpu0[0]) / 1e3 / n, n);
+            System.out.printf("{\"metric\": \"%s_bridge_cpu\", \"value\": %.1f, \"unit\": \"us/call\", \"n\": %d}%n",
+                    metric, (cpu[1] - cpu0[1]) / 1e3 / n, n);
+        }
+        cpu0 = cpu();
+    }
+
+    /** [this JVM's CPU ns, its Python child's (the bridge process) CPU ns from /proc]. */
+    private static long[] cpu() {
+        long jvm = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+        long bridge = ProcessHandle.current().children()
+                .filter(p -> p.info().commandLine().orElse("").contains("yr._bridge_py4j"))
+                .mapToLong(p -> {
+                    try {
+                        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + p.pid() + "/stat"));
+                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;   // ticks of 10 ms
+                    } catch (java.io.IOException | RuntimeException e) {
+                        return 0;
+                    }
+                }).sum();
+        return new long[] {jvm, bridge};
     }
 
     @SuppressWarnings("rawtypes")
@@ -26,6 +54,7 @@ public class Bench {
         for (int i = 0; i < 200; i++) {
             YR.get(counter.function(Counter::add).invoke(1), 30);
         }
+        cpu0 = cpu();
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
             YR.get(counter.function(Counter::add).invoke(1), 30);
@@ -40,6 +69,7 @@ public class Bench {
         report("java_async_calls", n, t0);
         int m = Math.max(1, n / 4);
         YR.get(YR.function(Fns::zero).invoke(), 60);
+        cpu0 = cpu();
         t0 = System.nanoTime();
         for (int i = 0; i < m; i++) {
             YR.get(YR.function(Fns::zero).invoke(), 30);
@@ -52,6 +82,7 @@ public class Bench {
         }
         YR.get(frefs, 300);
         report("java_stateless_async_calls", m, t0);
+        cpu0 = null;
         double[] ms = new double[5];
         for (int i = 0; i < ms.length; i++) {
             t0 = System.nanoTime();

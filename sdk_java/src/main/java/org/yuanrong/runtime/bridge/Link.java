@@ -61,11 +61,18 @@ public final class Link {
     private final Object pendingLock = new Object();
     private List<Object> pending = new ArrayList<>();
     private long batchSeq;
+    // The flusher (see flusherLoop): whether it sleeps until woken, when the oldest
+    // deferred invoke was queued, when the last one was.
+    private boolean flusherAsleep;
+    private long pendingSince;
+    private long lastDefer;
     private static final AtomicLong DEFERRED_IDS = new AtomicLong();
     /** A burst of invokes crosses in batches of at most this many. */
     static final int MAX_BATCH = 512;
     /** How long a deferred invoke waits for a crossing to take it before the flusher sends it. */
     static final long FLUSH_DELAY_NS = 1_000_000L;
+    /** How long without a deferred invoke before the flusher stops ticking and sleeps until woken. */
+    static final long FLUSHER_IDLE_NS = 50_000_000L;
 
     private Link(boolean worker) {
         this.worker = worker;
@@ -305,7 +312,11 @@ public final class Link {
             pending.add(id);
             pending.add(encoded);
             if (pending.size() == 2) {
-                pendingLock.notifyAll();   // wakes the flusher
+                lastDefer = pendingSince = System.nanoTime();
+                if (flusherAsleep) {
+                    flusherAsleep = false;
+                    pendingLock.notifyAll();   // wakes the flusher (while it ticks, no wake per call)
+                }
             }
             full = pending.size() >= 2 * MAX_BATCH;
         }
@@ -369,24 +380,44 @@ public final class Link {
         t.start();
     }
 
+    /**
+     * Sends deferred invokes that no crossing took within {@link #FLUSH_DELAY_NS}. While
+     * invokes keep coming it ticks (one wake-up per ~1 ms, not one per invoke: a sync
+     * call's get takes its invoke long before); after {@link #FLUSHER_IDLE_NS} without
+     * one it sleeps until {@link #defer} wakes it.
+     */
     private void flusherLoop() {
         while (!closed) {
+            long waitNs;
             synchronized (pendingLock) {
-                while (pending.isEmpty() && !closed) {
-                    try {
-                        pendingLock.wait();
-                    } catch (InterruptedException e) {
-                        return;
+                long now = System.nanoTime();
+                if (pending.isEmpty()) {
+                    if (now - lastDefer > FLUSHER_IDLE_NS) {
+                        flusherAsleep = true;
+                        try {
+                            while (flusherAsleep && !closed) {
+                                pendingLock.wait();
+                            }
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        continue;
                     }
+                    waitNs = FLUSH_DELAY_NS;
+                } else {
+                    waitNs = pendingSince + FLUSH_DELAY_NS - now;
                 }
             }
-            // Leave a get (or a burst's next invokes) ~1 ms to take them in its crossing.
-            LockSupport.parkNanos(FLUSH_DELAY_NS);
+            if (waitNs > 0) {
+                LockSupport.parkNanos(waitNs);
+                continue;
+            }
             try {
                 flush();
             } catch (YRException | RuntimeException e) {
                 // the link is going or gone; the refs' gets report it
             }
+            LockSupport.parkNanos(FLUSH_DELAY_NS);   // a flush that could not send (no bridge yet) must not spin
         }
     }
 
@@ -456,6 +487,7 @@ public final class Link {
         }
         closed = true;
         synchronized (pendingLock) {
+            flusherAsleep = false;
             pendingLock.notifyAll();   // ends the flusher
         }
         if (current == this) {
