@@ -23,26 +23,40 @@ public class Bench {
                     metric, (cpu[0] - cpu0[0]) / 1e3 / n, n);
             System.out.printf("{\"metric\": \"%s_bridge_cpu\", \"value\": %.1f, \"unit\": \"us/call\", \"n\": %d}%n",
                     metric, (cpu[1] - cpu0[1]) / 1e3 / n, n);
+            System.out.printf("{\"metric\": \"%s_runtime_cpu\", \"value\": %.1f, \"unit\": \"us/call\", \"n\": %d}%n",
+                    metric, (cpu[2] - cpu0[2]) / 1e3 / n, n);
         }
         cpu0 = cpu();
     }
 
-    /** [this JVM's CPU ns, its Python child's (the bridge process) CPU ns from /proc]. */
+    /**
+     * [this JVM's CPU ns, its bridge process's, the rest of its temporary runtime's (the
+     * bridge's descendants: node daemon, workers, worker JVMs)], from /proc.
+     */
     private static long[] cpu() {
         long jvm = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                 .getOperatingSystemMXBean()).getProcessCpuTime();
-        long bridge = ProcessHandle.current().children()
-                .filter(p -> p.info().commandLine().orElse("").contains("yr._bridge_py4j"))
-                .mapToLong(p -> {
-                    try {
-                        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + p.pid() + "/stat"));
-                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;   // ticks of 10 ms
-                    } catch (java.io.IOException | RuntimeException e) {
-                        return 0;
-                    }
-                }).sum();
-        return new long[] {jvm, bridge};
+        long bridge = 0;
+        long rest = 0;
+        for (ProcessHandle p : (Iterable<ProcessHandle>) ProcessHandle.current().children()::iterator) {
+            if (p.info().commandLine().orElse("").contains("yr._bridge_py4j")) {
+                bridge += procCpu(p.pid());
+                for (ProcessHandle d : (Iterable<ProcessHandle>) p.descendants()::iterator) {
+                    rest += procCpu(d.pid());
+                }
+            }
+        }
+        return new long[] {jvm, bridge, rest};
+    }
+
+    private static long procCpu(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;   // ticks of 10 ms
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     @SuppressWarnings("rawtypes")

@@ -64,11 +64,15 @@ public final class Link {
     // The flusher (see flusherLoop): whether it sleeps until woken, when the oldest
     // deferred invoke was queued, when the last one was.
     private boolean flusherAsleep;
+    private boolean flushNow;
+    private Thread flusher;
     private long pendingSince;
     private long lastDefer;
     private static final AtomicLong DEFERRED_IDS = new AtomicLong();
     /** A burst of invokes crosses in batches of at most this many. */
     static final int MAX_BATCH = 512;
+    /** How many full batches may wait for the flusher before the invoking thread sends them itself. */
+    static final int BACKLOG_BATCHES = 4;
     /** How long a deferred invoke waits for a crossing to take it before the flusher sends it. */
     static final long FLUSH_DELAY_NS = 1_000_000L;
     /** How long without a deferred invoke before the flusher stops ticking and sleeps until woken. */
@@ -318,23 +322,37 @@ public final class Link {
                     pendingLock.notifyAll();   // wakes the flusher (while it ticks, no wake per call)
                 }
             }
-            full = pending.size() >= 2 * MAX_BATCH;
+            int size = pending.size();
+            full = size >= 2 * BACKLOG_BATCHES * MAX_BATCH;
+            if (size % (2 * MAX_BATCH) == 0 && !full) {
+                // A full batch: the flusher sends it while this thread goes on encoding the
+                // next (a burst's invokes cross in a pipeline, not in turns).
+                flushNow = true;
+                flusherAsleep = false;
+                pendingLock.notifyAll();
+                LockSupport.unpark(flusher);
+            }
         }
         if (full) {
-            flush();
+            flush();   // the flusher is behind: this caller sends them itself
         }
         return id;
     }
 
     /** Sends the deferred invokes now (no-op when there are none). */
     public void flush() throws YRException {
+        flushPending();
+    }
+
+    /** {@link #flush}; false when nothing could be sent (nothing deferred, or no bridge). */
+    private boolean flushPending() throws YRException {
         PyBridge b = attachedBridge();
         if (closed || b == null) {
-            return;
+            return false;
         }
         Batch batch = drainPending();
         if (batch == null) {
-            return;
+            return false;
         }
         byte[] answer;
         try {
@@ -346,6 +364,7 @@ public final class Link {
                     "lost the link to the Python bridge while sending invokes: " + e.getMessage(), e);
         }
         Answer.unwrap(Codec.decode(answer));
+        return true;
     }
 
     private static final class Batch {
@@ -377,6 +396,9 @@ public final class Link {
     private void startFlusher() {
         Thread t = new Thread(this::flusherLoop, "yr-invoke-flusher");
         t.setDaemon(true);
+        synchronized (pendingLock) {
+            flusher = t;
+        }
         t.start();
     }
 
@@ -391,7 +413,10 @@ public final class Link {
             long waitNs;
             synchronized (pendingLock) {
                 long now = System.nanoTime();
-                if (pending.isEmpty()) {
+                if (flushNow) {
+                    flushNow = false;
+                    waitNs = 0;
+                } else if (pending.isEmpty()) {
                     if (now - lastDefer > FLUSHER_IDLE_NS) {
                         flusherAsleep = true;
                         try {
@@ -412,12 +437,15 @@ public final class Link {
                 LockSupport.parkNanos(waitNs);
                 continue;
             }
+            boolean sent;
             try {
-                flush();
+                sent = flushPending();
             } catch (YRException | RuntimeException e) {
-                // the link is going or gone; the refs' gets report it
+                sent = false;   // the link is going or gone; the refs' gets report it
             }
-            LockSupport.parkNanos(FLUSH_DELAY_NS);   // a flush that could not send (no bridge yet) must not spin
+            if (!sent) {
+                LockSupport.parkNanos(FLUSH_DELAY_NS);   // nothing to send, or no bridge yet: do not spin
+            }
         }
     }
 
