@@ -188,53 +188,61 @@ class _Codec:
             self._blob(out, self._registry.add(v, "h").encode())
 
     def decode(self, data: bytes | bytearray) -> Any:
-        view = memoryview(bytes(data))
-        value, pos = self._read(view, 0)
-        if pos != len(view):
+        if type(data) is not bytes:
+            data = bytes(data)
+        value, pos = self._read(data, 0)
+        if pos != len(data):
             raise ValueError("trailing bytes in encoded value")
         return value
 
-    def _read(self, b: memoryview, pos: int) -> tuple[Any, int]:
-        tag = chr(b[pos])
+    # Tags as byte values, the common ones tested first (this runs for every value of every
+    # Java call in the bridge process: bytes indexing and slicing, no memoryview copies).
+    def _read(self, b: bytes, pos: int) -> tuple[Any, int]:
+        tag = b[pos]
         pos += 1
-        if tag == "N":
-            return None, pos
-        if tag == "T":
-            return True, pos
-        if tag == "F":
-            return False, pos
-        if tag == "I":
-            return _INT64.unpack_from(b, pos)[0], pos + 8
-        if tag == "D":
-            return _F64.unpack_from(b, pos)[0], pos + 8
-        if tag in "SBHR":
-            n = _U32.unpack_from(b, pos)[0]
-            raw = bytes(b[pos + 4:pos + 4 + n])
-            pos += 4 + n
-            if tag == "B":
-                return raw, pos
-            text = raw.decode("utf-8")
-            if tag in "HR":
-                obj = self._registry.get(text)
-                if type(obj) is _Failed:
-                    raise obj.exc
-                return obj, pos
-            return text, pos
-        if tag in "LM":
+        if tag == 0x4C:   # L
             n = _U32.unpack_from(b, pos)[0]
             pos += 4
-            if tag == "L":
-                items = []
-                for _ in range(n):
-                    item, pos = self._read(b, pos)
-                    items.append(item)
-                return items, pos
+            items = []
+            read = self._read
+            for _ in range(n):
+                item, pos = read(b, pos)
+                items.append(item)
+            return items, pos
+        if tag == 0x53 or tag == 0x42 or tag == 0x48 or tag == 0x52:   # S B H R
+            n = _U32.unpack_from(b, pos)[0]
+            end = pos + 4 + n
+            if end > len(b):
+                raise ValueError("truncated encoded value")
+            raw = b[pos + 4:end]
+            if tag == 0x42:
+                return raw, end
+            text = raw.decode("utf-8")
+            if tag == 0x53:
+                return text, end
+            obj = self._registry.get(text)
+            if type(obj) is _Failed:
+                raise obj.exc
+            return obj, end
+        if tag == 0x49:   # I
+            return _INT64.unpack_from(b, pos)[0], pos + 8
+        if tag == 0x4E:   # N
+            return None, pos
+        if tag == 0x54:   # T
+            return True, pos
+        if tag == 0x46:   # F
+            return False, pos
+        if tag == 0x44:   # D
+            return _F64.unpack_from(b, pos)[0], pos + 8
+        if tag == 0x4D:   # M
+            n = _U32.unpack_from(b, pos)[0]
+            pos += 4
             mapping = {}
             for _ in range(n):
                 key, pos = self._read(b, pos)
                 mapping[key], pos = self._read(b, pos)
             return mapping, pos
-        raise ValueError(f"bad value tag {tag!r}")
+        raise ValueError(f"bad value tag {chr(tag)!r}")
 
 
 def _error_code(exc: BaseException) -> int:
