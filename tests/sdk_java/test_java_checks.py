@@ -137,7 +137,7 @@ def test_invokes_deferred_to_the_next_crossing_keep_order_errors_and_are_always_
 
 def test_java_threads_call_concurrently(sdk, programs, backend):
     out = check(sdk, programs, backend, "threads")
-    assert out == {"problems": "[]", "shared_total": "600", "finalized": "true"}
+    assert out == {"problems": "[]", "shared_total": "600", "interrupted": "601,602,true", "finalized": "true"}
 
 
 def test_a_recovered_instance_keeps_its_fields(sdk, programs, daemon):

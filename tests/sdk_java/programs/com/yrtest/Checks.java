@@ -410,6 +410,12 @@ public class Checks {
         }
         out("problems", problems);
         out("shared_total", YR.get(shared.function(Counter::get).invoke(), 30));
+        // A thread whose interrupt flag is set still gets its answers (the link's calls
+        // ignore interrupts, as py4j's did) and keeps its flag.
+        Thread.currentThread().interrupt();
+        int a = YR.get(shared.function(Counter::add).invoke(1), 30);
+        int b = YR.get(shared.function(Counter::add).invoke(1), 30);
+        out("interrupted", a + "," + b + "," + Thread.interrupted());
     }
 
     /** recoverRetryTimes: the instance's fields survive the death of its worker JVM. */

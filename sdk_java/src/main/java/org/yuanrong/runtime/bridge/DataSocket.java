@@ -42,6 +42,10 @@ final class DataSocket {
             throw new IllegalStateException("the link is closed");
         }
         Conn c = idle.pollFirst();
+        // A SocketChannel closes when its thread is interrupted in (or before) an operation;
+        // py4j's streams ignored interrupts, so an interrupted caller still gets its answer
+        // here too: the flag is cleared for the exchange and set again after it.
+        boolean interrupted = Thread.interrupted();
         try {
             if (c == null) {
                 c = new Conn(SocketChannel.open(address));
@@ -58,6 +62,10 @@ final class DataSocket {
                 c.close();
             }
             throw new UncheckedIOException(e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
