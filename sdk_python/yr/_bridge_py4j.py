@@ -459,7 +459,10 @@ def main() -> None:
     link = Link(port, token, bridge, on_exit=stop.set, connect=False)
     data = None
     if os.environ.get(_bridge_sock.SOCKET_ENV):   # bound before attaching: Java uses it at once
-        data = _bridge_sock.DataServer(os.environ[_bridge_sock.SOCKET_ENV], link.service)
+        try:
+            data = _bridge_sock.DataServer(os.environ[_bridge_sock.SOCKET_ENV], link.service)
+        except OSError as exc:   # Java sees no socket and calls through py4j
+            print(f"yr._bridge_py4j: no data socket ({exc}); calls go through py4j", file=sys.stderr)
     link.connect()
     while not stop.wait(0.5):
         pass
@@ -471,6 +474,11 @@ def main() -> None:
     link.close()
     if data is not None:
         data.close()
+    elif os.environ.get(_bridge_sock.SOCKET_ENV):
+        try:   # the directory the JVM made for a socket that could not be bound
+            os.rmdir(os.path.dirname(os.environ[_bridge_sock.SOCKET_ENV]))
+        except OSError:
+            pass
     sys.stderr.flush()
     os._exit(0)  # py4j threads must not keep a driver-less process alive
 

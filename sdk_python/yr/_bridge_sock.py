@@ -77,8 +77,12 @@ class DataServer:
         self.path = path
         self._service = service
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.bind(path)
-        self._sock.listen(64)
+        try:
+            self._sock.bind(path)
+            self._sock.listen(64)
+        except BaseException:
+            self._sock.close()
+            raise
         threading.Thread(target=self._accept_loop, name="yr-bridge-accept", daemon=True).start()
 
     def _accept_loop(self) -> None:

@@ -199,7 +199,9 @@ public final class Link {
         try {
             link.spawnPython(config, token);
             link.awaitAttach(config.getBridgeStartTimeoutSec());
-            link.data = new DataSocket(link.dataDir.resolve(DATA_SOCKET));
+            if (Files.exists(link.dataDir.resolve(DATA_SOCKET))) {   // else py4j carries the calls
+                link.data = new DataSocket(link.dataDir.resolve(DATA_SOCKET));
+            }
         } catch (YRException | RuntimeException e) {
             link.close();
             throw e;
@@ -221,13 +223,21 @@ public final class Link {
 
     /** The data socket's name in {@link #dataDir} (bound by the bridge process before it attaches). */
     static final String DATA_SOCKET = "data.sock";
+    /** The longest socket path Linux binds (sun_path holds 108 bytes with its terminating NUL). */
+    static final int MAX_SOCKET_PATH = 107;
 
     private void spawnPython(Config config, String token) throws YRException {
         ProcessBuilder pb = new ProcessBuilder(pythonExecutable(config), "-m", "yr._bridge_py4j");
         try {
             // Only this user may enter it: whoever can connect to the socket can call the runtime.
-            dataDir = Files.createTempDirectory("yr-bridge-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            java.nio.file.attribute.FileAttribute<?> owner =
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+            dataDir = Files.createTempDirectory("yr-bridge-", owner);
+            if (dataDir.resolve(DATA_SOCKET).toString().length() > MAX_SOCKET_PATH) {
+                // a Unix socket's path has ~107 bytes at most: a long java.io.tmpdir cannot hold it
+                Files.delete(dataDir);
+                dataDir = Files.createTempDirectory(Path.of("/tmp"), "yr-bridge-", owner);
+            }
         } catch (IOException | UnsupportedOperationException e) {
             throw new YRException(YRException.ERR_INCORRECT_INIT_USAGE, "cannot make the bridge's socket directory: " + e, e);
         }
