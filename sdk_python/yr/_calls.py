@@ -306,7 +306,9 @@ class Target:
             if self.error is not None:
                 slot.set_error(self.error)
                 return ref
-            if not _has_pending_deps(args, kwargs):
+            if not kwargs:   # scalars only (the common call): no refs to wait for or resolve
+                call.body = _serialization.plain_call_body(name, args)
+            if call.body is None and not _has_pending_deps(args, kwargs):
                 serialize(call, eager=True, target=self)
             ch = self.channel   # _connected(), inlined: every invoke passes here
             if call.body is not None and not call.nested and not self._queue and ch is not None and ch.dead is None:
