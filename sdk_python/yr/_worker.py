@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 from os import sched_yield as _sched_yield
+import select
 import selectors
 import signal
 import socket
@@ -193,18 +194,19 @@ class Worker:
     # ---- loop --------------------------------------------------------------------------------
     def run(self) -> None:
         select_ = self.sel.select
+        ready = _readiness_probe(self.sel)
         code = 0
         try:
             while True:
-                events = select_(0)
+                events = select_(0) if ready(0, 1) else ()
                 if not events and self.lone_call:
                     # A caller that sends one call at a time (a synchronous loop) sends the
                     # next one microseconds after our answer: catch it before sleeping,
                     # which costs a wake-up each way. Bursts of calls never spin.
                     for _ in range(WORKER_SPIN_POLLS):
                         _sched_yield()
-                        events = select_(0)
-                        if events:
+                        if ready(0, 1):
+                            events = select_(0)
                             break
                 self.lone_call = False
                 for key, _ in events or self._sleep():
@@ -690,6 +692,17 @@ def _async_items(agen):
             yield _run_coroutine(next_item())
         except StopAsyncIteration:
             return
+
+
+def _readiness_probe(sel):
+    """`ready(timeout, maxevents)`: whether any socket of `sel` is ready, asked of the kernel
+    directly (a duplicate of its epoll descriptor: the same interest list). The selector's
+    own select() builds its (key, events) list in Python: the loop asks this first, and
+    calls select() only when something is there (a synchronous caller's loop polls several
+    times per call). Without epoll: the selector's select(), which answers the same."""
+    if isinstance(sel, getattr(selectors, "EpollSelector", ())):
+        return select.epoll.fromfd(os.dup(sel.fileno())).poll
+    return lambda timeout, _max: sel.select(timeout)
 
 
 def _resolve_args(args):
