@@ -31,6 +31,8 @@ from .exceptions import (InstanceDiedError, InstanceTerminatedError, RuntimeUnav
                          YRError)
 from .object_ref import ObjectRef, _Slot, _nested, new_id
 
+_HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
+
 
 class Channel:
     def __init__(self, endpoint: str, token: bytes, label: str, on_lost, via: str = "", epoch: int = 0):
@@ -73,8 +75,10 @@ class Channel:
 
     def _on_frames(self, bodies) -> None:
         pending = self._pending
+        unpack = _HEADER_UNPACK
         for body in bodies:
-            kind, call_id, payload = P.split(body)
+            kind, call_id = unpack(body)   # P.split, inlined: this runs for every result
+            payload = body[_HEADER_SIZE:]
             call = pending.pop(call_id, None)
             if call is None:
                 if kind == P.REFUSED:   # once, before the close: no call of this connection ran
@@ -302,9 +306,12 @@ class Target:
             if self.error is not None:
                 slot.set_error(self.error)
                 return ref
-            if not _has_pending_deps(args, kwargs):
+            if not kwargs:   # scalars only (the common call): no refs to wait for or resolve
+                call.body = _serialization.plain_call_body(name, args)
+            if call.body is None and not _has_pending_deps(args, kwargs):
                 serialize(call, eager=True, target=self)
-            if call.body is not None and not call.nested and not self._queue and self._connected():
+            ch = self.channel   # _connected(), inlined: every invoke passes here
+            if call.body is not None and not call.nested and not self._queue and ch is not None and ch.dead is None:
                 self._send(call, deferred=True)   # written in a batch, at the latest when someone waits
                 return ref
             self._queue.append(call)
@@ -355,6 +362,11 @@ def serialize(call: _Call, eager: bool, target: "Target | None" = None) -> None:
     """Sets call.body (top-level refs replaced by their values) and call.nested (the refs
     nested deeper, which travel as refs); a failure raises (eager, at invoke) or fails the
     call's slot. The pickler finds the nested refs: no second walk over the arguments."""
+    if not call.kwargs:
+        body = _serialization.plain_call_body(call.name, call.args)
+        if body is not None:   # scalars only: no refs, nothing nested, nothing to name
+            call.body = body
+            return
     found = _nested.slots = []
     try:
         args, kwargs = _resolve_ready(call.args, call.kwargs)

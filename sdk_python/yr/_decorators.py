@@ -214,8 +214,13 @@ class InstanceProxy:
                                  f"(it has: {', '.join(sorted(self._methods)) or 'none'})")
         shapes = self._shapes
         if shapes is not None and name in shapes:
-            return _ShapedMethodProxy(self._target, name, shapes[name])
-        return MethodProxy(self._target, name)
+            proxy = _ShapedMethodProxy(self._target, name, shapes[name])
+        else:
+            proxy = MethodProxy(self._target, name)
+        # Kept as an attribute of this handle (method proxies hold no state of their own):
+        # `h.add.invoke(1)` in a loop then finds it without calling __getattr__ again.
+        self.__dict__[name] = proxy
+        return proxy
 
     @property
     def instance_id(self) -> str:

@@ -34,6 +34,7 @@ from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
 MAX_INLINE = 256 << 20      # the frame limit (yr_runtime.wire.frames); buffers above 1 MiB do not count
+MAX_BODY = MAX_INLINE - 64  # the largest body check_size lets through
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _spill_dir: str | None = None   # <session>/spill of the runtime this process uses (set_session)
 # Shared-memory files are named <prefix>-<uuid>; a test run sets its own prefix to find what it leaked.
@@ -54,6 +55,19 @@ def _code_reduce(code: types.CodeType):
 
 class _Pickler(cloudpickle.Pickler):
     dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+
+
+_pickle_dumps = pickle.dumps
+
+
+def plain_call_body(name: str, args) -> bytes | None:
+    """The body of the call message (name, args, {}) when every argument is a scalar (the
+    common call, made on every invoke: checked and pickled at C speed, no message tuple walk);
+    None otherwise, or when it would not fit in a frame (`dumps` and `check_size` then say why)."""
+    if not _SCALARS.issuperset(map(type, args)):
+        return None
+    body = b"\x00" + _pickle_dumps((name, args, {}), 5)
+    return body if len(body) <= MAX_BODY else None
 
 
 def _plain_call(msg) -> bool:
@@ -127,8 +141,8 @@ def ignore_file_size_signal() -> None:
 
 def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
     """Serializes a message into a frame body; raises SerializationError naming the cause."""
-    if _plain_call(msg) or _plain(msg):
-        return b"\x00" + pickle.dumps(msg, protocol=5)
+    if type(msg) in _PLAIN or _plain_call(msg) or _plain(msg):   # a scalar first: most results are one
+        return b"\x00" + _pickle_dumps(msg, 5)
     buffers: list[pickle.PickleBuffer] = []
 
     def keep_big(buf: pickle.PickleBuffer) -> bool:
@@ -157,6 +171,8 @@ def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
 def dumps_inline(msg) -> bytes:
     """Serializes a message into a body that holds everything itself (no file): for values
     kept long by their receiver, such as saved state, which is loaded again on each restart."""
+    if type(msg) in _PLAIN or _plain(msg):   # no large buffers in a plain value: the C pickler
+        return b"\x00" + _pickle_dumps(msg, 5)
     out = io.BytesIO()
     try:
         _Pickler(out, protocol=5).dump(_wrap_big(msg))
@@ -178,7 +194,7 @@ def to_inline(body: bytes, what: str) -> bytes:
 
 def check_size(body: bytes, what: str) -> None:
     """Raises SerializationError if a body cannot travel in one frame."""
-    if len(body) > MAX_INLINE - 64:
+    if len(body) > MAX_BODY:
         raise SerializationError(
             f"{what} serialize to {len(body) >> 20} MiB inline, over the {MAX_INLINE >> 20} MiB limit; large data "
             "travels through shared memory when it is bytes, bytearray or a numpy array (or pass a yr.put ref)")

@@ -29,6 +29,7 @@ from .exceptions import RuntimeUnavailableError
 RECV_CHUNK = 1 << 18
 SPIN_POLLS = int(os.environ.get("YR_SPIN_POLLS", "20"))
 FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
+PUMP_AFTER = 0.002   # s without a waiter on a connection before its pump thread reads it
 
 
 class _Flusher:
@@ -233,8 +234,11 @@ class Connection:
         poller = select.poll()
         poller.register(self._sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         while not self.ended:
-            if self._waiters or time.monotonic() - self._last_wait < 0.002:
-                time.sleep(0.001)      # a waiter reads; stay out of its way
+            quiet = time.monotonic() - self._last_wait
+            if self._waiters or quiet < PUMP_AFTER:
+                # A waiter reads; stay out of its way until it has been gone PUMP_AFTER (one
+                # wake-up per PUMP_AFTER while a synchronous caller loops, not one per ms)
+                time.sleep(PUMP_AFTER if self._waiters else max(PUMP_AFTER - quiet, 0.0005))
                 continue
             try:
                 ready = poller.poll(1000)   # woken by data or a close; the timeout is a safety net

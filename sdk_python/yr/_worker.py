@@ -13,7 +13,9 @@ import importlib
 import inspect
 import json
 import os
+import pickle
 from os import sched_yield as _sched_yield
+import select
 import selectors
 import signal
 import socket
@@ -21,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from bisect import bisect_left as _bisect
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +39,10 @@ from . import _telemetry
 from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef
+
+_pickle_loads = pickle.loads
+_HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
+_Coroutine = types.CoroutineType   # inspect.iscoroutine's test (it cannot be subclassed)
 
 WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
 TLS_HANDSHAKES = 16     # callers of a --tls cluster in their handshake at once; more are closed
@@ -149,6 +156,8 @@ class Worker:
         self.init_error: BaseException | None = None
         self.class_name = "worker"
         self.methods: dict = {}
+        self._hot_methods: dict = {}     # name -> (where, counters, callable): see _run
+        self._hot_functions: dict = {}
         self.functions: dict = {}
         self.pool: ThreadPoolExecutor | None = None
         self.autosave = False   # save a foreign instance's declared state after every call
@@ -185,18 +194,19 @@ class Worker:
     # ---- loop --------------------------------------------------------------------------------
     def run(self) -> None:
         select_ = self.sel.select
+        ready = _readiness_probe(self.sel)
         code = 0
         try:
             while True:
-                events = select_(0)
+                events = select_(0) if ready(0, 1) else ()
                 if not events and self.lone_call:
                     # A caller that sends one call at a time (a synchronous loop) sends the
                     # next one microseconds after our answer: catch it before sleeping,
                     # which costs a wake-up each way. Bursts of calls never spin.
                     for _ in range(WORKER_SPIN_POLLS):
                         _sched_yield()
-                        events = select_(0)
-                        if events:
+                        if ready(0, 1):
+                            events = select_(0)
                             break
                 self.lone_call = False
                 for key, _ in events or self._sleep():
@@ -325,10 +335,11 @@ class Worker:
         self.lone_call = not many
         for body in bodies:
             try:
-                kind, call_id, payload = P.split(body)
+                kind, call_id = _HEADER_UNPACK(body)   # P.split, inlined: this runs for every call
             except Exception:
                 self._drop(conn)
                 return
+            payload = body[_HEADER_SIZE:]
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
                 _calls.received -= 1   # not a call
@@ -448,27 +459,30 @@ class Worker:
         where = self.class_name
         c = None
         try:
-            msg = _serialization.loads(payload)
-            _serialization.discard(payload)
-            if kind == P.CALL or kind == P.SCALL:
-                method, args, kwargs = msg
-                where = f"{self.class_name}.{method}"
-                c = _by_where.get(where) or _calls.new(where)
-                c[0] += 1
-                if self.init_error is not None:
-                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error)), c
-                fn = self.methods.get(method) or self._bind(method)
+            if payload[0] == 0:   # bodies.INLINE (every small call): no file to map or free
+                msg = _pickle_loads(memoryview(payload)[1:])
             else:
-                key, args, kwargs = msg
-                where = key.split(":")[0]
+                msg = _serialization.loads(payload)
+                _serialization.discard(payload)
+            name, args, kwargs = msg
+            # (where, counters, callable) of a method or function called before: formatting
+            # its name and two lookups per call were a tenth of a quick call's cost here
+            is_method = kind == P.CALL or kind == P.SCALL
+            hot = (self._hot_methods if is_method else self._hot_functions).get(name)
+            if hot is None:
+                where = f"{self.class_name}.{name}" if is_method else name.split(":")[0]
                 c = _by_where.get(where) or _calls.new(where)
                 c[0] += 1
-                fn = self.functions.get(key)
-                if fn is None:
-                    raise RuntimeError(f"function {where} was never defined on this worker")
+                if is_method and self.init_error is not None:
+                    return P.call_frame(P.ERR, call_id, self._dump_error(self.init_error)), c
+                fn = self._lookup(is_method, name, where)
+                (self._hot_methods if is_method else self._hot_functions)[name] = (where, c, fn)
+            else:
+                where, c, fn = hot
+                c[0] += 1
             args = _resolve_args(args)
             result = fn(*args, **kwargs)
-            if inspect.iscoroutine(result):   # not any awaitable: a returned ObjectRef is returned as a ref
+            if type(result) is _Coroutine:   # not any awaitable: a returned ObjectRef is returned as a ref
                 result = _run_coroutine(result)
             if stream is not None:
                 result = _send_items(stream, call_id, result, where)
@@ -481,11 +495,22 @@ class Worker:
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
             body = (_serialization.dumps_inline if remote else _serialization.dumps)(result)
-            _serialization.check_size(body, f"the return value of {where}")
+            if len(body) > _serialization.MAX_BODY:   # checked inline: the message is made only then
+                _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body), c
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
             return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
+
+    def _lookup(self, is_method: bool, name: str, where: str):
+        """The callable of a method or function called for the first time (raises for an
+        unknown one: not kept, each call raises again)."""
+        if is_method:
+            return self.methods.get(name) or self._bind(name)
+        fn = self.functions.get(name)
+        if fn is None:
+            raise RuntimeError(f"function {where} was never defined on this worker")
+        return fn
 
     def _bind(self, method):
         if method == P.CHECKPOINT_METHOD:   # bound once, like any method: no cost per call
@@ -669,8 +694,20 @@ def _async_items(agen):
             return
 
 
+def _readiness_probe(sel):
+    """`ready(timeout, maxevents)`: whether any socket of `sel` is ready, asked of the kernel
+    directly (a duplicate of its epoll descriptor: the same interest list). The selector's
+    own select() builds its (key, events) list in Python: the loop asks this first, and
+    calls select() only when something is there (a synchronous caller's loop polls several
+    times per call). Without epoll: the selector's select(), which answers the same."""
+    if isinstance(sel, getattr(selectors, "EpollSelector", ())):
+        return select.epoll.fromfd(os.dup(sel.fileno())).poll
+    return lambda timeout, _max: sel.select(timeout)
+
+
 def _resolve_args(args):
-    if any(type(a) is ObjectRef for a in args):
+    """The arguments with their top-level refs replaced by their values."""
+    if ObjectRef in map(type, args):
         from .object_ref import get
         return [get(a, -1) if type(a) is ObjectRef else a for a in args]
     return args

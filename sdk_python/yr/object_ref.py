@@ -308,7 +308,10 @@ def _blocks(items, limit) -> bool:
 def _get_all(items, single, deadline, timeout, allow_partial):
     out = []
     for r in items:
-        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if r._slot.done:   # the common case in a list of results: no clock, no wait
+            left = 0.0
+        else:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         if not r._slot.wait(left):
             if allow_partial:
                 out.append(None)
