@@ -369,7 +369,7 @@ def serialize(call: _Call, eager: bool, target: "Target | None" = None) -> None:
             return
     found = _nested.slots = []
     try:
-        args, kwargs = _resolve_ready(call.args, call.kwargs)
+        args, kwargs = _resolve_ready(call.args, call.kwargs, call.slot)
         call.body = _serialization.dumps((call.name, args, kwargs))
         _serialization.check_size(call.body, f"the arguments of {call.name}")
         call.nested = found or None
@@ -400,18 +400,31 @@ def _top_refs(args, kwargs) -> list:
     return [a for a in (*args, *kwargs.values()) if type(a) is ObjectRef]
 
 
-def _resolve_ready(args, kwargs):
+def _resolve_ready(args, kwargs, result=None):
     if ObjectRef in map(type, args):
-        args = [_value_of(a) if type(a) is ObjectRef else a for a in args]
+        args = [_value_of(a, result) if type(a) is ObjectRef else a for a in args]
     if kwargs and ObjectRef in map(type, kwargs.values()):
-        kwargs = {k: _value_of(v) if type(v) is ObjectRef else v for k, v in kwargs.items()}
+        kwargs = {k: _value_of(v, result) if type(v) is ObjectRef else v for k, v in kwargs.items()}
     return args, kwargs
 
 
-def _value_of(ref: ObjectRef):
-    if ref._slot.error is not None:
-        raise _DependencyFailed(ref._slot.error)
-    return ref._slot.value()
+def _value_of(ref: ObjectRef, result=None):
+    """A top-level ref's value for the arguments; a value in a shared-memory file is lent
+    (sent as a reference to that file), and the call's `result` slot keeps the ref's slot,
+    hence the file, as long as it lives: the worker maps it, and its result may point into it.
+    A call to another node gets the value inline (`to_inline` loads the lent body)."""
+    slot = ref._slot
+    if slot.error is not None:
+        raise _DependencyFailed(slot.error)
+    if result is not None:
+        body = slot.lend()
+        if body is not None:
+            try:
+                result.lent.append(slot)
+            except AttributeError:
+                result.lent = [slot]
+            return _serialization.Lent(body)
+    return slot.value()
 
 
 def _name_bad_argument(target: "Target | None", call: _Call, err: SerializationError) -> SerializationError:

@@ -5,6 +5,9 @@ Body layout (defined in yr_runtime.wire.bodies): a flag byte, then either a pick
 (>= SHM_THRESHOLD bytes) live in one shared-memory file. The receiver maps the file,
 unpickles with its buffers and unlinks it: numpy arrays and large bytes are read from the
 mapping without passing through the socket.
+Values already in a shared-memory file travel by reference on one machine (see "lending"
+below `loads`): a caller's top-level ref whose file is still there is sent as that file's
+body (`Lent`), and a worker's result that is a view of such a file points at it.
 When /dev/shm cannot take the buffers (full, or a file size limit), they spill to a file
 in the session directory with the same layout; failing that they travel inline if the
 body fits in a frame; failing that the one value fails with a SerializationError saying
@@ -14,6 +17,7 @@ so classes and functions defined in a driver's __main__ travel by value.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import io
 import mmap
@@ -139,8 +143,10 @@ def ignore_file_size_signal() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
-    """Serializes a message into a frame body; raises SerializationError naming the cause."""
+def dumps(msg, shm_prefix: str = SHM_PREFIX, lent: list | None = None) -> bytes:
+    """Serializes a message into a frame body; raises SerializationError naming the cause.
+    `lent`: the files this call borrowed (`take_lent`); large buffers that are views of
+    them are written as references to them (path, offset, size), not copied."""
     if type(msg) in _PLAIN or _plain_call(msg) or _plain(msg):   # a scalar first: most results are one
         return b"\x00" + _pickle_dumps(msg, 5)
     buffers: list[pickle.PickleBuffer] = []
@@ -158,8 +164,13 @@ def dumps(msg, shm_prefix: str = SHM_PREFIX) -> bytes:
         raise SerializationError(f"cannot serialize {_describe(msg)}: {type(e).__name__}: {e}") from e
     if not buffers:
         return b"\x00" + out.getvalue()
+    refs = _lent_refs(buffers, lent) if lent else None
+    if refs is not None:
+        buffers = [b for i, b in enumerate(buffers) if i not in refs]
     try:
-        desc = _write_buffers(buffers, shm_prefix)
+        desc = _write_buffers(buffers, shm_prefix) if buffers else {"path": "", "sizes": []}
+        if refs:
+            desc["lent"] = [[i, *r] for i, r in sorted(refs.items())]
     except _NoRoom as e:
         size = sum(b.raw().nbytes for b in buffers) + len(out.getbuffer())
         if size <= MAX_INLINE - 64:
@@ -212,6 +223,108 @@ def loads(body: bytes, unlink: bool = True):
     except ValueError as e:
         raise SerializationError(str(e)) from None
     return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc, unlink))
+
+
+# ---- lending: large values passed by reference to a file on this machine ------------------
+# A caller passes a top-level ref whose value is in a shared-memory file it owns as `Lent`:
+# the receiver maps the same file read-only and never unlinks it; the caller keeps the file
+# (the ref's slot, held by the call's result slot) until nothing can map it any more. The
+# receiver notes each file it borrowed this way for the call (`_tls.lent`); the call's result
+# takes them (`take_lent`), and a result buffer that lies inside one is written as a
+# reference to that file ("lent" in the descriptor: index, path, offset, size), which the
+# caller, still holding the file, maps in turn. Nothing is copied either way.
+_tls = threading.local()
+lending = False   # whether this process ever borrowed a file (then results look at `take_lent`)
+
+
+class Lent:
+    """A MAPPED body sent by reference: unpickles as its value, mapped from the same file."""
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def __reduce__(self):
+        return _load_lent, (bytes(self.body),)
+
+
+def _load_lent(body: bytes):
+    global lending
+    desc, at = bodies.split_mapped(body)
+    records = getattr(_tls, "lent", None)
+    if records is None:
+        records = _tls.lent = []
+    lending = True
+    return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc, False, records))
+
+
+def take_lent() -> list | None:
+    """The files the current call on this thread borrowed (for its result's `dumps`), and
+    forgets them: a later call must not point at files whose lender may have dropped them."""
+    records = getattr(_tls, "lent", None)
+    if records:
+        _tls.lent = None
+        return records
+    return None
+
+
+def has_lent(body) -> bool:
+    """Whether a MAPPED body points at files it does not own (borrowed from its caller)."""
+    return body[:1] == bodies.MAPPED and "lent" in bodies.split_mapped(body)[0]
+
+
+def for_store(body: bytes, kept: bool) -> tuple[bytes, bool]:
+    """(body, whether the file is handed over) for the node store, which frees what it is given.
+    A body pointing at borrowed files gets its own copy; a file its slot keeps (it was lent)
+    gets a second name (a hard link: the same pages), so store and slot each unlink their own."""
+    if body[:1] != bodies.MAPPED:
+        return body, True
+    if has_lent(body):
+        return dumps(loads(body, unlink=False)), False
+    if not kept:
+        return body, True
+    desc, at = bodies.split_mapped(body)
+    if not desc["path"]:
+        return body, True
+    path = os.path.join(os.path.dirname(desc["path"]), f"{SHM_PREFIX}-{uuid.uuid4().hex}")
+    os.link(desc["path"], path)
+    return bodies.mapped_header({**desc, "path": path}) + bytes(memoryview(body)[at:]), False
+
+
+def _lent_refs(buffers, lent: list) -> dict | None:
+    """{index of a buffer: (path, offset, size)} for the buffers inside a borrowed file."""
+    refs = {}
+    for i, b in enumerate(buffers):
+        raw = b.raw()
+        addr, n = _address(raw), raw.nbytes
+        for start, size, path, offset, _m in lent:
+            if start <= addr and addr + n <= start + size:
+                refs[i] = (path, offset + addr - start, n)
+                break
+    return refs or None
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+                ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+                ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p)]
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int)
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = (ctypes.POINTER(_PyBuffer),)
+
+
+def _address(obj) -> int:
+    """The address of the first byte of a buffer (read-only ones too, unlike ctypes.from_buffer)."""
+    view = _PyBuffer()
+    _get_buffer(obj, ctypes.byref(view), 0)   # PyBUF_SIMPLE
+    try:
+        return view.buf or 0
+    finally:
+        _release_buffer(ctypes.byref(view))
 
 
 class _NoRoom(Exception):
@@ -291,22 +404,37 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
     return {"path": path, "sizes": sizes}
 
 
-def _map_shm(desc: dict, unlink: bool = True) -> list[memoryview]:
+def _map_shm(desc: dict, unlink: bool = True, records: list | None = None) -> list[memoryview]:
+    """The buffers of a MAPPED body: its own file's (unlinked if `unlink`), with the borrowed
+    ones ("lent") at their places. `records` collects what was mapped from files this
+    process does not own (start address, size, path, file offset, mapping)."""
+    out: list[memoryview] = []
     path = desc["path"]
+    if path:
+        view = _map(path, 0, max(sum(desc["sizes"]), 1), unlink, None if unlink else records)
+        pos = 0
+        for n in desc["sizes"]:
+            out.append(view[pos:pos + n])
+            pos += n
+    for i, lpath, offset, n in desc.get("lent", ()):
+        out.insert(i, _map(lpath, offset, n, False, records))
+    return out
+
+
+def _map(path: str, offset: int, size: int, unlink: bool, records: list | None) -> memoryview:
+    """`size` bytes at `offset` of the file at `path`, mapped read-only."""
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY
     fd = os.open(path, os.O_RDONLY)
     try:
-        total = max(sum(desc["sizes"]), 1)
-        m = mmap.mmap(fd, total, prot=mmap.PROT_READ)
+        m = mmap.mmap(fd, max(offset + size - start, 1), prot=mmap.PROT_READ, offset=start)
     finally:
         os.close(fd)
         if unlink:
             os.unlink(path)
-    view = memoryview(m)
-    out, pos = [], 0
-    for n in desc["sizes"]:
-        out.append(view[pos:pos + n])
-        pos += n
-    return out
+    view = memoryview(m)[offset - start:offset - start + size]
+    if records is not None and size:
+        records.append((_address(view), size, path, offset, m))
+    return view
 
 
 def discard(body: bytes) -> None:

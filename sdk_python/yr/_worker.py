@@ -458,6 +458,8 @@ class Worker:
         function; yr._telemetry.CallStats), its `started` already counted."""
         where = self.class_name
         c = None
+        if _serialization.lending:
+            _serialization.take_lent()   # what an earlier call borrowed is not this call's to return
         try:
             if payload[0] == 0:   # bodies.INLINE (every small call): no file to map or free
                 msg = _pickle_loads(memoryview(payload)[1:])
@@ -494,7 +496,10 @@ class Worker:
                 c[0] += 1
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
-            body = (_serialization.dumps_inline if remote else _serialization.dumps)(result)
+            if remote:
+                body = _serialization.dumps_inline(result)
+            else:   # a view of a file this call borrowed is returned as a reference to it
+                body = _serialization.dumps(result, lent=_serialization.take_lent() if _serialization.lending else None)
             if len(body) > _serialization.MAX_BODY:   # checked inline: the message is made only then
                 _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body), c

@@ -85,7 +85,10 @@ def reseed() -> None:
 
 class _Slot:
     __slots__ = ("done", "body", "error", "_value", "_loaded", "_event", "_callbacks",
-                 "fetch", "owns_shm", "conn", "__weakref__")
+                 "fetch", "owns_shm", "conn", "keep", "lent", "__weakref__")
+    # keep: set once the slot's file was lent (see `lend`): loading it no longer unlinks it.
+    # lent: on a call's result slot, the slots whose files the call borrowed (kept alive with
+    # it: the result may point into them). Neither is set in __init__ (most slots never lend).
 
     def __init__(self, fetch=None):
         self.done = False
@@ -200,9 +203,23 @@ class _Slot:
         if not self._loaded:
             with _glock:
                 if not self._loaded:
-                    self._value = _serialization.loads(self.body, unlink=_unlink_on_load)
+                    unlink = _unlink_on_load and not getattr(self, "keep", False)
+                    self._value = _serialization.loads(self.body, unlink=unlink)
                     self._loaded = True
         return self._value
+
+    def lend(self):
+        """This slot's body if its value's file can be lent to a process of this machine (the
+        file stays until this slot is gone), else None: no file, a file owned by the node
+        store, or one its load already unlinked."""
+        body = self.body
+        if not self.owns_shm or self.fetch is not None or body is None or body[:1] != b"\x01":
+            return None
+        with _glock:
+            if self._loaded and _unlink_on_load and not getattr(self, "keep", False):
+                return None
+            self.keep = True
+        return body
 
     def __del__(self):
         if self.owns_shm and self.body is not None and self.body[:1] == b"\x01":

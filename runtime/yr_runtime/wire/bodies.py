@@ -7,6 +7,10 @@ A body (a serialized value, made by the Python SDK's serializer) starts with one
   /dev/shm, or a spill file in the session directory (`<session>/spill/`) when /dev/shm
   is full. Receivers map either the same way. Whoever drops the last copy of a body that
   will not be loaded unlinks its file (`unlink_file`); loading unlinks it too.
+  A body may also point at files it does not own ("lent": a list of [index, path, offset,
+  size], buffers borrowed from its receiver's own files, see the Python SDK's
+  `_serialization` "lending"); then "path" may be "" (no own file). Such bodies stay between
+  a caller and its worker on one machine: the node store never holds one.
 The agent never unpickles: it only needs `descriptor` to free the file of a body it holds.
 """
 from __future__ import annotations
@@ -45,7 +49,9 @@ def unlink_file(body) -> None:
     if body[:1] != MAPPED:
         return
     try:
-        os.unlink(split_mapped(body)[0]["path"])
+        path = split_mapped(body)[0]["path"]
+        if path:
+            os.unlink(path)
     except (OSError, ValueError):
         pass
 
