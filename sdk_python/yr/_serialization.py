@@ -17,7 +17,6 @@ so classes and functions defined in a driver's __main__ travel by value.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import io
 import mmap
@@ -296,35 +295,12 @@ def _lent_refs(buffers, lent: list) -> dict | None:
     refs = {}
     for i, b in enumerate(buffers):
         raw = b.raw()
-        addr, n = _address(raw), raw.nbytes
+        addr, n = _shm.address(raw), raw.nbytes
         for start, size, path, offset, _m in lent:
             if start <= addr and addr + n <= start + size:
                 refs[i] = (path, offset + addr - start, n)
                 break
     return refs or None
-
-
-class _PyBuffer(ctypes.Structure):
-    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p), ("len", ctypes.c_ssize_t),
-                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
-                ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
-                ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p)]
-
-
-_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
-_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int)
-_release_buffer = ctypes.pythonapi.PyBuffer_Release
-_release_buffer.argtypes = (ctypes.POINTER(_PyBuffer),)
-
-
-def _address(obj) -> int:
-    """The address of the first byte of a buffer (read-only ones too, unlike ctypes.from_buffer)."""
-    view = _PyBuffer()
-    _get_buffer(obj, ctypes.byref(view), 0)   # PyBUF_SIMPLE
-    try:
-        return view.buf or 0
-    finally:
-        _release_buffer(ctypes.byref(view))
 
 
 class _NoRoom(Exception):
@@ -379,28 +355,32 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
     sizes = [b.raw().nbytes for b in buffers]
     total = sum(sizes)
     path = os.path.join(directory, f"{prefix}-{uuid.uuid4().hex}")
-    fd = _shm.take(total) if directory == SHM_DIR else None   # pages allocated ahead: a plain copy
-    spare = fd is not None
-    if not spare:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    spare = _shm.take(total) if directory == SHM_DIR else None   # pages allocated ahead: a plain copy
+    fd = spare.fd if spare is not None else os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        for b in buffers:
-            view = b.raw()
-            while view.nbytes:
-                n = os.write(fd, view)
-                view = view[n:]
-        if spare:
+        if spare is not None and spare.map is not None:
+            _shm.copy_into(spare, buffers)
+        else:
+            for b in buffers:
+                view = b.raw()
+                while view.nbytes:
+                    n = os.write(fd, view)
+                    view = view[n:]
+        if spare is not None:
             _shm.name(fd, path, total)
         elif not total:
             os.ftruncate(fd, 1)
     except BaseException:
-        if not spare:
+        if spare is None:
             os.unlink(path)
+        else:
+            _shm.retire(spare)
         raise
     finally:
-        os.close(fd)
+        if spare is None:
+            os.close(fd)
     if directory == SHM_DIR:
-        _shm.prepare(directory, total)   # for the next value of this size
+        _shm.prepare(directory, total, retire=spare)   # for the next value of this size
     return {"path": path, "sizes": sizes}
 
 
@@ -433,7 +413,7 @@ def _map(path: str, offset: int, size: int, unlink: bool, records: list | None) 
             os.unlink(path)
     view = memoryview(m)[offset - start:offset - start + size]
     if records is not None and size:
-        records.append((_address(view), size, path, offset, m))
+        records.append((_shm.address(view), size, path, offset, m))
     return view
 
 

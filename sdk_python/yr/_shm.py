@@ -13,14 +13,25 @@ into the spare (`take`, then `name`). The rules:
   is between a quarter of the spare's and the spare's (a larger spare is cut to size).
 - An unclaimed spare is released after KEEP seconds, and none is made while /dev/shm has
   less than three times its size free: a spare never takes the room of a value.
+- The spare is also mapped and its page tables filled ahead (MADV_POPULATE_WRITE), so the
+  value is a plain memcpy into it (`copy_into`), split over a few threads for large values
+  (memmove releases the GIL): what Ray does into its pre-touched store. Where the kernel
+  cannot populate, the value is written with write(2) as before. The writer's mapping is
+  unmapped by the next spare's thread (`prepare(retire=...)`): unmapping 100 MiB of filled
+  page tables costs milliseconds.
 """
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import threading
 
 MIN = 8 << 20     # smaller values are not worth a spare
 KEEP = 2.0        # seconds an unclaimed spare is kept
+PIECE = 16 << 20  # a copy is split into pieces of this size over the copy threads
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)   # Linux 5.14
+_copiers = None   # the copy threads (a pool made at the first large copy)
 
 _lock = threading.Lock()
 _spare: "_Spare | None" = None   # the ready spare, if any
@@ -28,14 +39,22 @@ _making = False                  # a spare is being allocated
 
 
 class _Spare:
-    def __init__(self, fd: int, size: int):
-        self.fd, self.size = fd, size
+    def __init__(self, fd: int, size: int, mapping: "mmap.mmap | None" = None):
+        self.fd, self.size, self.map = fd, size, mapping
+        self.addr = address(mapping) if mapping is not None else 0
         self.claimed = threading.Event()
 
+    def close(self) -> None:
+        if self.map is not None:
+            self.map.close()
+        os.close(self.fd)
 
-def take(size: int) -> int | None:
-    """The descriptor of a spare for a value of `size` bytes (positioned at 0), or None. The
-    caller writes the value into it, then calls `name` and closes it."""
+
+def take(size: int) -> "_Spare | None":
+    """A spare for a value of `size` bytes (its `fd` positioned at 0; `map`, when not None, a
+    writable mapping with its pages present), or None. The caller writes the value into it
+    (`copy_into`, or write(2) on `fd`), calls `name`, then hands it to `prepare(retire=)`
+    or `retire`."""
     global _spare
     if size < MIN:
         return None
@@ -45,7 +64,7 @@ def take(size: int) -> int | None:
             return None
         _spare = None
     s.claimed.set()
-    return s.fd
+    return s
 
 
 def name(fd: int, path: str, size: int) -> None:
@@ -59,20 +78,95 @@ def name(fd: int, path: str, size: int) -> None:
         os.close(directory)
 
 
-def prepare(directory: str, size: int) -> None:
-    """Allocates a spare for a later value of about `size` bytes, in a background thread."""
+def retire(spare: _Spare) -> None:
+    """Closes a taken spare now (its value failed)."""
+    spare.close()
+
+
+def prepare(directory: str, size: int, retire: "_Spare | None" = None) -> None:
+    """Allocates a spare for a later value of about `size` bytes, in a background thread,
+    which first closes `retire` (a spare taken and written)."""
     global _making
-    if size < MIN:
-        return
     with _lock:
-        if _making or (_spare is not None and _spare.size >= size):
-            return
-        _making = True
-    threading.Thread(target=_make, args=(directory, size), name="yr-shm-spare", daemon=True).start()
+        busy = size < MIN or _making or (_spare is not None and _spare.size >= size)
+        if not busy:
+            _making = True
+    if busy:
+        if retire is not None:
+            threading.Thread(target=retire.close, name="yr-shm-unmap", daemon=True).start()
+        return
+    threading.Thread(target=_make, args=(directory, size, retire), name="yr-shm-spare", daemon=True).start()
 
 
-def _make(directory: str, size: int) -> None:
+def copy_into(spare: _Spare, buffers) -> None:
+    """Copies the buffers (PickleBuffers) back to back into the spare's mapping."""
+    global _copiers
+    jobs, pos = [], spare.addr
+    for b in buffers:
+        raw = b.raw()
+        src, n = address(raw), raw.nbytes
+        for at in range(0, n, PIECE):
+            jobs.append((pos + at, src + at, min(PIECE, n - at)))
+        pos += n
+    threads = min(4, os.cpu_count() or 1)
+    if len(jobs) < 2 or threads < 2:
+        for dst, src, n in jobs:
+            ctypes.memmove(dst, src, n)
+        return
+    if _copiers is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _copiers = ThreadPoolExecutor(threads - 1, thread_name_prefix="yr-shm-copy")
+    # the caller copies too: every `threads`-th piece is its own
+    futures = [_copiers.submit(ctypes.memmove, *j) for i, j in enumerate(jobs) if i % threads]
+    for i in range(0, len(jobs), threads):
+        ctypes.memmove(*jobs[i])
+    for f in futures:
+        f.result()
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+                ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+                ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p)]
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = (ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int)
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = (ctypes.POINTER(_PyBuffer),)
+
+
+def address(obj) -> int:
+    """The address of the first byte of a contiguous buffer (read-only ones too, unlike
+    ctypes.from_buffer, and without keeping it exported). Valid while `obj` lives."""
+    view = _PyBuffer()
+    _get_buffer(obj, ctypes.byref(view), 0)   # PyBUF_SIMPLE
+    try:
+        return view.buf or 0
+    finally:
+        _release_buffer(ctypes.byref(view))
+
+
+def _populated(fd: int, size: int) -> "mmap.mmap | None":
+    """A writable mapping of the file with its page tables filled, or None if the kernel
+    cannot fill them ahead (a write(2) then beats faulting the pages in one by one)."""
+    try:
+        m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except OSError:
+        return None
+    try:
+        m.madvise(_MADV_POPULATE_WRITE)
+    except OSError:
+        m.close()
+        return None
+    return m
+
+
+def _make(directory: str, size: int, retire: "_Spare | None" = None) -> None:
     global _spare, _making
+    if retire is not None:
+        retire.close()
     spare = None
     try:
         st = os.statvfs(directory)
@@ -83,7 +177,7 @@ def _make(directory: str, size: int) -> None:
             except OSError:
                 os.close(fd)
                 raise
-            spare = _Spare(fd, size)
+            spare = _Spare(fd, size, _populated(fd, size))
     except OSError:
         pass   # no O_TMPFILE or no room: values are written into new files, as without spares
     with _lock:
@@ -93,7 +187,7 @@ def _make(directory: str, size: int) -> None:
         old, _spare = _spare, spare
     if old is not None:   # a smaller spare nobody took (a take removes it under the lock)
         old.claimed.set()   # its thread stops waiting
-        os.close(old.fd)
+        old.close()
     if not spare.claimed.wait(KEEP):
         _release(spare)
 
@@ -104,19 +198,19 @@ def _release(s: _Spare) -> None:
         if _spare is not s:
             return   # claimed meanwhile: its writer owns the descriptor
         _spare = None
-    os.close(s.fd)
+    s.close()
 
 
 def _forget_in_child() -> None:
     """A forked child must not write into its parent's spare (the same file)."""
-    global _spare, _making, _lock
+    global _spare, _making, _lock, _copiers
     _lock = threading.Lock()
     if _spare is not None:
         try:
-            os.close(_spare.fd)
-        except OSError:
+            _spare.close()
+        except (OSError, BufferError):
             pass
-    _spare, _making = None, False
+    _spare, _making, _copiers = None, False, None   # the parent's copy threads are not here
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -5,7 +5,8 @@ Checks: join and `yr status --json`; instances spread over all nodes by cpu and 
 TCP (from the driver and from an instance on another node); a stateless function; `yr stop
 --node` kills that node's instances naming it; a bad token and a bad protocol version are
 refused on the master's TCP port; objects across nodes (puts of 41, 5 MB and 100 MB passed
-nested and top level, refs made on a node, results made on another node); the data port
+nested and top level, refs made on a node, results made on another node, a value lent to this node's worker and
+returned by reference, then passed to other nodes); the data port
 refusing bad preambles; one TCP data port per node; an object whose node is gone is lost,
 naming both; a node killed outright is removed with its instances and workers; an
 instance with a restart on a stopped node resumes on another node from its saved state; the
@@ -177,6 +178,7 @@ class Box:
     def produce(self, n):           # a large result made on this node
         return np.full(n, 2, np.uint8)
     def node(self): return os.environ["INSTANCE_ID"]
+    def echo(self, x): return x
 boxes = {n: Box.options(on(n)).invoke() for n in ("n1", "n2", "n3")}
 small, mid, big = 41, np.ones(5 << 20, np.uint8), np.ones(100 << 20, np.uint8)
 refs = [yr.put(small), yr.put(mid), yr.put(big)]
@@ -201,11 +203,19 @@ assert int(yr.get(here, timeout=120).sum()) == 2 * (3 << 20)
 assert (res._slot.body[:1], here._slot.body[:1]) == (b"\\x00", b"\\x01"), (res._slot.body[:1], here._slot.body[:1])
 assert yr.get(boxes["n1"].total.invoke([res], {}), timeout=120) == [2 * (3 << 20)]   # and passed on to n1
 print("RESULTS-OK")
+fresh = yr.put(big)   # never published (refs[2] was, nested: the store owns its file, so it is not lent)
+back = Box.options(on("node-0")).invoke().echo.invoke(fresh)   # lent to this node's worker, returned by reference
+assert int(yr.get(back, timeout=120).sum()) == 100 << 20 and b'"lent"' in back._slot.body[:300]
+assert yr.get(boxes["n1"].top.invoke(back), timeout=120) == 100 << 20              # top level to another node: inline
+assert yr.get(boxes["n2"].total.invoke([back], {}), timeout=120) == [100 << 20]    # nested: the store gets its own copy
+assert int(yr.get(boxes["n3"].echo.invoke(fresh), timeout=120).sum()) == 100 << 20   # a lent body sent inline
+print("LENT-OK")
 yr.finalize()
 """
     res = run_script(code, env=cluster["env"], timeout=300)
     assert res.returncode == 0, res.stderr
     assert "DRIVER-PUTS-OK" in res.stdout and "NODE-PUTS-OK" in res.stdout and "RESULTS-OK" in res.stdout
+    assert "LENT-OK" in res.stdout
 
 
 def _node_session(cluster, node_id: str):
