@@ -26,6 +26,7 @@ import signal
 import threading
 import types
 import uuid
+import weakref
 from collections import ChainMap
 
 import cloudpickle
@@ -130,6 +131,8 @@ def set_session(session_dir) -> None:
     that do not fit in /dev/shm spill under it. None (after finalize) disables spilling."""
     global _spill_dir
     _spill_dir = None if session_dir is None else bodies.spill_dir(session_dir)
+    if session_dir is None:
+        _shm.release_all()   # the spare and the held names of values read (nothing stays in /dev/shm)
 
 
 def ignore_file_size_signal() -> None:
@@ -210,9 +213,13 @@ def check_size(body: bytes, what: str) -> None:
             "travels through shared memory when it is bytes, bytearray or a numpy array (or pass a yr.put ref)")
 
 
-def loads(body: bytes, unlink: bool = True):
+def loads(body: bytes, unlink: bool = True, recycle: bool = False):
     """Inverse of dumps. A shared-memory (or spill) file named in the body is unlinked once
-    mapped, unless `unlink` is false (a ref's slot: others may still read that file)."""
+    mapped, unless `unlink` is false (a ref's slot: others may still read that file).
+    `recycle`: the caller is the only holder of the body (a slot that owns its file and never
+    lent or published it); if this process wrote the file, its pages become the next spare
+    (yr._shm) once the value is unmapped: nobody else can map an unlinked file nobody else
+    opened, and a put into pages already there is a copy, not an allocation."""
     if body[:1] == b"\x00":   # bodies.INLINE, spelled as a constant: this runs for every result
         return pickle.loads(memoryview(body)[1:])
     if body[:1] != bodies.MAPPED:
@@ -221,6 +228,8 @@ def loads(body: bytes, unlink: bool = True):
         desc, at = bodies.split_mapped(body)
     except ValueError as e:
         raise SerializationError(str(e)) from None
+    if recycle and unlink and desc.get("w") == os.getpid() and "lent" not in desc:
+        return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc, unlink, recycle=True))
     return pickle.loads(memoryview(body)[at:], buffers=_map_shm(desc, unlink))
 
 
@@ -367,7 +376,7 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
                     n = os.write(fd, view)
                     view = view[n:]
         if spare is not None:
-            _shm.name(fd, path, total)
+            _shm.name(spare, path, total)
         elif not total:
             os.ftruncate(fd, 1)
     except BaseException:
@@ -381,17 +390,20 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
             os.close(fd)
     if directory == SHM_DIR:
         _shm.prepare(directory, total, retire=spare)   # for the next value of this size
+    if directory == SHM_DIR:
+        return {"path": path, "sizes": sizes, "w": os.getpid()}   # the writer: see `loads(recycle=)`
     return {"path": path, "sizes": sizes}
 
 
-def _map_shm(desc: dict, unlink: bool = True, records: list | None = None) -> list[memoryview]:
+def _map_shm(desc: dict, unlink: bool = True, records: list | None = None,
+             recycle: bool = False) -> list[memoryview]:
     """The buffers of a MAPPED body: its own file's (unlinked if `unlink`), with the borrowed
     ones ("lent") at their places. `records` collects what was mapped from files this
     process does not own (start address, size, path, file offset, mapping)."""
     out: list[memoryview] = []
     path = desc["path"]
     if path:
-        view = _map(path, 0, max(sum(desc["sizes"]), 1), unlink, None if unlink else records)
+        view = _map(path, 0, max(sum(desc["sizes"]), 1), unlink, None if unlink else records, recycle)
         pos = 0
         for n in desc["sizes"]:
             out.append(view[pos:pos + n])
@@ -401,13 +413,28 @@ def _map_shm(desc: dict, unlink: bool = True, records: list | None = None) -> li
     return out
 
 
-def _map(path: str, offset: int, size: int, unlink: bool, records: list | None) -> memoryview:
-    """`size` bytes at `offset` of the file at `path`, mapped read-only."""
+def _map(path: str, offset: int, size: int, unlink: bool, records: list | None,
+         recycle: bool = False) -> memoryview:
+    """`size` bytes at `offset` of the file at `path`, mapped read-only; with `recycle`, the
+    file is offered as the next spare once the mapping is gone."""
     start = offset - offset % mmap.ALLOCATIONGRANULARITY
-    fd = os.open(path, os.O_RDONLY)
+    recycle = recycle and size >= _shm.MIN
+    fd = os.open(path, os.O_RDWR if recycle else os.O_RDONLY)
     try:
         m = mmap.mmap(fd, max(offset + size - start, 1), prot=mmap.PROT_READ, offset=start)
-    finally:
+    except BaseException:
+        os.close(fd)
+        if unlink:
+            os.unlink(path)
+        raise
+    if recycle:
+        try:
+            hidden = _shm.hold(path)
+        except OSError:
+            recycle = False
+        else:   # the value's pages become the next spare once it is unmapped (see `loads`)
+            weakref.finalize(m, _shm.recycle, fd, size, hidden).atexit = False
+    if not recycle:
         os.close(fd)
         if unlink:
             os.unlink(path)

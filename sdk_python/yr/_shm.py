@@ -22,6 +22,7 @@ into the spare (`take`, then `name`). The rules:
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import mmap
 import os
@@ -32,6 +33,8 @@ KEEP = 2.0        # seconds an unclaimed spare is kept
 PIECE = 16 << 20  # a copy is split into pieces of this size over the copy threads
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)   # Linux 5.14
 _copiers = None   # the copy threads (a pool made at the first large copy)
+_madvise = ctypes.CDLL(None, use_errno=True).madvise
+_madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
 _lock = threading.Lock()
 _spare: "_Spare | None" = None   # the ready spare, if any
@@ -39,15 +42,26 @@ _making = False                  # a spare is being allocated
 
 
 class _Spare:
-    def __init__(self, fd: int, size: int, mapping: "mmap.mmap | None" = None):
+    def __init__(self, fd: int, size: int, mapping: "mmap.mmap | None" = None, path: str | None = None):
         self.fd, self.size, self.map = fd, size, mapping
         self.addr = address(mapping) if mapping is not None else 0
+        self.path = path   # a recycled file's hidden name (an O_TMPFILE has none)
         self.claimed = threading.Event()
 
     def close(self) -> None:
         if self.map is not None:
             self.map.close()
         os.close(self.fd)
+        if self.path is not None:
+            _unlink(self.path)
+            self.path = None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def take(size: int) -> "_Spare | None":
@@ -67,9 +81,14 @@ def take(size: int) -> "_Spare | None":
     return s
 
 
-def name(fd: int, path: str, size: int) -> None:
+def name(spare: _Spare, path: str, size: int) -> None:
     """Gives a spare holding a value of `size` bytes its path (OSError if it cannot)."""
+    fd = spare.fd
     os.ftruncate(fd, size)
+    if spare.path is not None:   # a recycled file: renamed (an unlinked file cannot be linked again)
+        os.rename(spare.path, path)
+        spare.path = None
+        return
     # linkat(AT_SYMLINK_FOLLOW) names an O_TMPFILE; os.link calls it only with a directory fd
     directory = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
     try:
@@ -96,6 +115,73 @@ def prepare(directory: str, size: int, retire: "_Spare | None" = None) -> None:
             threading.Thread(target=retire.close, name="yr-shm-unmap", daemon=True).start()
         return
     threading.Thread(target=_make, args=(directory, size, retire), name="yr-shm-spare", daemon=True).start()
+
+
+_held: set = set()   # hidden names of read values whose files will be recycled (see `hold`)
+
+
+def hold(path: str) -> str:
+    """Renames the file of a value this process wrote and now reads (its only reader) to a
+    hidden name, kept until the value is unmapped (`recycle`) or the runtime ends
+    (`release_all`); returns that name. A file must keep a name to be named again later."""
+    hidden = f"{path}-r"
+    os.rename(path, hidden)
+    with _lock:
+        _held.add(hidden)
+    return hidden
+
+
+def release_all() -> None:
+    """Removes the spare and every held name (yr.finalize, exit): nothing stays in /dev/shm.
+    Values still mapped stay readable (a mapping outlives the file's name)."""
+    global _spare
+    with _lock:
+        names, s, _spare = list(_held), _spare, None
+        _held.clear()
+    for n in names:
+        _unlink(n)
+    if s is not None:
+        s.claimed.set()
+        s.close()
+
+
+def recycle(fd: int, size: int, path: str) -> None:
+    """Takes the file of a value this process wrote and read (held under `path`, now unmapped:
+    no one else can reach its pages) as the spare, if it is larger than the current one; else
+    removes it. Called by the finalizer of the value's mapping: the mapping is filled in a
+    thread."""
+    global _spare
+    with _lock:
+        held = path in _held
+        _held.discard(path)
+        take_it = held and size >= MIN and (_spare is None or _spare.size < size)
+        if take_it:
+            old, _spare = _spare, _Spare(fd, size, path=path)
+            spare = _spare
+    if not take_it:
+        os.close(fd)
+        if held:
+            _unlink(path)
+        return
+    if old is not None:
+        old.claimed.set()   # its thread stops waiting
+        old.close()
+    try:
+        threading.Thread(target=_fill, args=(spare,), name="yr-shm-spare", daemon=True).start()
+    except RuntimeError:   # interpreter shutting down: no more threads
+        _release(spare)
+
+
+def _fill(spare: _Spare) -> None:
+    """Maps a recycled spare with its page tables filled (a take meanwhile writes with write(2))."""
+    m = _populated(spare.fd, spare.size)
+    with _lock:
+        if m is not None and _spare is spare:
+            spare.map, spare.addr, m = m, address(m), None
+    if m is not None:
+        m.close()
+    if not spare.claimed.wait(KEEP):
+        _release(spare)
 
 
 def copy_into(spare: _Spare, buffers) -> None:
@@ -155,9 +241,8 @@ def _populated(fd: int, size: int) -> "mmap.mmap | None":
         m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     except OSError:
         return None
-    try:
-        m.madvise(_MADV_POPULATE_WRITE)
-    except OSError:
+    # through ctypes, which releases the GIL (mmap.madvise holds it for the whole fill)
+    if _madvise(address(m), size, _MADV_POPULATE_WRITE) != 0:
         m.close()
         return None
     return m
@@ -167,6 +252,10 @@ def _make(directory: str, size: int, retire: "_Spare | None" = None) -> None:
     global _spare, _making
     if retire is not None:
         retire.close()
+    with _lock:
+        if _spare is not None and _spare.size >= size:   # a recycled file came meanwhile
+            _making = False
+            return
     spare = None
     try:
         st = os.statvfs(directory)
@@ -182,12 +271,17 @@ def _make(directory: str, size: int, retire: "_Spare | None" = None) -> None:
         pass   # no O_TMPFILE or no room: values are written into new files, as without spares
     with _lock:
         _making = False
-        if spare is None:
+        if spare is not None and _spare is not None and _spare.size >= spare.size:
+            old = spare   # a recycled file came meanwhile: it is kept, this one is not needed
+        elif spare is None:
             return
-        old, _spare = _spare, spare
+        else:
+            old, _spare = _spare, spare
     if old is not None:   # a smaller spare nobody took (a take removes it under the lock)
         old.claimed.set()   # its thread stops waiting
         old.close()
+    if old is spare:
+        return
     if not spare.claimed.wait(KEEP):
         _release(spare)
 
@@ -206,11 +300,14 @@ def _forget_in_child() -> None:
     global _spare, _making, _lock, _copiers
     _lock = threading.Lock()
     if _spare is not None:
+        _spare.path = None   # the parent's: not the child's to remove
         try:
             _spare.close()
         except (OSError, BufferError):
             pass
+    _held.clear()
     _spare, _making, _copiers = None, False, None   # the parent's copy threads are not here
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
+atexit.register(release_all)

@@ -204,7 +204,7 @@ class _Slot:
             with _glock:
                 if not self._loaded:
                     unlink = _unlink_on_load and not getattr(self, "keep", False)
-                    self._value = _serialization.loads(self.body, unlink=unlink)
+                    self._value = _serialization.loads(self.body, unlink=unlink, recycle=self.owns_shm)
                     self._loaded = True
         return self._value
 
