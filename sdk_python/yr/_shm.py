@@ -33,6 +33,9 @@ KEEP = 2.0        # seconds an unclaimed spare is kept
 PIECE = 16 << 20  # a copy is split into pieces of this size over the copy threads
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)   # Linux 5.14
 _copiers = None   # the copy threads (a pool made at the first large copy)
+# Whether the last large put took a recycled file: then this process reads and drops its own
+# values, the next one comes back too, and making a spare ahead would zero 100 MiB for nothing.
+_recycling = False
 _madvise = ctypes.CDLL(None, use_errno=True).madvise
 _madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
@@ -69,14 +72,16 @@ def take(size: int) -> "_Spare | None":
     writable mapping with its pages present), or None. The caller writes the value into it
     (`copy_into`, or write(2) on `fd`), calls `name`, then hands it to `prepare(retire=)`
     or `retire`."""
-    global _spare
+    global _spare, _recycling
     if size < MIN:
         return None
     with _lock:
         s = _spare
         if s is None or not s.size // 4 <= size <= s.size:
+            _recycling = False
             return None
         _spare = None
+        _recycling = s.path is not None
     s.claimed.set()
     return s
 
@@ -107,7 +112,7 @@ def prepare(directory: str, size: int, retire: "_Spare | None" = None) -> None:
     which first closes `retire` (a spare taken and written)."""
     global _making
     with _lock:
-        busy = size < MIN or _making or (_spare is not None and _spare.size >= size)
+        busy = size < MIN or _making or _recycling or (_spare is not None and _spare.size >= size)
         if not busy:
             _making = True
     if busy:
@@ -148,8 +153,9 @@ def release_all() -> None:
 def recycle(fd: int, size: int, path: str) -> None:
     """Takes the file of a value this process wrote and read (held under `path`, now unmapped:
     no one else can reach its pages) as the spare, if it is larger than the current one; else
-    removes it. Called by the finalizer of the value's mapping: the mapping is filled in a
-    thread."""
+    removes it. Called by the finalizer of the value's mapping. A recycled spare is written
+    with write(2), not mapped: its pages are there, and filling the page tables of 100 MiB of
+    them (MADV_POPULATE_WRITE) cost 50-100 ms of CPU here, more than the write itself."""
     global _spare
     with _lock:
         held = path in _held
@@ -167,19 +173,12 @@ def recycle(fd: int, size: int, path: str) -> None:
         old.claimed.set()   # its thread stops waiting
         old.close()
     try:
-        threading.Thread(target=_fill, args=(spare,), name="yr-shm-spare", daemon=True).start()
+        threading.Thread(target=_keep, args=(spare,), name="yr-shm-spare", daemon=True).start()
     except RuntimeError:   # interpreter shutting down: no more threads
         _release(spare)
 
 
-def _fill(spare: _Spare) -> None:
-    """Maps a recycled spare with its page tables filled (a take meanwhile writes with write(2))."""
-    m = _populated(spare.fd, spare.size)
-    with _lock:
-        if m is not None and _spare is spare:
-            spare.map, spare.addr, m = m, address(m), None
-    if m is not None:
-        m.close()
+def _keep(spare: _Spare) -> None:
     if not spare.claimed.wait(KEEP):
         _release(spare)
 
@@ -266,7 +265,10 @@ def _make(directory: str, size: int, retire: "_Spare | None" = None) -> None:
             except OSError:
                 os.close(fd)
                 raise
-            spare = _Spare(fd, size, _populated(fd, size))
+            with _lock:
+                recycled = _spare is not None and _spare.size >= size
+            # no page tables filled for a spare a recycled file made useless meanwhile
+            spare = _Spare(fd, size, None if recycled else _populated(fd, size))
     except OSError:
         pass   # no O_TMPFILE or no room: values are written into new files, as without spares
     with _lock:
@@ -306,7 +308,7 @@ def _forget_in_child() -> None:
         except (OSError, BufferError):
             pass
     _held.clear()
-    _spare, _making, _copiers = None, False, None   # the parent's copy threads are not here
+    _spare, _making, _copiers, _recycling = None, False, None, False   # the parent's threads are not here
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
