@@ -111,7 +111,7 @@ class Runtime:
     # ---- objects ---------------------------------------------------------------------------
     def put(self, value) -> ObjectRef:
         slot = _Slot()
-        slot.set_body(_serialization.dumps(_serialization.as_raw(value)))
+        slot.set_body(_serialization.dumps_put(value))
         return ObjectRef(new_id(), slot)
 
     def publish(self, ref: ObjectRef) -> tuple:

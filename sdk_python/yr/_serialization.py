@@ -145,7 +145,13 @@ def ignore_file_size_signal() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def dumps(msg, shm_prefix: str = SHM_PREFIX, lent: list | None = None) -> bytes:
+def dumps_put(value) -> bytes:
+    """The body of a `yr.put`: as `dumps`, and the writer's mapping of its file is kept for
+    recycling (see yr._shm `keep_writer`)."""
+    return dumps(as_raw(value), keep=True)
+
+
+def dumps(msg, shm_prefix: str = SHM_PREFIX, lent: list | None = None, keep: bool = False) -> bytes:
     """Serializes a message into a frame body; raises SerializationError naming the cause.
     `lent`: the files this call borrowed (`take_lent`); large buffers that are views of
     them are written as references to them (path, offset, size), not copied."""
@@ -170,7 +176,7 @@ def dumps(msg, shm_prefix: str = SHM_PREFIX, lent: list | None = None) -> bytes:
     if refs is not None:
         buffers = [b for i, b in enumerate(buffers) if i not in refs]
     try:
-        desc = _write_buffers(buffers, shm_prefix) if buffers else {"path": "", "sizes": []}
+        desc = _write_buffers(buffers, shm_prefix, keep) if buffers else {"path": "", "sizes": []}
         if refs:
             desc["lent"] = [[i, *r] for i, r in sorted(refs.items())]
     except _NoRoom as e:
@@ -290,6 +296,8 @@ def for_store(body: bytes, kept: bool) -> tuple[bytes, bool]:
     if has_lent(body):
         return dumps(loads(body, unlink=False)), False
     if not kept:
+        if _shm._writers:
+            _shm.drop_writer(bodies.split_mapped(body)[0]["path"])   # the store frees it: no mapping may pin it
         return body, True
     desc, at = bodies.split_mapped(body)
     if not desc["path"]:
@@ -316,11 +324,11 @@ class _NoRoom(Exception):
     """No file could take the buffers; args: the OSError of /dev/shm, of the spill directory."""
 
 
-def _write_buffers(buffers, prefix: str) -> dict:
+def _write_buffers(buffers, prefix: str, keep: bool = False) -> dict:
     """Writes the buffers into one file: in /dev/shm, else (full, or over the file size
     limit) a spill file in the session directory, mapped the same way by receivers."""
     try:
-        return _write_shm(buffers, SHM_DIR, prefix)
+        return _write_shm(buffers, SHM_DIR, prefix, keep)
     except OSError as e:
         shm_error = e
     spill_error = None
@@ -356,7 +364,7 @@ def _why(e: OSError | None) -> str:
     return e.strerror or str(e)
 
 
-def _write_shm(buffers, directory: str, prefix: str) -> dict:
+def _write_shm(buffers, directory: str, prefix: str, keep: bool = False) -> dict:
     """Writes the buffers into one new file (write(2) fills tmpfs pages in the kernel, which
     is faster than faulting them in one by one through a mapping): the process's spare
     (pages allocated ahead, see yr._shm) when it fits, named once written. A failed write
@@ -388,6 +396,9 @@ def _write_shm(buffers, directory: str, prefix: str) -> dict:
     finally:
         if spare is None:
             os.close(fd)
+    if spare is not None and keep and spare.map is not None:
+        _shm.keep_writer(path, spare)
+        spare = None
     if directory == SHM_DIR:
         _shm.prepare(directory, total, retire=spare)   # for the next value of this size
     if directory == SHM_DIR:
@@ -438,6 +449,8 @@ def _map(path: str, offset: int, size: int, unlink: bool, records: list | None,
         os.close(fd)
         if unlink:
             os.unlink(path)
+            if _shm._writers:
+                _shm.drop_writer(path)
     view = memoryview(m)[offset - start:offset - start + size]
     if records is not None and size:
         records.append((_shm.address(view), size, path, offset, m))
@@ -447,6 +460,8 @@ def _map(path: str, offset: int, size: int, unlink: bool, records: list | None,
 def discard(body: bytes) -> None:
     """Frees the shared memory (or spill file) of a body that will never be loaded."""
     bodies.unlink_file(body)
+    if _shm._writers and body[:1] == bodies.MAPPED:
+        _shm.drop_writer(bodies.split_mapped(body)[0]["path"])
 
 
 def _describe(msg) -> str:

@@ -122,7 +122,32 @@ def prepare(directory: str, size: int, retire: "_Spare | None" = None) -> None:
     threading.Thread(target=_make, args=(directory, size, retire), name="yr-shm-spare", daemon=True).start()
 
 
-_held: set = set()   # hidden names of read values whose files will be recycled (see `hold`)
+_held: dict = {}     # hidden name of a read value's file -> its writer's mapping (or None): see `hold`
+_writers: dict = {}  # path of a put's file -> the spare it was copied into, mapping kept (`keep_writer`)
+
+
+def keep_writer(path: str, spare: _Spare) -> None:
+    """Keeps the writer's filled mapping of a put's file (no extra memory: the file holds the
+    pages), so that if this process reads the value and drops it, the recycled file is a
+    plain copy again. Dropped when the file leaves this process's hands (`drop_writer`)."""
+    with _lock:
+        _writers[path] = spare
+
+
+def drop_writer(path: str) -> None:
+    """Unmaps the writer's mapping of `path`, if kept (the file is freed, handed to the node
+    store, or read without recycling), in a thread: unmapping 100 MiB costs milliseconds."""
+    with _lock:
+        w = _writers.pop(path, None)
+    if w is not None:
+        _close_later(w)
+
+
+def _close_later(s: _Spare) -> None:
+    try:
+        threading.Thread(target=s.close, name="yr-shm-unmap", daemon=True).start()
+    except RuntimeError:   # interpreter shutting down
+        s.close()
 
 
 def hold(path: str) -> str:
@@ -132,7 +157,7 @@ def hold(path: str) -> str:
     hidden = f"{path}-r"
     os.rename(path, hidden)
     with _lock:
-        _held.add(hidden)
+        _held[hidden] = _writers.pop(path, None)
     return hidden
 
 
@@ -141,10 +166,15 @@ def release_all() -> None:
     Values still mapped stay readable (a mapping outlives the file's name)."""
     global _spare
     with _lock:
-        names, s, _spare = list(_held), _spare, None
+        held, writers, s, _spare = list(_held.items()), list(_writers.values()), _spare, None
         _held.clear()
-    for n in names:
+        _writers.clear()
+    for n, w in held:
         _unlink(n)
+        if w is not None:
+            w.close()
+    for w in writers:
+        w.close()
     if s is not None:
         s.claimed.set()
         s.close()
@@ -153,22 +183,32 @@ def release_all() -> None:
 def recycle(fd: int, size: int, path: str) -> None:
     """Takes the file of a value this process wrote and read (held under `path`, now unmapped:
     no one else can reach its pages) as the spare, if it is larger than the current one; else
-    removes it. Called by the finalizer of the value's mapping. A recycled spare is written
-    with write(2), not mapped: its pages are there, and filling the page tables of 100 MiB of
-    them (MADV_POPULATE_WRITE) cost 50-100 ms of CPU here, more than the write itself."""
+    removes it. Called by the finalizer of the value's mapping. With its writer's mapping
+    kept (`keep_writer`) the next value is a copy into it; without, it is written with
+    write(2): filling the page tables of 100 MiB of pages again (MADV_POPULATE_WRITE) cost
+    50-100 ms of CPU here, more than the write itself."""
     global _spare
     with _lock:
         held = path in _held
-        _held.discard(path)
+        writer = _held.pop(path, None)
         take_it = held and size >= MIN and (_spare is None or _spare.size < size)
         if take_it:
-            old, _spare = _spare, _Spare(fd, size, path=path)
-            spare = _spare
+            if writer is not None:   # its fd and filled mapping; the file is `size` bytes long now
+                writer.size, writer.path, writer.claimed = size, path, threading.Event()
+                spare = writer
+                writer = None
+            else:
+                spare = _Spare(fd, size, path=path)
+            old, _spare = _spare, spare
+    if writer is not None:
+        _close_later(writer)
     if not take_it:
         os.close(fd)
         if held:
             _unlink(path)
         return
+    if spare.fd != fd:
+        os.close(fd)
     if old is not None:
         old.claimed.set()   # its thread stops waiting
         old.close()
@@ -307,7 +347,15 @@ def _forget_in_child() -> None:
             _spare.close()
         except (OSError, BufferError):
             pass
+    for w in [*_held.values(), *_writers.values()]:
+        if w is not None:   # the parent's mappings and descriptors; its names stay its own
+            w.path = None
+            try:
+                w.close()
+            except (OSError, BufferError):
+                pass
     _held.clear()
+    _writers.clear()
     _spare, _making, _copiers, _recycling = None, False, None, False   # the parent's threads are not here
 
 
