@@ -69,8 +69,8 @@ def test_an_unclaimed_spare_is_released(monkeypatch):
     made = []
 
     class Recorded(_shm._Spare):
-        def __init__(self, fd, size):
-            super().__init__(fd, size)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
             made.append(self)
     monkeypatch.setattr(_shm, "_Spare", Recorded)
     monkeypatch.setattr(_shm, "KEEP", 0.1)
