@@ -31,13 +31,15 @@ def _wait_for_spare(size: int) -> bool:
 
 
 @pytest.fixture
-def no_spare(driver):
-    """This process's spare left by earlier tests removed (a spare at least as large as a
-    recycled file is kept instead of it)."""
+def no_spare(driver, monkeypatch):
+    """No spare but recycled ones: the one left by earlier tests is removed and none is made
+    ahead (a made spare at least as large as a recycled file is kept instead of it, and
+    which comes first is a race)."""
     deadline = time.monotonic() + 30
     while _shm._making and time.monotonic() < deadline:
         time.sleep(0.02)
     _shm.release_all()
+    monkeypatch.setattr(_shm, "prepare", lambda directory, size, retire=None: retire and retire.close())
     return driver
 
 
