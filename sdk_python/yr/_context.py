@@ -132,12 +132,7 @@ class Runtime:
                                    f"({len(slot.body) >> 20} MiB inline); pass it at the top level instead")
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)
             else:
-                # the node store frees what it is given: the slot's file, or a copy or second
-                # name of it when the slot keeps its own (lent) or points at borrowed files
-                body, handed = _serialization.for_store(slot.body, getattr(slot, "keep", False))
-                if handed:
-                    slot.owns_shm = False
-                self.agent.put(ref.id, body, self.job_id)
+                self.agent.put(ref.id, slot.store_body(), self.job_id)
         ref._slot.add_callback(store)
         return self.owner
 

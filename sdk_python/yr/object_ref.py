@@ -203,7 +203,9 @@ class _Slot:
         if not self._loaded:
             with _glock:
                 if not self._loaded:
-                    unlink = _unlink_on_load and not getattr(self, "keep", False)
+                    # a file the node store holds (a fetched value, or this slot's own once
+                    # published) is the store's: other readers may still map it
+                    unlink = _unlink_on_load and self.owns_shm and not getattr(self, "keep", False)
                     self._value = _serialization.loads(self.body, unlink=unlink, recycle=self.owns_shm)
                     self._loaded = True
         return self._value
@@ -220,6 +222,23 @@ class _Slot:
                 return None
             self.keep = True
         return body
+
+    def store_body(self) -> bytes:
+        """The body to give the node store when this slot's ref is published (the store frees
+        what it is given): the slot's file itself, a second name of it or a copy (see
+        `_serialization.for_store`); after that, loading the value here no longer unlinks a
+        file the store holds. A value already loaded from a file its load removed (unlinked,
+        or renamed for recycling) is serialized again: its old path no longer exists."""
+        with _glock:
+            keep = getattr(self, "keep", False)
+            consumed = self._loaded and _unlink_on_load and self.owns_shm and not keep   # see value()
+            if not (consumed and self.body[:1] == b"\x01"):
+                body, handed = _serialization.for_store(self.body, keep)
+                if handed:
+                    self.owns_shm = False
+                return body
+            value = self._value
+        return _serialization.dumps(value)
 
     def __del__(self):
         if self.owns_shm and self.body is not None and self.body[:1] == b"\x01":

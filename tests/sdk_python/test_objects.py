@@ -109,6 +109,52 @@ def test_nested_refs_are_fetched_from_the_node_store(driver):
     assert yr.get(first_of.invoke([yr.put("put-value")]), timeout=30) == "put-value"
 
 
+@yr.invoke
+def sum_nested(items):
+    return float(sum(np.asarray(yr.get(r)).sum() for r in items))
+
+
+@yr.instance
+class Keeps:
+    """Holds a nested ref and reads it later, after others have read it."""
+    def __init__(self):
+        self.items = None
+
+    def keep(self, items):
+        self.items = items
+        return len(items)
+
+    def total(self):
+        return float(np.asarray(yr.get(self.items[0])).sum())
+
+
+VALUES = {
+    "small put": lambda: yr.put(np.arange(10.0)),
+    "large put": lambda: yr.put(np.arange(3_000_000.0)),
+    "large bytes put": lambda: yr.put(np.frombuffer(b"\x01" * (20 << 20), dtype=np.uint8)),
+    "large task result": lambda: make_array.invoke(3_000_000),
+}
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["unread", "read by its owner first"])
+@pytest.mark.parametrize("kind", list(VALUES))
+def test_a_nested_ref_is_readable_by_every_reader_in_any_order(driver, kind, read_first):
+    """A ref passed nested is published to the node store once; every process that reads it
+    (two tasks, an instance that keeps it and reads it later, and its owner before or after)
+    gets the value: no reader may remove the file another one still maps."""
+    ref = VALUES[kind]()
+    want = float(np.asarray(yr.get(ref, timeout=60)).sum()) if read_first else None
+    keeper = Keeps.invoke()
+    assert yr.get(keeper.keep.invoke([ref]), timeout=60) == 1
+    first = yr.get(sum_nested.invoke([ref]), timeout=60)
+    second = yr.get(sum_nested.invoke([ref, ref]), timeout=60)
+    later = yr.get(keeper.total.invoke(), timeout=60)
+    own = float(np.asarray(yr.get(ref, timeout=60)).sum())
+    assert first == later == own and second == 2 * own
+    assert want is None or want == own
+    keeper.terminate()
+
+
 def test_large_values_travel_through_shared_memory(driver):
     n = 8_000_000  # 64 MB
     ref = make_array.invoke(n)
