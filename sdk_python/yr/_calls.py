@@ -344,6 +344,7 @@ class Target:
             self._queue.popleft()
             if call.body is not None and not call.slot.done:   # done: cancelled while queued
                 self._send(call)
+                call.slot.sent()   # a thread waiting for it reads its connection from now on
 
     def _send(self, call: _Call, deferred: bool = False) -> None:
         ch = self.channel

@@ -15,6 +15,7 @@ of each source; the master sums them (docs/observability.md).
 """
 from __future__ import annotations
 
+import _thread
 import os
 import threading
 from bisect import bisect_left
@@ -105,7 +106,9 @@ class _Reporter:
         self.queued = queued or (lambda: calls.received - sum(c[0] for c in list(calls.by.values())))
         self.last = None
         self.wake = threading.Event()
-        threading.Thread(target=self._run, name="yr-metrics", daemon=True).start()
+        # Not threading.Thread.start(), which waits until the thread runs: a worker starts this
+        # while its first call waits (the wait was 0.05-0.5 ms here, more under load).
+        _thread.start_new_thread(self._run, ())
 
     def _run(self) -> None:
         while True:

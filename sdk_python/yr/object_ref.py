@@ -149,7 +149,36 @@ class _Slot:
         conn = self.conn
         if conn is not None and not conn.ended:
             return self._wait_reading(conn, timeout)
+        if conn is None and self.fetch is None:
+            return self._wait_unsent(timeout)
         return self._wait_woken(timeout)
+
+    def _wait_unsent(self, timeout: float | None) -> bool:
+        """Waits for a call not sent yet (its instance is being created, or its arguments are
+        not ready): sleeps until it is done or sent (`sent` wakes the waiters), then reads
+        the connection it went out on, as `_wait_reading` does. The result then wakes this
+        thread directly instead of a reader thread that wakes this one: one thread hand-off
+        less on the path of a create's first call."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            conn = self.conn
+            if conn is not None and not conn.ended:
+                return self._wait_reading(conn, left)
+            if not self._wait_woken(left) or self.done:
+                return self.done
+
+    def sent(self) -> None:
+        """Its call was just sent on `conn`: threads waiting in `_wait_unsent` wake to read
+        it. Costs nothing when nobody waits."""
+        if self._event is None:
+            return
+        with _glock:
+            if self.done:
+                return
+            waiters, self._event = self._event, None
+        for lock in waiters or ():
+            lock.release()
 
     def _wait_reading(self, conn, timeout: float | None) -> bool:
         """Waits by reading the result's connection on this thread (no hand-off to a reader
