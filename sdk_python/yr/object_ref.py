@@ -149,16 +149,15 @@ class _Slot:
         conn = self.conn
         if conn is not None and not conn.ended:
             return self._wait_reading(conn, timeout)
-        if conn is None and self.fetch is None:
-            return self._wait_unsent(timeout)
-        return self._wait_woken(timeout)
+        return self._wait_unsent(timeout)
 
     def _wait_unsent(self, timeout: float | None) -> bool:
-        """Waits for a call not sent yet (its instance is being created, or its arguments are
-        not ready): sleeps until it is done or sent (`sent` wakes the waiters), then reads
-        the connection it went out on, as `_wait_reading` does. The result then wakes this
-        thread directly instead of a reader thread that wakes this one: one thread hand-off
-        less on the path of a create's first call."""
+        """Waits for a result whose call is not sent yet (its instance is being created, its
+        arguments are not ready, or it waits to be sent again after a lost connection):
+        sleeps until it is done or sent (`sent` wakes the waiters: a wake-up is not a
+        result), then reads the connection it went out on, as `_wait_reading` does. The
+        result then wakes this thread directly instead of a reader thread that wakes this
+        one: one thread hand-off less on the path of a create's first call."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -197,7 +196,8 @@ class _Slot:
             conn.leave_wait()
         if self.done:
             return True
-        return self._wait_woken(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+        # The connection ended first: the call may be sent again (a restarted instance).
+        return self._wait_unsent(None if deadline is None else max(deadline - time.monotonic(), 0.0))
 
     def _wait_woken(self, timeout: float | None) -> bool:
         if self.done:
