@@ -28,6 +28,10 @@ from yr_runtime.wire import address, frames, preamble
 from .exceptions import RuntimeUnavailableError
 
 RECV_CHUNK = 1 << 18
+# A new connection's receive buffer: most carry small frames only, and a 256 KiB one cost
+# every new connection (one per instance) a fresh mapping to zero, ~0.1-0.15 ms. A read that
+# fills it swaps it for a RECV_CHUNK one (the decoder copies what it keeps).
+RECV_FIRST = 1 << 16
 SPIN_POLLS = int(os.environ.get("YR_SPIN_POLLS", "20"))
 FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
 PUMP_AFTER = 0.002   # s without a waiter on a connection before its pump thread reads it
@@ -113,7 +117,7 @@ class Connection:
         self.send_encoded(preamble.first_frame(peer, token, epoch), deferred=True)
         self._decoder = frames.FrameDecoder()
         # recv_into a reused buffer: recv(256 KiB) would mmap and munmap a fresh buffer per call
-        self._rbuf = bytearray(RECV_CHUNK)
+        self._rbuf = bytearray(RECV_FIRST)
         self._rview = memoryview(self._rbuf)
         self._rlock = threading.Lock()          # held by whoever reads the socket
         self._poller = select.poll()            # used only under _rlock
@@ -210,8 +214,9 @@ class Connection:
         return bool(poll(max(timeout, 0.0) * 1000))
 
     def _read_available(self) -> None:
+        rbuf = self._rbuf
         try:
-            n = self._sock.recv_into(self._rbuf, RECV_CHUNK, socket.MSG_DONTWAIT)
+            n = self._sock.recv_into(rbuf, len(rbuf), socket.MSG_DONTWAIT)
         except BlockingIOError:
             return
         except OSError as e:
@@ -225,6 +230,9 @@ class Connection:
         except frames.FrameError as e:
             self._end(f"protocol error: {e}")
             return
+        if n == len(rbuf) and n < RECV_CHUNK:   # large values come: read them in larger pieces
+            self._rbuf = bytearray(RECV_CHUNK)
+            self._rview = memoryview(self._rbuf)
         if bodies:
             self._on_frames(bodies)
 

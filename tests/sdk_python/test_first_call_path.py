@@ -187,3 +187,34 @@ def test_a_refused_create_fails_the_calls_threads_wait_for_with_its_error(driver
     for th in threads:
         th.join(60)
     assert len(errors) == 3 and all("'tpu'" in e for e in errors), errors
+
+
+def test_a_new_connection_reads_small_frames_into_a_small_buffer_and_grows_it_for_large_ones():
+    """A new connection (one per instance) maps no 256 KiB receive buffer up front; frames
+    larger than its buffer arrive intact, and the buffer grows for them."""
+    accepted, got = [], []
+    arrived = threading.Condition()
+
+    def on_frames(bodies):
+        with arrived:
+            got.extend(bytes(b) for b in bodies)
+            arrived.notify_all()
+    name = f"grow-{id(accepted)}"
+    peer_address = address.serve_in_memory(name, accepted.append)
+    try:
+        conn = _transport.Connection(peer_address, TOKEN, on_frames, lambda reason, by_us: None, "probe")
+        assert len(conn._rbuf) == _transport.RECV_FIRST < _transport.RECV_CHUNK
+        assert _eventually(lambda: accepted)
+        small, large = b"s" * 100, bytes(range(256)) * 4096   # 1 MiB
+        accepted[0].sendall(frames.encode(small))
+        with arrived:
+            assert arrived.wait_for(lambda: len(got) == 1, WAIT)
+        assert got == [small] and len(conn._rbuf) == _transport.RECV_FIRST
+        accepted[0].sendall(frames.encode(large) + frames.encode(small))
+        with arrived:
+            assert arrived.wait_for(lambda: len(got) == 3, WAIT)
+        assert got[1] == large and got[2] == small
+        assert len(conn._rbuf) == _transport.RECV_CHUNK
+        conn.close()
+    finally:
+        address.stop_serving_in_memory(name)
