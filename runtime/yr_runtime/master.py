@@ -67,6 +67,7 @@ class Master:
         self._queue: deque = deque()             # actions, and events (callables) that came meanwhile
         self.book = MetricsBook()                # what nodes and workers counted (observe/)
         self._draining = False
+        self._records: deque = deque()           # Publish actions, carried out once the queue is empty (_drain)
         self.kv = kv.KVStore()                   # yr.kv_* (docs/kv.md)
         self.streams = streams.Streams()         # yr.create_stream_producer/consumer
         self.checkpoints = checkpoints.Checkpoints()   # h.snapshot(), yr.restore_from_checkpoint (docs/groups.md)
@@ -243,10 +244,18 @@ class Master:
             return   # the loop below, further up this stack, will get to it
         self._draining = True
         try:
-            while self._queue:
+            while self._queue or self._records:
+                if not self._queue:
+                    self._perform(self._records.popleft())
+                    continue
                 item = self._queue.popleft()
                 if callable(item):
                     self._queue.extend(item())
+                elif isinstance(item, core.Publish):
+                    # After the answers and starts of this drain, in their own order: a warm
+                    # worker's create is answered in this drain, and recording the new
+                    # instance (its record encoded for the metadata store) came before it.
+                    self._records.append(item)
                 else:
                     self._perform(item)
         finally:
