@@ -11,44 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import cpu_of, socket_floor  # noqa: E402
 from workloads import Counter, echo  # noqa: E402  (importable by workers: not __main__)
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def floor(n: int = 20000) -> list:
-    """[round trips/s, parent us, child us] of a 16-byte ping-pong over a socket pair."""
-    a, b = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        a.close()
-        while True:
-            d = b.recv(64)
-            if not d:
-                os._exit(0)
-            b.sendall(d)
-    b.close()
-    c0, t0 = time.process_time(), time.perf_counter()
-    for _ in range(n):
-        a.sendall(b"x" * 16)
-        a.recv(64)
-    dt, c1, child = time.perf_counter() - t0, time.process_time(), cpu_of(pid)
-    a.close()
-    os.waitpid(pid, 0)
-    return [round(n / dt), round((c1 - c0) / n * 1e6, 1), round(child / n * 1e6, 1)]
-
 
 def main() -> None:
     import yr
@@ -74,7 +43,7 @@ def main() -> None:
             out[name] = [round(n / dt), round((d1 - d0) / n * 1e6, 1), round((w1 - w0) / n * 1e6, 1)]
     finally:
         yr.finalize()
-    out["socket_floor"] = floor()
+    out["socket_floor"] = socket_floor()
     print(json.dumps(out))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workloads  # noqa: E402
+from floor import socket_floor  # noqa: E402
 
 HIGHER_IS_BETTER = {"ms (median)": False, "s": False, "MB": False}
 
@@ -114,29 +114,6 @@ def startup(code: str, rounds: int = 3) -> float:
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def socket_floor(n: int = 20000) -> float:
-    """Round trips/s of a 16-byte ping-pong over a Unix socket between two Python processes."""
-    a, b = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        a.close()
-        while True:
-            d = b.recv(64)
-            if not d:
-                os._exit(0)
-            b.sendall(d)
-    b.close()
-    msg = b"x" * 16
-    t = time.perf_counter()
-    for _ in range(n):
-        a.sendall(msg)
-        a.recv(64)
-    dt = time.perf_counter() - t
-    a.close()
-    os.waitpid(pid, 0)
-    return n / dt
 
 
 def yr_idle_rss() -> float:
@@ -274,7 +251,7 @@ def main() -> None:
         except ImportError:
             pass
     # the floor first, on a quiet machine, best of three
-    floor = max(socket_floor() for _ in range(3))
+    floor = max(socket_floor()[0] for _ in range(3))
     table = {}
     for api_cls in apis:
         for name, (value, unit) in measure(api_cls, only, args.quick).items():
