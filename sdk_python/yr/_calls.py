@@ -374,6 +374,8 @@ def serialize(call: _Call, eager: bool, target: "Target | None" = None) -> None:
         call.body = _serialization.dumps((call.name, args, kwargs))
         _serialization.check_size(call.body, f"the arguments of {call.name}")
         call.nested = found or None
+        if found:   # the result keeps the nested refs' values: the store frees them with their last ref
+            _keep_with(call.slot, found)
     except _DependencyFailed as e:
         call.slot.set_error(e.error)
     except SerializationError as e:
@@ -409,6 +411,14 @@ def _resolve_ready(args, kwargs, result=None):
     return args, kwargs
 
 
+def _keep_with(result: _Slot, slots) -> None:
+    """`result` (a call's result slot) keeps `slots` alive as long as it lives."""
+    try:
+        result.lent.extend(slots)
+    except AttributeError:
+        result.lent = list(slots)
+
+
 def _value_of(ref: ObjectRef, result=None):
     """A top-level ref's value for the arguments; a value in a shared-memory file is lent
     (sent as a reference to that file), and the call's `result` slot keeps the ref's slot,
@@ -420,10 +430,7 @@ def _value_of(ref: ObjectRef, result=None):
     if result is not None:
         body = slot.lend()
         if body is not None:
-            try:
-                result.lent.append(slot)
-            except AttributeError:
-                result.lent = [slot]
+            _keep_with(result, (slot,))
             return _serialization.Lent(body)
     return slot.value()
 

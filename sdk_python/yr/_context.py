@@ -15,6 +15,7 @@ from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING
 
 from yr_runtime.local import session as sessions
+from yr_runtime.wire import bodies
 
 from . import _serialization, _telemetry, _transport
 from . import object_ref as _refs
@@ -111,7 +112,13 @@ class Runtime:
     # ---- objects ---------------------------------------------------------------------------
     def put(self, value) -> ObjectRef:
         slot = _Slot()
-        slot.set_body(_serialization.dumps_put(value))
+        found = _refs._nested.slots = []
+        try:
+            slot.set_body(_serialization.dumps_put(value))
+        finally:
+            _refs._nested.slots = None
+        if found:   # refs inside the value: kept (with their values in the store) while it lives
+            slot.lent = found
         return ObjectRef(new_id(), slot)
 
     def publish(self, ref: ObjectRef) -> tuple:
@@ -132,7 +139,14 @@ class Runtime:
                                    f"({len(slot.body) >> 20} MiB inline); pass it at the top level instead")
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)
             else:
-                self.agent.put(ref.id, slot.store_body(), self.job_id)
+                body = slot.store_body()
+                self.agent.put(ref.id, body, self.job_id)
+                if body[:1] == bodies.MAPPED and self.is_driver:
+                    # a large value of the driver's leaves the store (and /dev/shm) with the
+                    # driver's last reference to it: its refs, and the results of the calls
+                    # that carry it nested. Values made in workers stay until the job ends
+                    # (their refs travel on in results: no reference count across processes).
+                    weakref.finalize(slot, _free_published, weakref.ref(self), ref.id).atexit = False
         ref._slot.add_callback(store)
         return self.owner
 
@@ -158,6 +172,18 @@ class Runtime:
         if self.temp_process is not None:
             from ._launcher import stop_temporary
             stop_temporary(self.temp_process)
+
+
+def _free_published(runtime_ref, object_id: str) -> None:
+    """The owner's last reference to a published value is gone: the node store frees it."""
+    rt = runtime_ref()
+    if rt is None or rt.closed or rt._agent is None:
+        return
+    rt.published.discard(object_id)
+    try:
+        rt._agent.free([object_id])
+    except Exception:   # a finalizer: the agent link may be closing; the job's end frees it
+        pass
 
 
 def _as_cf(grpc_future):

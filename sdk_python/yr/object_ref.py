@@ -88,7 +88,8 @@ class _Slot:
                  "fetch", "owns_shm", "conn", "keep", "lent", "__weakref__")
     # keep: set once the slot's file was lent (see `lend`): loading it no longer unlinks it.
     # lent: on a call's result slot, the slots whose files the call borrowed (kept alive with
-    # it: the result may point into them). Neither is set in __init__ (most slots never lend).
+    # it: the result may point into them) and those of the refs nested in its arguments (their
+    # values stay in the node store while the call may still read them). Neither is set in __init__ (most slots never lend).
 
     def __init__(self, fetch=None):
         self.done = False

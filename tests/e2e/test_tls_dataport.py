@@ -258,7 +258,7 @@ ref = object_ref._rebuild("never-made-%s", t1.data_address, "t1")   # owned by t
 try:
     yr.get(ref, timeout=1)
 except yr.exceptions.GetTimeoutError as e:
-    print("TIMEOUT", e)
+    print("TIMEOUT", e, flush=True)   # os._exit below skips flushing stdout
 threading.Thread(target=yr.get, args=(ref,), daemon=True).start()   # no timeout: waits as long as we live
 import time; time.sleep(1)
 os._exit(0)   # the getter goes away without a word

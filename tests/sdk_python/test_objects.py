@@ -155,6 +155,59 @@ def test_a_nested_ref_is_readable_by_every_reader_in_any_order(driver, kind, rea
     keeper.terminate()
 
 
+def _shm_files() -> set:
+    return set(glob.glob(f"{_serialization.SHM_DIR}/{SHM_PREFIX}-*"))
+
+
+def _until(check, timeout=20.0) -> bool:
+    deadline = time.monotonic() + timeout   # frees reach the node store asynchronously
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_large_nested_value_lives_while_the_driver_or_a_call_result_holds_it(driver):
+    """The node store frees a driver's large value passed nested once the driver's refs and
+    the results of the calls that carried it are gone (not at the first read, not only at
+    the job's end); a process still holding the ref then gets an error naming why."""
+    import gc
+    before = _shm_files()
+    ref = yr.put(np.arange(3_000_000.0))
+    want = float(np.arange(3_000_000.0).sum())
+    keeper, late = Keeps.invoke(), Keeps.invoke()   # `late` reads only after the free
+    kept = keeper.keep.invoke([ref])
+    assert yr.get(kept, timeout=60) == 1
+    assert yr.get(late.keep.invoke([ref]), timeout=60) == 1
+    result = sum_nested.invoke([ref])
+    assert yr.get(result, timeout=60) == want
+    del ref
+    gc.collect()
+    assert yr.get(keeper.total.invoke(), timeout=60) == want   # the results still hold it
+    assert _shm_files() - before, "the value's file went while call results still hold it"
+    del kept, result
+    gc.collect()
+    assert _until(lambda: not (_shm_files() - before)), _shm_files() - before
+    assert yr.get(keeper.total.invoke(), timeout=60) == want   # a value already read stays mapped
+    with pytest.raises(yr.exceptions.YRError, match="was freed: the process that made it dropped"):
+        yr.get(late.total.invoke(), timeout=60)
+    keeper.terminate()
+    late.terminate()
+
+
+@yr.invoke
+def sum_inside(boxes):
+    return float(yr.get(yr.get(boxes[0])["inner"]).sum())
+
+
+def test_a_ref_inside_a_put_value_lives_as_long_as_that_value(driver):
+    import gc
+    inner = yr.put(np.arange(2_000_000.0))
+    outer = yr.put({"inner": inner})
+    del inner   # only `outer` holds it now
+    gc.collect()
+    assert yr.get(sum_inside.invoke([outer]), timeout=60) == float(np.arange(2_000_000.0).sum())
+
+
 def test_large_values_travel_through_shared_memory(driver):
     n = 8_000_000  # 64 MB
     ref = make_array.invoke(n)

@@ -98,22 +98,30 @@ class ObjectStore:
         if oid in self.objects:
             return []
         if self.bytes + len(data) > self.max_bytes:
-            if len(self.refused) > 10_000:
-                self.refused.pop(next(iter(self.refused)))
-            self.refused[oid] = (f"the node object store is full ({self.bytes >> 20} MiB held, limit "
-                                 f"{self.max_bytes >> 20} MiB): object {oid} ({len(data) >> 20} MiB) was not stored")
+            self._refuse(oid, f"the node object store is full ({self.bytes >> 20} MiB held, limit "
+                              f"{self.max_bytes >> 20} MiB): object {oid} ({len(data) >> 20} MiB) was not stored")
             _unlink_shm(data)
             return self.waiters.pop(oid, [])
         self.objects[oid] = (data, error, job)
         self.bytes += len(data)
         return self.waiters.pop(oid, [])
 
-    def free(self, oids) -> None:
+    def free(self, oids, by_owner: bool = False) -> None:
+        """Drops the objects (their files too). `by_owner`: the owner dropped its last
+        reference; a reader that still asks is told so instead of waiting for the value."""
         for oid in oids:
             item = self.objects.pop(oid, None)
             if item is not None:
                 self.bytes -= len(item[0])
                 _unlink_shm(item[0])
+                if by_owner:
+                    self._refuse(oid, f"object {oid} was freed: the process that made it dropped its last "
+                                      f"reference to it (keep a ref in the caller while others may read it)")
+
+    def _refuse(self, oid: str, why: str) -> None:
+        if len(self.refused) > 10_000:
+            self.refused.pop(next(iter(self.refused)))
+        self.refused[oid] = why
 
     def free_job(self, job: str) -> None:
         self.free([oid for oid, (_, _, j) in self.objects.items() if j == job])
@@ -479,7 +487,7 @@ class Agent:
         elif isinstance(msg, m.Metrics):
             self.telemetry.put(msg)
         elif isinstance(msg, m.ObjFree):
-            self.store.free([str(i) for i in msg.ids])
+            self.store.free([str(i) for i in msg.ids], by_owner=True)
             self._free_pulled_copies([str(i) for i in msg.ids])
         elif isinstance(msg, m.CreateOnNode):
             if self.on_create is None:
