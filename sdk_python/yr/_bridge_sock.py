@@ -38,7 +38,9 @@ _U16 = struct.Struct(">H")
 SOCKET_ENV = "YR_BRIDGE_SOCKET"
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytearray:
+def recv_exact(sock: socket.socket, n: int) -> bytearray:
+    """Exactly `n` bytes from `sock` (also used by the worker's call socket to its JVM,
+    `_java_host`); EOFError if the peer closes first."""
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
@@ -97,8 +99,8 @@ class DataServer:
         service = self._service
         try:
             while True:
-                n = _U32.unpack(_recv_exact(conn, 4))[0]
-                answer = self.handle(service, _recv_exact(conn, n))
+                n = _U32.unpack(recv_exact(conn, 4))[0]
+                answer = self.handle(service, recv_exact(conn, n))
                 conn.sendall(_U32.pack(len(answer)) + answer)
         except (EOFError, OSError):
             pass   # the driver closed this connection, or is gone

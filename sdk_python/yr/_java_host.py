@@ -37,6 +37,7 @@ from typing import Any
 
 from yr import _jvm_pool
 from yr._bridge_py4j import JavaError, Link, bridge_module
+from yr._bridge_sock import recv_exact
 
 __all__ = ["JavaHost", "JavaError", "JavaWorkerDied"]
 
@@ -200,17 +201,6 @@ class _Jvm:
             raise
         return sock
 
-    def _recv_exact(self, sock: socket.socket, n: int) -> bytearray:
-        buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
-        while got < n:
-            k = sock.recv_into(view[got:])
-            if k == 0:
-                raise ConnectionError("the worker JVM closed its call socket")
-            got += k
-        return buf
-
     def _socket_call(self, op: str, args: tuple) -> Any:
         codec = self.link.codec
         payload = codec.encode(list(args))
@@ -221,8 +211,11 @@ class _Jvm:
             sock = self._connect()
         try:
             sock.sendall(_HEAD.pack(2 + len(name) + len(payload), len(name)) + name + payload)
-            n = _U32.unpack(self._recv_exact(sock, 4))[0]
-            body = self._recv_exact(sock, n)
+            n = _U32.unpack(recv_exact(sock, 4))[0]
+            body = recv_exact(sock, n)
+        except EOFError:
+            sock.close()
+            raise ConnectionError("the worker JVM closed its call socket") from None
         except BaseException:
             sock.close()   # a half-done exchange: this connection cannot be reused
             raise
