@@ -125,3 +125,22 @@ def run_script(code_or_path, *, env=None, timeout=90, cwd=None) -> subprocess.Co
     args = [sys.executable, str(code_or_path)] if isinstance(code_or_path, Path) else [sys.executable, "-c", code_or_path]
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
+
+
+# ---- streams between languages -----------------------------------------------------------------
+def stream_item(i: int) -> bytes:
+    """The i-th element the cross-language stream tests send: stream_test.cpp's Item(i) and
+    StreamChecks.item(i) make the same bytes."""
+    return f"item-{i}".encode() + bytes([ord("a") + i % 26]) * (i % 7)
+
+
+def receive_at_least(consumer, n: int) -> list:
+    """Receives (and acks) from `consumer` until `n` elements came; fails the test when a
+    receive of 10 s brings nothing."""
+    got = []
+    while len(got) < n:
+        batch = consumer.receive(10_000)
+        assert batch, f"nothing more after {len(got)} elements"
+        got += batch
+        consumer.ack(batch[-1].id)
+    return got

@@ -9,11 +9,7 @@ import re
 import pytest
 
 import yr
-
-
-def _item(i: int) -> bytes:
-    """stream_test.cpp's Item(i)."""
-    return f"item-{i}".encode() + bytes([ord("a") + i % 26]) * (i % 7)
+from yr_testing import receive_at_least, stream_item
 
 
 def _ok(proc, name):
@@ -38,7 +34,7 @@ def test_python_producer_cpp_consumer(programs_dir, run_cpp, driver):
     """A Python producer's elements, kept for the first subscription, reach a C++ driver in order."""
     p = yr.create_stream_producer("xl-py2cpp", yr.ProducerConfig(retain_for_num_consumers=1, auto_clean_up=True))
     for i in range(500):
-        p.send(yr.Element(_item(i)))
+        p.send(yr.Element(stream_item(i)))
     p.flush()
     _ok(run_cpp(programs_dir / "stream_test", "from_python", timeout=300), "from_python")
     p.close()
@@ -48,13 +44,8 @@ def test_cpp_producer_python_consumer(programs_dir, run_cpp, driver):
     c = yr.create_stream_consumer("xl-cpp2py", yr.SubscriptionConfig("py"))
     try:
         _ok(run_cpp(programs_dir / "stream_test", "to_python", timeout=300), "to_python")
-        got = []
-        while len(got) < 501:
-            batch = c.receive(10_000)
-            assert batch, f"nothing more after {len(got)} elements"
-            got += batch
-            c.ack(batch[-1].id)
-        assert [bytes(e.data) for e in got[:500]] == [_item(i) for i in range(500)]
+        got = receive_at_least(c, 501)
+        assert [bytes(e.data) for e in got[:500]] == [stream_item(i) for i in range(500)]
         assert bytes(got[500].data) == b"L" * (3 << 20)
         assert [e.id for e in got] == sorted(e.id for e in got)
     finally:

@@ -3,14 +3,10 @@ runtime (programs/com/yrtest/StreamChecks.java), and streams between Python and 
 import os
 
 import yr
+from yr_testing import receive_at_least, stream_item
 from _java_support import NEEDS_JAVA, parse, run_java, wait_no_java_processes
 
 pytestmark = NEEDS_JAVA
-
-
-def _item(i: int) -> bytes:
-    """StreamChecks.item(i)."""
-    return f"item-{i}".encode() + bytes([ord("a") + i % 26]) * (i % 7)
 
 
 def _run(sdk, programs, daemon, mode):
@@ -39,7 +35,7 @@ def test_python_producer_java_consumer(sdk, programs, daemon, driver):
     """A Python producer's elements, kept for the first subscription, reach a Java driver in order."""
     p = yr.create_stream_producer("xl-py2java", yr.ProducerConfig(retain_for_num_consumers=1, auto_clean_up=True))
     for i in range(500):
-        p.send(yr.Element(_item(i)))
+        p.send(yr.Element(stream_item(i)))
     p.flush()
     assert parse(_run(sdk, programs, daemon, "from_python").stdout) == {"from_python": "ok"}
     p.close()
@@ -49,13 +45,8 @@ def test_java_producer_python_consumer(sdk, programs, daemon, driver):
     c = yr.create_stream_consumer("xl-java2py", yr.SubscriptionConfig("py"))
     try:
         assert parse(_run(sdk, programs, daemon, "to_python").stdout) == {"to_python": "sent"}
-        got = []
-        while len(got) < 501:
-            batch = c.receive(10_000)
-            assert batch, f"nothing more after {len(got)} elements"
-            got += batch
-            c.ack(batch[-1].id)
-        assert [bytes(e.data) for e in got[:500]] == [_item(i) for i in range(500)]
+        got = receive_at_least(c, 501)
+        assert [bytes(e.data) for e in got[:500]] == [stream_item(i) for i in range(500)]
         assert bytes(got[500].data) == bytes(3 << 20)
     finally:
         c.close()
