@@ -233,12 +233,16 @@ class _Slot:
         if not self._loaded:
             with _glock:
                 if not self._loaded:
-                    # a file the node store holds (a fetched value, or this slot's own once
-                    # published) is the store's: other readers may still map it
-                    unlink = _unlink_on_load and self.owns_shm and not getattr(self, "keep", False)
-                    self._value = _serialization.loads(self.body, unlink=unlink, recycle=self.owns_shm)
+                    self._value = _serialization.loads(self.body, unlink=self._load_unlinks(),
+                                                       recycle=self.owns_shm)
                     self._loaded = True
         return self._value
+
+    def _load_unlinks(self) -> bool:
+        """Whether loading this slot's value removes its file: only a file this slot owns
+        alone (not lent, not the node store's: a fetched or published value may still be
+        mapped by other readers), and only on one machine (see `keep_files`)."""
+        return _unlink_on_load and self.owns_shm and not getattr(self, "keep", False)
 
     def lend(self):
         """This slot's body if its value's file can be lent to a process of this machine (the
@@ -248,7 +252,7 @@ class _Slot:
         if not self.owns_shm or self.fetch is not None or body is None or body[:1] != b"\x01":
             return None
         with _glock:
-            if self._loaded and _unlink_on_load and not getattr(self, "keep", False):
+            if self._loaded and self._load_unlinks():
                 return None
             self.keep = True
         return body
@@ -260,10 +264,8 @@ class _Slot:
         file the store holds. A value already loaded from a file its load removed (unlinked,
         or renamed for recycling) is serialized again: its old path no longer exists."""
         with _glock:
-            keep = getattr(self, "keep", False)
-            consumed = self._loaded and _unlink_on_load and self.owns_shm and not keep   # see value()
-            if not (consumed and self.body[:1] == b"\x01"):
-                body, handed = _serialization.for_store(self.body, keep)
+            if not (self._loaded and self._load_unlinks() and self.body[:1] == b"\x01"):
+                body, handed = _serialization.for_store(self.body, getattr(self, "keep", False))
                 if handed:
                     self.owns_shm = False
                 return body
