@@ -134,7 +134,7 @@ class Runtime:
         def store(slot):
             if slot.error is not None:
                 self.agent.put(ref.id, _serialization.dumps(slot.error), self.job_id, error=True)
-            elif len(slot.body) > _serialization.MAX_INLINE - 64:
+            elif len(slot.body) > _serialization.MAX_BODY:
                 err = YRValueError(f"object {ref.id} is too large to pass nested in arguments "
                                    f"({len(slot.body) >> 20} MiB inline); pass it at the top level instead")
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)

@@ -38,7 +38,7 @@ from .exceptions import SerializationError
 
 SHM_THRESHOLD = 1 << 20
 MAX_INLINE = 256 << 20      # the frame limit (yr_runtime.wire.frames); buffers above 1 MiB do not count
-MAX_BODY = MAX_INLINE - 64  # the largest body check_size lets through
+MAX_BODY = MAX_INLINE - 64  # the largest body that travels in one frame (check_size, inline fallbacks)
 SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 _spill_dir: str | None = None   # <session>/spill of the runtime this process uses (set_session)
 # Shared-memory files are named <prefix>-<uuid>; a test run sets its own prefix to find what it leaked.
@@ -181,7 +181,7 @@ def dumps(msg, shm_prefix: str = SHM_PREFIX, lent: list | None = None, keep: boo
             desc["lent"] = [[i, *r] for i, r in sorted(refs.items())]
     except _NoRoom as e:
         size = sum(b.raw().nbytes for b in buffers) + len(out.getbuffer())
-        if size <= MAX_INLINE - 64:
+        if size <= MAX_BODY:
             return dumps_inline(msg)   # rare: no file could take it, but a frame can
         raise _no_room(msg, size, *e.args) from None
     return bodies.mapped_header(desc) + out.getvalue()
