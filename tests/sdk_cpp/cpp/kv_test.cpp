@@ -142,17 +142,8 @@ int main(int argc, char *argv[])
 {
     std::string scenario = argc > 1 ? argv[1] : "";
     YR::Init(YR::Config{}, argc, argv);
-    std::map<std::string, void (*)()> scenarios{
+    return RunScenario(scenario, {
         {"bytes", Bytes}, {"params", Params}, {"typed", Typed}, {"wait", Wait}, {"worker", Worker},
         {"interop", Interop},
-    };
-    auto it = scenarios.find(scenario);
-    if (it == scenarios.end()) {
-        std::cout << "unknown scenario " << scenario << std::endl;
-        return 2;
-    }
-    it->second();
-    YR::Finalize();
-    std::cout << "PASS " << scenario << std::endl;
-    return 0;
+    });
 }

@@ -311,17 +311,8 @@ int main(int argc, char *argv[])
 {
     std::string scenario = argc > 1 ? argv[1] : "";
     YR::Init(YR::Config{}, argc, argv);
-    std::map<std::string, void (*)()> scenarios{
+    return RunScenario(scenario, {
         {"order", Order},   {"large", Large},   {"timeout", Timeout},        {"autoack", AutoAck},
         {"errors", Errors}, {"worker", Worker}, {"from_python", FromPython}, {"to_python", ToPython},
-    };
-    auto it = scenarios.find(scenario);
-    if (it == scenarios.end()) {
-        std::cout << "unknown scenario " << scenario << std::endl;
-        return 2;
-    }
-    it->second();
-    YR::Finalize();
-    std::cout << "PASS " << scenario << std::endl;
-    return 0;
+    });
 }
