@@ -14,7 +14,7 @@ from .exceptions import (GetTimeoutError, ObjectLostError, ResourceUnavailableEr
                          error_for)
 
 log = logging.getLogger("yr.agent_client")
-_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost, m.Created)
+_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost, m.Created, m.ObjHeld)
 _GONE = "the node agent went away"
 
 
@@ -35,6 +35,16 @@ class AgentClient:
     def free(self, object_ids: list[str]) -> None:
         if object_ids:
             self._send(m.ObjFree(ids=list(object_ids)))
+
+    def hold(self, object_ids: list[str], owner: str = "", owner_node: str = "", timeout: float = 60) -> None:
+        """Borrows the objects (see `m.ObjHold`); returns once the node store holds them."""
+        self._request(lambda rid: m.ObjHold(rid=rid, ids=list(object_ids), owner=owner, owner_node=owner_node),
+                      timeout, f"keep objects {', '.join(object_ids)}")
+
+    def release(self, object_ids: list[str]) -> None:
+        """Ends borrows taken with `hold` (no answer)."""
+        if object_ids:
+            self._send(m.ObjRelease(ids=list(object_ids)))
 
     def put_state(self, instance_id: str, data: bytes, timeout: float) -> None:
         self._request(lambda rid: m.StatePut(rid=rid, instance_id=instance_id, data=data), timeout, "save state")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import logging
 import os
 import sys
 import threading
@@ -27,6 +28,7 @@ from .object_ref import ObjectRef, _Slot, new_id
 if TYPE_CHECKING:  # gRPC loads only in processes that talk to the master
     from ._control import MasterClient
 
+_log = logging.getLogger("yr.context")
 _rt: "Runtime | None" = None
 _rt_lock = threading.RLock()
 _was_finalized = False
@@ -48,6 +50,9 @@ class Runtime:
         self.instances = None   # _instances.Registry (created instances, executor pools), made on first use
         self.recycle_time: float = getattr(config, "recycle_time", None) or 2.0   # idle executors end after it
         self.published: set[str] = set()
+        # the slots of the refs this process published: a ref that comes back (nested in a
+        # result) is the same ref, so its value lives while either copy is held
+        self.own_slots: "weakref.WeakValueDictionary[str, _Slot]" = weakref.WeakValueDictionary()
         # Where this node's store is reached from other nodes (pickled refs carry it): its
         # data port's address and its id; () on a node without a data port (one machine).
         self.owner: tuple = (info.data_address, info.node_id) if info.data_address else ()
@@ -130,6 +135,7 @@ class Runtime:
         if ref.id in self.published:
             return self.owner
         self.published.add(ref.id)
+        self.own_slots[ref.id] = ref._slot
 
         def store(slot):
             if slot.error is not None:
@@ -202,12 +208,78 @@ def remote_ref(object_id: str, owner: str = "", owner_node: str = "") -> ObjectR
     slot = _remote_slots.get(object_id)
     if slot is None:
         rt = _rt
-        if rt is not None and rt.owner and rt.owner[0] == owner:
-            owner = ""   # published on this very node
+        if rt is not None:
+            slot = rt.own_slots.get(object_id)
+            if slot is not None:   # one of ours, back from a trip: the same ref
+                return ObjectRef(object_id, slot)
+            if rt.owner and rt.owner[0] == owner:
+                owner = ""   # published on this very node
         slot = _Slot()
         slot.fetch = _Fetch(object_id, slot, (owner, owner_node) if owner else ())
         _remote_slots[object_id] = slot
+        if borrow_log is not None:
+            borrow_log.append(object_id)
     return ObjectRef(object_id, slot)
+
+
+# ---- borrows: refs a worker keeps past the call that brought them ---------------------------------
+# The owner of a value frees it from the node store when its own last ref goes (see
+# `_free_published`). A worker that keeps a ref it was given (in an instance's state, say)
+# *borrows* it: after each call, the refs rebuilt during the call that are still alive are
+# held at the node store (one request, answered before the call's result leaves, so the hold
+# is in place before the caller can drop its refs), and released when their slot dies or the
+# worker ends (the agent lets go of a closed connection's holds). Refs rebuilt outside any
+# call (a thread of the worker's own) are held after the next call ends.
+borrow_log: list | None = None   # in workers: ids of the remote refs rebuilt since the last settle
+_borrowed: set = set()           # ids this process holds at the node store
+HOLD_WAIT = 60.0                 # s: the longest a hold waits (a copy from another node is pulled first)
+
+
+def start_borrow_log() -> None:
+    """Called once by a worker before it serves calls."""
+    global borrow_log
+    if borrow_log is None:
+        borrow_log = []
+
+
+def settle_borrows() -> None:
+    """Holds at the node store the refs rebuilt since the last settle that are still alive
+    (called by the worker after a call, when `borrow_log` is not empty)."""
+    log_ = borrow_log
+    ids = []
+    while log_:
+        ids.append(log_.pop())
+    rt = _rt
+    if rt is None or rt.closed:
+        return
+    by_owner: dict[tuple, list] = {}
+    for oid in ids:
+        slot = _remote_slots.get(oid)
+        if slot is not None and oid not in _borrowed:
+            owner = slot.fetch.owner if slot.fetch is not None else ()
+            by_owner.setdefault(tuple(owner), []).append((oid, slot))
+    for owner, items in by_owner.items():
+        oids = [oid for oid, _ in items]
+        try:
+            rt.agent.hold(oids, *owner, timeout=HOLD_WAIT)
+        except YRError as e:   # the value may go with its owner's refs; the call itself succeeded
+            _log.warning("could not keep objects %s this worker holds refs to: %s", ", ".join(oids), e)
+            continue
+        for oid, slot in items:
+            _borrowed.add(oid)
+            weakref.finalize(slot, _let_go, weakref.ref(rt), oid).atexit = False
+
+
+def _let_go(runtime_ref, object_id: str) -> None:
+    """A borrowed ref's slot is gone: its hold at the node store goes too."""
+    _borrowed.discard(object_id)
+    rt = runtime_ref()
+    if rt is None or rt.closed or rt._agent is None:
+        return
+    try:
+        rt._agent.release([object_id])
+    except Exception:   # a finalizer: the agent link may be closing; its close releases the hold
+        pass
 
 
 class _Fetch:

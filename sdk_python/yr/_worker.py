@@ -167,6 +167,7 @@ class Worker:
         self.idle_timeout: float | None = None   # InvokeOptions.idle_timeout: end the instance when idle
         self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
         self._ending = None             # the request that ends this idle instance
+        self.borrows = ()               # refs rebuilt during calls, not yet settled (yr._context "borrows")
         self.instance_id = ""
         self.epoch = 0                  # its placement (Assign.epoch): TLS callers of another are refused
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
@@ -443,6 +444,8 @@ class Worker:
         generator yields are sent on that connection first, and the answer is the end."""
         t0 = _now()
         frame, c = self._run(kind, call_id, payload, remote, stream)
+        if self.borrows:   # refs rebuilt by the call: those it kept are held before its result leaves
+            self._settle_borrows()
         took = _now() - t0
         # CallStats.finish, written inline: a method call here costs as much as the counting
         c[1] += 1
@@ -555,6 +558,8 @@ class Worker:
         from . import object_ref
         object_ref._block_hooks = (self._block, self._unblock)
         _context.set_instance_state(save_state, load_state)   # how yr.save_state/load_state reach it
+        _context.start_borrow_log()
+        self.borrows, self._settle_borrows = _context.borrow_log, _context.settle_borrows
         concurrency = msg.concurrency or 1
         if concurrency > 1:
             self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="yr-call")

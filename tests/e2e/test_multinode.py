@@ -218,6 +218,38 @@ yr.finalize()
     assert "LENT-OK" in res.stdout
 
 
+def test_a_worker_on_another_node_keeping_a_nested_ref_reads_it_after_the_driver_dropped_it(cluster):
+    """Borrowing across nodes: a worker on another node keeps a large ref it got nested,
+    unread or read; the driver drops its refs (its node frees the value and tells the nodes
+    that pulled it); the borrowers still read it later (their node holds its own copy)."""
+    code = PIN + """
+import gc, time
+yr.init()
+@yr.instance
+class Keeper:
+    def keep(self, refs):
+        self.refs = refs
+        return len(refs)
+    def total(self):
+        return int(np.asarray(yr.get(self.refs[0], timeout=60)).sum())
+keepers = {n: Keeper.options(on(n)).invoke() for n in ("n1", "n2")}
+ref = yr.put(np.ones(12 << 20, np.uint8))   # 12 MiB: in shared memory on node-0
+for k in keepers.values():
+    assert yr.get(k.keep.invoke([ref]), timeout=120) == 1
+assert yr.get(keepers["n2"].total.invoke(), timeout=120) == 12 << 20   # n2 read it before the free, n1 not
+del ref
+gc.collect()
+time.sleep(1.0)   # the driver's free reaches node-0's store and the nodes that pulled from it
+for n, k in keepers.items():
+    assert yr.get(k.total.invoke(), timeout=120) == 12 << 20, n
+print("BORROWED-OK")
+yr.finalize()
+"""
+    res = run_script(code, env=cluster["env"], timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "BORROWED-OK" in res.stdout
+
+
 def _node_session(cluster, node_id: str):
     return next(i for i in sessions.sessions_of(Path(cluster["root"])) if i.node_id == node_id)
 

@@ -127,6 +127,9 @@ class Keeps:
     def total(self):
         return float(np.asarray(yr.get(self.items[0])).sum())
 
+    def drop(self):
+        self.items = None
+
 
 VALUES = {
     "small put": lambda: yr.put(np.arange(10.0)),
@@ -169,29 +172,66 @@ def _until(check, timeout=20.0) -> bool:
 def test_a_large_nested_value_lives_while_the_driver_or_a_call_result_holds_it(driver):
     """The node store frees a driver's large value passed nested once the driver's refs and
     the results of the calls that carried it are gone (not at the first read, not only at
-    the job's end); a process still holding the ref then gets an error naming why."""
+    the job's end)."""
     import gc
     before = _shm_files()
     ref = yr.put(np.arange(3_000_000.0))
     want = float(np.arange(3_000_000.0).sum())
-    keeper, late = Keeps.invoke(), Keeps.invoke()   # `late` reads only after the free
-    kept = keeper.keep.invoke([ref])
-    assert yr.get(kept, timeout=60) == 1
-    assert yr.get(late.keep.invoke([ref]), timeout=60) == 1
     result = sum_nested.invoke([ref])
     assert yr.get(result, timeout=60) == want
     del ref
     gc.collect()
-    assert yr.get(keeper.total.invoke(), timeout=60) == want   # the results still hold it
-    assert _shm_files() - before, "the value's file went while call results still hold it"
-    del kept, result
+    assert _shm_files() - before, "the value's file went while a call result still holds it"
+    del result
     gc.collect()
     assert _until(lambda: not (_shm_files() - before)), _shm_files() - before
-    assert yr.get(keeper.total.invoke(), timeout=60) == want   # a value already read stays mapped
-    with pytest.raises(yr.exceptions.YRError, match="was freed: the process that made it dropped"):
-        yr.get(late.total.invoke(), timeout=60)
+
+
+@pytest.mark.parametrize("where", ["instance", "instance, read first"])
+def test_a_worker_keeping_a_nested_ref_keeps_its_value_after_the_driver_drops_it(driver, where):
+    """A worker that keeps a ref it got nested borrows it: the value stays in the node store
+    (and /dev/shm) after the driver's refs and call results are gone, for as long as any
+    worker keeps the ref, and goes when the last one drops it or ends (Ray's borrowing)."""
+    import gc
+    before = _shm_files()
+    ref = yr.put(np.arange(3_000_000.0))
+    want = float(np.arange(3_000_000.0).sum())
+    keeper, late = Keeps.invoke(), Keeps.invoke()   # `late` reads only after the driver let go
+    assert yr.get(keeper.keep.invoke([ref]), timeout=60) == 1
+    assert yr.get(late.keep.invoke([ref]), timeout=60) == 1
+    if where.endswith("read first"):
+        assert yr.get(keeper.total.invoke(), timeout=60) == want
+    del ref
+    gc.collect()
+    time.sleep(0.3)   # the driver's free reaches the node store (asynchronously)
+    assert yr.get(late.total.invoke(), timeout=60) == want
+    assert yr.get(keeper.total.invoke(), timeout=60) == want
+    assert _shm_files() - before, "the value's file went while workers keep its ref"
+    assert yr.get(keeper.drop.invoke(), timeout=60) is None
+    assert yr.get(late.total.invoke(), timeout=60) == want   # one borrower left
+    late.terminate()   # the last borrower ends without dropping it: its hold goes with it
+    assert _until(lambda: not (_shm_files() - before)), _shm_files() - before
     keeper.terminate()
-    late.terminate()
+
+
+@yr.invoke
+def echo_nested(items):
+    return items
+
+
+def test_a_driver_given_back_its_own_ref_keeps_the_value(driver):
+    """A ref that comes back to its owner (nested in a result) is the owner's own ref: the
+    value lives while either is held."""
+    import gc
+    ref = yr.put(np.arange(3_000_000.0))
+    want = float(np.arange(3_000_000.0).sum())
+    back = yr.get(echo_nested.invoke([ref]), timeout=60)[0]
+    assert back == ref
+    del ref
+    gc.collect()
+    time.sleep(0.3)
+    assert float(np.asarray(yr.get(back, timeout=60)).sum()) == want
+    assert yr.get(sum_nested.invoke([back]), timeout=60) == want
 
 
 @yr.invoke

@@ -37,7 +37,7 @@ STOP_GRACE = 1.0      # after the terminate message, before SIGTERM
 KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
 REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
 # What workers and SDKs may send the agent; anything else closes their connection.
-_INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.StatePut, m.StateGet,
+_INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.ObjHold, m.ObjRelease, m.StatePut, m.StateGet,
             m.Metrics, m.CreateOnNode)
 
 
@@ -93,6 +93,8 @@ class ObjectStore:
         self.max_bytes = max_bytes
         self.states: dict[str, bytes] = {}   # instance id -> its last yr.save_state()
         self.bytes = 0
+        self.holds: dict[str, int] = {}      # object id -> how many borrows keep it (ObjHold)
+        self.dropped: dict[str, bool] = {}   # held objects freed meanwhile -> freed by their owner
 
     def put(self, oid: str, data: bytes, error: bool, job: str) -> list:
         if oid in self.objects:
@@ -106,10 +108,15 @@ class ObjectStore:
         self.bytes += len(data)
         return self.waiters.pop(oid, [])
 
-    def free(self, oids, by_owner: bool = False) -> None:
+    def free(self, oids, by_owner: bool = False, force: bool = False) -> None:
         """Drops the objects (their files too). `by_owner`: the owner dropped its last
-        reference; a reader that still asks is told so instead of waiting for the value."""
+        reference; a reader that still asks is told so instead of waiting for the value.
+        An object some process holds (`hold`) is dropped only when its last hold goes,
+        unless `force` (its job ended)."""
         for oid in oids:
+            if not force and oid in self.holds:
+                self.dropped[oid] = by_owner   # the last release frees it
+                continue
             item = self.objects.pop(oid, None)
             if item is not None:
                 self.bytes -= len(item[0])
@@ -118,13 +125,34 @@ class ObjectStore:
                     self._refuse(oid, f"object {oid} was freed: the process that made it dropped its last "
                                       f"reference to it (keep a ref in the caller while others may read it)")
 
+    def hold(self, oids) -> None:
+        """A process borrows these objects (keeps refs to them past the call that brought
+        them): they outlive their owner's free until `release`d as often as held."""
+        for oid in oids:
+            self.holds[oid] = self.holds.get(oid, 0) + 1
+
+    def release(self, oids) -> None:
+        """One hold on each object goes; an object its owner freed meanwhile goes with the last."""
+        for oid in oids:
+            n = self.holds.get(oid, 0) - 1
+            if n > 0:
+                self.holds[oid] = n
+                continue
+            self.holds.pop(oid, None)
+            if oid in self.dropped:
+                self.free([oid], by_owner=self.dropped.pop(oid))
+
     def _refuse(self, oid: str, why: str) -> None:
         if len(self.refused) > 10_000:
             self.refused.pop(next(iter(self.refused)))
         self.refused[oid] = why
 
     def free_job(self, job: str) -> None:
-        self.free([oid for oid, (_, _, j) in self.objects.items() if j == job])
+        oids = [oid for oid, (_, _, j) in self.objects.items() if j == job]
+        for oid in oids:
+            self.holds.pop(oid, None)
+            self.dropped.pop(oid, None)
+        self.free(oids, force=True)
 
 
 def _unlink_shm(body: bytes) -> None:
@@ -146,6 +174,8 @@ class Agent:
         self._pulls: set[str] = set()  # objects being pulled from other nodes
         self.copies: set[str] = set()  # objects pulled from other nodes held in this store
         self.pulled_by: dict[str, set[str]] = {}   # object of this node -> data addresses of nodes that pulled it
+        self._holds_of: dict[object, dict[str, int]] = {}   # connection (writer) -> the borrows it holds
+        self._after_pull: dict[str, list] = {}   # object being pulled -> callbacks once it landed or failed
         self.cb = events
         self.address = str(sessions.socket_dir(session_dir) / "agent.sock")
         self.workers: dict[str, WorkerProc] = {}
@@ -471,6 +501,9 @@ class Agent:
             pass
         finally:
             writer.close()
+            held = self._holds_of.pop(writer, None)
+            if held:   # a process that ends (or crashes) lets go of what it borrowed
+                self.store.release([oid for oid, n in held.items() for _ in range(n)])
 
     def _handle(self, msg: m.Message, writer, worker: str | None) -> str | None:
         """Acts on one message of a connection; returns the id of the worker on its other
@@ -489,6 +522,10 @@ class Agent:
         elif isinstance(msg, m.ObjFree):
             self.store.free([str(i) for i in msg.ids], by_owner=True)
             self._free_pulled_copies([str(i) for i in msg.ids])
+        elif isinstance(msg, m.ObjHold):
+            self._hold(writer, msg)
+        elif isinstance(msg, m.ObjRelease):
+            self._release(writer, [str(i) for i in msg.ids])
         elif isinstance(msg, m.CreateOnNode):
             if self.on_create is None:
                 writer.write(m.Created(rid=msg.rid, kind=int(ErrorCode.ERR_INNER_COMMUNICATION),
@@ -555,6 +592,47 @@ class Agent:
         item = self.store.objects.get(oid)
         return item[2] if item is not None else ""
 
+    # ---- borrows: refs a process keeps past the call that brought them ---------------------------
+    def _hold(self, writer, msg: m.ObjHold) -> None:
+        """Holds the objects for this connection and answers once they are held here: an
+        object of another node not copied here yet is pulled first (bounded by PULL_WAIT per
+        request), so this node's copy outlives its owner's free."""
+        ids = [str(i) for i in msg.ids]
+        mine = self._holds_of.setdefault(writer, {})
+        for oid in ids:
+            mine[oid] = mine.get(oid, 0) + 1
+        self.store.hold(ids)
+        store = self.store
+        remote = bool(msg.owner) and msg.owner != self.data_address
+        missing = {oid for oid in ids if remote and oid not in store.objects and oid not in store.refused}
+
+        def answer(_oid=None) -> None:
+            missing.discard(_oid)
+            if not missing and not writer.is_closing():
+                writer.write(m.ObjHeld(rid=msg.rid).frame())
+        if not missing:
+            answer()
+            return
+        for oid in list(missing):
+            self._after_pull.setdefault(oid, []).append(answer)
+            if oid not in self._pulls:
+                self._start_pull(m.ObjGet(rid=0, id=oid, timeout=dataport.PULL_WAIT, owner=msg.owner,
+                                          owner_node=msg.owner_node))
+
+    def _release(self, writer, ids: list) -> None:
+        """Lets go of holds this connection took (others' holds are not its to release)."""
+        mine = self._holds_of.get(writer, {})
+        going = []
+        for oid in ids:
+            n = mine.get(oid, 0)
+            if n:
+                going.append(oid)
+                if n == 1:
+                    del mine[oid]
+                else:
+                    mine[oid] = n - 1
+        self.store.release(going)
+
     # ---- objects of other nodes and the data port ----------------------------------------------
     def _start_pull(self, msg: m.ObjGet) -> None:
         """Pulls an object from the node that holds it (a thread: blocking I/O, and the owner
@@ -584,6 +662,8 @@ class Agent:
 
     def _pulled(self, oid: str, got: m.Message) -> None:
         self._pulls.discard(oid)
+        for landed in self._after_pull.pop(oid, ()):   # holds waiting for this copy (answered after the put below)
+            asyncio.get_running_loop().call_soon(landed, oid)
         if self._closing:
             if isinstance(got, m.PulledObject):
                 bodies.unlink_file(got.data)

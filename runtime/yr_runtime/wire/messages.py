@@ -4,8 +4,8 @@ Links (each framed by `frames`; an agent connection starts with the hello of `ha
 - worker -> agent: `WorkerHello`, `Initialized`, `TaskBlocked`, `Metrics` (drivers send it too)
 - agent -> worker: `Assign`, `Terminate`, `Prepare`
 - SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
-  `StatePut`, `StateGet`
-- agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`
+  `StatePut`, `StateGet`, `ObjHold`, `ObjRelease` (borrowed refs)
+- agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`, `ObjHeld`
 - SDK -> agent of the master's node -> SDK: `CreateOnNode` -> `Created`
 - agent <-> zygote (a socketpair): `ForkRequest` (sent with one fd: the write end of the new
   worker's output pipe) ->; <- `Forked`, `ChildExited`
@@ -298,6 +298,30 @@ class ChildExited(Message):
     """A forked worker was reaped; `status` is a returncode (negative: killed by a signal)."""
     pid: int
     status: int
+
+
+@message("obj_hold")
+class ObjHold(Message):
+    """SDK -> agent: this process keeps refs to these objects beyond the call that brought
+    them (a *borrow*): an owner's free leaves them in the store until each hold is released
+    with ObjRelease or the holding connection ends. Answered with ObjHeld once held; an object
+    of another node (`owner`, its data address) is pulled here first, so the copy outlives
+    its owner's free."""
+    rid: int
+    ids: list
+    owner: str = ""
+    owner_node: str = ""
+
+
+@message("obj_held")
+class ObjHeld(Message):
+    rid: int
+
+
+@message("obj_release")
+class ObjRelease(Message):
+    """SDK -> agent: one hold on each of these objects is let go (not answered)."""
+    ids: list
 
 
 # ---- node <-> node: object pulls on the data port (wire.preamble purpose OBJECTS) -----------
