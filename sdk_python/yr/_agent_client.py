@@ -33,8 +33,10 @@ class AgentClient:
         self._send(m.ObjPut(id=object_id, data=body, error=error, job=job))
 
     def free(self, object_ids: list[str]) -> None:
+        """The owner dropped these (no answer; written with the next flush: frees of a loop
+        of calls leave together)."""
         if object_ids:
-            self._send(m.ObjFree(ids=list(object_ids)))
+            self._send(m.ObjFree(ids=list(object_ids)), deferred=True)
 
     def hold(self, object_ids: list[str], owner: str = "", owner_node: str = "", timeout: float = 60) -> None:
         """Borrows the objects (see `m.ObjHold`); returns once the node store holds them."""
@@ -115,9 +117,9 @@ class AgentClient:
             raise
         return answer
 
-    def _send(self, msg: m.Message) -> None:
+    def _send(self, msg: m.Message, deferred: bool = False) -> None:
         try:
-            self._conn.send_encoded(msg.frame())
+            self._conn.send_encoded(msg.frame(), deferred)
         except OSError as e:
             raise RuntimeUnavailableError(f"the node agent is unreachable ({e}); is the runtime running?") from None
 

@@ -16,7 +16,6 @@ from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING
 
 from yr_runtime.local import session as sessions
-from yr_runtime.wire import bodies
 
 from . import _serialization, _telemetry, _transport
 from . import object_ref as _refs
@@ -145,14 +144,13 @@ class Runtime:
                                    f"({len(slot.body) >> 20} MiB inline); pass it at the top level instead")
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)
             else:
-                body = slot.store_body()
-                self.agent.put(ref.id, body, self.job_id)
-                if body[:1] == bodies.MAPPED and self.is_driver:
-                    # a large value of the driver's leaves the store (and /dev/shm) with the
-                    # driver's last reference to it: its refs, and the results of the calls
-                    # that carry it nested. Values made in workers stay until the job ends
-                    # (their refs travel on in results: no reference count across processes).
-                    weakref.finalize(slot, _free_published, weakref.ref(self), ref.id).atexit = False
+                self.agent.put(ref.id, slot.store_body(), self.job_id)
+            if self.is_driver:
+                # a driver's value leaves the store (and /dev/shm) with the driver's last
+                # reference to it: its refs, and the results of the calls that carry it
+                # nested; workers that keep it hold it (see "borrows" below). Values made in
+                # workers stay until the job ends (their refs travel on in results).
+                weakref.finalize(slot, _free_published, weakref.ref(self), ref.id).atexit = False
         ref._slot.add_callback(store)
         return self.owner
 

@@ -226,13 +226,13 @@ def test_a_worker_on_another_node_keeping_a_nested_ref_reads_it_after_the_driver
 import gc, time
 yr.init()
 @yr.instance
-class Keeper:
+class Borrower:
     def keep(self, refs):
         self.refs = refs
         return len(refs)
     def total(self):
         return int(np.asarray(yr.get(self.refs[0], timeout=60)).sum())
-keepers = {n: Keeper.options(on(n)).invoke() for n in ("n1", "n2")}
+keepers = {n: Borrower.options(on(n)).invoke() for n in ("n1", "n2")}
 ref = yr.put(np.ones(12 << 20, np.uint8))   # 12 MiB: in shared memory on node-0
 for k in keepers.values():
     assert yr.get(k.keep.invoke([ref]), timeout=120) == 1
@@ -243,6 +243,8 @@ time.sleep(1.0)   # the driver's free reaches node-0's store and the nodes that 
 for n, k in keepers.items():
     assert yr.get(k.total.invoke(), timeout=120) == 12 << 20, n
 print("BORROWED-OK")
+for k in keepers.values():
+    k.terminate()
 yr.finalize()
 """
     res = run_script(code, env=cluster["env"], timeout=300)

@@ -214,6 +214,39 @@ def test_a_worker_keeping_a_nested_ref_keeps_its_value_after_the_driver_drops_it
     keeper.terminate()
 
 
+def _in_store(oid: str) -> bool:
+    """Whether the node store still serves `oid` (asked by the driver's own store link)."""
+    from yr import _context
+    try:
+        _context.current().agent.get(oid, timeout=0.5)
+        return True
+    except yr.exceptions.ResourceUnavailableError as e:
+        assert "was freed" in str(e), e
+        return False
+
+
+@pytest.mark.parametrize("value", ["small string", 12345, b"x" * 2000, np.arange(100.0)],
+                         ids=["str", "int", "bytes", "small array"])
+def test_a_small_value_passed_nested_leaves_the_store_with_the_last_holder(driver, value):
+    """Small (inline) values a driver passes nested leave the node store too, once the
+    driver's refs and call results are gone and no worker keeps them: a long-running driver
+    does not fill the store with them."""
+    import gc
+    ref = yr.put(value)
+    oid = ref.id
+    keeper = Keeps.invoke()
+    assert yr.get(keeper.keep.invoke([ref]), timeout=60) == 1
+    result = first_of.invoke([ref])
+    assert np.array_equal(np.asarray(yr.get(result, timeout=60)), np.asarray(value))
+    del ref, result
+    gc.collect()
+    time.sleep(0.3)
+    assert _in_store(oid), "freed while a worker keeps the ref"
+    assert yr.get(keeper.drop.invoke(), timeout=60) is None
+    assert _until(lambda: not _in_store(oid))
+    keeper.terminate()
+
+
 @yr.invoke
 def echo_nested(items):
     return items
