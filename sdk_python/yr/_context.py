@@ -9,6 +9,7 @@ import atexit
 import dataclasses
 import logging
 import os
+import queue
 import sys
 import threading
 import weakref
@@ -150,7 +151,7 @@ class Runtime:
                 # reference to it: its refs, and the results of the calls that carry it
                 # nested; workers that keep it hold it (see "borrows" below). Values made in
                 # workers stay until the job ends (their refs travel on in results).
-                weakref.finalize(slot, _free_published, weakref.ref(self), ref.id).atexit = False
+                _on_slot_death(slot, "free", self, ref.id)
         ref._slot.add_callback(store)
         return self.owner
 
@@ -178,16 +179,61 @@ class Runtime:
             stop_temporary(self.temp_process)
 
 
-def _free_published(runtime_ref, object_id: str) -> None:
-    """The owner's last reference to a published value is gone: the node store frees it."""
-    rt = runtime_ref()
-    if rt is None or rt.closed or rt._agent is None:
-        return
-    rt.published.discard(object_id)
-    try:
-        rt._agent.free([object_id])
-    except Exception:   # a finalizer: the agent link may be closing; the job's end frees it
-        pass
+# ---- what finalizers tell the node store --------------------------------------------------------
+# A slot's finalizer may run inside the cycle collector, on any thread, even one that holds the
+# agent link's send lock at that moment: it must take no lock. So it only queues its notice
+# (SimpleQueue.put is reentrant) and a thread of its own sends the notices, batched.
+_notices: "queue.SimpleQueue" = queue.SimpleQueue()
+_notice_thread_started = False
+_notice_lock = threading.Lock()
+
+
+def _on_slot_death(slot, notice: str, rt: "Runtime", object_id: str) -> None:
+    """Registers (from ordinary code, never a finalizer) the notice ("free" or "release") sent
+    for `object_id` when `slot` dies."""
+    global _notice_thread_started
+    if not _notice_thread_started:
+        with _notice_lock:
+            if not _notice_thread_started:
+                threading.Thread(target=_send_notices, name="yr-store-notices", daemon=True).start()
+                _notice_thread_started = True
+    weakref.finalize(slot, _slot_died, notice, weakref.ref(rt), object_id).atexit = False
+
+
+def _slot_died(notice: str, rt_ref, object_id: str) -> None:
+    """(A finalizer) the bookkeeping that must not wait, then the notice is queued."""
+    if notice == "release":
+        _borrowed.discard(object_id)   # at once: a ref rebuilt again now must be held again
+    else:
+        rt = rt_ref()
+        if rt is not None:
+            rt.published.discard(object_id)
+    _notices.put((notice, rt_ref, object_id))
+
+
+def _send_notices() -> None:
+    while True:
+        batch = [_notices.get()]
+        while True:
+            try:
+                batch.append(_notices.get_nowait())
+            except queue.Empty:
+                break
+        grouped: dict = {}
+        for notice, rt_ref, object_id in batch:
+            rt = rt_ref()
+            if rt is not None:
+                grouped.setdefault((notice, rt), []).append(object_id)
+        for (notice, rt), ids in grouped.items():
+            if rt.closed or rt._agent is None:
+                continue   # the job's end frees them; a closed link released its holds
+            try:
+                if notice == "free":   # the owner's last reference to published values is gone
+                    rt._agent.free(ids)
+                else:                  # borrowed refs are gone: their holds go too
+                    rt._agent.release(ids)
+            except Exception:   # the agent link is closing: its end does the same
+                pass
 
 
 def _as_cf(grpc_future):
@@ -222,7 +268,7 @@ def remote_ref(object_id: str, owner: str = "", owner_node: str = "") -> ObjectR
 
 # ---- borrows: refs a worker keeps past the call that brought them ---------------------------------
 # The owner of a value frees it from the node store when its own last ref goes (see
-# `_free_published`). A worker that keeps a ref it was given (in an instance's state, say)
+# `_on_slot_death`). A worker that keeps a ref it was given (in an instance's state, say)
 # *borrows* it: after each call, the refs rebuilt during the call that are still alive are
 # held at the node store (one request, answered before the call's result leaves, so the hold
 # is in place before the caller can drop its refs), and released when their slot dies or the
@@ -265,19 +311,7 @@ def settle_borrows() -> None:
             continue
         for oid, slot in items:
             _borrowed.add(oid)
-            weakref.finalize(slot, _let_go, weakref.ref(rt), oid).atexit = False
-
-
-def _let_go(runtime_ref, object_id: str) -> None:
-    """A borrowed ref's slot is gone: its hold at the node store goes too."""
-    _borrowed.discard(object_id)
-    rt = runtime_ref()
-    if rt is None or rt.closed or rt._agent is None:
-        return
-    try:
-        rt._agent.release([object_id])
-    except Exception:   # a finalizer: the agent link may be closing; its close releases the hold
-        pass
+            _on_slot_death(slot, "release", rt, oid)
 
 
 class _Fetch:

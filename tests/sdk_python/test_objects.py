@@ -247,6 +247,31 @@ def test_a_small_value_passed_nested_leaves_the_store_with_the_last_holder(drive
     keeper.terminate()
 
 
+def test_a_published_ref_collected_in_a_cycle_while_its_thread_holds_the_store_link_does_not_deadlock(driver):
+    """A slot's finalizer may run inside the cycle collector on a thread that holds the store
+    link's send lock: the free it sends must not take that lock there."""
+    import gc
+    import threading
+    from yr import _context
+    ref = yr.put(b"cycle" * 10)
+    oid = ref.id
+    result = first_of.invoke([ref])   # publishes it
+    assert bytes(yr.get(result, timeout=60)) == b"cycle" * 10
+    cycle = [ref]
+    cycle.append(cycle)
+    del ref, result, cycle
+    link = _context.current().agent._conn
+    done = threading.Event()
+
+    def collect_holding_the_link():
+        with link._send_lock:
+            gc.collect()
+        done.set()
+    threading.Thread(target=collect_holding_the_link, daemon=True).start()
+    assert done.wait(20), "the free of a collected ref waited for the store link's lock"
+    assert _until(lambda: not _in_store(oid))
+
+
 @yr.invoke
 def echo_nested(items):
     return items
