@@ -29,8 +29,9 @@ class AgentClient:
     def close(self) -> None:
         self._conn.close()
 
-    def put(self, object_id: str, body: bytes, job: str, error: bool = False) -> None:
-        self._send(m.ObjPut(id=object_id, data=body, error=error, job=job))
+    def put(self, object_id: str, body: bytes, job: str, error: bool = False, contains=()) -> None:
+        """Stores a value; `contains`: the ids of the refs inside it (held while it is stored)."""
+        self._send(m.ObjPut(id=object_id, data=body, error=error, job=job, contains=list(contains)))
 
     def free(self, object_ids: list[str]) -> None:
         """The owner dropped these (no answer; written with the next flush: frees of a loop
@@ -38,15 +39,18 @@ class AgentClient:
         if object_ids:
             self._send(m.ObjFree(ids=list(object_ids)), deferred=True)
 
-    def hold(self, object_ids: list[str], owner: str = "", owner_node: str = "", timeout: float = 60) -> None:
-        """Borrows the objects (see `m.ObjHold`); returns once the node store holds them."""
-        self._request(lambda rid: m.ObjHold(rid=rid, ids=list(object_ids), owner=owner, owner_node=owner_node),
+    def hold(self, object_ids: list[str], owner: str = "", owner_node: str = "", timeout: float = 60,
+             tokens: list[str] = ()) -> None:
+        """Borrows the objects (see `m.ObjHold`; with `tokens`, transfer holds); returns once
+        the node store holds them."""
+        self._request(lambda rid: m.ObjHold(rid=rid, ids=list(object_ids), owner=owner, owner_node=owner_node,
+                                            tokens=list(tokens)),
                       timeout, f"keep objects {', '.join(object_ids)}")
 
-    def release(self, object_ids: list[str]) -> None:
-        """Ends borrows taken with `hold` (no answer)."""
-        if object_ids:
-            self._send(m.ObjRelease(ids=list(object_ids)))
+    def release(self, object_ids: list[str] = (), tokens: list[str] = ()) -> None:
+        """Ends borrows taken with `hold`, and transfer holds by their tokens (no answer)."""
+        if object_ids or tokens:
+            self._send(m.ObjRelease(ids=list(object_ids), tokens=list(tokens)))
 
     def put_state(self, instance_id: str, data: bytes, timeout: float) -> None:
         self._request(lambda rid: m.StatePut(rid=rid, instance_id=instance_id, data=data), timeout, "save state")

@@ -118,12 +118,14 @@ class Runtime:
     def put(self, value) -> ObjectRef:
         slot = _Slot()
         found = _refs._nested.slots = []
+        ids = _refs._nested.ids = []
         try:
             slot.set_body(_serialization.dumps_put(value))
         finally:
-            _refs._nested.slots = None
-        if found:   # refs inside the value: kept (with their values in the store) while it lives
-            slot.lent = found
+            _refs._nested.slots = _refs._nested.ids = None
+        if found:   # refs inside the value: kept (with their values in the store) while it lives,
+            slot.lent = found   # here, and by the store while it holds the value (`contains`)
+            slot.contains = ids
         return ObjectRef(new_id(), slot)
 
     def publish(self, ref: ObjectRef) -> tuple:
@@ -145,7 +147,7 @@ class Runtime:
                                    f"({len(slot.body) >> 20} MiB inline); pass it at the top level instead")
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)
             else:
-                self.agent.put(ref.id, slot.store_body(), self.job_id)
+                self.agent.put(ref.id, slot.store_body(), self.job_id, contains=getattr(slot, "contains", ()))
             if self.is_driver:
                 # a driver's value leaves the store (and /dev/shm) with the driver's last
                 # reference to it: its refs, and the results of the calls that carry it
@@ -188,27 +190,28 @@ _notice_thread_started = False
 _notice_lock = threading.Lock()
 
 
-def _on_slot_death(slot, notice: str, rt: "Runtime", object_id: str) -> None:
-    """Registers (from ordinary code, never a finalizer) the notice ("free" or "release") sent
-    for `object_id` when `slot` dies."""
+def _on_slot_death(slot, notice: str, rt: "Runtime", object_id: str, token: str = "") -> None:
+    """Registers (from ordinary code, never a finalizer) the notice sent for `object_id` when
+    `slot` dies: "free" (its owner let go), "release" (a borrow ends), "transfer" (the
+    transfer hold `token` ends)."""
     global _notice_thread_started
     if not _notice_thread_started:
         with _notice_lock:
             if not _notice_thread_started:
                 threading.Thread(target=_send_notices, name="yr-store-notices", daemon=True).start()
                 _notice_thread_started = True
-    weakref.finalize(slot, _slot_died, notice, weakref.ref(rt), object_id).atexit = False
+    weakref.finalize(slot, _slot_died, notice, weakref.ref(rt), object_id, token).atexit = False
 
 
-def _slot_died(notice: str, rt_ref, object_id: str) -> None:
+def _slot_died(notice: str, rt_ref, object_id: str, token: str) -> None:
     """(A finalizer) the bookkeeping that must not wait, then the notice is queued."""
-    if notice == "release":
-        _borrowed.discard(object_id)   # at once: a ref rebuilt again now must be held again
-    else:
+    if notice == "free":
         rt = rt_ref()
         if rt is not None:
             rt.published.discard(object_id)
-    _notices.put((notice, rt_ref, object_id))
+    else:
+        _borrowed.discard(object_id)   # at once: a ref rebuilt again now must be held again
+    _notices.put((notice, rt_ref, token or object_id))
 
 
 def _send_notices() -> None:
@@ -230,8 +233,10 @@ def _send_notices() -> None:
             try:
                 if notice == "free":   # the owner's last reference to published values is gone
                     rt._agent.free(ids)
-                else:                  # borrowed refs are gone: their holds go too
+                elif notice == "release":   # borrowed refs are gone: their holds go too
                     rt._agent.release(ids)
+                else:                  # refs received in results are gone: their transfer holds end
+                    rt._agent.release(tokens=ids)
             except Exception:   # the agent link is closing: its end does the same
                 pass
 
@@ -264,6 +269,32 @@ def remote_ref(object_id: str, owner: str = "", owner_node: str = "") -> ObjectR
         if borrow_log is not None:
             borrow_log.append(object_id)
     return ObjectRef(object_id, slot)
+
+
+def adopt_ref(object_id: str, token: str, owner: str = "", owner_node: str = "") -> ObjectRef:
+    """Rebuilds a ref that arrived in a call's result with a *transfer hold* (`token`): the
+    sender held it at the node store until this process has it; the hold is now this
+    process's and ends when the ref's slot dies (see "borrows" below)."""
+    ref = remote_ref(object_id, owner, owner_node)
+    rt = _rt
+    if rt is not None and not rt.closed:
+        _borrowed.add(object_id)   # held already: the end of this call need not hold it again
+        _on_slot_death(ref._slot, "transfer", rt, object_id, token)
+    return ref
+
+
+def hold_sent(sent: list) -> None:
+    """(A worker, before a call's result leaves) holds the refs pickled into the result,
+    `[(object id, token)]`, at the node store until their receiver has them (`adopt_ref`):
+    the worker may let go of them as soon as the call ends."""
+    rt = _rt
+    if rt is None or rt.closed:
+        return
+    ids = [oid for oid, _ in sent]
+    try:
+        rt.agent.hold(ids, tokens=[token for _, token in sent], timeout=HOLD_WAIT)
+    except YRError as e:   # the result still leaves; its refs may go with their owners' refs
+        _log.warning("could not keep objects %s sent in a result: %s", ", ".join(ids), e)
 
 
 # ---- borrows: refs a worker keeps past the call that brought them ---------------------------------
@@ -354,7 +385,7 @@ def publish(ref: ObjectRef) -> tuple:
 
 
 # Refs are values; what they need of the runtime comes from here (see object_ref.set_hooks).
-_refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all)
+_refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all, adopt=adopt_ref)
 
 
 def set_instance_state(save, load) -> None:

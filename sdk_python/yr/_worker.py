@@ -38,7 +38,9 @@ from . import _serialization
 from . import _telemetry
 from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
-from .object_ref import ObjectRef
+from .object_ref import ObjectRef, _nested
+
+_PLAIN_RESULTS = frozenset((int, float, str, bool, type(None), bytes))   # results that cannot hold refs
 
 _pickle_loads = pickle.loads
 _HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
@@ -168,6 +170,7 @@ class Worker:
         self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
         self._ending = None             # the request that ends this idle instance
         self.borrows = ()               # refs rebuilt during calls, not yet settled (yr._context "borrows")
+        self._hold_sent = _hold_sent    # refs sent in a result are held for their receiver
         self.instance_id = ""
         self.epoch = 0                  # its placement (Assign.epoch): TLS callers of another are refused
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
@@ -499,16 +502,30 @@ class Worker:
                 c[0] += 1
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
-            if remote:
+            if remote:   # (refs in it are not held for a caller on another node: see "Borrowed refs")
                 body = _serialization.dumps_inline(result)
-            else:   # a view of a file this call borrowed is returned as a reference to it
+            elif type(result) in _PLAIN_RESULTS:   # no refs inside
                 body = _serialization.dumps(result, lent=_serialization.take_lent() if _serialization.lending else None)
+            else:   # refs inside are held for the caller until it has them (yr._context.hold_sent)
+                body = self._dump_result(result)
             if len(body) > _serialization.MAX_BODY:   # checked inline: the message is made only then
                 _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body), c
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
             return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
+
+    def _dump_result(self, result) -> bytes:
+        """The body of a result that may hold refs; a view of a file this call borrowed is
+        written as a reference to it."""
+        _nested.sent = sent = []
+        try:
+            body = _serialization.dumps(result, lent=_serialization.take_lent() if _serialization.lending else None)
+        finally:
+            _nested.sent = None
+        if sent:
+            self._hold_sent(sent)
+        return body
 
     def _lookup(self, is_method: bool, name: str, where: str):
         """The callable of a method or function called for the first time (raises for an
@@ -702,6 +719,11 @@ def _async_items(agen):
             yield _run_coroutine(next_item())
         except StopAsyncIteration:
             return
+
+
+def _hold_sent(sent: list) -> None:
+    from . import _context
+    _context.hold_sent(sent)
 
 
 def _readiness_probe(sel):

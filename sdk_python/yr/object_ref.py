@@ -50,6 +50,7 @@ def _unbound_ref(object_id: str, *_owner) -> "ObjectRef":
 _publish = _no_op          # publish(ref) -> owner: a pickled ref's value must become findable by others
 _rebuild = _unbound_ref    # rebuild(object_id, *owner) -> ObjectRef: a ref unpickled here (picklable by name)
 _flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
+_adopt = _unbound_ref      # adopt(object_id, token, *owner) -> ObjectRef: a ref unpickled from a result, with its transfer hold
 # Whether loading a value unlinks its shared-memory file. On one machine it does (the first
 # reader frees what nobody will map again). In a cluster the node store serves the file to
 # other nodes until the job ends, so readers leave it and its owner (the slot's finalizer or
@@ -62,14 +63,15 @@ def keep_files(keep: bool) -> None:
     _unlink_on_load = not keep
 
 
-def set_hooks(*, publish, rebuild, flush_all) -> None:
+def set_hooks(*, publish, rebuild, flush_all, adopt) -> None:
     """Registers the runtime context's side of refs (called once, when the context module
     loads): `publish(ref)` when a ref is pickled, which returns where its value can be
     fetched from (a tuple of strings, the owner node's data address and id; empty on one
     machine), `rebuild(object_id, *owner)` when one is unpickled (a module-level function:
-    pickles name it), `flush_all()` before every blocking wait."""
-    global _publish, _rebuild, _flush_all
-    _publish, _rebuild, _flush_all = publish, rebuild, flush_all
+    pickles name it), `flush_all()` before every blocking wait, `adopt(object_id, token,
+    *owner)` when a ref pickled into a call's result is unpickled (its transfer hold)."""
+    global _publish, _rebuild, _flush_all, _adopt
+    _publish, _rebuild, _flush_all, _adopt = publish, rebuild, flush_all, adopt
 
 
 def new_id() -> str:
@@ -85,11 +87,13 @@ def reseed() -> None:
 
 class _Slot:
     __slots__ = ("done", "body", "error", "_value", "_loaded", "_event", "_callbacks",
-                 "fetch", "owns_shm", "conn", "keep", "lent", "__weakref__")
+                 "fetch", "owns_shm", "conn", "keep", "lent", "contains", "__weakref__")
     # keep: set once the slot's file was lent (see `lend`): loading it no longer unlinks it.
     # lent: on a call's result slot, the slots whose files the call borrowed (kept alive with
     # it: the result may point into them) and those of the refs nested in its arguments (their
-    # values stay in the node store while the call may still read them). Neither is set in __init__ (most slots never lend).
+    # values stay in the node store while the call may still read them). contains: on a put's
+    # slot, the ids of the refs inside its value (the node store holds them while it stores
+    # the value). None is set in __init__ (most slots never lend).
 
     def __init__(self, fetch=None):
         self.done = False
@@ -331,6 +335,14 @@ class ObjectRef:
         found = getattr(_nested, "slots", None)
         if found is not None:
             found.append(self._slot)
+            ids = getattr(_nested, "ids", None)
+            if ids is not None:   # a put's value: the store holds the refs inside it
+                ids.append(self.id)
+        sent = getattr(_nested, "sent", None)
+        if sent is not None:   # in a call's result: held for its receiver, who adopts the hold
+            token = new_id()
+            sent.append((self.id, token))
+            return (_adopt, (self.id, token, *owner))
         return (_rebuild, (self.id, *owner) if owner else (self.id,))
 
 

@@ -69,3 +69,32 @@ def test_a_jobs_end_frees_its_objects_even_when_held():
     assert not store.holds and not store.dropped
     store.release(["a"])   # the borrower's late release after the job ended
     assert set(store.objects) == {"other"}
+
+
+def test_a_value_holds_the_refs_inside_it_while_it_is_stored():
+    store = _store_with("inner")
+    store.put("outer", b"\x00outer", False, "job-1", contains=["inner"])
+    store.free(["inner"], by_owner=True)   # the owner let go of the inner ref
+    assert "inner" in store.objects        # the stored outer value still names it
+    store.free(["outer"], by_owner=True)
+    assert "outer" not in store.objects and "inner" not in store.objects
+    assert not store.holds and not store.contained
+
+
+def test_a_transfer_hold_ends_once_by_its_token_from_anyone():
+    store = _store_with("a")
+    store.hold_transfers(["a", "a"], ["t1", "t2"])   # sent twice (two results)
+    store.hold_transfers(["a"], ["t1"])               # a token held again: no second hold
+    store.free(["a"], by_owner=True)
+    store.release_transfers(["t1", "t1", "unknown"])  # a spent or unknown token: nothing
+    assert "a" in store.objects
+    store.release_transfers(["t2"])
+    assert "a" not in store.objects and not store.transfers
+
+
+def test_a_jobs_end_forgets_the_transfers_and_contents_of_its_objects():
+    store = _store_with("a", "b")
+    store.put("outer", b"\x00o", False, "job-1", contains=["a"])
+    store.hold_transfers(["b"], ["t"])
+    store.free_job("job-1")
+    assert not store.objects and not store.transfers and not store.contained and not store.holds

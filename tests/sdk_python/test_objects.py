@@ -130,6 +130,13 @@ class Keeps:
     def drop(self):
         self.items = None
 
+    def pop(self):
+        items, self.items = self.items, None
+        return items
+
+    def inner_total(self):   # items[0] is a ref to a dict whose "inner" is a ref to an array
+        return float(np.asarray(yr.get(yr.get(self.items[0])["inner"])).sum())
+
 
 VALUES = {
     "small put": lambda: yr.put(np.arange(10.0)),
@@ -270,6 +277,46 @@ def test_a_published_ref_collected_in_a_cycle_while_its_thread_holds_the_store_l
     threading.Thread(target=collect_holding_the_link, daemon=True).start()
     assert done.wait(20), "the free of a collected ref waited for the store link's lock"
     assert _until(lambda: not _in_store(oid))
+
+
+@pytest.mark.parametrize("size", [10, 3_000_000], ids=["small", "large"])
+def test_a_ref_a_worker_hands_back_and_forgets_stays_readable_by_the_caller(driver, size):
+    """A worker returns a ref it kept and drops it in the same call, after the driver let go
+    of its own refs: the result's refs are held for the caller until it has them (a transfer
+    hold), so the caller can read it later; the value goes once the caller drops it too."""
+    import gc
+    ref = yr.put(np.arange(float(size)))
+    oid, want = ref.id, float(np.arange(float(size)).sum())
+    keeper = Keeps.invoke()
+    assert yr.get(keeper.keep.invoke([ref]), timeout=60) == 1
+    del ref
+    gc.collect()
+    time.sleep(0.3)   # the driver's free reaches the store: only the keeper holds it now
+    back = yr.get(keeper.pop.invoke(), timeout=60)
+    time.sleep(0.5)   # the keeper's release reaches the store before the driver reads
+    assert float(np.asarray(yr.get(back[0], timeout=60)).sum()) == want
+    del back
+    gc.collect()
+    assert _until(lambda: not _in_store(oid))
+    keeper.terminate()
+
+
+def test_refs_inside_a_put_value_live_while_the_store_holds_that_value(driver):
+    """A worker keeps a put value with a ref inside it; the driver drops both: the store,
+    holding the outer value, holds the inner one too; both go when the worker lets go."""
+    import gc
+    inner = yr.put(np.arange(2_000_000.0))
+    outer = yr.put({"inner": inner})
+    inner_id, want = inner.id, float(np.arange(2_000_000.0).sum())
+    keeper = Keeps.invoke()
+    assert yr.get(keeper.keep.invoke([outer]), timeout=60) == 1
+    del inner, outer
+    gc.collect()
+    time.sleep(0.3)
+    assert yr.get(keeper.inner_total.invoke(), timeout=60) == want
+    assert yr.get(keeper.drop.invoke(), timeout=60) is None
+    assert _until(lambda: not _in_store(inner_id))
+    keeper.terminate()
 
 
 @yr.invoke

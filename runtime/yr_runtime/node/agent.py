@@ -95,8 +95,12 @@ class ObjectStore:
         self.bytes = 0
         self.holds: dict[str, int] = {}      # object id -> how many borrows keep it (ObjHold)
         self.dropped: dict[str, bool] = {}   # held objects freed meanwhile -> freed by their owner
+        self.contained: dict[str, list] = {}   # stored value -> the ids of the refs inside it (held)
+        self.transfers: dict[str, str] = {}    # token of a transfer hold -> its object id
 
-    def put(self, oid: str, data: bytes, error: bool, job: str) -> list:
+    def put(self, oid: str, data: bytes, error: bool, job: str, contains=()) -> list:
+        """Stores a value; `contains`: ids of the refs inside it, held while it is stored (a
+        reader may rebuild them after their owner let go of them)."""
         if oid in self.objects:
             return []
         if self.bytes + len(data) > self.max_bytes:
@@ -106,6 +110,9 @@ class ObjectStore:
             return self.waiters.pop(oid, [])
         self.objects[oid] = (data, error, job)
         self.bytes += len(data)
+        if contains:
+            self.contained[oid] = list(contains)
+            self.hold(contains)
         return self.waiters.pop(oid, [])
 
     def free(self, oids, by_owner: bool = False, force: bool = False) -> None:
@@ -121,6 +128,9 @@ class ObjectStore:
             if item is not None:
                 self.bytes -= len(item[0])
                 _unlink_shm(item[0])
+                inside = self.contained.pop(oid, None)
+                if inside and not force:
+                    self.release(inside)
                 if by_owner:
                     self._refuse(oid, f"object {oid} was freed: the process that made it dropped its last "
                                       f"reference to it (keep a ref in the caller while others may read it)")
@@ -130,6 +140,17 @@ class ObjectStore:
         them): they outlive their owner's free until `release`d as often as held."""
         for oid in oids:
             self.holds[oid] = self.holds.get(oid, 0) + 1
+
+    def hold_transfers(self, oids, tokens) -> None:
+        """Holds taken for refs sent in a call's result, one per token, ended by
+        `release_transfers` from whichever process received them."""
+        for oid, token in zip(oids, tokens):
+            if token not in self.transfers:
+                self.transfers[token] = oid
+                self.hold([oid])
+
+    def release_transfers(self, tokens) -> None:
+        self.release([oid for oid in (self.transfers.pop(t, None) for t in tokens) if oid is not None])
 
     def release(self, oids) -> None:
         """One hold on each object goes; an object its owner freed meanwhile goes with the last."""
@@ -153,6 +174,8 @@ class ObjectStore:
             self.holds.pop(oid, None)
             self.dropped.pop(oid, None)
         self.free(oids, force=True)
+        gone = set(oids)
+        self.transfers = {t: oid for t, oid in self.transfers.items() if oid not in gone}
 
 
 def _unlink_shm(body: bytes) -> None:
@@ -513,7 +536,7 @@ class Agent:
         if isinstance(msg, (m.Initialized, m.TaskBlocked)):
             self._on_worker_report(msg, self.workers.get(worker))
         elif isinstance(msg, m.ObjPut):
-            for waiter, rid in self.store.put(msg.id, msg.data, msg.error, msg.job):
+            for waiter, rid in self.store.put(msg.id, msg.data, msg.error, msg.job, [str(i) for i in msg.contains]):
                 self._reply_object(waiter, rid, msg.id)
         elif isinstance(msg, m.ObjGet):
             self._get_object(writer, msg)
@@ -526,6 +549,8 @@ class Agent:
             self._hold(writer, msg)
         elif isinstance(msg, m.ObjRelease):
             self._release(writer, [str(i) for i in msg.ids])
+            if msg.tokens:
+                self.store.release_transfers([str(t) for t in msg.tokens])
         elif isinstance(msg, m.CreateOnNode):
             if self.on_create is None:
                 writer.write(m.Created(rid=msg.rid, kind=int(ErrorCode.ERR_INNER_COMMUNICATION),
@@ -598,10 +623,15 @@ class Agent:
         object of another node not copied here yet is pulled first (bounded by PULL_WAIT per
         request), so this node's copy outlives its owner's free."""
         ids = [str(i) for i in msg.ids]
-        mine = self._holds_of.setdefault(writer, {})
-        for oid in ids:
-            mine[oid] = mine.get(oid, 0) + 1
-        self.store.hold(ids)
+        if msg.tokens:   # transfer holds: whoever receives the refs ends them (by token)
+            if len(msg.tokens) != len(ids):
+                raise ValueError(f"obj_hold with {len(ids)} ids and {len(msg.tokens)} tokens")
+            self.store.hold_transfers(ids, [str(t) for t in msg.tokens])
+        else:
+            mine = self._holds_of.setdefault(writer, {})
+            for oid in ids:
+                mine[oid] = mine.get(oid, 0) + 1
+            self.store.hold(ids)
         store = self.store
         remote = bool(msg.owner) and msg.owner != self.data_address
         missing = {oid for oid in ids if remote and oid not in store.objects and oid not in store.refused}

@@ -181,6 +181,7 @@ class ObjPut(Message):
     data: bytes
     error: bool = False
     job: str = ""
+    contains: list = dataclasses.field(default_factory=list)   # ids of refs inside the value: held while it is stored
 
 
 @message("obj_get")
@@ -311,6 +312,9 @@ class ObjHold(Message):
     ids: list
     owner: str = ""
     owner_node: str = ""
+    # with tokens (one per id): *transfer* holds for refs sent in a call's result, not tied to
+    # this connection; the receiver that rebuilds the ref releases its token when done with it
+    tokens: list = dataclasses.field(default_factory=list)
 
 
 @message("obj_held")
@@ -320,8 +324,10 @@ class ObjHeld(Message):
 
 @message("obj_release")
 class ObjRelease(Message):
-    """SDK -> agent: one hold on each of these objects is let go (not answered)."""
+    """SDK -> agent: one hold on each of these objects is let go (not answered); each of
+    `tokens` ends the transfer hold taken with it (an unknown or spent token: nothing)."""
     ids: list
+    tokens: list = dataclasses.field(default_factory=list)
 
 
 # ---- node <-> node: object pulls on the data port (wire.preamble purpose OBJECTS) -----------
