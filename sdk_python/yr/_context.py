@@ -53,6 +53,7 @@ class Runtime:
         # the slots of the refs this process published: a ref that comes back (nested in a
         # result) is the same ref, so its value lives while either copy is held
         self.own_slots: "weakref.WeakValueDictionary[str, _Slot]" = weakref.WeakValueDictionary()
+        self.pinned: set[str] = set()   # own values sent to another node in a result: never freed here
         # Where this node's store is reached from other nodes (pickled refs carry it): its
         # data port's address and its id; () on a node without a data port (one machine).
         self.owner: tuple = (info.data_address, info.node_id) if info.data_address else ()
@@ -148,12 +149,10 @@ class Runtime:
                 self.agent.put(ref.id, _serialization.dumps(err), self.job_id, error=True)
             else:
                 self.agent.put(ref.id, slot.store_body(), self.job_id, contains=getattr(slot, "contains", ()))
-            if self.is_driver:
-                # a driver's value leaves the store (and /dev/shm) with the driver's last
-                # reference to it: its refs, and the results of the calls that carry it
-                # nested; workers that keep it hold it (see "borrows" below). Values made in
-                # workers stay until the job ends (their refs travel on in results).
-                _on_slot_death(slot, "free", self, ref.id)
+            # the value leaves the store (and /dev/shm) with this process's last reference to
+            # it: its refs, the results of the calls that carry it nested, the put values
+            # that contain it; others that keep it hold it (see "borrows" below)
+            _on_slot_death(slot, "free", self, ref.id)
         ref._slot.add_callback(store)
         return self.owner
 
@@ -208,6 +207,8 @@ def _slot_died(notice: str, rt_ref, object_id: str, token: str) -> None:
     if notice == "free":
         rt = rt_ref()
         if rt is not None:
+            if object_id in rt.pinned:
+                return
             rt.published.discard(object_id)
     else:
         _borrowed.discard(object_id)   # at once: a ref rebuilt again now must be held again
@@ -283,14 +284,19 @@ def adopt_ref(object_id: str, token: str, owner: str = "", owner_node: str = "")
     return ref
 
 
-def hold_sent(sent: list) -> None:
-    """(A worker, before a call's result leaves) holds the refs pickled into the result,
-    `[(object id, token)]`, at the node store until their receiver has them (`adopt_ref`):
-    the worker may let go of them as soon as the call ends."""
+def hold_sent(sent: list, remote: bool = False) -> None:
+    """(A worker, before a call's result or stream item leaves) holds the refs pickled into
+    it, `[(object id, token)]`, at the node store until their receiver has them
+    (`adopt_ref`): the worker may let go of them as soon as the call ends. For a receiver on
+    another node (`remote`: its release cannot reach this store) this process's own values
+    among them are never freed by it (they stay until the job ends)."""
     rt = _rt
     if rt is None or rt.closed:
         return
     ids = [oid for oid, _ in sent]
+    if remote:
+        rt.pinned.update(ids)
+        return
     try:
         rt.agent.hold(ids, tokens=[token for _, token in sent], timeout=HOLD_WAIT)
     except YRError as e:   # the result still leaves; its refs may go with their owners' refs

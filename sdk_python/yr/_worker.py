@@ -170,7 +170,6 @@ class Worker:
         self.running = 0                # calls running on the pool's threads (counted with idle_timeout)
         self._ending = None             # the request that ends this idle instance
         self.borrows = ()               # refs rebuilt during calls, not yet settled (yr._context "borrows")
-        self._hold_sent = _hold_sent    # refs sent in a result are held for their receiver
         self.instance_id = ""
         self.epoch = 0                  # its placement (Assign.epoch): TLS callers of another are refused
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
@@ -502,30 +501,17 @@ class Worker:
                 c[0] += 1
             return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
         try:
-            if remote:   # (refs in it are not held for a caller on another node: see "Borrowed refs")
-                body = _serialization.dumps_inline(result)
-            elif type(result) in _PLAIN_RESULTS:   # no refs inside
-                body = _serialization.dumps(result, lent=_serialization.take_lent() if _serialization.lending else None)
-            else:   # refs inside are held for the caller until it has them (yr._context.hold_sent)
-                body = self._dump_result(result)
+            lent = _serialization.take_lent() if _serialization.lending and not remote else None
+            if type(result) in _PLAIN_RESULTS:   # no refs inside
+                body = _serialization.dumps_inline(result) if remote else _serialization.dumps(result, lent=lent)
+            else:   # refs inside are held for the caller until it has them
+                body = _dump_sending(result, remote, lent)
             if len(body) > _serialization.MAX_BODY:   # checked inline: the message is made only then
                 _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body), c
         except SerializationError as e:
             err = SerializationError(f"the return value of {where} cannot be serialized: {e}")
             return P.call_frame(P.ERR, call_id, self._dump_error(err)), c
-
-    def _dump_result(self, result) -> bytes:
-        """The body of a result that may hold refs; a view of a file this call borrowed is
-        written as a reference to it."""
-        _nested.sent = sent = []
-        try:
-            body = _serialization.dumps(result, lent=_serialization.take_lent() if _serialization.lending else None)
-        finally:
-            _nested.sent = None
-        if sent:
-            self._hold_sent(sent)
-        return body
 
     def _lookup(self, is_method: bool, name: str, where: str):
         """The callable of a method or function called for the first time (raises for an
@@ -701,10 +687,9 @@ def _send_items(conn: _CallerConn, call_id: int, gen, where: str) -> None:
         items = gen
     else:
         items = (gen,)
-    dumps = _serialization.dumps_inline if conn.remote else _serialization.dumps   # no shared memory across machines
     for i, item in enumerate(items):
         try:
-            body = dumps(item)
+            body = _dump_sending(item, conn.remote)   # no shared memory across machines
             _serialization.check_size(body, f"item {i} of {where}")
         except SerializationError as e:
             raise SerializationError(f"item {i} of {where} cannot be serialized: {e}") from None
@@ -721,9 +706,19 @@ def _async_items(agen):
             return
 
 
-def _hold_sent(sent: list) -> None:
-    from . import _context
-    _context.hold_sent(sent)
+def _dump_sending(value, remote: bool, lent: list | None = None) -> bytes:
+    """The body of a result or stream item that may hold refs: those refs are held for the
+    receiver until it has them (`yr._context.hold_sent`). `remote`: for a caller on another
+    node (inline, no shared memory); `lent`: files this call borrowed (see `dumps`)."""
+    _nested.sent = sent = []
+    try:
+        body = _serialization.dumps_inline(value) if remote else _serialization.dumps(value, lent=lent)
+    finally:
+        _nested.sent = None
+    if sent:
+        from . import _context
+        _context.hold_sent(sent, remote)
+    return body
 
 
 def _readiness_probe(sel):

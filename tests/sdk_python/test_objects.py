@@ -320,6 +320,39 @@ def test_refs_inside_a_put_value_live_while_the_store_holds_that_value(driver):
 
 
 @yr.invoke
+def put_and_return(n):
+    return [yr.put(np.arange(float(n)))]
+
+
+@yr.invoke
+def put_and_pass_on(n):
+    """Puts a value here and passes its ref nested to another task: returns the value's sum
+    and the ref's id."""
+    ref = yr.put(np.arange(float(n)))
+    return yr.get(sum_nested.invoke([ref]), timeout=60), ref.id
+
+
+@pytest.mark.parametrize("size", [10, 3_000_000], ids=["small", "large"])
+def test_values_made_in_workers_leave_the_store_with_the_last_ref(driver, size):
+    """A value a worker puts and hands out (in a result, or nested in another task's
+    arguments) leaves the node store once no process holds a ref to it: a long job does not
+    fill the store with them."""
+    import gc
+    want = float(np.arange(float(size)).sum())
+    got = yr.get(put_and_return.invoke(size), timeout=60)
+    oid = got[0].id
+    time.sleep(0.3)   # the worker let go of its own ref: the driver's holds it
+    assert float(np.asarray(yr.get(got[0], timeout=60)).sum()) == want
+    assert _in_store(oid)
+    del got
+    gc.collect()
+    assert _until(lambda: not _in_store(oid))
+    total, passed_id = yr.get(put_and_pass_on.invoke(size), timeout=60)
+    assert total == want
+    assert _until(lambda: not _in_store(passed_id))
+
+
+@yr.invoke
 def echo_nested(items):
     return items
 
