@@ -132,8 +132,9 @@ class ObjectStore:
                 if inside and not force:
                     self.release(inside)
                 if by_owner:
-                    self._refuse(oid, f"object {oid} was freed: the process that made it dropped its last "
-                                      f"reference to it (keep a ref in the caller while others may read it)")
+                    self._refuse(oid, f"object {oid} was freed: the process that made it and every process "
+                                      f"that kept a ref to it had let go of it (a ref rebuilt on a thread of a "
+                                      f"worker outside its calls is not kept: keep a ref in the caller meanwhile)")
 
     def hold(self, oids) -> None:
         """A process borrows these objects (keeps refs to them past the call that brought
