@@ -306,7 +306,7 @@ class Target:
             if self.error is not None:
                 slot.set_error(self.error)
                 return ref
-            if not kwargs:   # scalars only (the common call): no refs to wait for or resolve
+            if not kwargs:   # scalars and small bytes only (the common call): no refs to wait for or resolve
                 call.body = _serialization.plain_call_body(name, args)
             if call.body is None and not _has_pending_deps(args, kwargs):
                 serialize(call, eager=True, target=self)

@@ -47,6 +47,7 @@ _PLAIN = frozenset((int, float, str, bool, type(None), complex))
 
 
 _SCALARS = frozenset((int, float, str, bool, type(None)))
+_CALL_PLAIN = _SCALARS | {bytes}   # bytes: a C++ std::string that is not UTF-8 arrives as bytes
 
 
 def _code_reduce(code: types.CodeType):
@@ -65,13 +66,22 @@ _pickle_dumps = pickle.dumps
 
 
 def plain_call_body(name: str, args) -> bytes | None:
-    """The body of the call message (name, args, {}) when every argument is a scalar (the
-    common call, made on every invoke: checked and pickled at C speed, no message tuple walk);
-    None otherwise, or when it would not fit in a frame (`dumps` and `check_size` then say why)."""
-    if not _SCALARS.issuperset(map(type, args)):
-        return None
+    """The body of the call message (name, args, {}) when every argument is a scalar or bytes
+    under SHM_THRESHOLD (the common call, made on every invoke: checked and pickled at C speed,
+    no message tuple walk); None otherwise (larger bytes go out of band: `dumps`), or when it
+    would not fit in a frame (`dumps` and `check_size` then say why)."""
+    if not _SCALARS.issuperset(map(type, args)):   # scalars only: the check costs nothing more
+        if not _CALL_PLAIN.issuperset(map(type, args)) or _has_big_bytes(args):
+            return None
     body = b"\x00" + _pickle_dumps((name, args, {}), 5)
     return body if len(body) <= MAX_BODY else None
+
+
+def _has_big_bytes(args) -> bool:
+    for a in args:
+        if type(a) is bytes and len(a) >= SHM_THRESHOLD:
+            return True
+    return False
 
 
 def _plain_call(msg) -> bool:

@@ -188,3 +188,45 @@ def test_caller_connection_delivers_coalesced_and_split_frames_in_order():
     finally:
         conn.close()
         peer.close()
+
+
+BYTES = [b"", b"\x00", bytes(range(256)), b"\xff" * 1000, b"b" * (_serialization.SHM_THRESHOLD - 1),
+         b"c" * _serialization.SHM_THRESHOLD, bytes(range(256)) * (3 << 12)]   # the last two: >= 1 MiB
+
+
+def test_bytes_arguments_take_the_c_pickler_below_the_shared_memory_threshold():
+    small = (b"", b"\xff\x00", b"x" * (_serialization.SHM_THRESHOLD - 1))
+    body = _serialization.plain_call_body("m", (1, *small, "s", None))
+    assert body is not None and _serialization.loads(body) == ("m", (1, *small, "s", None), {})
+    big = b"y" * _serialization.SHM_THRESHOLD
+    assert _serialization.plain_call_body("m", (1, big)) is None        # out of band: the general path
+    assert _serialization.plain_call_body("m", (b"x", bytearray(b"y"))) is None   # not bytes exactly
+    assert _serialization.plain_call_body("m", (b"x", [1])) is None
+
+
+def test_bytes_arguments_of_every_size_reach_methods_and_functions_intact(driver):
+    @yr.invoke
+    def sizes(*args):
+        return [len(a) for a in args], list(args)
+
+    e = Echo.invoke()
+    for b in BYTES:
+        names, values, _ = yr.get(e.echo.invoke(b), timeout=WAIT)
+        assert names == ["bytes"] and values == [b]
+        lens, back = yr.get(sizes.invoke(b, b"tail"), timeout=WAIT)
+        assert lens == [len(b), 4] and back == [b, b"tail"]
+    mixed = (1, BYTES[2], "s", BYTES[-1], None, BYTES[0])   # small and large bytes in one call
+    assert yr.get(e.echo.invoke(*mixed), timeout=WAIT)[1] == list(mixed)
+
+
+def test_bytes_arguments_beside_refs_still_wait_for_and_resolve_the_refs(driver):
+    @yr.invoke
+    def probe(*args):
+        return [type(a).__name__ for a in args], [bytes(a) if isinstance(a, memoryview) else a for a in args]
+
+    ref = yr.put(b"stored")
+    nested = [yr.put(3)]
+    names, values = yr.get(probe.invoke(b"\x01", ref, nested), timeout=WAIT)
+    assert names[0] == "bytes" and names[2] == "list"   # the top-level ref resolved to its value
+    assert values[:2] == [b"\x01", b"stored"]
+    assert type(values[2][0]) is yr.ObjectRef and yr.get(values[2][0], timeout=WAIT) == 3
