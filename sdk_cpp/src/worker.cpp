@@ -110,6 +110,85 @@ PyObject *AsList(const py::object &args)
     return args.ptr();
 }
 
+// A method or function bound once by the worker (issue 16): the registry lookup, the class
+// check and the spec's name are settled at bind time, and a call is one C function called by
+// the worker loop with its argument tuple (no Python wrapper, no pybind11 dispatch, no copies
+// of the arguments, the name or the kwargs).
+struct BoundCall {
+    std::string what;                       // the name errors give ("&Counter::Add", "Inc")
+    py::object keep;                        // a method's instance (its Python object): kept alive
+    const CppInstance *instance = nullptr;  // methods
+    const MethodEntry *method = nullptr;    // methods
+    const FunctionEntry *function = nullptr;  // functions
+};
+
+constexpr const char *kBoundCall = "yr.BoundCall";
+
+void FreeBoundCall(PyObject *capsule)
+{
+    delete static_cast<BoundCall *>(PyCapsule_GetPointer(capsule, kBoundCall));
+}
+
+PyObject *CallBound(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    auto *b = static_cast<BoundCall *>(PyCapsule_GetPointer(self, kBoundCall));
+    if (b == nullptr) {
+        return nullptr;
+    }
+    if (kwargs != nullptr && PyDict_GET_SIZE(kwargs) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "C++ functions take no keyword arguments");
+        return nullptr;
+    }
+    try {
+        return Guard(b->what, [&] {
+            return b->method != nullptr ? b->method->call(b->instance->Object(), args) : b->function->call(args);
+        });
+    } catch (py::error_already_set &e) {
+        e.restore();
+        return nullptr;
+    }
+}
+
+PyMethodDef g_callBound = {"call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(CallBound)),
+                           METH_VARARGS | METH_KEYWORDS, nullptr};
+
+// A Python callable (a builtin function whose self is a capsule owning `b`).
+py::object MakeBound(std::unique_ptr<BoundCall> b)
+{
+    PyObject *capsule = PyCapsule_New(b.get(), kBoundCall, FreeBoundCall);
+    if (capsule == nullptr) {
+        throw py::error_already_set();
+    }
+    b.release();
+    PyObject *fn = PyCFunction_NewEx(&g_callBound, capsule, nullptr);
+    Py_DECREF(capsule);
+    if (fn == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(fn);
+}
+
+const MethodEntry *MethodOf(const CppInstance &instance, const std::string &method)
+{
+    const MethodEntry *entry = FindMethod(method);
+    if (entry == nullptr) {
+        RaiseRuntimeError(method + " is not registered in this executable, check if it is decorated by YR_INVOKE");
+    }
+    if (*entry->type != *instance.Ops().type) {
+        RaiseRuntimeError(method + " is not a method of " + instance.Ops().name);
+    }
+    return entry;
+}
+
+const FunctionEntry *FunctionOf(const std::string &name)
+{
+    const FunctionEntry *entry = FindFunction(name);
+    if (entry == nullptr) {
+        RaiseRuntimeError(name + " is not registered in this executable, check if it is decorated by YR_INVOKE");
+    }
+    return entry;
+}
+
 class CppHost {
 public:
     std::unique_ptr<CppInstance> CreateInstance(const py::dict &spec, const py::object &args, const py::object &kwargs)
@@ -128,13 +207,7 @@ public:
                           const py::object &kwargs)
     {
         NoKwargs(kwargs);
-        const MethodEntry *entry = FindMethod(method);
-        if (entry == nullptr) {
-            RaiseRuntimeError(method + " is not registered in this executable, check if it is decorated by YR_INVOKE");
-        }
-        if (*entry->type != *instance.Ops().type) {
-            RaiseRuntimeError(method + " is not a method of " + instance.Ops().name);
-        }
+        const MethodEntry *entry = MethodOf(instance, method);
         return py::reinterpret_steal<py::object>(Guard(method, [&] { return entry->call(instance.Object(), AsList(args)); }));
     }
 
@@ -142,11 +215,29 @@ public:
     {
         NoKwargs(kwargs);
         std::string name = SpecString(spec, "function");
-        const FunctionEntry *entry = FindFunction(name);
-        if (entry == nullptr) {
-            RaiseRuntimeError(name + " is not registered in this executable, check if it is decorated by YR_INVOKE");
-        }
+        const FunctionEntry *entry = FunctionOf(name);
         return py::reinterpret_steal<py::object>(Guard(name, [&] { return entry->call(AsList(args)); }));
+    }
+
+    // call_method / call_function bound once: `fn(*args)` per call (the worker keeps it per
+    // method or function). Raises at bind time what a call would raise for an unknown name.
+    py::object BindMethod(const py::object &instanceObj, const std::string &method)
+    {
+        const auto &instance = instanceObj.cast<const CppInstance &>();
+        auto b = std::make_unique<BoundCall>();
+        b->method = MethodOf(instance, method);
+        b->what = method;
+        b->keep = instanceObj;
+        b->instance = &instance;
+        return MakeBound(std::move(b));
+    }
+
+    py::object BindFunction(const py::dict &spec)
+    {
+        auto b = std::make_unique<BoundCall>();
+        b->what = SpecString(spec, "function");
+        b->function = FunctionOf(b->what);
+        return MakeBound(std::move(b));
     }
 
     // The YR_STATE members as a list; None for a class without YR_STATE.
@@ -198,6 +289,8 @@ PYBIND11_EMBEDDED_MODULE(_yr_cpp_host, m)
         .def("call_method", &CppHost::CallMethod, py::arg("instance"), py::arg("method"), py::arg("args"),
              py::arg("kwargs"))
         .def("call_function", &CppHost::CallFunction, py::arg("spec"), py::arg("args"), py::arg("kwargs"))
+        .def("bind_method", &CppHost::BindMethod, py::arg("instance"), py::arg("method"))
+        .def("bind_function", &CppHost::BindFunction, py::arg("spec"))
         .def("save_state", &CppHost::SaveState, py::arg("instance"))
         .def("restore_instance", &CppHost::RestoreInstance, py::arg("spec"), py::arg("state"))
         .def("shutdown", &CppHost::Shutdown);

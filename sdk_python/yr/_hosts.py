@@ -52,10 +52,14 @@ class ForeignHost:
 
     def bind_method(self, instance, method):
         h = self._h
+        if hasattr(h, "bind_method"):   # the host binds once (C++: one C call per call, no wrapper)
+            return h.bind_method(instance, method)
         return lambda *a, **k: h.call_method(instance, method, list(a), dict(k))
 
     def bind_function(self, code: bytes):
         spec, h = json.loads(code), self._h
+        if hasattr(h, "bind_function"):
+            return h.bind_function(spec)
         return lambda *a, **k: h.call_function(spec, list(a), dict(k))
 
     @property

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+import yr
+
 
 def run_scenario(programs_dir, run_cpp, name: str) -> str:
     proc = run_cpp(programs_dir / "api_test", name)
@@ -78,3 +80,40 @@ def test_cpp_strings_reach_python_as_str_when_utf8_else_as_bytes(programs_dir, d
     big = bytes(range(256)) * 8192           # 2 MiB, not UTF-8
     assert call(big) == big * 2
     assert call(b"ab") == "abab"             # a std::string does not remember it came as bytes
+
+
+def test_cpp_worker_binds_each_method_once_and_reports_bad_calls_every_time(programs_dir, driver):
+    """The C++ host binds a method or function at its first call (one C call per call after);
+    what cannot be bound or called fails that call with a clear error, every time, and the
+    instance goes on serving."""
+    from yr import _bridge
+    exe = str(programs_dir / "api_test")
+    counter = _bridge.create_instance({"language": "cpp", "executable": exe, "class": "Counter",
+                                       "factory": "Counter::FactoryCreateFrom"}, [5])
+
+    def call(method, *args, **kwargs):
+        return yr.get(getattr(counter, method).invoke(*args, **kwargs), 60)
+    assert call("&Counter::Add", 2) == 7
+    bad = {("&Counter::Nope",): "&Counter::Nope is not registered in this executable",
+           ("&Blob::Append", "x"): "&Blob::Append is not a method of Counter",
+           ("&Counter::Add", 1, 2): "failed to invoke &Counter::Add, exception: expected 1 arguments, got 2",
+           ("&Counter::Add", "x"): "failed to invoke &Counter::Add, exception: ",
+           ("&Counter::Fail", "disk on fire"): "failed to invoke &Counter::Fail, exception: disk on fire"}
+    for _ in range(3):
+        for (method, *args), message in bad.items():
+            with pytest.raises(yr.YRInvokeError, match=re.escape(message)):
+                call(method, *args)
+        with pytest.raises(yr.YRInvokeError, match="C\\+\\+ functions take no keyword arguments"):
+            call("&Counter::Add", n=1)
+        assert call("&Counter::Add", 1) == call("&Counter::Get")
+    assert call("&Counter::Get") == 10
+    counter.terminate()
+
+    twice = {"language": "cpp", "executable": exe, "function": "Twice"}
+    nope = dict(twice, function="Nope")
+    for _ in range(3):
+        assert _bridge.get(_bridge.invoke_function(twice, ["ab"]), 60) == "abab"
+        with pytest.raises(yr.YRInvokeError, match="Nope is not registered in this executable"):
+            _bridge.get(_bridge.invoke_function(nope, []), 60)
+        with pytest.raises(yr.YRInvokeError, match="expected 1 arguments, got 0"):
+            _bridge.get(_bridge.invoke_function(twice, []), 60)
