@@ -56,9 +56,28 @@ def python_figures() -> dict:
     try:
         return {"py_sync_calls_per_s": workloads.sync_calls(api)[0],
                 "py_stateless_sync_calls_per_s": workloads.stateless_sync(api)[0],
-                "py_create_to_first_result_ms": workloads.create_to_first_result(api, 20)[0]}
+                "py_create_to_first_result_ms": workloads.create_to_first_result(api, 20)[0],
+                **python_cpu_per_call()}
     finally:
         api.stop()
+
+
+def python_cpu_per_call(n: int = 3000) -> dict:
+    """CPU µs per sync method call of a Python driver (this process, all threads) and of the
+    instance's worker, as cpp_bench.cpp measures them for C++ (benchmarks/call_cpu.py's way)."""
+    import yr
+    from floor import cpu_of
+    from workloads import Counter
+    from yr import _context
+    c = yr.instance(Counter).invoke()
+    yr.get(c.add.invoke(0))
+    wpid = _context.current().master.get_instance(instance_id=c._target.instance_id, timeout=10).pid
+    d0, w0 = cpu_of(os.getpid()), cpu_of(wpid)
+    for _ in range(n):
+        yr.get(c.add.invoke(1))
+    d1, w1 = cpu_of(os.getpid()), cpu_of(wpid)
+    c.terminate()
+    return {"py_driver_cpu_us_per_sync_call": (d1 - d0) / n * 1e6, "py_worker_cpu_us_per_sync_call": (w1 - w0) / n * 1e6}
 
 
 def main() -> None:

@@ -4,13 +4,18 @@
 // prints one JSON object: the first creation (it may start the executable's template),
 // the median of CREATES later creations to first result, and the median over ROUNDS of
 // sync method calls/s and stateless sync calls/s (CALLS calls per round), and the driver
-// process's CPU time per call (all its threads; less swayed by a busy machine than rates).
+// process's CPU time per call (all its threads; less swayed by a busy machine than rates), and
+// the instance's worker process's CPU time per sync method call (from /proc).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,9 +34,13 @@ public:
         count += x;
         return count;
     }
+    int Pid()
+    {
+        return static_cast<int>(getpid());
+    }
     int count = 0;
 };
-YR_INVOKE(Counter::FactoryCreate, &Counter::Add)
+YR_INVOKE(Counter::FactoryCreate, &Counter::Add, &Counter::Pid)
 
 int Inc(int x)
 {
@@ -54,6 +63,22 @@ double CpuUs()
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+// CPU time (user + system) of another process, all threads, in microseconds (/proc/PID/stat).
+double ProcessCpuUs(int pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));   // after "pid (comm) "
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; i++) {
+        if (i == 14 || i == 15) {   // utime, stime
+            ticks += std::stod(field);
+        }
+    }
+    return ticks * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double Median(std::vector<double> v)
@@ -97,15 +122,18 @@ int main(int argc, char *argv[])
     auto c = YR::Instance(Counter::FactoryCreate).Invoke(0);
     YR::Get(c.Function(&Counter::Add).Invoke(0), 60);
     YR::Get(YR::Function(Inc).Invoke(0), 60);  // the function's executor is up
-    std::vector<double> syncRates, fnRates, syncCpu, fnCpu;
+    int workerPid = *YR::Get(c.Function(&Counter::Pid).Invoke(), 60);
+    std::vector<double> syncRates, fnRates, syncCpu, fnCpu, workerCpu;
     for (int r = 0; r < rounds; r++) {
         auto t0 = Clock::now();
         double c0 = CpuUs();
+        double w0 = ProcessCpuUs(workerPid);
         for (int i = 0; i < calls; i++) {
             YR::Get(c.Function(&Counter::Add).Invoke(1));
         }
         auto t1 = Clock::now();
         double c1 = CpuUs();
+        workerCpu.push_back((ProcessCpuUs(workerPid) - w0) / calls);
         for (int i = 0; i < calls; i++) {
             YR::Get(YR::Function(Inc).Invoke(i));
         }
@@ -119,8 +147,10 @@ int main(int argc, char *argv[])
     std::printf("{\"cpp_first_create_ms\": %.2f, \"cpp_create_to_first_result_ms\": %.2f, "
                 "\"cpp_sync_calls_per_s\": %.0f, \"cpp_stateless_sync_calls_per_s\": %.0f, "
                 "\"cpp_driver_cpu_us_per_sync_call\": %.1f, \"cpp_driver_cpu_us_per_stateless_call\": %.1f, "
+                "\"cpp_worker_cpu_us_per_sync_call\": %.1f, "
                 "\"creates\": %d, \"calls\": %d, \"rounds\": %d}\n",
-                first, Median(createMs), Median(syncRates), Median(fnRates), Median(syncCpu), Median(fnCpu), creates,
+                first, Median(createMs), Median(syncRates), Median(fnRates), Median(syncCpu), Median(fnCpu),
+                Median(workerCpu), creates,
                 calls, rounds);
     c.Terminate();
     YR::Finalize();

@@ -265,8 +265,54 @@ PyObject *InternedName(const std::string &name)
     return str;
 }
 
+namespace {
+
+// What a method call needs of the Python SDK, found once: the handle type whose target
+// takes calls directly, and the call kind.
+struct MethodCallKit {
+    PyObject *proxyType = nullptr;   // yr._decorators.InstanceProxy
+    PyObject *callKind = nullptr;    // yr._protocol.CALL
+    PyObject *target = nullptr;      // "_target"
+    PyObject *submit = nullptr;      // "submit"
+};
+
+const MethodCallKit &Kit()
+{
+    static const MethodCallKit *kit = [] {
+        auto *k = new MethodCallKit();
+        k->proxyType = py::object(py::module_::import("yr._decorators").attr("InstanceProxy")).release().ptr();
+        k->callKind = py::object(py::module_::import("yr._protocol").attr("CALL")).release().ptr();
+        k->target = InternedName("_target");
+        k->submit = InternedName("submit");
+        return k;
+    }();
+    return *kit;
+}
+
+}  // namespace
+
 PyObject *InvokeMethodHeld(PyObject *handle, PyObject *method, PyObject *args)
 {
+    const MethodCallKit &kit = Kit();
+    if (reinterpret_cast<PyObject *>(Py_TYPE(handle)) == kit.proxyType && PyList_CheckExact(args)) {
+        // What yr._bridge.invoke_method does, without its Python frame (the handle's type and
+        // the argument list are known here): handle._target.submit(CALL, method, tuple(args), {}).
+        PyObject *target = PyObject_GetAttr(handle, kit.target);
+        if (target == nullptr) {
+            return nullptr;
+        }
+        PyObject *tuple = PyList_AsTuple(args);
+        PyObject *kwargs = tuple != nullptr ? PyDict_New() : nullptr;
+        PyObject *ref = nullptr;
+        if (kwargs != nullptr) {
+            PyObject *callArgs[] = {target, kit.callKind, method, tuple, kwargs};
+            ref = PyObject_VectorcallMethod(kit.submit, callArgs, 5, nullptr);
+        }
+        Py_XDECREF(kwargs);
+        Py_XDECREF(tuple);
+        Py_DECREF(target);
+        return ref;
+    }
     static py::object *fn = nullptr;
     PyObject *callArgs[] = {handle, method, args};
     return PyObject_Vectorcall(BridgeFn("invoke_method", fn).ptr(), callArgs, 3, nullptr);
