@@ -37,6 +37,7 @@ from .exceptions import (ERR_GET_OPERATION_FAILED, ERR_INNER_COMMUNICATION, ERR_
 _INT64 = struct.Struct(">q")
 _F64 = struct.Struct(">d")
 _U32 = struct.Struct(">I")
+_OK = b"M\x00\x00\x00\x01S\x00\x00\x00\x02ok"   # an encoded {"ok": ...} up to its value
 
 
 class _Registry:
@@ -349,7 +350,7 @@ class _BridgeService:
         try:
             args = self._codec.decode(payload)
             result = self._op(op)(*args)
-            return self._codec.encode({"ok": result})
+            return _OK + self._codec.encode(result)   # = encode({"ok": result}), without the dict
         except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
             return self._codec.encode({"err": _error_answer(exc)})
 
