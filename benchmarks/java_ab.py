@@ -1,9 +1,16 @@
 """A/B of the Java SDK's call rates against another tree's jar, Python's in the same run.
 
-    python benchmarks/java_ab.py --base DIR [--rounds 5] [--calls 2000]
+    python benchmarks/java_ab.py --base DIR [--base-python SRC] [--rounds 5] [--calls 2000] [--warm 200]
 
 DIR is another checkout's sdk_java/target (built: yr-sdk-*.jar and lib/py4j-*.jar), e.g.
 ``git archive main sdk_java | tar -x -C /tmp/main && mvn -f /tmp/main/sdk_java package``.
+SRC, if given, is that checkout's root with sdk_python/ and runtime/ (``git archive main
+sdk_python runtime``): side A's bridge process and runtime then run that Python code
+(through PYTHONPATH), so a change on the Python end is measured too. --warm: sync calls
+Bench makes before it starts counting (a large one measures a JIT-compiled driver).
+--null-bridge: both sides run against benchmarks/java_null_bridge.py (a yr._bridge that does
+nothing), so the figures are the driver JVM's and its bridge process's own, without a
+runtime; Python's rounds are left out.
 Each round runs com.yrtest.Bench (tests/sdk_java/programs) with the base jar ("A"), then
 with this tree's ("B"), then Python's own sync/async/stateless rates
 (benchmarks/workloads.py), each with a temporary runtime of this Python, so a loaded
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -52,7 +60,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--base", required=True, type=Path)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--base-python", type=Path)
+    ap.add_argument("--warm", type=int, default=200)
+    ap.add_argument("--null-bridge", action="store_true")
     args = ap.parse_args(argv)
+    base_env = dict(os.environ)
+    if args.null_bridge:
+        base_env["YR_BRIDGE_MODULE"] = "java_null_bridge"
+        base_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH")]))
+    envs = {"A": dict(base_env), "B": dict(base_env)}
+    if args.base_python:
+        paths = [str(args.base_python / "sdk_python"), str(args.base_python / "runtime")]
+        envs["A"]["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, base_env.get("PYTHONPATH")]))
     sides = {"A": jars(args.base), "B": jars(ROOT / "sdk_java" / "target")}
     results: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}, "py": {}}
     with tempfile.TemporaryDirectory(prefix="yr-java-ab-") as classes:
@@ -60,11 +79,13 @@ def main(argv: list[str]) -> int:
                         *map(str, sorted(PROGRAMS.rglob("*.java")))], check=True, capture_output=True)
         for r in range(args.rounds):
             for side, cp in sides.items():
-                out = subprocess.run(["java", "-cp", ":".join([classes, *cp]), "com.yrtest.Bench", str(args.calls)],
-                                     capture_output=True, text=True, timeout=1200)
+                out = subprocess.run(["java", "-cp", ":".join([classes, *cp]), "com.yrtest.Bench", str(args.calls),
+                                      str(args.warm)], capture_output=True, text=True, timeout=1200, env=envs[side])
                 for k, v in lines(out.stdout).items():
                     results[side].setdefault(k, []).append(v)
                     print(json.dumps({"round": r, "side": side, "metric": k, "value": v}), flush=True)
+            if args.null_bridge:
+                continue
             code = PY_CODE.format(bench=str(ROOT / "benchmarks"), n=args.calls * 2, m=args.calls // 2)
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
             for k, v in lines(out.stdout).items():

@@ -37,6 +37,7 @@ from .exceptions import (ERR_GET_OPERATION_FAILED, ERR_INNER_COMMUNICATION, ERR_
 _INT64 = struct.Struct(">q")
 _F64 = struct.Struct(">d")
 _U32 = struct.Struct(">I")
+_OK = b"M\x00\x00\x00\x01S\x00\x00\x00\x02ok"   # an encoded {"ok": ...} up to its value
 
 
 class _Registry:
@@ -54,23 +55,28 @@ class _Registry:
     def __init__(self) -> None:
         self._objects: dict[str, Any] = {}
         self._ids = itertools.count(1)
-        self._lock = threading.Condition()
+        # The bare lock is taken on the per-call paths (a C-level `with`); the condition on
+        # it is used only when a lookup has to wait, and notified only when one does.
+        self._mutex = threading.Lock()
+        self._lock = threading.Condition(self._mutex)
+        self._waiting = 0
         self._released_early: set[str] = set()
 
     def add(self, obj: Any, prefix: str) -> str:
-        with self._lock:
+        with self._mutex:
             key = f"{prefix}{next(self._ids)}"
             self._objects[key] = obj
         return key
 
     def put(self, key: str, obj: Any) -> None:
         """Registers obj under a Java-made "j" id (see the class docstring)."""
-        with self._lock:
-            if key in self._released_early:
+        with self._mutex:
+            if self._released_early and key in self._released_early:
                 self._released_early.discard(key)
                 return
             self._objects[key] = obj
-            self._lock.notify_all()
+            if self._waiting:
+                self._lock.notify_all()
 
     def get(self, key: str) -> Any:
         try:
@@ -78,13 +84,17 @@ class _Registry:
         except KeyError:
             if not key.startswith("j"):
                 raise ValueError(f"unknown or released handle/ref id {key!r}") from None
-        with self._lock:   # a deferred invoke's ref, registered by a batch still on its way
-            if not self._lock.wait_for(lambda: key in self._objects, self._PENDING_WAIT_S):
-                raise ValueError(f"unknown or released ref id {key!r} (its invoke never arrived)")
+        with self._mutex:   # a deferred invoke's ref, registered by a batch still on its way
+            self._waiting += 1
+            try:
+                if not self._lock.wait_for(lambda: key in self._objects, self._PENDING_WAIT_S):
+                    raise ValueError(f"unknown or released ref id {key!r} (its invoke never arrived)")
+            finally:
+                self._waiting -= 1
             return self._objects[key]
 
     def release(self, keys: list[str]) -> None:
-        with self._lock:
+        with self._mutex:
             for key in keys:
                 if self._objects.pop(key, None) is None and key.startswith("j"):
                     self._released_early.add(key)
@@ -110,18 +120,30 @@ class _Turns:
 
     def __init__(self, limit: float = 10.0) -> None:
         self._next = 1
-        self._cond = threading.Condition()
+        # As in _Registry: the bare lock when the batch's turn has come (the usual case, one
+        # connection's frames), the condition only for a batch that must wait its turn.
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._waiting = 0
         self._limit = limit
 
     def wait(self, seq: int) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._next >= seq, self._limit):
-                self._next = seq
+        with self._mutex:
+            if self._next >= seq:
+                return
+            self._waiting += 1
+            try:
+                if not self._cond.wait_for(lambda: self._next >= seq, self._limit):
+                    self._next = seq
+            finally:
+                self._waiting -= 1
 
     def done(self, seq: int) -> None:
-        with self._cond:
-            self._next = max(self._next, seq + 1)
-            self._cond.notify_all()
+        with self._mutex:
+            if seq >= self._next:
+                self._next = seq + 1
+            if self._waiting:
+                self._cond.notify_all()
 
 
 _ref_type: Any = None
@@ -204,10 +226,23 @@ class _Codec:
             n = _U32.unpack_from(b, pos)[0]
             pos += 4
             items = []
+            append = items.append
             read = self._read
             for _ in range(n):
-                item, pos = read(b, pos)
-                items.append(item)
+                # Ints and strings (a call's arguments, ids, names) inline: no call per item.
+                t = b[pos]
+                if t == 0x49:
+                    append(_INT64.unpack_from(b, pos + 1)[0])
+                    pos += 9
+                elif t == 0x53:
+                    end = pos + 5 + _U32.unpack_from(b, pos + 1)[0]
+                    if end > len(b):
+                        raise ValueError("truncated encoded value")
+                    append(b[pos + 5:end].decode("utf-8"))
+                    pos = end
+                else:
+                    item, pos = read(b, pos)
+                    append(item)
             return items, pos
         if tag == 0x53 or tag == 0x42 or tag == 0x48 or tag == 0x52:   # S B H R
             n = _U32.unpack_from(b, pos)[0]
@@ -315,7 +350,7 @@ class _BridgeService:
         try:
             args = self._codec.decode(payload)
             result = self._op(op)(*args)
-            return self._codec.encode({"ok": result})
+            return _OK + self._codec.encode(result)   # = encode({"ok": result}), without the dict
         except BaseException as exc:  # noqa: BLE001 - every error must reach Java as data
             return self._codec.encode({"err": _error_answer(exc)})
 

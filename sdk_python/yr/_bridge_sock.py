@@ -52,6 +52,46 @@ def recv_exact(sock: socket.socket, n: int) -> bytearray:
     return buf
 
 
+_RECV_BUF = 65536
+
+
+def read_frame(sock: socket.socket, buf: bytearray) -> memoryview | bytearray:
+    """The body of the next frame on `sock`, read into `buf` (valid until the next read) when
+    it fits. A driver's connection carries one call at a time, so nothing follows a request
+    in the stream: one recv usually brings the whole frame (the length and the body were
+    two recvs, a syscall more per call). EOFError if the peer closes first."""
+    view = memoryview(buf)
+    got = 0
+    while got < 4:
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            raise EOFError
+        got += k
+    n = _U32.unpack_from(buf, 0)[0]
+    if got > 4 + n:
+        raise ValueError("bridge frame followed by data before its answer")
+    if 4 + n > len(buf):   # a large value: a buffer of its own
+        body = bytearray(n)
+        body[:got - 4] = view[4:got]
+        return _recv_rest(sock, body, got - 4)
+    while got < 4 + n:
+        k = sock.recv_into(view[got:4 + n])
+        if k == 0:
+            raise EOFError
+        got += k
+    return view[4:4 + n]
+
+
+def _recv_rest(sock: socket.socket, body: bytearray, got: int) -> bytearray:
+    view = memoryview(body)
+    while got < len(body):
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            raise EOFError
+        got += k
+    return body
+
+
 def parse(body: bytes | bytearray) -> tuple[int, bytes, bytes, str, bytes]:
     """A request body -> (seq, invokes, released, op, payload); pure (tested alone)."""
     view = memoryview(body)
@@ -97,13 +137,13 @@ class DataServer:
 
     def _serve(self, conn: socket.socket) -> None:
         service = self._service
+        buf = bytearray(_RECV_BUF)
         try:
             while True:
-                n = _U32.unpack(recv_exact(conn, 4))[0]
-                answer = self.handle(service, recv_exact(conn, n))
+                answer = self.handle(service, read_frame(conn, buf))
                 conn.sendall(_U32.pack(len(answer)) + answer)
-        except (EOFError, OSError):
-            pass   # the driver closed this connection, or is gone
+        except (EOFError, OSError, ValueError):
+            pass   # the driver closed this connection, is gone, or broke the framing
         finally:
             conn.close()
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from yr import _jvm_pool
 from yr._bridge_py4j import JavaError, Link, bridge_module
-from yr._bridge_sock import recv_exact
+from yr._bridge_sock import read_frame
 
 __all__ = ["JavaHost", "JavaError", "JavaWorkerDied"]
 
@@ -45,8 +45,8 @@ _MAIN_CLASS = "org.yuanrong.runtime.worker.JavaWorkerMain"
 _PORT_LINE = "YR_JAVA_PORT="
 _START_TIMEOUT_S = float(os.environ.get("YR_JAVA_START_TIMEOUT", "60"))
 _SOCKET_ENV = "YR_JAVA_CALL_SOCKET"
-_U32 = struct.Struct(">I")
 _HEAD = struct.Struct(">IH")
+_ANSWER_BUF = 16384   # what one recv of an answer from the JVM takes; a larger one gets its own
 # Pooled JVMs take their worker's environment through reflection (org.yuanrong.runtime.worker.Adopt).
 _ADD_OPENS = "--add-opens=java.base/java.util=ALL-UNNAMED"
 
@@ -123,7 +123,7 @@ class _Jvm:
     def __init__(self, classpath: str, use_pool: bool = True) -> None:
         self._attaching: threading.Thread | None = None
         self._dir = ""
-        self._free: list[socket.socket] = []
+        self._free: list[tuple[socket.socket, bytearray]] = []   # idle connections, each with its read buffer
         cmd = [_java_executable(), "-XX:+UseSerialGC", _ADD_OPENS,
                *shlex.split(os.environ.get("YR_JAVA_OPTS", "")),
                "-cp", _classpath(classpath), _MAIN_CLASS]
@@ -145,7 +145,7 @@ class _Jvm:
             # its calls go over py4j.
             self._direct = os.path.exists(self._socket_path)
             if self._direct:
-                self._free.append(self._connect())
+                self._free.append((self._connect(), bytearray(_ANSWER_BUF)))
                 # py4j's connect and attach (~20-300 ms, a Python thread and two py4j round
                 # trips) go beside the creation: only Java code calling YR.* needs them,
                 # and the JVM's Link waits for the attach (up to 60 s).
@@ -206,20 +206,19 @@ class _Jvm:
         payload = codec.encode(list(args))
         name = op.encode()
         try:
-            sock = self._free.pop()   # list.pop is atomic: concurrent callers get distinct sockets
+            sock, buf = self._free.pop()   # list.pop is atomic: concurrent callers get distinct sockets
         except IndexError:
-            sock = self._connect()
+            sock, buf = self._connect(), bytearray(_ANSWER_BUF)
         try:
             sock.sendall(_HEAD.pack(2 + len(name) + len(payload), len(name)) + name + payload)
-            n = _U32.unpack(recv_exact(sock, 4))[0]
-            body = recv_exact(sock, n)
+            body = bytes(read_frame(sock, buf))   # one recv for length and answer, as the bridge reads Java's
         except EOFError:
             sock.close()
             raise ConnectionError("the worker JVM closed its call socket") from None
         except BaseException:
             sock.close()   # a half-done exchange: this connection cannot be reused
             raise
-        self._free.append(sock)
+        self._free.append((sock, buf))
         answer = codec.decode(body)
         if "err" in answer:
             raise JavaError(*answer["err"])
@@ -249,7 +248,7 @@ class _Jvm:
         shutil.rmtree(self._dir or os.path.dirname(self._socket_path), ignore_errors=True)
 
     def close(self) -> None:
-        for sock in self._free:
+        for sock, _ in self._free:
             sock.close()
         self._free = []
         link = getattr(self, "link", None)

@@ -47,8 +47,8 @@ def _resolve(args: list) -> list:
     return [a.future.result() if isinstance(a, ObjectRef) else a for a in args]
 
 
-def _check(options: dict) -> None:
-    for key in options.get("custom_resources") or {}:
+def _check(options: dict | None) -> None:
+    for key in (options or {}).get("custom_resources") or {}:
         if key not in _RESOURCES:
             raise FakeError(1006, f"invalid resource parameter: no node has custom resource {key!r}")
 
@@ -95,7 +95,7 @@ def create_instance(spec: dict, args: list, options: dict) -> InstanceHandle:
     return handle
 
 
-def invoke_method(handle: InstanceHandle, method: str, args: list, options: dict) -> ObjectRef:
+def invoke_method(handle: InstanceHandle, method: str, args: list, options: dict | None = None) -> ObjectRef:
     if handle.terminated:
         raise FakeError(1007, f"instance {handle.id} was terminated")
 
@@ -105,7 +105,7 @@ def invoke_method(handle: InstanceHandle, method: str, args: list, options: dict
     return ObjectRef(handle.executor.submit(run))
 
 
-def invoke_function(spec: dict, args: list, options: dict) -> ObjectRef:
+def invoke_function(spec: dict, args: list, options: dict | None = None) -> ObjectRef:
     _require_init()
     _check(options)
     return ObjectRef(_pool.submit(lambda: _host.call_function(spec, _resolve(args), {})))

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from yr._bridge_py4j import _BridgeService, _Codec, _Registry
-from yr._bridge_sock import DataServer, parse
+from yr._bridge_sock import DataServer, parse, recv_exact
 
 
 class Ref:
@@ -23,7 +23,7 @@ class Bridge:
         self.calls = []
         self.release_slow = threading.Event()
 
-    def invoke_method(self, handle, method, args, opts):
+    def invoke_method(self, handle, method, args, opts=None):
         self.calls.append((method, args))
         ref = Ref()
         ref.method = method
@@ -136,3 +136,23 @@ def test_close_removes_the_socket_and_its_directory(served):
     assert os.path.exists(path)
     server.close()
     assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
+
+
+@pytest.mark.parametrize("size", [10, 70_000, 300_000])
+def test_a_frame_in_pieces_or_larger_than_the_read_buffer_arrives_whole(served, size):
+    """The server reads a frame with one recv when it can; a frame sent in pieces (the
+    length split, the body late) or larger than its buffer still arrives whole, and the
+    connection serves the next call (the buffer is reused, so no stale bytes)."""
+    server, codec, _, _ = served
+    name = "m" * size
+    invokes = codec.encode(["j1", codec.encode(["invoke_method", None, name, [], None])])
+    data = frame("get", b"L\x00\x00\x00\x02R\x00\x00\x00\x02j1" + codec.encode(5.0), seq=1, invokes=invokes)
+    with connect(server) as s:
+        for cut in (2, 7, len(data) // 2):   # the length in two, the body in pieces
+            s.sendall(data[:cut])
+            data = data[cut:]
+            time.sleep(0.02)
+        s.sendall(data)
+        answer = codec.decode(recv_exact(s, struct.unpack(">I", recv_exact(s, 4))[0]))
+        assert answer == {"ok": name}
+        assert codec.decode(exchange(s, frame("lent", codec.encode([])))) == {"ok": 1}

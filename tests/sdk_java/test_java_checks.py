@@ -20,7 +20,8 @@ def test_values_cross_with_their_declared_types(sdk, programs, backend):
     assert out == {
         "int": "-7", "long": "1099511627776:Long", "double": "2.5", "float": "1.5:Float",
         "bool": "true", "char": "z", "string": "héllo ✓", "null": "null", "ints": "[1, 2, 3]",
-        "strings": "[a, b]", "bytes": "[0, -1, 127]", "list": "[x, y]", "map": "{a=1, b=2}",
+        "strings": "[a, b]", "bytes": "[0, -1, 127]", "big_bytes": "300000:true", "big_string": "true",
+        "list": "[x, y]", "map": "{a=1, b=2}",
         "longs": "[0, 1, 2]:Long", "put": "[4, 5]", "put_long": "Long", "ref_arg": "11",
         "chained": "12", "get_list": "[p, 2]", "get_typed_list": "[1, 2]:2", "finalized": "true"}
 

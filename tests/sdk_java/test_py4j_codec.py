@@ -201,3 +201,21 @@ def test_batches_from_several_threads_run_in_javas_order():
                         codec.encode([]))
     second.join(5)
     assert [m for m, _ in bridge.calls] == ["first", "second"]
+
+
+def test_lists_of_ints_and_strings_decode_as_the_java_codec_writes_them(codec):
+    """Ints and strings in a list are read inline (no call per item): same values, the
+    same refusal of a truncated string."""
+    value = [1, -2**63, 2**63 - 1, "", "é€", None, [3, "x", [4.5, b"b"]], {"k": [5]}, True]
+    assert codec.decode(codec.encode(value)) == value
+    whole = codec.encode(["abc", 1])
+    with pytest.raises(ValueError, match="truncated"):
+        codec.decode(whole[:12])   # the string's length says 3, two bytes follow
+
+
+def test_no_options_map_means_the_java_sdks_default_options():
+    """A Java handler without options sends no options map (Calls.DEFAULTS): the bridge must
+    read that as the map Java would have sent, {"cpu": 500, "memory": 500} (CallsTest
+    checks the Java side)."""
+    from yr import _bridge
+    assert _bridge.options(None) == _bridge.options({"cpu": 500, "memory": 500})

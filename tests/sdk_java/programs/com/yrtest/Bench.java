@@ -8,8 +8,10 @@ import org.yuanrong.exception.YRException;
 import org.yuanrong.runtime.client.ObjectRef;
 
 /**
- * Java call rates, one JSON line per metric: {@code Bench [n]}. Run by
- * tests/sdk_java/bench_java.py (which the benchmark script calls).
+ * Java call rates, one JSON line per metric: {@code Bench [n [warm]]}: n sync calls after
+ * warm (default 200) sync calls not counted (a large warm measures a JIT-compiled driver).
+ * Run by tests/sdk_java/bench_java.py (which the benchmark script calls) and
+ * benchmarks/java_ab.py.
  */
 public class Bench {
     private static long[] cpu0;
@@ -62,10 +64,11 @@ public class Bench {
     @SuppressWarnings("rawtypes")
     public static void main(String[] args) throws YRException {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        int warm = args.length > 1 ? Integer.parseInt(args[1]) : 200;
         YR.init();
         InstanceHandler counter = YR.instance(Counter::new).invoke();
         // A handler per call, as the seed page writes it: counter.function(Counter::add).invoke(1).
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < warm; i++) {
             YR.get(counter.function(Counter::add).invoke(1), 30);
         }
         cpu0 = cpu();

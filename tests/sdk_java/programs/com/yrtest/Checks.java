@@ -123,6 +123,16 @@ public class Checks {
         out("ints", Arrays.toString(YR.get(box.function(Box::echoInts).invoke(new int[] {1, 2, 3}), 30)));
         out("strings", Arrays.toString(YR.get(box.function(Box::echoStrings).invoke((Object) new String[] {"a", "b"}), 30)));
         out("bytes", Arrays.toString(YR.get(box.function(Box::echoBytes).invoke(new byte[] {0, -1, 127}), 30)));
+        // Larger than every read buffer on the way (the driver's answer buffer, the bridge's
+        // frame buffer, the worker's buffer for its JVM's answer): each reads it whole.
+        byte[] big = new byte[300_000];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) (i * 31 + 7);
+        }
+        byte[] bigBack = YR.get(box.function(Box::echoBytes).invoke(big), 30);
+        out("big_bytes", bigBack.length + ":" + Arrays.equals(big, bigBack));
+        String text = "é✓x".repeat(30_000);
+        out("big_string", YR.get(box.function(Box::echoString).invoke(text), 30).equals(text));
         out("list", YR.get(box.function(Box::echoList).invoke(List.of("x", "y")), 30));
         Map<String, Integer> m = new LinkedHashMap<>();
         m.put("b", 2);

@@ -15,6 +15,14 @@ import org.yuanrong.runtime.client.ObjectRef;
 
 /** Turns the handlers' invokes into yr._bridge calls (specs and option maps of docs/bridge.md). */
 final class Calls {
+    /**
+     * The options of a handler nobody gave options to (shared, never changed). Its invokes
+     * carry no options map: the bridge's defaults are these (cpu and memory 500), and a
+     * map built and encoded per call, then decoded on the Python end, was a good part of a
+     * call's encoding work.
+     */
+    static final InvokeOptions DEFAULTS = new InvokeOptions();
+
     private Calls() {
     }
 
@@ -122,15 +130,19 @@ final class Calls {
                                          InvokeOptions o) throws YRException {
         checkArgs(meta, args);
         // Deferred: it crosses with the next call of the link (the get, for a sync call).
-        String id = Link.require().defer("invoke_method", h, meta.qualifiedMethod(), argList(args),
-                optionsMap(o, null, null));
+        String id = o == DEFAULTS
+                ? Link.require().defer("invoke_method", h, meta.qualifiedMethod(), argList(args))
+                : Link.require().defer("invoke_method", h, meta.qualifiedMethod(), argList(args),
+                        optionsMap(o, null, null));
         return new ObjectRef<>(id, meta.genericReturnType());
     }
 
     static <R> ObjectRef<R> invokeFunction(FuncMeta meta, Object[] args, InvokeOptions o)
             throws YRException {
         checkArgs(meta, args);
-        String id = Link.require().defer("invoke_function", spec(meta), argList(args), optionsMap(o, null, null));
+        String id = o == DEFAULTS
+                ? Link.require().defer("invoke_function", spec(meta), argList(args))
+                : Link.require().defer("invoke_function", spec(meta), argList(args), optionsMap(o, null, null));
         return new ObjectRef<>(id, meta.genericReturnType());
     }
 }

@@ -8,7 +8,7 @@ import org.yuanrong.runtime.client.ObjectRef;
 /** A static Java method run as a stateless function: {@code YR.function(Fns::add).invoke(1, 2)}. */
 public class FunctionHandler<R> {
     private final FuncMeta meta;
-    private InvokeOptions options = new InvokeOptions();
+    private InvokeOptions options = Calls.DEFAULTS;   // never changed: options(...) replaces it
 
     public FunctionHandler(FuncMeta meta) {
         this.meta = meta;

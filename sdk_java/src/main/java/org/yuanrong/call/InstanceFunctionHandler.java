@@ -9,7 +9,7 @@ import org.yuanrong.runtime.client.ObjectRef;
 public class InstanceFunctionHandler<R> {
     private final InstanceHandler handle;
     private final FuncMeta meta;
-    private InvokeOptions options = new InvokeOptions();
+    private InvokeOptions options = Calls.DEFAULTS;   // never changed: options(...) replaces it
 
     InstanceFunctionHandler(InstanceHandler handle, FuncMeta meta) {
         this.handle = handle;

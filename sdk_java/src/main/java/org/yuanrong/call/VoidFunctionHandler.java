@@ -8,7 +8,7 @@ import org.yuanrong.runtime.client.ObjectRef;
 /** A static void method run as a stateless function; its ref resolves to null when done. */
 public class VoidFunctionHandler {
     private final FuncMeta meta;
-    private InvokeOptions options = new InvokeOptions();
+    private InvokeOptions options = Calls.DEFAULTS;   // never changed: options(...) replaces it
 
     public VoidFunctionHandler(FuncMeta meta) {
         this.meta = meta;

@@ -33,6 +33,15 @@ class CallsTest {
     }
 
     @Test
+    void handlersWithoutOptionsShareTheDefaultsWhoseMapIsTheBridgesDefault() {
+        // Invokes of such handlers send no options map (Calls.DEFAULTS): only sound while
+        // the map they would send is the bridge's default (tests/sdk_java/test_py4j_codec.py
+        // checks the Python side of this contract).
+        assertEquals(Map.of("cpu", 500, "memory", 500), Calls.optionsMap(Calls.DEFAULTS, null, null));
+        assertEquals(Calls.optionsMap(new InvokeOptions(), null, null), Calls.optionsMap(Calls.DEFAULTS, null, null));
+    }
+
+    @Test
     void labelsAndAffinitiesGoIntoTheOptionsMapInTheBridgeSpelling() {
         InvokeOptions.Builder b = new InvokeOptions.Builder().addLabel("web").scheduleTimeoutMs(600_000)
                 .addResourceAffinity(AffinityType.REQUIRED,

@@ -1,10 +1,10 @@
 package org.yuanrong.runtime.bridge;
 
-import java.io.ByteArrayOutputStream;
 import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,27 +76,50 @@ public final class Codec {
         return value;
     }
 
-    private static final class Out extends ByteArrayOutputStream {
+    /**
+     * A growable byte array. Not a ByteArrayOutputStream: its every write is synchronized
+     * (a lock per byte of every value of every call), and nothing here is shared.
+     */
+    private static final class Out {
+        private byte[] buf = new byte[64];
+        private int count;
+
+        private void ensure(int more) {
+            if (count + more > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, count + more));
+            }
+        }
+
         void tag(char c) {
-            write((byte) c);
+            ensure(1);
+            buf[count++] = (byte) c;
         }
 
         void u32(int n) {
-            write(n >>> 24);
-            write(n >>> 16);
-            write(n >>> 8);
-            write(n);
+            ensure(4);
+            buf[count] = (byte) (n >>> 24);
+            buf[count + 1] = (byte) (n >>> 16);
+            buf[count + 2] = (byte) (n >>> 8);
+            buf[count + 3] = (byte) n;
+            count += 4;
         }
 
         void i64(long v) {
+            ensure(8);
             for (int shift = 56; shift >= 0; shift -= 8) {
-                write((int) (v >>> shift));
+                buf[count++] = (byte) (v >>> shift);
             }
         }
 
         void blob(byte[] b) {
             u32(b.length);
-            write(b, 0, b.length);
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, count, b.length);
+            count += b.length;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, count);
         }
     }
 

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
@@ -32,6 +33,8 @@ final class DataSocket {
     }
 
     private static final byte[] NONE = new byte[0];
+    /** What one read of an answer takes at most; a larger answer gets a buffer of its own. */
+    static final int IN_BUFFER = 16384;
 
     /**
      * One call: {@code seq} 0 with {@code invokes} null when no deferred invokes ride on
@@ -84,7 +87,7 @@ final class DataSocket {
     private static final class Conn {
         private final SocketChannel ch;
         private ByteBuffer out = ByteBuffer.allocate(4096);
-        private final ByteBuffer head = ByteBuffer.allocate(4);
+        private final ByteBuffer in = ByteBuffer.allocate(IN_BUFFER);
 
         Conn(SocketChannel ch) {
             this.ch = ch;
@@ -105,22 +108,40 @@ final class DataSocket {
             while (out.hasRemaining()) {
                 ch.write(out);
             }
-            head.clear();
-            readFully(head);
-            int n = head.getInt(0);
-            ByteBuffer answer = ByteBuffer.allocate(n);
-            readFully(answer);
             if (out.capacity() > (1 << 20)) {
                 out = ByteBuffer.allocate(4096);   // do not keep a large value's buffer
+            }
+            return readAnswer();
+        }
+
+        /**
+         * The answer's body. One read usually brings all of it (the length, then the body,
+         * were two reads: a syscall more per call); nothing follows it, as a connection
+         * carries one call at a time.
+         */
+        private byte[] readAnswer() throws IOException {
+            in.clear();
+            while (in.position() < 4) {
+                readSome(in);
+            }
+            int n = in.getInt(0);
+            if (4 + n <= in.capacity()) {
+                while (in.position() < 4 + n) {
+                    readSome(in);
+                }
+                return Arrays.copyOfRange(in.array(), 4, 4 + n);
+            }
+            ByteBuffer answer = ByteBuffer.allocate(n);   // a large value: a buffer of its own
+            answer.put(in.array(), 4, in.position() - 4);
+            while (answer.hasRemaining()) {
+                readSome(answer);
             }
             return answer.array();
         }
 
-        private void readFully(ByteBuffer b) throws IOException {
-            while (b.hasRemaining()) {
-                if (ch.read(b) < 0) {
-                    throw new IOException("the bridge process closed its data socket");
-                }
+        private void readSome(ByteBuffer b) throws IOException {
+            if (ch.read(b) < 0) {
+                throw new IOException("the bridge process closed its data socket");
             }
         }
 

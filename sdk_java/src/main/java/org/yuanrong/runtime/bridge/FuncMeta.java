@@ -26,6 +26,10 @@ public final class FuncMeta {
     private final Kind kind;
     private final ClassLoader loader;
     private volatile int parameterCount = -1;
+    // Per reference (a FuncMeta is cached per lambda class), asked at every invoke: kept
+    // here instead of a string built per call (and a map lookup by it, for the type).
+    private volatile String qualified;
+    private volatile Optional<Type> returnType;
     private static final Map<String, Optional<Type>> RETURN_TYPES = new ConcurrentHashMap<>();
     private static final Map<Class<?>, FuncMeta> BY_LAMBDA_CLASS = new ConcurrentHashMap<>();
 
@@ -120,7 +124,11 @@ public final class FuncMeta {
 
     /** "name#descriptor": how a Java method travels in invoke_method. */
     public String qualifiedMethod() {
-        return methodName + "#" + signature;
+        String q = qualified;
+        if (q == null) {
+            q = qualified = methodName + "#" + signature;
+        }
+        return q;
     }
 
     public void require(Kind expected, String api) throws YRException {
@@ -142,11 +150,15 @@ public final class FuncMeta {
             return null;
         }
         // Reflection per invoke would cost more than the call's own Java-side work.
-        String key = className + "#" + methodName + signature;
-        Optional<Type> cached = RETURN_TYPES.get(key);
+        Optional<Type> cached = returnType;
         if (cached == null) {
-            cached = Optional.ofNullable(lookUpReturnType());
-            RETURN_TYPES.put(key, cached);
+            String key = className + "#" + methodName + signature;
+            cached = RETURN_TYPES.get(key);
+            if (cached == null) {
+                cached = Optional.ofNullable(lookUpReturnType());
+                RETURN_TYPES.put(key, cached);
+            }
+            returnType = cached;
         }
         return cached.orElse(null);
     }
