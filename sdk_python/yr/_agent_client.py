@@ -14,7 +14,7 @@ from .exceptions import (GetTimeoutError, ObjectLostError, ResourceUnavailableEr
                          error_for)
 
 log = logging.getLogger("yr.agent_client")
-_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost, m.Created, m.ObjHeld, m.CarryTaken)
+_ANSWERS = (m.ObjValue, m.ObjMissing, m.ObjRefused, m.StateSaved, m.State, m.ObjLost, m.Created, m.ObjHeld)
 _GONE = "the node agent went away"
 
 
@@ -23,7 +23,6 @@ class AgentClient:
         self._pending: dict[int, object] = {}   # rid -> [Event, answer] or a callback
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._taken: dict[int, int] = {}   # rid -> how many carried calls its create took (CarryTaken)
         self._closed_reason = None
         self._conn = Connection(path, token, self._on_frames, self._on_close, "node agent")
 
@@ -106,34 +105,21 @@ class AgentClient:
         """Sends this process's metrics (yr._telemetry); no answer."""
         self._send(msg)
 
-    def create(self, spec: bytes, done=None, carry: str = "") -> "CreateAnswer":
+    def create(self, spec: bytes, done=None) -> "CreateAnswer":
         """Asks the agent of the master's own node for an instance (`spec`: a serialized
         InstanceSpec) without the gRPC hop; the answer comes as a future. `done(answer)`
-        runs on the connection's reader thread once answered, never within this call.
-        `carry`: the instance's id, when calls on it may follow as `carry_call` until the
-        answer (`answer.carried` says how many went with the create: node/carry.py)."""
+        runs on the connection's reader thread once answered, never within this call."""
         rid = next(self._ids)
         answer = CreateAnswer(done)
         with self._lock:
             self._pending[rid] = answer._set
         try:
-            # A create that may carry calls waits in the send buffer like an invoke: it leaves
-            # with the first call made on the instance (one write, and the agent sees both in
-            # one read), or when anything waits, or with the flusher within a few ms.
-            self._send(m.CreateOnNode(rid=rid, spec=spec, carry=carry), deferred=bool(carry))
+            self._send(m.CreateOnNode(rid=rid, spec=spec))
         except RuntimeUnavailableError:
             with self._lock:
                 self._pending.pop(rid, None)
             raise
         return answer
-
-    def carry_call(self, instance_id: str, call: bytes) -> None:
-        """A call on an instance whose create (sent with `carry`) is not answered yet; left in
-        the send buffer like an invoke (written at the latest when someone waits)."""
-        try:
-            self._conn.send_encoded(m.CarryCall(instance_id=instance_id, call=call).frame(), deferred=True)
-        except OSError:
-            pass   # the create's answer fails with the lost connection, and the call with it
 
     def _send(self, msg: m.Message, deferred: bool = False) -> None:
         try:
@@ -149,14 +135,8 @@ class AgentClient:
                 log.error("the node agent sent a bad message: %s", e)
                 self._conn.close()
                 return
-            if type(msg) is m.CarryTaken:   # just before the Created of the same rid
-                self._taken[msg.rid] = msg.count
-                continue
             with self._lock:
                 box = self._pending.pop(msg.rid, None)
-            if type(msg) is m.Created and callable(box):
-                box(msg, self._taken.pop(msg.rid, 0))
-                continue
             _deliver(box, msg)
 
     def _on_close(self, reason, by_us) -> None:
@@ -185,11 +165,9 @@ class CreateAnswer:
         self._done = threading.Event()
         self._msg: m.Created | None = None
         self._on_done = done
-        self.carried = 0   # how many calls carried with the create went to the worker (node/carry.py)
 
-    def _set(self, msg: "m.Created | None", carried: int = 0) -> None:
+    def _set(self, msg: "m.Created | None") -> None:
         self._msg = msg
-        self.carried = carried
         self._done.set()
         if self._on_done is not None:
             try:

@@ -73,24 +73,6 @@ class Channel:
         except OSError:
             pass  # the reader thread sees the same failure and fails every pending call
 
-    def claim(self, instance_id: str, calls: list) -> None:
-        """`calls` ((call, call id) pairs) went to the worker with the create that made it
-        (node/carry.py): their results come on this connection once it claims them, before
-        anything sent on it after this."""
-        if self.dead is not None:
-            for call, _ in calls:
-                call.slot.set_error(self.dead)
-            return
-        for call, call_id in calls:
-            self._pending[call_id] = call
-            call.slot.conn = self.conn
-        try:
-            self.conn.send_encoded(P.call_frame(P.CLAIM, 0, instance_id.encode()))
-        except OSError:
-            pass  # the reader thread sees the same failure and fails every pending call
-        for call, _ in calls:
-            call.slot.sent()
-
     def _on_frames(self, bodies) -> None:
         pending = self._pending
         unpack = _HEADER_UNPACK
@@ -195,8 +177,6 @@ class Target:
     - `on_lost`: executors only: on_lost(target, channel, calls) replaces recovery (ExecutorPool).
     - `recover_timeout`: seconds to wait for the instance to come back after its worker died
       (custom_extensions RECOVER_RETRY_TIMEOUT, set by the process that created it).
-    - `carrying`: its create went to the agent with `carry` and is not answered: ready calls
-      go with it (`_carry`, kept in `_carried` with their ids) instead of waiting to connect.
     """
 
     def __init__(self, rt, instance_id: str, class_name: str):
@@ -214,21 +194,16 @@ class Target:
         self._lock = threading.RLock()
         self.on_lost = None
         self.recover_timeout = 120.0
-        self.carrying = False
-        self._carried: list = []   # (call, call id) sent with the create, until the answer
 
     @property
     def label(self) -> str:
         return f"instance {self.instance_id} ({self.class_name})"
 
     # ---- lifecycle --------------------------------------------------------------------------
-    def connect(self, endpoint: str, epoch: int = 0, carried: int = 0) -> None:
+    def connect(self, endpoint: str, epoch: int = 0) -> None:
         """Connects to the instance's worker at `endpoint` (of placement `epoch`, 0: unknown)
-        and sends what is queued. `carried`: how many calls carried with the create went to
-        the worker (claimed here first); the others are sent ahead of the queue."""
+        and sends what is queued."""
         self.endpoint, self.epoch = endpoint, epoch
-        with self._lock:
-            self.carrying = False
         try:
             ch = self.rt.channel(endpoint, self)
         except YRError as e:
@@ -236,10 +211,6 @@ class Target:
             return
         with self._lock:
             self.channel = ch
-            went, rest, self._carried = self._carried[:carried], self._carried[carried:], []
-            if went:
-                ch.claim(self.instance_id, went)
-            self._queue.extendleft(reversed([c for c, _ in rest]))
             self._flush()
 
     def channel_lost(self, ch: Channel, in_flight: list) -> None:
@@ -311,9 +282,7 @@ class Target:
     def fail(self, err: BaseException) -> None:
         with self._lock:
             self.error = err
-            self.carrying = False
-            queued, self._queue = [c for c, _ in self._carried] + list(self._queue), deque()
-            self._carried = []
+            queued, self._queue = self._queue, deque()
         for c in queued:
             c.slot.set_error(err)
 
@@ -345,18 +314,9 @@ class Target:
             if call.body is not None and not call.nested and not self._queue and ch is not None and ch.dead is None:
                 self._send(call, deferred=True)   # written in a batch, at the latest when someone waits
                 return ref
-            if self.carrying and call.body is not None and not call.nested and not self._queue and kind == P.CALL:
-                self._carry(call)
-                return ref
             self._queue.append(call)
             self._flush()
         return ref
-
-    def _carry(self, call: _Call) -> None:
-        """Sends a ready call with the unanswered create (node/carry.py); held locked."""
-        call_id = P.CARRY_IDS + len(self._carried)
-        self._carried.append((call, call_id))
-        self.rt.agent.carry_call(self.instance_id, P.HEADER.pack(call.kind, call_id) + call.body)
 
     def enqueue(self, call: _Call, deferred: bool = False) -> bool:
         """Sends a call whose arguments are ready (or queues it until connected); False if

@@ -180,30 +180,21 @@ def create(rt, spec, on_answer=None) -> Target:
             if on_answer is not None:
                 on_answer(target, e)
             return
-        target.connect(info.endpoint, info.epoch, f.carried if isinstance(f, CreateAnswer) else 0)
+        target.connect(info.endpoint, info.epoch)
         if on_answer is not None:
             on_answer(target, None)
-    # Instance method calls made before the answer go with the create (node/carry.py): a
-    # Python instance of concurrency 1 (its worker runs them right after the constructor).
-    carry = on_answer is None and spec.language == "python" and spec.concurrency == 1
-    _ask(rt, spec, timeout, done, target if carry else None)
+    _ask(rt, spec, timeout, done)
     return target
 
 
-def _ask(rt, spec, timeout: float | None, done=None, carrier: Target | None = None):
+def _ask(rt, spec, timeout: float | None, done=None):
     """Sends a create: to the agent of this node when the master runs in the same daemon (no
     gRPC hop: docs/architecture.md "Creation"), else to the master over gRPC. `done(answer)`
-    runs once answered, on another thread (never within this call: callers hold locks).
-    `carrier`: the new instance's Target, which sends its first calls with the create
-    (agent only)."""
+    runs once answered, on another thread (never within this call: callers hold locks)."""
     if not rt.info.joined:
         try:
-            if carrier is not None:
-                carrier.carrying = True   # before the send: the answer may come at once
-            return rt.agent.create(spec.SerializeToString(), done, spec.instance_id if carrier else "")
+            return rt.agent.create(spec.SerializeToString(), done)
         except RuntimeUnavailableError:
-            if carrier is not None:
-                carrier.carrying = False
             pass   # this connection's daemon is gone (a master restarted with --etcd): gRPC reconnects
     fut = rt.master.create_instance_async(spec, timeout)
     if done is not None:

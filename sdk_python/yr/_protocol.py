@@ -3,9 +3,6 @@
 Call frames: 1 kind byte + 8-byte call id + a `_serialization` body.
   caller -> worker: CALL (method, args, kwargs) | FUNC (key, args, kwargs)
                     | DEFINE (raw: key, NUL, code), sent once per function and connection
-                    | CLAIM (call id 0, raw instance id): this caller created the instance and
-                      its first calls went with the create (yr_runtime.wire.messages.CarryCall);
-                      their results, kept by the worker, are written on this connection now
   worker -> caller: OK (value) | ERR (YRInvokeError or another yr error)
                     | REFUSED (call id 0, raw UTF-8 reason): the data port or worker refused the
                       connection's preamble (a stale epoch: yr_runtime.wire.preamble.refusal),
@@ -24,8 +21,6 @@ HEADER = struct.Struct("<cQ")
 CALL, FUNC, OK, ERR, DEFINE = b"C", b"F", b"O", b"E", b"D"
 SCALL, SFUNC, ITEM = b"S", b"G", b"I"
 REFUSED = b"R"
-CLAIM = b"K"
-CARRY_IDS = 1 << 62   # call ids of carried calls start here (a connection's own count starts at 1)
 STREAMS = (SCALL, SFUNC)
 CHECKPOINT_METHOD = "__yr_checkpoint__"   # a CALL of it answers (function type, saved state): h.snapshot()
 

@@ -172,7 +172,6 @@ class Worker:
         self.borrows = ()               # refs rebuilt during calls, not yet settled (yr._context "borrows")
         self.instance_id = ""
         self.epoch = 0                  # its placement (Assign.epoch): TLS callers of another are refused
-        self.held: list = []            # results of the calls its Assign carried, until claimed (P.CLAIM)
         self.report_later = False       # its metrics reporter's thread starts when it is first idle
         self._agent_lock = threading.Lock()   # call threads report blocking on the agent socket too
         self.watcher: _Watcher | None = None   # started by the first read of several calls
@@ -351,13 +350,6 @@ class Worker:
             if kind == P.DEFINE:
                 self._define(payload)  # in arrival order, before any call that uses it
                 _calls.received -= 1   # not a call
-            elif kind == P.CLAIM:   # the creator: the results of the calls its create carried
-                _calls.received -= 1
-                if self.held:
-                    if not out:
-                        conn.since = _now()
-                    out.extend(self.held)
-                    self.held = []
             elif kind in P.STREAMS:   # a generator: its items leave as they are produced
                 if self.pool is None:
                     try:
@@ -605,19 +597,6 @@ class Worker:
         # Its thread starts when this worker is first idle (_sleep): a new thread takes the GIL
         # (and, on a busy machine, the CPU) from the first calls, 0.3-0.9 ms of the first result.
         self.report_later = True
-        if msg.calls:
-            self._run_carried(msg.calls)
-
-    def _run_carried(self, calls: list) -> None:
-        """Runs the first calls that came with the create (node/carry.py), in order, before
-        any caller's connection is read; their results wait for the creator's P.CLAIM. Why:
-        the creator need not connect before its first call runs (~0.8 ms of a create)."""
-        for body in calls:
-            if len(body) < _HEADER_SIZE:
-                continue   # not a call (the driver frames them: never seen)
-            kind, call_id = _HEADER_UNPACK(body)
-            _calls.received += 1
-            self.held.append(self._execute(kind, call_id, body[_HEADER_SIZE:]))
 
     def _queued(self) -> int:
         """Calls read and not started: the concurrency-N pool's queue, or those of one read."""

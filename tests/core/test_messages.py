@@ -48,10 +48,6 @@ SAMPLES = [
     m.Created(rid=5, reply=b"\x0a\x00"),
     m.Created(rid=6, kind=1002, error="no node can hold it"),
     m.Prepare(driver_env='{"preload": ["mymod"]}'),
-    m.CreateOnNode(rid=7, spec=b"\x0a\x02i1", carry="i1"),
-    m.CarryCall(instance_id="i1", call=b"C" + bytes(8) + b"body"),
-    m.CarryTaken(rid=7, count=2),
-    m.Assign(instance_id="i3", job_id="j1", calls=[b"C" + bytes(8) + b"body"]),
 ]
 
 

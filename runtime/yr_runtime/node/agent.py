@@ -27,7 +27,7 @@ from yr_runtime.wire import messages as m
 from yr_runtime.local import session as sessions
 from yr_runtime.wire.errors import ErrorCode
 
-from . import carry, dataport, processes, templates, warm
+from . import dataport, processes, templates, warm
 from .logs import LogRead, read_log, remember_log
 from .telemetry import NodeTelemetry
 from .link import NodeEvents, NodeStatus
@@ -38,7 +38,7 @@ KILL_GRACE = 3.0      # after SIGTERM, before SIGKILL
 REFILL_DELAY = 0.01   # after a warm worker is taken, before forking its replacement
 # What workers and SDKs may send the agent; anything else closes their connection.
 _INBOUND = (m.WorkerHello, m.Initialized, m.TaskBlocked, m.ObjPut, m.ObjGet, m.ObjFree, m.ObjHold, m.ObjRelease, m.StatePut, m.StateGet,
-            m.Metrics, m.CreateOnNode, m.CarryCall)
+            m.Metrics, m.CreateOnNode)
 
 
 @dataclass
@@ -219,7 +219,6 @@ class Agent:
         # CreateOnNode without the gRPC hop. None on a joined node (no master here).
         self.on_create = None
         self.prepare_for = ""   # the environment of the latest Python create (node/warm.py)
-        self.carried = carry.Carried()   # first calls that came with their create (node/carry.py)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -423,7 +422,7 @@ class Agent:
         remember_log(self.log_files, spec.instance_id, self.session_dir / "logs" / f"worker-{w.id}.log")
         w.label = f"{spec.class_name or 'worker'} pid={w.pid}"
         w.grace = _graceful_shutdown_time(spec.driver_env)
-        w.writer.write(self.carried.take(spec).frame())
+        w.writer.write(spec.frame())
         # Refill a moment later: a fork competes for the CPU with the answer to this create.
         asyncio.get_running_loop().call_later(REFILL_DELAY, self.refill)
 
@@ -514,22 +513,17 @@ class Agent:
                 data = await reader.read(1 << 18)
                 if not data:
                     break
-                batch = []
                 for body in decoder.feed(data):
                     if not authed:
                         handshake.check_hello(body, self.token)
                         authed = True
                         continue
-                    batch.append(m.decode(body, *_INBOUND))
-                # The calls that came with a create in this read go with its Assign (node/carry.py)
-                for msg in self.carried.gather(batch, writer):
-                    worker = self._handle(msg, writer, worker)
+                    worker = self._handle(m.decode(body, *_INBOUND), writer, worker)
         except (handshake.AuthError, frames.FrameError, m.MessageError, ValueError) as e:
             log.warning("closing a connection that sent bad input: %s", e)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self.carried.drop(writer)
             writer.close()
             held = self._holds_of.pop(writer, None)
             if held:   # a process that ends (or crashes) lets go of what it borrowed
@@ -563,7 +557,7 @@ class Agent:
                 writer.write(m.Created(rid=msg.rid, kind=int(ErrorCode.ERR_INNER_COMMUNICATION),
                                        error="this node's agent has no master: create through the master").frame())
             else:
-                self.on_create(msg, self.carried.answer_writer(msg, writer))
+                self.on_create(msg, writer)
         elif isinstance(msg, m.StatePut):
             self.store.states[msg.instance_id] = msg.data
             # the worker's save returns once the master holds the state (it places restarts):

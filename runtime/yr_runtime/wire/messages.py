@@ -6,7 +6,7 @@ Links (each framed by `frames`; an agent connection starts with the hello of `ha
 - SDK -> agent (the node object store and saved state): `ObjPut`, `ObjGet`, `ObjFree`,
   `StatePut`, `StateGet`, `ObjHold`, `ObjRelease` (borrowed refs)
 - agent -> SDK: `ObjValue`, `ObjMissing`, `ObjRefused`, `StateSaved`, `State`, `ObjHeld`
-- SDK -> agent of the master's node -> SDK: `CreateOnNode` (then `CarryCall`s) -> (`CarryTaken`) `Created`
+- SDK -> agent of the master's node -> SDK: `CreateOnNode` -> `Created`
 - agent <-> zygote (a socketpair): `ForkRequest` (sent with one fd: the write end of the new
   worker's output pipe) ->; <- `Forked`, `ChildExited`
 
@@ -140,7 +140,6 @@ class Assign(Message):
     recover_retry_times: int = 0
     state: bytes | None = None        # a restart: the instance's last saved state
     epoch: int = 0                    # its placement (the master's count): callers' preambles must match
-    calls: list = dataclasses.field(default_factory=list)   # first calls carried by the create (CarryCall.call)
 
 
 @message("initialized")
@@ -262,7 +261,6 @@ class CreateOnNode(Message):
     "Creation"). `spec`: a serialized control.proto `InstanceSpec`, passed through untouched."""
     rid: int
     spec: bytes
-    carry: str = ""   # the instance's id when its first calls may follow as CarryCall (python only)
 
 
 @message("created")
@@ -368,25 +366,6 @@ class FreeCopies(Message):
     """Owner -> a node that pulled: these objects were freed on their owner; drop your copies.
     Not answered."""
     ids: list
-
-
-# ---- first calls carried by a create (docs/architecture.md "Creation": node/carry.py) --------
-@message("carry_call")
-class CarryCall(Message):
-    """SDK -> agent of the master's node: a call made on an instance whose CreateOnNode (with
-    `carry`) is not answered yet. `call`: a call frame's body without its length prefix
-    (`yr._protocol`: kind, call id, serialized body). Handed to the worker with its Assign."""
-    instance_id: str
-    call: bytes
-
-
-@message("carry_taken")
-class CarryTaken(Message):
-    """Agent -> SDK, right before the `Created` of the same `rid`: the first `count` calls
-    carried for it went to the worker with its Assign (their results wait there for a
-    `P.CLAIM` frame); the caller sends the others itself. Not sent when none went."""
-    rid: int
-    count: int
 
 
 # ---- bootstrap ---------------------------------------------------------------------------------
