@@ -274,7 +274,7 @@ class Worker:
             if isinstance(msg, m.CallerHandoff):
                 self._adopt_caller()
             elif isinstance(msg, m.Prepare):
-                _prepare(msg.driver_env, self.boot.session_dir)
+                _prepare(msg.driver_env, self.boot, self.token)
             else:
                 self._assign(msg)
         return True
@@ -769,11 +769,12 @@ def _apply_driver_env(env: dict) -> None:
     os.environ.update(env.get("env_vars") or {})
 
 
-def _prepare(driver_env: str, session_dir: str) -> None:
+def _prepare(driver_env: str, boot: m.Bootstrap, token: bytes) -> None:
     """Idle: takes a driver's environment and imports its modules ahead of the create that
-    brings the same environment (the agent hands this worker to no other: node/warm.py)."""
+    brings the same environment (the agent hands this worker to no other: node/warm.py),
+    and makes its runtime context."""
     from . import _context
-    _context.read_session_ahead(session_dir)
+    _context.prepare_worker(boot.to_dict(), token)
     env = json.loads(driver_env or "{}")
     _apply_driver_env(env)
     for name in env.get("preload") or ():
