@@ -33,6 +33,7 @@ from yr_runtime.wire import messages as m
 from yr_runtime.local.lifetime import die_with_parent
 from yr_runtime.local.session import worker_socket
 
+from . import _context   # here, not in _assign: an import statement there touched 4-5 more pages after the fork
 from . import _protocol as P
 from . import _serialization
 from . import _telemetry
@@ -558,7 +559,6 @@ class Worker:
         self.class_name = msg.class_name or "instance"
         if self.host is None:
             self.host = host_for(msg.language or "python")
-        from . import _context
         _context.init_worker(self.boot.to_dict(), self.token, msg.job_id, msg.instance_id)
         _context.current().recycle_time = float(env.get("recycle_time") or 2.0)
         self.idle_timeout = env.get("idle_timeout")
