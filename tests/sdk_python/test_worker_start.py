@@ -28,9 +28,11 @@ def test_the_first_call_runs_before_the_reporter_thread_starts_and_a_later_one_a
         h = Probe.invoke()
         at_init, at_first, started = yr.get(h.threads.invoke(), timeout=60)
         assert started   # the reporter exists (a user metric would report as this worker) ...
-        assert at_first == at_init == 1, (at_init, at_first)   # ... but runs no thread yet
+        # ... but no thread started since the constructor (modules the worker imported while
+        # idle may run threads of their own: counted in at_init)
+        assert at_first == at_init, (at_init, at_first)
         deadline = time.monotonic() + 30
-        while yr.get(h.threads.invoke(), timeout=60)[1] < 2:   # started once the worker was idle
+        while yr.get(h.threads.invoke(), timeout=60)[1] <= at_init:   # started once the worker was idle
             assert time.monotonic() < deadline, "the reporter's thread never started"
             time.sleep(0.01)
         h.terminate()
