@@ -455,28 +455,37 @@ def init_driver(config) -> Runtime:
         return rt
 
 
-_session_ahead: "tuple[str, sessions.SessionInfo] | None" = None   # (dir, info) an idle worker read
+_worker_ahead: "tuple[str, Runtime] | None" = None   # (session dir, runtime) an idle worker made
 
 
-def read_session_ahead(session_dir: str) -> None:
-    """An idle worker reads its session's info before it is assigned (init_worker uses it)."""
-    global _session_ahead
-    if _session_ahead is None:
-        _session_ahead = (session_dir, sessions.read_info(session_dir))
+def prepare_worker(boot: dict, token: bytes) -> None:
+    """An idle worker makes its runtime context before it is assigned (init_worker takes it):
+    its first touches of copy-on-write pages, ~0.2 ms, leave the create's path."""
+    global _worker_ahead
+    with _rt_lock:
+        if _worker_ahead is None and _rt is None:
+            _worker_ahead = (boot["session_dir"], _worker_runtime(boot, token))
+
+
+def _worker_runtime(boot: dict, token: bytes) -> Runtime:
+    """A worker's runtime context, not yet of any job or instance."""
+    info = sessions.read_info(boot["session_dir"])
+    if boot.get("data"):   # the node's data port, as the agent told this worker
+        info = dataclasses.replace(info, data_address=boot["data"])
+    return Runtime(info, token, "", is_driver=False)
 
 
 def init_worker(boot: dict, token: bytes, job_id: str, instance_id: str) -> None:
-    global _rt
+    global _rt, _worker_ahead
     with _rt_lock:
         if _rt is not None:
             return
-        ahead = _session_ahead
-        info = ahead[1] if ahead and ahead[0] == boot["session_dir"] else sessions.read_info(boot["session_dir"])
-        if boot.get("data"):   # the node's data port, as the agent told this worker
-            info = dataclasses.replace(info, data_address=boot["data"])
-        _rt = Runtime(info, token, job_id, is_driver=False, instance_id=instance_id)
-        _refs.keep_files(bool(_rt.owner))
-        _serialization.set_session(info.session_dir)
+        ahead, _worker_ahead = _worker_ahead, None
+        rt = ahead[1] if ahead and ahead[0] == boot["session_dir"] else _worker_runtime(boot, token)
+        rt.job_id, rt.instance_id = job_id, instance_id
+        _rt = rt
+        _refs.keep_files(bool(rt.owner))
+        _serialization.set_session(rt.info.session_dir)
 
 
 def finalize() -> None:
