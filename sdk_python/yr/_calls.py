@@ -209,6 +209,10 @@ class Target:
         except YRError as e:
             self.fail(e)
             return
+        except ValueError as e:   # a malformed endpoint: its calls fail (they must not wait forever)
+            self.fail(RuntimeUnavailableError(f"{self.label} cannot be reached: the runtime named its address "
+                                              f"{endpoint!r}, which is not one ({e})"))
+            return
         with self._lock:
             self.channel = ch
             self._flush()

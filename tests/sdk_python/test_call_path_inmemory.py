@@ -18,7 +18,7 @@ import pytest
 from yr import _protocol as P
 from yr import _serialization, _transport
 from yr._calls import Channel, Target
-from yr.exceptions import InstanceDiedError, InstanceTerminatedError, YRError, YRInvokeError
+from yr.exceptions import InstanceDiedError, InstanceTerminatedError, RuntimeUnavailableError, YRError, YRInvokeError
 from yr.object_ref import ObjectRef, _Slot, new_id
 from yr_runtime.wire import address, frames, handshake
 
@@ -286,6 +286,17 @@ def test_connection_loss_of_a_dead_instance_fails_calls_in_flight_and_later(rt, 
     with pytest.raises(InstanceDiedError, match="killed by the test"):
         call(t, "echo", "after").get(WAIT)
     assert worker.calls == [("hold", ())] * 3 + [("drop", ())]
+
+
+def test_a_restarted_instance_at_a_malformed_address_fails_its_calls_instead_of_leaving_them_waiting(rt, worker):
+    t = target_on(rt, worker.address)
+    rt.master.endpoint = ""   # (a runtime bug) the restarted instance's address is no address
+    in_flight = [call(t, "hold") for _ in range(2)] + [call(t, "drop")]
+    for r in in_flight:
+        with pytest.raises(RuntimeUnavailableError, match="which is not one"):
+            r.get(WAIT)
+    with pytest.raises(RuntimeUnavailableError, match="which is not one"):
+        call(t, "echo", "after").get(WAIT)
 
 
 def test_calls_in_flight_to_a_restarting_instance_go_first_to_the_new_worker(rt, worker):
