@@ -41,7 +41,7 @@ from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
 from .object_ref import ObjectRef, _nested
 
-_PLAIN_RESULTS = frozenset((int, float, str, bool, type(None), bytes))   # results that cannot hold refs
+_PLAIN_RESULTS = _serialization._PLAIN | {bytes}   # results that cannot hold refs
 
 _pickle_loads = pickle.loads
 _HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
@@ -723,7 +723,6 @@ def _dump_sending(value, remote: bool, lent: list | None = None) -> bytes:
     finally:
         _nested.sent = None
     if sent:
-        from . import _context
         _context.hold_sent(sent, remote)
     return body
 
