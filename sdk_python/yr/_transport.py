@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import select
 from os import sched_yield as _sched_yield
+from time import perf_counter as _perf_counter
 import socket
 import threading
 import time
@@ -32,7 +33,12 @@ RECV_CHUNK = 1 << 18
 # every new connection (one per instance) a fresh mapping to zero, ~0.1-0.15 ms. A read that
 # fills it swaps it for a RECV_CHUNK one (the decoder copies what it keeps).
 RECV_FIRST = 1 << 16
-SPIN_POLLS = int(os.environ.get("YR_SPIN_POLLS", "20"))
+# How long a waiting reader polls (yielding the CPU between polls) before it sleeps in the
+# kernel. A bound in time, not in polls: a poll and a yield cost ~1.4 us on an idle core, so
+# the 20 polls this was cost ~28 us, less than a worker takes to answer a trivial call, and
+# every sync call paid a sleep and a wake-up each way (2.5x fewer calls/s and more CPU per
+# call than with a 300 us spin; benchmarks/RESULTS.md "2026-12-01 (3)").
+SPIN_SECONDS = float(os.environ.get("YR_SPIN_US", "300")) / 1e6
 FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
 PUMP_AFTER = 0.002   # s without a waiter on a connection before its pump thread reads it
 
@@ -207,11 +213,17 @@ class Connection:
         # Answers to short calls come within microseconds: poll without sleeping a few
         # times (yielding the CPU) before sleeping in the kernel until data arrives.
         poll = self._poller.poll
-        for _ in range(SPIN_POLLS):
+        if poll(0):
+            return True
+        start = _perf_counter()
+        spin_until = start + min(SPIN_SECONDS, timeout)
+        while True:
+            _sched_yield()
             if poll(0):
                 return True
-            _sched_yield()
-        return bool(poll(max(timeout, 0.0) * 1000))
+            now = _perf_counter()
+            if now >= spin_until:
+                return bool(poll(max(timeout - (now - start), 0.0) * 1000))
 
     def _read_available(self) -> None:
         rbuf = self._rbuf

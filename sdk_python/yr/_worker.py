@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 from os import sched_yield as _sched_yield
+from time import perf_counter as _perf_counter
 import select
 import selectors
 import signal
@@ -47,7 +48,9 @@ _pickle_loads = pickle.loads
 _HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
 _Coroutine = types.CoroutineType   # inspect.iscoroutine's test (it cannot be subclassed)
 
-WORKER_SPIN_POLLS = int(os.environ.get("YR_WORKER_SPIN_POLLS", "20"))
+# How long a worker that answered a lone call polls for the caller's next one before it
+# sleeps (a bound in time, as the driver's: yr._transport.SPIN_SECONDS).
+WORKER_SPIN_SECONDS = float(os.environ.get("YR_WORKER_SPIN_US", "300")) / 1e6
 TLS_HANDSHAKES = 16     # callers of a --tls cluster in their handshake at once; more are closed
 IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
 FLUSH_AFTER = 0.0003   # s: the result of a quick call waits at most this long for the next ones
@@ -208,10 +211,13 @@ class Worker:
                     # A caller that sends one call at a time (a synchronous loop) sends the
                     # next one microseconds after our answer: catch it before sleeping,
                     # which costs a wake-up each way. Bursts of calls never spin.
-                    for _ in range(WORKER_SPIN_POLLS):
+                    spin_until = _perf_counter() + WORKER_SPIN_SECONDS
+                    while True:
                         _sched_yield()
                         if ready(0, 1):
                             events = select_(0)
+                            break
+                        if _perf_counter() >= spin_until:
                             break
                 self.lone_call = False
                 for key, _ in events or self._sleep():
