@@ -297,10 +297,20 @@ def hold_sent(sent: list, remote: bool = False) -> None:
     if remote:
         rt.pinned.update(ids)
         return
+    # On failure the result still leaves; its refs may go with their owners' refs.
+    _hold_or_warn(rt, ids, "sent in a result", tokens=[token for _, token in sent])
+
+
+def _hold_or_warn(rt, ids: list, what: str, *owner, **how) -> bool:
+    """Asks the node store to hold `ids` (`Runtime.agent.hold(ids, *owner, **how)`, waiting at
+    most HOLD_WAIT). A hold that fails is logged, naming the objects and `what` they are, and
+    not raised: the call that asked has succeeded, only the objects' lifetime is at stake."""
     try:
-        rt.agent.hold(ids, tokens=[token for _, token in sent], timeout=HOLD_WAIT)
-    except YRError as e:   # the result still leaves; its refs may go with their owners' refs
-        _log.warning("could not keep objects %s sent in a result: %s", ", ".join(ids), e)
+        rt.agent.hold(ids, *owner, timeout=HOLD_WAIT, **how)
+        return True
+    except YRError as e:
+        _log.warning("could not keep objects %s %s: %s", ", ".join(ids), what, e)
+        return False
 
 
 # ---- borrows: refs a worker keeps past the call that brought them ---------------------------------
@@ -340,12 +350,8 @@ def settle_borrows() -> None:
             owner = slot.fetch.owner if slot.fetch is not None else ()
             by_owner.setdefault(tuple(owner), []).append((oid, slot))
     for owner, items in by_owner.items():
-        oids = [oid for oid, _ in items]
-        try:
-            rt.agent.hold(oids, *owner, timeout=HOLD_WAIT)
-        except YRError as e:   # the value may go with its owner's refs; the call itself succeeded
-            _log.warning("could not keep objects %s this worker holds refs to: %s", ", ".join(oids), e)
-            continue
+        if not _hold_or_warn(rt, [oid for oid, _ in items], "this worker holds refs to", *owner):
+            continue   # the value may go with its owner's refs
         for oid, slot in items:
             _borrowed.add(oid)
             _on_slot_death(slot, "release", rt, oid)
