@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from yr._bridge_py4j import _BridgeService, _Codec, _Registry
+from yr._bridge_codec import _Codec, _Registry
+from yr._bridge_py4j import _BridgeService
 from yr._bridge_sock import DataServer, parse, recv_exact
 
 

@@ -2,7 +2,8 @@
 as its JUnit test), the registry of lent handles/refs, and how errors become answers."""
 import pytest
 
-from yr._bridge_py4j import JavaError, _BridgeService, _Codec, _error_answer, _Registry
+from yr._bridge_codec import _Codec, _Registry
+from yr._bridge_py4j import JavaError, _BridgeService, _error_answer
 
 
 class Opaque:
