@@ -13,12 +13,13 @@ import queue
 import sys
 import threading
 import weakref
+from _thread import start_new_thread as _start_new_thread
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING
 
 from yr_runtime.local import session as sessions
 
-from . import _serialization, _telemetry, _transport
+from . import _serialization, _telemetry, _transport, _unread
 from . import object_ref as _refs
 from ._agent_client import AgentClient
 from ._calls import Channel, Target
@@ -186,20 +187,37 @@ class Runtime:
 # (SimpleQueue.put is reentrant) and a thread of its own sends the notices, batched.
 _notices: "queue.SimpleQueue" = queue.SimpleQueue()
 _notice_thread_started = False
-_notice_lock = threading.Lock()
+
+
+def _start_notice_thread() -> None:
+    """Starts the thread that sends the notices, once. Safe in a finalizer: it takes no lock
+    and waits for nothing (`_thread.start_new_thread`; two racing starts make two senders of
+    one queue, which is harmless)."""
+    global _notice_thread_started
+    if not _notice_thread_started:
+        _notice_thread_started = True
+        try:
+            _start_new_thread(_send_notices, ())
+        except RuntimeError:   # the interpreter is shutting down: the job's end frees them
+            pass
 
 
 def _on_slot_death(slot, notice: str, rt: "Runtime", object_id: str, token: str = "") -> None:
     """Registers (from ordinary code, never a finalizer) the notice sent for `object_id` when
     `slot` dies: "free" (its owner let go), "release" (a borrow ends), "transfer" (the
     transfer hold `token` ends)."""
-    global _notice_thread_started
-    if not _notice_thread_started:
-        with _notice_lock:
-            if not _notice_thread_started:
-                threading.Thread(target=_send_notices, name="yr-store-notices", daemon=True).start()
-                _notice_thread_started = True
+    _start_notice_thread()
     weakref.finalize(slot, _slot_died, notice, weakref.ref(rt), object_id, token).atexit = False
+
+
+def _drop_unread(body: bytes) -> None:
+    """(A finalizer) a result that holds refs sent with transfer holds dies unread: nothing
+    will adopt the holds, so the notices thread reads their tokens from the body
+    (`_unread.transfer_tokens`) and ends them."""
+    rt = _rt
+    if rt is not None and not rt.closed:
+        _start_notice_thread()
+        _notices.put(("unread", weakref.ref(rt), body))
 
 
 def _slot_died(notice: str, rt_ref, object_id: str, token: str) -> None:
@@ -226,7 +244,11 @@ def _send_notices() -> None:
         grouped: dict = {}
         for notice, rt_ref, object_id in batch:
             rt = rt_ref()
-            if rt is not None:
+            if rt is None:
+                continue
+            if notice == "unread":   # object_id is the unread body: its tokens' holds end
+                grouped.setdefault(("transfer", rt), []).extend(_unread.transfer_tokens(object_id))
+            else:
                 grouped.setdefault((notice, rt), []).append(object_id)
         for (notice, rt), ids in grouped.items():
             if rt.closed or rt._agent is None:
@@ -236,7 +258,7 @@ def _send_notices() -> None:
                     rt._agent.free(ids)
                 elif notice == "release":   # borrowed refs are gone: their holds go too
                     rt._agent.release(ids)
-                else:                  # refs received in results are gone: their transfer holds end
+                elif ids:              # refs received in results are gone: their transfer holds end
                     rt._agent.release(tokens=ids)
             except Exception:   # the agent link is closing: its end does the same
                 pass
@@ -397,7 +419,8 @@ def publish(ref: ObjectRef) -> tuple:
 
 
 # Refs are values; what they need of the runtime comes from here (see object_ref.set_hooks).
-_refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all, adopt=adopt_ref)
+_refs.set_hooks(publish=publish, rebuild=remote_ref, flush_all=_transport.flush_all, adopt=adopt_ref,
+                drop_unread=_drop_unread)
 
 
 def set_instance_state(save, load) -> None:

@@ -21,6 +21,7 @@ from _thread import allocate_lock as _allocate_lock
 from os import sched_yield as _sched_yield
 
 from . import _serialization
+from ._unread import MARK as _UNREAD_MARK
 from .exceptions import GetTimeoutError, RuntimeUnavailableError, YRError, YRInvokeError, YRTypeError, YRValueError
 
 _glock = threading.Lock()
@@ -51,6 +52,7 @@ _publish = _no_op          # publish(ref) -> owner: a pickled ref's value must b
 _rebuild = _unbound_ref    # rebuild(object_id, *owner) -> ObjectRef: a ref unpickled here (picklable by name)
 _flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
 _adopt = _unbound_ref      # adopt(object_id, token, *owner) -> ObjectRef: a ref unpickled from a result, with its transfer hold
+_drop_unread = _no_op      # drop_unread(body): (from a finalizer) a result body holding transfer holds dies unread
 # Whether loading a value unlinks its shared-memory file. On one machine it does (the first
 # reader frees what nobody will map again). In a cluster the node store serves the file to
 # other nodes until the job ends, so readers leave it and its owner (the slot's finalizer or
@@ -63,15 +65,17 @@ def keep_files(keep: bool) -> None:
     _unlink_on_load = not keep
 
 
-def set_hooks(*, publish, rebuild, flush_all, adopt) -> None:
+def set_hooks(*, publish, rebuild, flush_all, adopt, drop_unread) -> None:
     """Registers the runtime context's side of refs (called once, when the context module
     loads): `publish(ref)` when a ref is pickled, which returns where its value can be
     fetched from (a tuple of strings, the owner node's data address and id; empty on one
     machine), `rebuild(object_id, *owner)` when one is unpickled (a module-level function:
     pickles name it), `flush_all()` before every blocking wait, `adopt(object_id, token,
-    *owner)` when a ref pickled into a call's result is unpickled (its transfer hold)."""
-    global _publish, _rebuild, _flush_all, _adopt
-    _publish, _rebuild, _flush_all, _adopt = publish, rebuild, flush_all, adopt
+    *owner)` when a ref pickled into a call's result is unpickled (its transfer hold),
+    `drop_unread(body)` when a result whose body holds such refs dies unread (called by a
+    finalizer: it must take no lock)."""
+    global _publish, _rebuild, _flush_all, _adopt, _drop_unread
+    _publish, _rebuild, _flush_all, _adopt, _drop_unread = publish, rebuild, flush_all, adopt, drop_unread
 
 
 def new_id() -> str:
@@ -87,13 +91,14 @@ def reseed() -> None:
 
 class _Slot:
     __slots__ = ("done", "body", "error", "_value", "_loaded", "_event", "_callbacks",
-                 "fetch", "owns_shm", "conn", "keep", "lent", "contains", "__weakref__")
+                 "fetch", "owns_shm", "conn", "keep", "lent", "contains", "stored", "__weakref__")
     # keep: set once the slot's file was lent (see `lend`): loading it no longer unlinks it.
     # lent: on a call's result slot, the slots whose files the call borrowed (kept alive with
     # it: the result may point into them) and those of the refs nested in its arguments (their
     # values stay in the node store while the call may still read them). contains: on a put's
     # slot, the ids of the refs inside its value (the node store holds them while it stores
-    # the value). None is set in __init__ (most slots never lend).
+    # the value). stored: its body was given to the node store (see `store_body`). None is set
+    # in __init__ (most slots never lend).
 
     def __init__(self, fetch=None):
         self.done = False
@@ -269,6 +274,7 @@ class _Slot:
         or renamed for recycling) is serialized again: its old path no longer exists."""
         with _glock:
             if not (self._loaded and self._load_unlinks() and self.body[:1] == b"\x01"):
+                self.stored = True   # the store's copy carries the body's transfer holds (see __del__)
                 body, handed = _serialization.for_store(self.body, getattr(self, "keep", False))
                 if handed:
                     self.owns_shm = False
@@ -277,8 +283,14 @@ class _Slot:
         return _serialization.dumps(value)
 
     def __del__(self):
-        if self.owns_shm and self.body is not None and self.body[:1] == b"\x01":
-            _serialization.discard(self.body)
+        body = self.body
+        if body is None:
+            return
+        if (not self._loaded and self.fetch is None and type(body) is bytes and _UNREAD_MARK in body
+                and not getattr(self, "stored", False)):
+            _drop_unread(body)   # a result dropped unread: the holds of the refs sent in it end
+        if self.owns_shm and body[:1] == b"\x01":
+            _serialization.discard(body)
 
 
 class ObjectRef:

@@ -352,6 +352,47 @@ def test_values_made_in_workers_leave_the_store_with_the_last_ref(driver, size):
     assert _until(lambda: not _in_store(passed_id))
 
 
+@yr.instance
+class Maker:
+    """Puts values and hands them out in its results, remembering the last one's id."""
+    def __init__(self):
+        self.last = None
+
+    def make(self, n):
+        ref = yr.put(np.arange(float(n)))
+        self.last = ref.id
+        return {"made": [ref], "n": n}
+
+    def last_id(self):
+        return self.last
+
+
+@pytest.mark.parametrize("size", [10, 3_000_000], ids=["small", "large"])
+@pytest.mark.parametrize("when", ["after it arrived", "before it arrived"])
+def test_a_result_dropped_unread_lets_go_of_the_refs_sent_in_it(driver, size, when):
+    """A result that holds refs is held for its receiver until it reads them (a transfer
+    hold); a driver that drops such a result without ever reading it lets go of them too,
+    so the values leave the store (they used to stay until the job ended)."""
+    import gc
+    maker = Maker.invoke()
+    result = maker.make.invoke(size)
+    if when == "after it arrived":
+        assert yr.wait([result], timeout=60) == ([result], [])
+    oid = yr.get(maker.last_id.invoke(), timeout=60)
+    time.sleep(0.3)   # the maker's own ref is gone: only the result's hold keeps the value
+    assert _in_store(oid), "freed while an unread result holds it"
+    del result
+    gc.collect()
+    assert _until(lambda: not _in_store(oid))
+    kept = maker.make.invoke(size)   # the same, read: it stays while the driver holds the ref
+    got = yr.get(kept, timeout=60)
+    del kept
+    gc.collect()
+    time.sleep(0.3)
+    assert float(np.asarray(yr.get(got["made"][0], timeout=60)).sum()) == float(np.arange(float(size)).sum())
+    maker.terminate()
+
+
 @yr.invoke
 def echo_nested(items):
     return items
