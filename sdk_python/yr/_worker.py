@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import faulthandler
 import importlib
-import inspect
 import json
 import os
 import pickle
@@ -38,9 +37,9 @@ from . import _context   # here, not in _assign: an import statement there touch
 from . import _protocol as P
 from . import _serialization
 from . import _telemetry
+from ._call_values import as_invoke_error, dump_sending, resolve_args, run_coroutine, send_items
 from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
-from .object_ref import ObjectRef, _nested
 
 _PLAIN_RESULTS = _serialization._PLAIN | {bytes}   # results that cannot hold refs
 
@@ -445,7 +444,7 @@ class Worker:
         try:
             self.functions[key] = self.host.bind_function(code)
         except BaseException as e:  # reported by every call of this function
-            err = _as_invoke_error(e, f"loading function {key.split(':')[0]}")
+            err = as_invoke_error(e, f"loading function {key.split(':')[0]}")
 
             def failing(*_a, **_k):
                 raise err
@@ -498,25 +497,25 @@ class Worker:
             else:
                 where, c, fn = hot
                 c[0] += 1
-            args = _resolve_args(args)
+            args = resolve_args(args)
             result = fn(*args, **kwargs)
             if type(result) is _Coroutine:   # not any awaitable: a returned ObjectRef is returned as a ref
-                result = _run_coroutine(result)
+                result = run_coroutine(result)
             if stream is not None:
-                result = _send_items(stream, call_id, result, where)
+                result = send_items(stream, call_id, result, where)
             if self.autosave and kind == P.CALL:
                 save_state()
         except BaseException as e:  # user code may raise anything (even KeyboardInterrupt): it goes back
             if c is None:   # failed before its method was read: counted as started too
                 c = _by_where.get(where) or _calls.new(where)
                 c[0] += 1
-            return P.call_frame(P.ERR, call_id, self._dump_error(_as_invoke_error(e, where))), c
+            return P.call_frame(P.ERR, call_id, self._dump_error(as_invoke_error(e, where))), c
         try:
             lent = _serialization.take_lent() if _serialization.lending and not remote else None
             if type(result) in _PLAIN_RESULTS:   # no refs inside
                 body = _serialization.dumps_inline(result) if remote else _serialization.dumps(result, lent=lent)
             else:   # refs inside are held for the caller until it has them
-                body = _dump_sending(result, remote, lent)
+                body = dump_sending(result, remote, lent)
             if len(body) > _serialization.MAX_BODY:   # checked inline: the message is made only then
                 _serialization.check_size(body, f"the return value of {where}")
             return P.call_frame(P.OK, call_id, body), c
@@ -589,10 +588,10 @@ class Worker:
                     _interrupt.install(str(worker_socket(self.boot.session_dir, self.boot.worker_id)),
                                        Worker._run.__code__)
             else:
-                args = _resolve_args(spec.get("args", ()))
+                args = resolve_args(spec.get("args", ()))
                 self.instance = self.host.create_instance(spec, args, spec.get("kwargs", {}))
         except BaseException as e:  # a failing constructor is reported on every call
-            self.init_error = _as_invoke_error(e, f"{self.class_name}.__init__")
+            self.init_error = as_invoke_error(e, f"{self.class_name}.__init__")
         # C++ classes declare their state (YR_STATE): with restarts allowed, keep it saved.
         self.autosave = (msg.recover_retry_times > 0 and isinstance(self.host, ForeignHost)
                          and self.host.can_save and self.instance is not None)
@@ -683,56 +682,6 @@ def load_state(timeout: float = 30) -> None:
         w.instance, w.methods = saved, {}
 
 
-def _as_invoke_error(e: BaseException, where: str) -> YRInvokeError:
-    if isinstance(e, YRInvokeError):
-        return e
-    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    return YRInvokeError(e, tb, where)
-
-
-def _send_items(conn: _CallerConn, call_id: int, gen, where: str) -> None:
-    """Sends each item of a (async) generator as an ITEM frame as soon as it is produced.
-    A result that is not a generator is its one item. Errors raised by the generator (or
-    an item that cannot be serialized) propagate: the call's answer carries them."""
-    if inspect.isasyncgen(gen):
-        items = _async_items(gen)
-    elif inspect.isgenerator(gen):
-        items = gen
-    else:
-        items = (gen,)
-    for i, item in enumerate(items):
-        try:
-            body = _dump_sending(item, conn.remote)   # no shared memory across machines
-            _serialization.check_size(body, f"item {i} of {where}")
-        except SerializationError as e:
-            raise SerializationError(f"item {i} of {where} cannot be serialized: {e}") from None
-        conn.send(P.call_frame(P.ITEM, call_id, body))
-
-
-def _async_items(agen):
-    async def next_item():
-        return await agen.__anext__()
-    while True:
-        try:
-            yield _run_coroutine(next_item())
-        except StopAsyncIteration:
-            return
-
-
-def _dump_sending(value, remote: bool, lent: list | None = None) -> bytes:
-    """The body of a result or stream item that may hold refs: those refs are held for the
-    receiver until it has them (`yr._context.hold_sent`). `remote`: for a caller on another
-    node (inline, no shared memory); `lent`: files this call borrowed (see `dumps`)."""
-    _nested.sent = sent = []
-    try:
-        body = _serialization.dumps_inline(value) if remote else _serialization.dumps(value, lent=lent)
-    finally:
-        _nested.sent = None
-    if sent:
-        _context.hold_sent(sent, remote)
-    return body
-
-
 def _readiness_probe(sel):
     """`ready(timeout, maxevents)`: whether any socket of `sel` is ready, asked of the kernel
     directly (a duplicate of its epoll descriptor: the same interest list). The selector's
@@ -742,26 +691,6 @@ def _readiness_probe(sel):
     if isinstance(sel, getattr(selectors, "EpollSelector", ())):
         return select.epoll.fromfd(os.dup(sel.fileno())).poll
     return lambda timeout, _max: sel.select(timeout)
-
-
-def _resolve_args(args):
-    """The arguments with their top-level refs replaced by their values."""
-    if ObjectRef in map(type, args):
-        from .object_ref import get
-        return [get(a, -1) if type(a) is ObjectRef else a for a in args]
-    return args
-
-
-_loop = None
-
-
-def _run_coroutine(coro):
-    global _loop
-    import asyncio
-    if _loop is None:
-        _loop = asyncio.new_event_loop()
-        threading.Thread(target=_loop.run_forever, name="yr-asyncio", daemon=True).start()
-    return asyncio.run_coroutine_threadsafe(coro, _loop).result()
 
 
 def _apply_driver_env(env: dict) -> None:

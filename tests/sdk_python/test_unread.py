@@ -10,7 +10,7 @@ from yr.object_ref import ObjectRef, _Slot
 
 def _sent_body(value, inline: bool = False):
     """A worker's result body for `value` and the (object id, token) pairs it holds, as
-    `yr._worker._dump_sending` makes them."""
+    `yr._call_values.dump_sending` makes them."""
     object_ref._nested.sent = sent = []
     try:
         body = _serialization.dumps_inline(value) if inline else _serialization.dumps(value)
