@@ -33,6 +33,7 @@ PyObject *CreateFromSpec(const py::dict &spec, PyObject *args, const InvokeOptio
 template <typename Fn>
 auto CallPython(Fn &&fn) -> decltype(fn())
 {
+    KeepThreadState();
     py::gil_scoped_acquire gil;
     try {
         return fn();

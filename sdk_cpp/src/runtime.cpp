@@ -106,13 +106,40 @@ py::dict ConfigDict(const Config &conf)
     return d;
 }
 
+// The Python thread state of a thread Python did not start, made at its first call into Python
+// and ended with the thread (KeepThreadState). pybind11's gil_scoped_acquire and
+// PyGILState_Ensure find it and leave it alive (its gilstate counter stays above zero).
+struct KeptThreadState {
+    PyThreadState *tstate = nullptr;
+    PyGILState_STATE state = PyGILState_UNLOCKED;
+    ~KeptThreadState()
+    {
+        if (tstate != nullptr && PythonAlive()) {
+            PyEval_RestoreThread(tstate);
+            PyGILState_Release(state);   // the last hold: clears and deletes the state, drops the GIL
+        }
+    }
+};
+
+thread_local KeptThreadState t_kept;
+
 }  // namespace
+
+void KeepThreadState()
+{
+    if (t_kept.tstate != nullptr || !PythonAlive() || PyGILState_GetThisThreadState() != nullptr) {
+        return;   // kept already; no Python yet (nothing to keep); or a thread Python knows
+    }
+    t_kept.state = PyGILState_Ensure();   // a new thread state, the GIL taken with it
+    t_kept.tstate = PyEval_SaveThread();  // the GIL let go, the state kept
+}
 
 void IncRef(PyObject *obj)
 {
     if (obj == nullptr || !PythonAlive()) {
         return;
     }
+    KeepThreadState();
     PyGILState_STATE s = PyGILState_Ensure();
     Py_INCREF(obj);
     PyGILState_Release(s);
@@ -123,6 +150,7 @@ void DecRef(PyObject *obj)
     if (obj == nullptr || !PythonAlive()) {
         return;
     }
+    KeepThreadState();
     PyGILState_STATE s = PyGILState_Ensure();
     Py_DECREF(obj);
     PyGILState_Release(s);

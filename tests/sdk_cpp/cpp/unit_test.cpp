@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -190,6 +191,50 @@ TEST(Casters, HandlesCrossAsTheSamePythonObject)
     EXPECT_TRUE(py::cast(named).is(handle));
     auto ref = handle.cast<YR::ObjectRef<int>>();
     EXPECT_TRUE(py::cast(ref).is(handle));
+}
+
+// Python thread states of the interpreter (GIL held).
+static int ThreadStates()
+{
+    int n = 0;
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(PyInterpreterState_Main()); t != nullptr;
+         t = PyThreadState_Next(t)) {
+        n++;
+    }
+    return n;
+}
+
+// A thread of the user's calls into Python with one thread state from call to call, which ends
+// with the thread (issue 16: each GIL section used to make and destroy one, so Python
+// thread-local data was lost between two calls of the same thread).
+TEST(Gil, AUserThreadKeepsOnePythonThreadStateUntilItEnds)
+{
+    using YR::detail::WithGil;
+    int before = ThreadStates();
+    py::object local = py::module_::import("threading").attr("local")();
+    uint64_t first = 0;
+    uint64_t second = 0;
+    int during = 0;
+    bool kept = false;
+    {
+        py::gil_scoped_release release;
+        std::thread t([&] {
+            first = WithGil([] { return PyThreadState_GetID(PyThreadState_Get()); });
+            WithGil([&] {
+                local.attr("mark") = 1;
+                return 0;
+            });
+            second = WithGil([] { return PyThreadState_GetID(PyThreadState_Get()); });
+            kept = WithGil([&] { return py::hasattr(local, "mark"); });
+            during = WithGil([] { return ThreadStates(); });
+        });
+        t.join();
+    }
+    EXPECT_EQ(first, second);
+    EXPECT_TRUE(kept);
+    EXPECT_EQ(during, before + 1);
+    EXPECT_EQ(ThreadStates(), before);
+    EXPECT_FALSE(py::hasattr(local, "mark"));   // the main thread's view of the local
 }
 
 class Host : public ::testing::Test {

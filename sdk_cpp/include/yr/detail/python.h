@@ -63,6 +63,7 @@ private:
 template <typename Fn>
 auto WithGil(Fn &&fn) -> decltype(fn())
 {
+    KeepThreadState();
     py::gil_scoped_acquire gil;
     try {
         return fn();

@@ -23,6 +23,12 @@ namespace detail {
 void IncRef(PyObject *obj);
 void DecRef(PyObject *obj);
 
+// Gives the calling thread a Python thread state kept until the thread ends, if it has none
+// (a thread of the user's, not Python's). Called before taking the GIL: without it every GIL
+// section of such a thread made and destroyed a thread state (and mapped and unmapped its
+// frame stack), and Python thread-local data did not last from one call to the next.
+void KeepThreadState();
+
 // Throws YR::Exception(ERR_INCORRECT_INIT_USAGE) unless YR::Init ran (or this is a worker).
 void CheckInitialized();
 
