@@ -349,13 +349,13 @@ PyObject *InvokeFunctionHeld(const std::string &function, PyObject *args, const 
     return PyObject_CallOneArg(it->second.ptr(), args);
 }
 
-PyObject *GetValueHeld(PyObject *refOrList, int timeoutSec)
+PyObject *GetValueHeld(PyObject *ref, int timeoutSec)
 {
     CheckTimeout(timeoutSec);
     static py::object *fn = nullptr;
     py::float_ timeout(static_cast<double>(timeoutSec));
-    PyObject *callArgs[] = {refOrList, timeout.ptr()};
-    return PyObject_Vectorcall(BridgeFn("get", fn).ptr(), callArgs, 2, nullptr);
+    PyObject *callArgs[] = {ref, timeout.ptr()};
+    return PyObject_Vectorcall(BridgeFn("get_one", fn).ptr(), callArgs, 2, nullptr);
 }
 
 PyObject *GetValue(PyObject *refOrList, int timeoutSec)

@@ -408,8 +408,7 @@ def _get_all(items, single, deadline, timeout, allow_partial):
             if allow_partial:
                 out.append(None)
                 continue
-            raise GetTimeoutError(f"failed to get object {r.id}: not ready after {timeout}s "
-                                  f"(pass a larger timeout, or -1 to wait forever)")
+            raise not_ready_error(r, timeout)
         try:
             out.append(r._slot.value())
         except YRError:
@@ -417,6 +416,12 @@ def _get_all(items, single, deadline, timeout, allow_partial):
                 raise
             out.append(None)
     return out[0] if single else out
+
+
+def not_ready_error(ref: ObjectRef, timeout) -> GetTimeoutError:
+    """What a get of `ref` raises when it is not ready within `timeout`."""
+    return GetTimeoutError(f"failed to get object {ref.id}: not ready after {timeout}s "
+                           f"(pass a larger timeout, or -1 to wait forever)")
 
 
 def wait(refs, wait_num=None, timeout=None):

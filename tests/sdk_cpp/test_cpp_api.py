@@ -32,6 +32,8 @@ def test_exception_in_method_reaches_get_with_original_what(programs_dir, run_cp
 def test_get_timeout(programs_dir, run_cpp):
     out = run_scenario(programs_dir, run_cpp, "timeout")
     assert "timeout: code=4005" in out
+    assert re.search(r"temporary timeout: code=4005 .*not ready after 1", out)
+    assert "temporary bad timeout: code=1001" in out
 
 
 def test_terminated_instance(programs_dir, run_cpp):

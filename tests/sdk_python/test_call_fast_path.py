@@ -107,6 +107,36 @@ def test_an_unknown_method_fails_every_call_and_the_known_ones_still_run(driver)
         assert yr.get(e.value.invoke(4), timeout=WAIT) == 4
 
 
+
+def test_bridge_get_one_gives_what_get_gives(driver):
+    """yr._bridge.get_one (C++ YR::Get per call) reads the slot itself: the same values, errors,
+    timeouts and bad arguments as yr._bridge.get."""
+    from yr.exceptions import GetTimeoutError, YRTypeError
+    e = Echo.invoke()
+    values = SCALARS + [b"bytes", [1, "two"], {"a": [1, 2]}]
+    for v in values:
+        assert _bridge.get_one(e.value.invoke(v), WAIT) == _bridge.get(e.value.invoke(v), WAIT) == v
+    assert _bridge.get_one(yr.put(b"x" * 100), -1) == b"x" * 100
+    ba = yr.put(bytearray(b"ba"))
+    assert type(_bridge.get_one(ba, WAIT)) is type(_bridge.get(ba, WAIT))
+    for i in (3, 10):   # remote errors keep their types and messages
+        with pytest.raises(Odd if i % 2 else KeyError, match=f"odd call {i}" if i % 2 else f"key {i}"):
+            _bridge.get_one(e.step.invoke(i), WAIT)
+    with pytest.raises(YRTypeError):
+        _bridge.get_one("not a ref", WAIT)
+    with pytest.raises(YRTypeError):
+        _bridge.get("not a ref", WAIT)
+    pending = yr.invoke(_sleepy).invoke(3)
+    with pytest.raises(GetTimeoutError, match=r"not ready after 0.2s"):
+        _bridge.get_one(pending, 0.2)
+    assert _bridge.get_one(pending, WAIT) == 3
+
+
+def _sleepy(x):
+    import time
+    time.sleep(1.5)
+    return x
+
 def test_every_call_of_an_instance_whose_init_failed_says_so(driver):
     b = Broken.invoke()
     for _ in range(3):

@@ -108,6 +108,23 @@ std::shared_ptr<T> Get(const ObjectRef<T> &ref, int timeoutSec = DEFAULT_GET_TIM
     });
 }
 
+// Get of a ref nobody keeps (`YR::Get(h.Function(&C::M).Invoke(x))`, or a std::move): the ref is released in
+// the same GIL section as the wait and the conversion, not in one of its own afterwards.
+template <typename T>
+std::shared_ptr<T> Get(ObjectRef<T> &&ref, int timeoutSec = DEFAULT_GET_TIMEOUT_SEC)
+{
+    detail::CheckInitialized();
+    return detail::WithGil([&] {
+        ObjectRef<T> owned = std::move(ref);   // released below, while the GIL is held
+        PyObject *value = detail::GetValueHeld(owned.Raw().get(), timeoutSec);
+        if (value == nullptr) {
+            detail::ThrowPythonError();
+        }
+        auto keep = detail::py::reinterpret_steal<detail::py::object>(value);
+        return detail::ToShared<T>(value);
+    });
+}
+
 // All values, in order. With allowPartial, refs that failed or are not ready within the timeout
 // give null pointers instead of an exception.
 template <typename T>

@@ -355,6 +355,16 @@ void Timeout()
     CHECK(*YR::Get(slow, 30) == 3000);  // the call itself goes on
     auto bad = ExpectError("bad timeout", [&] { YR::Get(slow, 0); });
     CHECK(bad.Code() == YR::ERR_PARAM_INVALID);
+    // A ref nobody keeps (Get's rvalue overload: the ref is released in Get's GIL section) times
+    // out and fails alike, and a ref moved into Get is released by it.
+    auto temp = ExpectError("temporary timeout", [&] { YR::Get(c.Function(&Counter::SleepMs).Invoke(3000), 1); });
+    CHECK(temp.Code() == YR::ERR_GET_OPERATION_FAILED);
+    CHECK(Contains(temp.Msg(), "not ready after 1"));
+    auto badTemp = ExpectError("temporary bad timeout", [&] { YR::Get(c.Function(&Counter::SleepMs).Invoke(0), 0); });
+    CHECK(badTemp.Code() == YR::ERR_PARAM_INVALID);
+    auto moved = c.Function(&Counter::SleepMs).Invoke(0);
+    CHECK(*YR::Get(std::move(moved), 30) == 0);
+    CHECK(!moved.Raw());
     c.Terminate();
 }
 

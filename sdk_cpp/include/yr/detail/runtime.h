@@ -57,7 +57,8 @@ std::string InstanceId(PyObject *handle);
 PyObject *InvokeMethodHeld(PyObject *handle, PyObject *method, PyObject *args);
 // Stateless calls: the target (spec, pool) is resolved once per function and options.
 PyObject *InvokeFunctionHeld(const std::string &function, PyObject *args, const InvokeOptions &opts);
-PyObject *GetValueHeld(PyObject *refOrList, int timeoutSec);
+// The value of one ref (yr._bridge.get_one).
+PyObject *GetValueHeld(PyObject *ref, int timeoutSec);
 // The name as an interned Python str, made once per name and kept for the process (GIL held).
 PyObject *InternedName(const std::string &name);
 
