@@ -6,8 +6,8 @@ Builds benchmarks/cpp/cpp_bench.cpp against the C++ SDK installed in this enviro
 current code) and, with --base, against the SDK built from DIR (A: a checkout of other
 sources, e.g. `git archive main | tar -x -C DIR`; its Python runtime is used through
 PYTHONPATH, so A runs the old runtime and the old libyr). Runs A and B alternately N times
-each and prints the medians, the ratios B/A, and Python's sync calls, stateless sync calls and
-creation to first result measured in the same run (benchmarks/workloads.py).
+each and prints the medians, the ratios B/A, and Python's sync calls, stateless sync calls,
+creation to first result and CPU per sync call, measured after C++'s in every run (medians too).
 """
 from __future__ import annotations
 
@@ -95,19 +95,22 @@ def main() -> None:
         env = dict(os.environ, PYTHONPATH=f"{base / 'sdk_python'}:{base / 'runtime'}")
         variants = {"A": (build_bench(build_sdk(base), "A"), env), **variants}
     results: dict[str, list[dict]] = {k: [] for k in variants}
+    py_rows: list[dict] = []
     for _ in range(args.runs):
         for label, (exe, env) in variants.items():
             r = run(exe, env, args)
             print(label, json.dumps(r), flush=True)
             results[label].append(r)
+        if not args.no_python:   # in every run, beside C++'s: a single late figure was not comparable
+            py_rows.append(python_figures())
+            print("python", json.dumps(py_rows[-1]), flush=True)
     table = {}
     for label, rows in results.items():
         for key in rows[0]:
             if key.startswith("cpp_"):
                 table.setdefault(key, {})[label] = statistics.median(r[key] for r in rows)
-    if not args.no_python:
-        for key, value in python_figures().items():
-            table[key] = {"python": value}
+    for key in py_rows[0] if py_rows else ():
+        table[key] = {"python": statistics.median(r[key] for r in py_rows)}
     print(f"{'metric':36} {'A':>10} {'B':>10} {'B/A':>7} {'python':>10}")
     for key, row in table.items():
         a, b, p = row.get("A"), row.get("B"), row.get("python")

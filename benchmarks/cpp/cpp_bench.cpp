@@ -5,7 +5,8 @@
 // the median of CREATES later creations to first result, and the median over ROUNDS of
 // sync method calls/s and stateless sync calls/s (CALLS calls per round), and the driver
 // process's CPU time per call (all its threads; less swayed by a busy machine than rates), and
-// the instance's worker process's CPU time per sync method call (from /proc).
+// the instance's worker process's CPU time per sync method call (from /proc), and sync method
+// calls/s made from a std::thread (a thread Python did not start).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -123,7 +124,7 @@ int main(int argc, char *argv[])
     YR::Get(c.Function(&Counter::Add).Invoke(0), 60);
     YR::Get(YR::Function(Inc).Invoke(0), 60);  // the function's executor is up
     int workerPid = *YR::Get(c.Function(&Counter::Pid).Invoke(), 60);
-    std::vector<double> syncRates, fnRates, syncCpu, fnCpu, workerCpu;
+    std::vector<double> syncRates, fnRates, syncCpu, fnCpu, workerCpu, threadRates;
     for (int r = 0; r < rounds; r++) {
         auto t0 = Clock::now();
         double c0 = CpuUs();
@@ -143,14 +144,21 @@ int main(int argc, char *argv[])
         fnRates.push_back(calls / (Ms(t1, t2) / 1000));
         syncCpu.push_back((c1 - c0) / calls);
         fnCpu.push_back((c2 - c1) / calls);
+        std::thread([&] {
+            auto t3 = Clock::now();
+            for (int i = 0; i < calls; i++) {
+                YR::Get(c.Function(&Counter::Add).Invoke(1));
+            }
+            threadRates.push_back(calls / (Ms(t3, Clock::now()) / 1000));
+        }).join();
     }
     std::printf("{\"cpp_first_create_ms\": %.2f, \"cpp_create_to_first_result_ms\": %.2f, "
                 "\"cpp_sync_calls_per_s\": %.0f, \"cpp_stateless_sync_calls_per_s\": %.0f, "
                 "\"cpp_driver_cpu_us_per_sync_call\": %.1f, \"cpp_driver_cpu_us_per_stateless_call\": %.1f, "
-                "\"cpp_worker_cpu_us_per_sync_call\": %.1f, "
+                "\"cpp_worker_cpu_us_per_sync_call\": %.1f, \"cpp_thread_sync_calls_per_s\": %.0f, "
                 "\"creates\": %d, \"calls\": %d, \"rounds\": %d}\n",
                 first, Median(createMs), Median(syncRates), Median(fnRates), Median(syncCpu), Median(fnCpu),
-                Median(workerCpu), creates,
+                Median(workerCpu), Median(threadRates), creates,
                 calls, rounds);
     c.Terminate();
     YR::Finalize();
