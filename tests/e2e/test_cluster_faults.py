@@ -116,6 +116,14 @@ print("ID", k.instance_id, yr.get(k.inc.invoke()))
     run_script(f"import yr\nyr.init()\nyr.get_instance('recorded').terminate()\n", env=leased["env"])
 
 
+def _ended(pid: int) -> bool:
+    """Whether the process is gone or a zombie (it may end between two looks at it)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def test_a_hung_node_is_declared_dead_by_its_lease_and_its_instances_move_or_die(leased):
     env = leased["env"]
     res = run_script(PREFER + """
@@ -146,7 +154,7 @@ print("COUNTED", [yr.get(k.inc.invoke()) for _ in range(3)], yr.get(p.value.invo
     # resumed, it learns it was declared dead (or registers as a new node): its old workers stop,
     # so no instance runs twice
     for i in before.values():
-        wait_for(lambda: not psutil.pid_exists(i["pid"]) or psutil.Process(i["pid"]).status() == psutil.STATUS_ZOMBIE)
+        wait_for(lambda: _ended(i["pid"]))
 
 
 def test_a_killed_nodes_calls_in_flight_fail_at_once_naming_it_and_a_restartable_instance_comes_back(leased):
