@@ -91,7 +91,8 @@ class _Failed:
         self.exc = exc
 
 
-_ref_type: Any = None   # yr.ObjectRef, looked up at the first value (importing yr here would load the SDK with the codec)
+# yr.ObjectRef, looked up at the first value (importing yr here would load the SDK with the codec)
+_ref_type: Any = None
 
 
 def _is_ref(value: Any) -> bool:

@@ -29,7 +29,8 @@ def as_invoke_error(e: BaseException, where: str) -> YRInvokeError:
 
 
 def send_items(conn, call_id: int, gen, where: str) -> None:
-    """(On `conn`, a caller connection: its `send(frame)` and whether it is `remote`.) Sends each item of a (async) generator as an ITEM frame as soon as it is produced.
+    """Sends each item of a (async) generator on `conn` (a caller connection: its
+    `send(frame)`, and whether it is `remote`) as an ITEM frame as soon as it is produced.
     A result that is not a generator is its one item. Errors raised by the generator (or
     an item that cannot be serialized) propagate: the call's answer carries them."""
     if inspect.isasyncgen(gen):

@@ -43,6 +43,19 @@ FLUSH_FRAMES, FLUSH_BYTES = 256, 1 << 18
 PUMP_AFTER = 0.002   # s without a waiter on a connection before its pump thread reads it
 
 
+def spin(ready, seconds: float) -> bool:
+    """Whether `ready()` became true within `seconds`, asked again after each yield of the CPU
+    (never sleeping): for waits that usually end within microseconds, where a sleep and a
+    wake-up cost more than the wait. The bound is in time, not in polls (see SPIN_SECONDS)."""
+    until = _perf_counter() + seconds
+    while True:
+        _sched_yield()
+        if ready():
+            return True
+        if _perf_counter() >= until:
+            return False
+
+
 class _Flusher:
     """Writes out deferred frames nobody waited for. Sleeps deeply while nothing happens."""
 
@@ -216,14 +229,9 @@ class Connection:
         if poll(0):
             return True
         start = _perf_counter()
-        spin_until = start + min(SPIN_SECONDS, timeout)
-        while True:
-            _sched_yield()
-            if poll(0):
-                return True
-            now = _perf_counter()
-            if now >= spin_until:
-                return bool(poll(max(timeout - (now - start), 0.0) * 1000))
+        if spin(lambda: poll(0), min(SPIN_SECONDS, timeout)):
+            return True
+        return bool(poll(max(timeout - (_perf_counter() - start), 0.0) * 1000))
 
     def _read_available(self) -> None:
         rbuf = self._rbuf

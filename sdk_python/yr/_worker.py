@@ -13,8 +13,6 @@ import importlib
 import json
 import os
 import pickle
-from os import sched_yield as _sched_yield
-from time import perf_counter as _perf_counter
 import select
 import selectors
 import signal
@@ -38,6 +36,7 @@ from . import _protocol as P
 from . import _serialization
 from . import _telemetry
 from ._call_values import as_invoke_error, dump_sending, resolve_args, run_coroutine, send_items
+from ._transport import spin
 from .exceptions import SerializationError, YRInvokeError
 from ._hosts import ForeignHost, PythonHost, host_for
 
@@ -48,7 +47,7 @@ _HEADER_UNPACK, _HEADER_SIZE = P.HEADER.unpack_from, P.HEADER.size
 _Coroutine = types.CoroutineType   # inspect.iscoroutine's test (it cannot be subclassed)
 
 # How long a worker that answered a lone call polls for the caller's next one before it
-# sleeps (a bound in time, as the driver's: yr._transport.SPIN_SECONDS).
+# sleeps (a bound in time, as the driver's: yr._transport.SPIN_SECONDS and spin).
 WORKER_SPIN_SECONDS = float(os.environ.get("YR_WORKER_SPIN_US", "300")) / 1e6
 TLS_HANDSHAKES = 16     # callers of a --tls cluster in their handshake at once; more are closed
 IDLE_LEND_AFTER = 0.05   # an executor idle this long lends its cpu to its node until a call comes
@@ -210,14 +209,8 @@ class Worker:
                     # A caller that sends one call at a time (a synchronous loop) sends the
                     # next one microseconds after our answer: catch it before sleeping,
                     # which costs a wake-up each way. Bursts of calls never spin.
-                    spin_until = _perf_counter() + WORKER_SPIN_SECONDS
-                    while True:
-                        _sched_yield()
-                        if ready(0, 1):
-                            events = select_(0)
-                            break
-                        if _perf_counter() >= spin_until:
-                            break
+                    if spin(lambda: ready(0, 1), WORKER_SPIN_SECONDS):
+                        events = select_(0)
                 self.lone_call = False
                 for key, _ in events or self._sleep():
                     if key.data == "listen":

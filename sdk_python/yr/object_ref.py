@@ -52,7 +52,7 @@ _publish = _no_op          # publish(ref) -> owner: a pickled ref's value must b
 _rebuild = _unbound_ref    # rebuild(object_id, *owner) -> ObjectRef: a ref unpickled here (picklable by name)
 _flush_all = _no_op        # flush_all(): writes out every deferred call before a blocking wait
 _adopt = _unbound_ref      # adopt(object_id, token, *owner) -> ObjectRef: a ref unpickled from a result, with its transfer hold
-_drop_unread = _no_op      # drop_unread(body): (from a finalizer) a result body holding transfer holds dies unread
+_drop_unread = _no_op      # drop_unread(body): (a finalizer) a result body holding transfer holds dies unread
 # Whether loading a value unlinks its shared-memory file. On one machine it does (the first
 # reader frees what nobody will map again). In a cluster the node store serves the file to
 # other nodes until the job ends, so readers leave it and its owner (the slot's finalizer or
